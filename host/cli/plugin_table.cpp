@@ -1,0 +1,63 @@
+#include "cli/plugin_table.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <string>
+
+namespace crm::host {
+namespace {
+
+std::string or_dash(const std::string& text) { return text.empty() ? "-" : text; }
+
+std::string state_text(const PluginRecord& record) {
+  if (record.state == PluginState::loaded) {
+    return "loaded";
+  }
+  return fmt::format("{}: {}", plugin_state_name(record.state), record.reason);
+}
+
+}  // namespace
+
+nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const PluginRecord& record : records) {
+    nlohmann::json entry = {{"id", record.id},     {"kind", record.kind},
+                            {"version", record.version}, {"abi", record.abi},
+                            {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
+    entry["reason"] = record.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.reason);
+    plugins.push_back(std::move(entry));
+  }
+  return {{"host_abi", fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)}, {"plugins", plugins}};
+}
+
+void print_plugin_table(std::ostream& out, const std::vector<PluginRecord>& records) {
+  if (records.empty()) {
+    out << "no plugins found\n";
+    return;
+  }
+  const std::array<std::string, 5> header = {"ID", "KIND", "VERSION", "ABI", "FILE"};
+  std::array<std::size_t, 5> width{};
+  for (std::size_t column = 0; column < header.size(); ++column) {
+    width[column] = header[column].size();
+  }
+  std::vector<std::array<std::string, 5>> rows;
+  for (const PluginRecord& record : records) {
+    rows.push_back({or_dash(record.id), or_dash(record.kind), or_dash(record.version), or_dash(record.abi),
+                    record.file.filename().string()});
+    for (std::size_t column = 0; column < header.size(); ++column) {
+      width[column] = std::max(width[column], rows.back()[column].size());
+    }
+  }
+  const auto print_row = [&](const std::array<std::string, 5>& row, const std::string& state) {
+    out << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", row[0], width[0], row[1], width[1], row[2],
+                       width[2], row[3], width[3], row[4], width[4], state);
+  };
+  print_row(header, "STATE");
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    print_row(rows[i], state_text(records[i]));
+  }
+}
+
+}  // namespace crm::host

@@ -1,0 +1,77 @@
+#include "core/config.hpp"
+
+#include <fmt/format.h>
+
+#include <fstream>
+
+#include "core/json_schema.hpp"
+
+namespace crm::host {
+namespace {
+
+const char* const kHostConfigSchema = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "$schema": {"type": "string"},
+    "database": {"type": "string", "minLength": 1},
+    "plugin_dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "log_level": {"enum": ["debug", "info", "warn", "error"]},
+    "plugins": {
+      "type": "object",
+      "additionalProperties": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "enabled": {"type": "boolean"},
+          "config": {}
+        }
+      }
+    }
+  }
+})";
+
+std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::string& value) {
+  const std::filesystem::path path(value);
+  return path.is_absolute() ? path : base_dir / path;
+}
+
+}  // namespace
+
+HostConfig parse_host_config(const nlohmann::json& document, const std::filesystem::path& base_dir,
+                             const std::string& source_name) {
+  static const JsonSchema schema(nlohmann::json::parse(kHostConfigSchema));
+  if (const auto violations = schema.validate(document); !violations.empty()) {
+    throw ConfigError(fmt::format("{}: {}", source_name, describe_violations(violations)));
+  }
+  HostConfig config;
+  if (document.contains("database")) {
+    config.database = resolve(base_dir, document["database"].get<std::string>());
+  }
+  for (const auto& directory : document.value("plugin_dirs", nlohmann::json::array())) {
+    config.plugin_dirs.push_back(resolve(base_dir, directory.get<std::string>()));
+  }
+  if (document.contains("log_level")) {
+    config.log_level = document["log_level"].get<std::string>();
+  }
+  config.plugins = document.value("plugins", nlohmann::json::object());
+  return config;
+}
+
+HostConfig load_host_config(const std::filesystem::path& path) {
+  std::ifstream input(path);
+  if (!input) {
+    throw ConfigError(fmt::format("cannot read configuration file {}", path.string()));
+  }
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(input);
+  } catch (const nlohmann::json::parse_error& e) {
+    // Not e.what(): it quotes the text last read, which could be a mistyped secret.
+    throw ConfigError(fmt::format("{} is not valid JSON: syntax error near byte {}", path.string(), e.byte));
+  }
+  return parse_host_config(document, path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
+                           path.string());
+}
+
+}  // namespace crm::host

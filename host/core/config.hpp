@@ -1,0 +1,33 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace crm::host {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The host's one JSON configuration file. Relative paths in it are relative
+// to the file's own directory. Secrets never appear in it: plugin secret
+// fields hold {"env": "VARIABLE"} references.
+struct HostConfig {
+  std::optional<std::filesystem::path> database;
+  std::vector<std::filesystem::path> plugin_dirs;
+  std::optional<std::string> log_level;
+  nlohmann::json plugins = nlohmann::json::object();  // {"<id>": {"enabled": bool, "config": {...}}}
+};
+
+// Reads and validates the file; throws ConfigError naming the file and field.
+HostConfig load_host_config(const std::filesystem::path& path);
+HostConfig parse_host_config(const nlohmann::json& document, const std::filesystem::path& base_dir,
+                             const std::string& source_name);
+
+}  // namespace crm::host

@@ -1,0 +1,503 @@
+#include "loader/plugin_host.hpp"
+
+#include <dlfcn.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <boost/dll/shared_library.hpp>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <regex>
+
+namespace crm::host {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Raised inside the checks to stop at the first problem; carries the reason.
+struct Refusal {
+  std::string reason;
+};
+
+template <class T>
+constexpr std::uint32_t minimum_size_through(std::size_t offset_of_last, std::size_t size_of_last) {
+  return static_cast<std::uint32_t>(offset_of_last + size_of_last);
+}
+
+// ABI 1.0 sizes: the fields every 1.x plugin fills. A later minor may grow
+// the structs; a struct smaller than these was not built with any 1.x SDK.
+constexpr std::uint32_t kLibraryMinimumSize =
+    minimum_size_through<crm_library>(offsetof(crm_library, plugins), sizeof(crm_library::plugins));
+constexpr std::uint32_t kDescriptorMinimumSize = minimum_size_through<crm_plugin_descriptor>(
+    offsetof(crm_plugin_descriptor, kind_api), sizeof(crm_plugin_descriptor::kind_api));
+constexpr std::uint32_t kScorerMinimumSize =
+    minimum_size_through<crm_scorer_api>(offsetof(crm_scorer_api, score), sizeof(crm_scorer_api::score));
+
+// Copies a size-tagged struct written by a plugin into this host's layout,
+// reading only the bytes the plugin's struct_size covers; the rest stays zero
+// ("not supported").
+template <class T>
+T read_sized(const T* source, std::uint32_t minimum_size, const char* what, std::uint32_t plugin_abi) {
+  if (source == nullptr) {
+    throw Refusal{fmt::format("{} is NULL; the plugin must return a static {}", what, what)};
+  }
+  std::uint32_t declared_size = 0;
+  std::memcpy(&declared_size, source, sizeof declared_size);
+  if (declared_size < minimum_size) {
+    throw Refusal{fmt::format("{} struct_size {} is smaller than ABI {}.0 requires ({}); rebuild the plugin "
+                              "against the SDK headers",
+                              what, declared_size, CRM_ABI_VERSION_MAJOR, minimum_size)};
+  }
+  if (declared_size > sizeof(T)) {
+    throw Refusal{fmt::format("{} struct_size {} is larger than this host knows ({}) for ABI {}; rebuild the "
+                              "plugin against the SDK headers of the ABI it declares",
+                              what, declared_size, sizeof(T), abi_text(plugin_abi))};
+  }
+  T copy{};
+  std::memcpy(static_cast<void*>(&copy), static_cast<const void*>(source), declared_size);
+  return copy;
+}
+
+std::string check_abi(std::uint32_t plugin_abi) {
+  if (CRM_ABI_MAJOR_OF(plugin_abi) != CRM_ABI_VERSION_MAJOR) {
+    return fmt::format("built for ABI {}, this host speaks ABI {}: the major versions differ; rebuild the plugin "
+                       "against SDK {}.x",
+                       abi_text(plugin_abi), abi_text(CRM_ABI_VERSION), CRM_ABI_VERSION_MAJOR);
+  }
+  if (CRM_ABI_MINOR_OF(plugin_abi) > CRM_ABI_VERSION_MINOR) {
+    return fmt::format("built for ABI {}, newer than this host's ABI {}; upgrade the host or rebuild the plugin "
+                       "against SDK {}",
+                       abi_text(plugin_abi), abi_text(CRM_ABI_VERSION), abi_text(CRM_ABI_VERSION));
+  }
+  return {};
+}
+
+// Calls plugin code that must not throw; if it does anyway (C++ plugins
+// written without the SDK's layer), the exception stops here.
+template <class Call>
+auto call_guarded(const char* what, Call&& call) -> decltype(call()) {
+  try {
+    return call();
+  } catch (const std::exception& e) {
+    throw Refusal{fmt::format("{} threw an exception ({}); a plugin must return a status instead of throwing "
+                              "(the SDK's C++ layer does this)",
+                              what, e.what())};
+  } catch (...) {
+    throw Refusal{fmt::format("{} threw an exception of unknown type; a plugin must return a status instead of "
+                              "throwing (the SDK's C++ layer does this)",
+                              what)};
+  }
+}
+
+std::string status_fix(crm_status status) {
+  switch (status) {
+    case CRM_STATUS_CONFIG:
+      return "fix the plugin's configuration";
+    case CRM_STATUS_RETRIABLE:
+      return "the plugin will be retried on the next run";
+    default:
+      return "see the plugin's log lines above";
+  }
+}
+
+bool valid_id(const char* id) {
+  static const std::regex kId("^[a-z0-9_.-]{1,64}$");
+  return id != nullptr && std::regex_match(id, kId);
+}
+
+std::string text_or_empty(const char* text) { return text == nullptr ? std::string() : std::string(text); }
+
+// Resolves secret references ({"env": "NAME"}) at the given pointers.
+std::map<std::string, std::string> resolve_secrets(const nlohmann::json& config,
+                                                   const std::vector<nlohmann::json::json_pointer>& pointers,
+                                                   const PluginHostOptions& options, const std::string& id) {
+  std::map<std::string, std::string> secrets;
+  for (const auto& pointer : pointers) {
+    const nlohmann::json& reference = config.at(pointer);
+    if (!reference.is_object() || reference.size() != 1 || !reference.contains("env") ||
+        !reference["env"].is_string()) {
+      throw Refusal{fmt::format("configuration: {} is a secret and must be given as {{\"env\": \"VARIABLE\"}}, not "
+                                "inline; put the value in an environment variable and reference it in plugins.{}.config",
+                                pointer.to_string(), id)};
+    }
+    const std::string variable = reference["env"].get<std::string>();
+    std::optional<std::string> value;
+    if (options.environment) {
+      value = options.environment(variable);
+    } else if (const char* found = std::getenv(variable.c_str()); found != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+      value = found;
+    }
+    if (!value) {
+      throw Refusal{fmt::format("configuration: secret {} refers to environment variable {}, which is not set; set it "
+                                "before starting the host",
+                                pointer.to_string(), variable)};
+    }
+    secrets[pointer.to_string()] = *value;
+  }
+  return secrets;
+}
+
+void check_manifest_agrees(const ManifestPlugin& declared, const crm_plugin_descriptor& compiled,
+                           const std::string& manifest_name) {
+  const auto mismatch = [&](const char* field, const std::string& in_manifest, const std::string& in_library) {
+    return Refusal{fmt::format("manifest disagrees with the compiled descriptor: {} is {} in {} but {} in the "
+                               "library; ship the manifest that was built with this library",
+                               field, in_manifest, manifest_name, in_library)};
+  };
+  const std::string compiled_kind = kind_name(compiled.kind).value_or("?");
+  if (declared.kind != compiled_kind) {
+    throw mismatch("kind", declared.kind, compiled_kind);
+  }
+  if (declared.version != compiled.version) {
+    throw mismatch("version", declared.version, compiled.version);
+  }
+  std::vector<std::string> declared_capabilities = declared.capabilities;
+  std::sort(declared_capabilities.begin(), declared_capabilities.end());
+  std::vector<std::string> compiled_capabilities = capability_names(compiled.capabilities);
+  std::sort(compiled_capabilities.begin(), compiled_capabilities.end());
+  if (declared_capabilities != compiled_capabilities) {
+    throw mismatch("capabilities", nlohmann::json(declared_capabilities).dump(),
+                   nlohmann::json(compiled_capabilities).dump());
+  }
+  nlohmann::json compiled_schema = nullptr;
+  if (compiled.config_schema_json != nullptr) {
+    try {
+      compiled_schema = nlohmann::json::parse(compiled.config_schema_json);
+    } catch (const nlohmann::json::parse_error& e) {
+      throw Refusal{fmt::format("config schema in the library is not valid JSON ({}); fix the plugin's descriptor",
+                                e.what())};
+    }
+  }
+  const nlohmann::json declared_schema = declared.config_schema.value_or(nlohmann::json(nullptr));
+  if (declared_schema != compiled_schema) {
+    throw mismatch("config_schema", "one schema", "another");
+  }
+}
+
+}  // namespace
+
+std::string_view plugin_state_name(PluginState state) {
+  switch (state) {
+    case PluginState::loaded:
+      return "loaded";
+    case PluginState::refused:
+      return "refused";
+    case PluginState::disabled:
+      return "disabled";
+  }
+  return "?";
+}
+
+LoadedPlugin::LoadedPlugin(PluginRecord record, const crm_plugin_descriptor& descriptor,
+                           std::unique_ptr<PluginServices> services)
+    : record_(std::move(record)), descriptor_(descriptor), services_(std::move(services)) {}
+
+std::unique_lock<std::mutex> LoadedPlugin::call_lock() {
+  if (has_capability(CRM_CAP_THREAD_SAFE)) {
+    return {};
+  }
+  return std::unique_lock<std::mutex>(call_mutex_);
+}
+
+PluginHost::PluginHost(Logger& logger, const Clock& clock, PluginStateStore& state, const std::atomic<bool>& cancelled)
+    : logger_(logger), clock_(clock), state_(state), cancelled_(cancelled) {}
+
+PluginHost::~PluginHost() {
+  // Instances go first, newest first; the libraries themselves stay mapped.
+  while (!plugins_.empty()) {
+    plugins_.pop_back();
+  }
+}
+
+LoadedPlugin* PluginHost::find(std::string_view id) const {
+  for (const auto& plugin : plugins_) {
+    if (plugin->id() == id) {
+      return plugin.get();
+    }
+  }
+  return nullptr;
+}
+
+std::vector<LoadedPlugin*> PluginHost::plugins_of_kind(crm_plugin_kind kind) const {
+  std::vector<LoadedPlugin*> found;
+  for (const auto& plugin : plugins_) {
+    if (plugin->descriptor().kind == kind) {
+      found.push_back(plugin.get());
+    }
+  }
+  return found;
+}
+
+std::size_t PluginHost::refused_count() const {
+  return static_cast<std::size_t>(std::count_if(records_.begin(), records_.end(), [](const PluginRecord& record) {
+    return record.state == PluginState::refused;
+  }));
+}
+
+void PluginHost::refuse(PluginRecord record, std::string reason) {
+  record.state = PluginState::refused;
+  record.reason = std::move(reason);
+  logger_.log(LogLevel::warn, "host",
+              fmt::format("refused plugin '{}' from {}: {}", record.id.empty() ? "?" : record.id,
+                          record.file.string(), record.reason));
+  records_.push_back(std::move(record));
+}
+
+void PluginHost::load(const PluginHostOptions& options) {
+  for (const fs::path& directory : options.plugin_dirs) {
+    std::error_code error;
+    if (!fs::is_directory(directory, error)) {
+      logger_.log(LogLevel::warn, "host", fmt::format("plugin directory {} does not exist; skipped", directory.string()));
+      continue;
+    }
+    std::vector<fs::path> libraries;
+    for (const auto& entry : fs::directory_iterator(directory, error)) {
+      if (entry.path().extension() == ".so") {
+        libraries.push_back(entry.path());
+      }
+    }
+    std::sort(libraries.begin(), libraries.end());
+    for (const fs::path& library : libraries) {
+      load_library(library, options);
+    }
+  }
+}
+
+void PluginHost::load_library(const fs::path& file, const PluginHostOptions& options) {
+  PluginRecord library_record;
+  library_record.file = file;
+  const fs::path manifest_path = fs::path(file).replace_extension(".json");
+  const std::string manifest_name = manifest_path.filename().string();
+  if (!fs::exists(manifest_path)) {
+    refuse(library_record, fmt::format("no manifest {} beside the library; install the plugin's plugin.json as {}",
+                                       manifest_name, manifest_name));
+    return;
+  }
+  Manifest manifest;
+  try {
+    manifest = read_manifest(manifest_path);
+  } catch (const ManifestError& e) {
+    refuse(library_record, fmt::format("bad manifest: {}; fix {}", e.what(), manifest_name));
+    return;
+  }
+  // Until the library itself answers, refusals name every plugin its manifest declares.
+  const auto refuse_library = [&](const std::string& reason) {
+    for (const ManifestPlugin& plugin : manifest.plugins) {
+      PluginRecord record = library_record;
+      record.id = plugin.id;
+      record.kind = plugin.kind;
+      record.version = plugin.version;
+      record.abi = manifest.abi;
+      refuse(record, reason);
+    }
+  };
+
+  // Refuse an incompatible plugin before mapping it: no code of it runs.
+  if (const std::string problem = check_abi(manifest.abi_version); !problem.empty()) {
+    refuse_library(problem);
+    return;
+  }
+
+  // RTLD_NODELETE: the code stays mapped after dlclose, so nothing a plugin
+  // made (objects, deleters, thread-locals) can outlive it.
+  const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  boost::dll::shared_library library;
+  boost::dll::fs::error_code load_error;
+  dlerror();
+  library.load(boost::dll::fs::path(file.string()), mode, load_error);
+  if (load_error || !library.is_loaded()) {
+    const char* detail = dlerror();
+    refuse_library(fmt::format("not a loadable shared library ({}); rebuild it as a shared library for this platform",
+                               detail != nullptr ? detail : load_error.message()));
+    return;
+  }
+
+  try {
+    if (!library.has(CRM_ABI_VERSION_SYMBOL)) {
+      throw Refusal{fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
+                                "CRM_EXPORT_PLUGINS (C++)",
+                                CRM_ABI_VERSION_SYMBOL)};
+    }
+    const auto abi_version_fn = library.get<std::uint32_t()>(CRM_ABI_VERSION_SYMBOL);
+    const std::uint32_t library_abi = call_guarded(CRM_ABI_VERSION_SYMBOL, [&] { return abi_version_fn(); });
+    library_record.abi = abi_text(library_abi);
+    if (const std::string problem = check_abi(library_abi); !problem.empty()) {
+      throw Refusal{problem};
+    }
+    if (library_abi != manifest.abi_version) {
+      throw Refusal{fmt::format("the library reports ABI {} but {} says {}; ship the manifest that was built with "
+                                "this library",
+                                abi_text(library_abi), manifest_name, manifest.abi)};
+    }
+    if (!library.has(CRM_LIBRARY_SYMBOL)) {
+      throw Refusal{fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
+                                "CRM_EXPORT_PLUGINS (C++)",
+                                CRM_LIBRARY_SYMBOL)};
+    }
+    const auto library_fn = library.get<const crm_library*()>(CRM_LIBRARY_SYMBOL);
+    const crm_library* raw_library = call_guarded(CRM_LIBRARY_SYMBOL, [&] { return library_fn(); });
+    const crm_library contents = read_sized(raw_library, kLibraryMinimumSize, "crm_library", library_abi);
+    if (contents.abi_version != library_abi) {
+      throw Refusal{fmt::format("crm_library.abi_version {} differs from {}() ({}); build the library with one SDK",
+                                abi_text(contents.abi_version), CRM_ABI_VERSION_SYMBOL, abi_text(library_abi))};
+    }
+    if (contents.plugin_count == 0 || contents.plugins == nullptr) {
+      throw Refusal{"the library declares no plugins; list at least one descriptor in its crm_library"};
+    }
+
+    std::vector<std::string> compiled_ids;
+    for (std::size_t i = 0; i < contents.plugin_count; ++i) {
+      const crm_plugin_descriptor* raw = contents.plugins[i];
+      if (raw != nullptr && raw->struct_size >= offsetof(crm_plugin_descriptor, id) + sizeof(raw->id) &&
+          raw->id != nullptr) {
+        compiled_ids.emplace_back(raw->id);
+      }
+      load_plugin(file, manifest, raw, options);
+    }
+    for (const ManifestPlugin& declared : manifest.plugins) {
+      if (std::find(compiled_ids.begin(), compiled_ids.end(), declared.id) == compiled_ids.end()) {
+        PluginRecord record = library_record;
+        record.id = declared.id;
+        record.kind = declared.kind;
+        record.version = declared.version;
+        refuse(record, fmt::format("declared in {} but the library does not contain it; ship the manifest that was "
+                                   "built with this library",
+                                   manifest_name));
+      }
+    }
+  } catch (const Refusal& refusal) {
+    refuse_library(refusal.reason);
+  }
+}
+
+void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, const crm_plugin_descriptor* raw,
+                             const PluginHostOptions& options) {
+  PluginRecord record;
+  record.file = file;
+  record.abi = manifest.abi;
+  const std::string manifest_name = fs::path(file).replace_extension(".json").filename().string();
+  try {
+    const crm_plugin_descriptor descriptor =
+        read_sized(raw, kDescriptorMinimumSize, "crm_plugin_descriptor", manifest.abi_version);
+    if (!valid_id(descriptor.id)) {
+      throw Refusal{"descriptor id is missing or not [a-z0-9_.-]{1,64}; give the plugin a valid id"};
+    }
+    record.id = descriptor.id;
+    record.version = text_or_empty(descriptor.version);
+    const auto kind = kind_name(descriptor.kind);
+    if (!kind) {
+      throw Refusal{fmt::format("unknown plugin kind {}; this host knows connector, scorer and channel",
+                                descriptor.kind)};
+    }
+    record.kind = *kind;
+    if (descriptor.version == nullptr || descriptor.description == nullptr || descriptor.create == nullptr ||
+        descriptor.destroy == nullptr || descriptor.kind_api == nullptr) {
+      throw Refusal{"descriptor lacks a required field (version, description, create, destroy or kind_api); fill "
+                    "every required field of crm_plugin_descriptor"};
+    }
+    const auto declared = std::find_if(manifest.plugins.begin(), manifest.plugins.end(),
+                                       [&](const ManifestPlugin& plugin) { return plugin.id == record.id; });
+    if (declared == manifest.plugins.end()) {
+      throw Refusal{fmt::format("the library holds plugin '{}' but {} does not declare it; ship the manifest that was "
+                                "built with this library",
+                                record.id, manifest_name)};
+    }
+    check_manifest_agrees(*declared, descriptor, manifest_name);
+    if (const LoadedPlugin* existing = find(record.id); existing != nullptr) {
+      throw Refusal{fmt::format("duplicate id: plugin '{}' is already loaded from {}; remove one of the two "
+                                "libraries or give one plugin another id",
+                                record.id, existing->record().file.string())};
+    }
+
+    std::optional<crm_scorer_api> scorer_api;
+    if (descriptor.kind == CRM_KIND_SCORER) {
+      scorer_api = read_sized(static_cast<const crm_scorer_api*>(descriptor.kind_api), kScorerMinimumSize,
+                              "crm_scorer_api", manifest.abi_version);
+      if (scorer_api->score == nullptr || scorer_api->required_features == nullptr) {
+        throw Refusal{"crm_scorer_api lacks score or required_features; fill both"};
+      }
+    }
+
+    std::optional<JsonSchema> schema;
+    if (declared->config_schema) {
+      try {
+        schema.emplace(*declared->config_schema);
+      } catch (const SchemaError& e) {
+        throw Refusal{fmt::format("its config schema cannot be checked: {}; use the JSON Schema subset in README.md",
+                                  e.what())};
+      }
+    }
+    const nlohmann::json settings = options.plugin_settings.is_object() && options.plugin_settings.contains(record.id)
+                                        ? options.plugin_settings[record.id]
+                                        : nlohmann::json::object();
+    if (settings.is_object() && settings.value("enabled", true) == false) {
+      record.state = PluginState::disabled;
+      record.reason = fmt::format("disabled in the configuration (plugins.{}.enabled)", record.id);
+      logger_.log(LogLevel::info, "host", fmt::format("plugin '{}' from {} is disabled", record.id, file.string()));
+      records_.push_back(std::move(record));
+      return;
+    }
+    nlohmann::json config =
+        settings.is_object() && settings.contains("config") ? settings["config"] : nlohmann::json::object();
+    std::map<std::string, std::string> secrets;
+    if (schema) {
+      schema->apply_defaults(config);
+      const auto secret_pointers = schema->secret_pointers(config);
+      secrets = resolve_secrets(config, secret_pointers, options, record.id);
+      nlohmann::json resolved = config;
+      for (const auto& pointer : secret_pointers) {
+        resolved[pointer] = secrets[pointer.to_string()];
+      }
+      if (const auto violations = schema->validate(resolved); !violations.empty()) {
+        throw Refusal{fmt::format("configuration breaks the plugin's schema: {}; fix plugins.{}.config in the host "
+                                  "configuration",
+                                  describe_violations(violations), record.id)};
+      }
+    }
+    for (const auto& [pointer, value] : secrets) {
+      logger_.add_secret(value);
+    }
+
+    auto services = std::make_unique<PluginServices>(HostServicesDeps{logger_, clock_, state_, cancelled_}, record.id,
+                                                     config, std::move(secrets));
+    ErrorBuffer error;
+    crm_plugin_instance* instance = nullptr;
+    const std::string& config_text = services->config_text();
+    const crm_status status = call_guarded("create", [&] {
+      return descriptor.create(services->table(), crm_str{config_text.data(), config_text.size()}, &instance,
+                               error.get());
+    });
+    if (status != CRM_STATUS_OK) {
+      if (instance != nullptr) {
+        descriptor.destroy(instance);
+      }
+      throw Refusal{fmt::format("init failed ({} error): {}; {}", status_name(status),
+                                logger_.redact(error.message()), status_fix(status))};
+    }
+    record.state = PluginState::loaded;
+    auto plugin = std::make_unique<LoadedPlugin>(record, descriptor, std::move(services));
+    plugin->scorer_api_ = scorer_api;
+    plugin->instance_ = InstanceHandle(&plugin->descriptor_, instance);
+    logger_.log(LogLevel::debug, "host",
+                fmt::format("loaded {} '{}' {} from {}", record.kind, record.id, record.version, file.string()));
+    plugins_.push_back(std::move(plugin));
+    records_.push_back(std::move(record));
+  } catch (const Refusal& refusal) {
+    refuse(std::move(record), refusal.reason);
+  }
+}
+
+fs::path default_plugin_dir() {
+  boost::dll::fs::error_code error;
+  const boost::dll::fs::path executable = boost::dll::program_location(error);
+  if (error) {
+    return fs::path("plugins");
+  }
+  std::error_code ignored;
+  return fs::weakly_canonical(fs::path(executable.parent_path().string()) / ".." / "plugins", ignored);
+}
+
+}  // namespace crm::host

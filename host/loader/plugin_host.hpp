@@ -1,0 +1,117 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/json_schema.hpp"
+#include "core/logger.hpp"
+#include "crm/plugin.hpp"
+#include "loader/host_services.hpp"
+#include "loader/manifest.hpp"
+
+namespace crm::host {
+
+enum class PluginState { loaded, refused, disabled };
+std::string_view plugin_state_name(PluginState state);
+
+// One line of `crmhost plugins`: a plugin found, and what became of it.
+struct PluginRecord {
+  std::string id;       // "" when the library could not tell
+  std::string kind;     // "" when unknown
+  std::string version;  // "" when unknown
+  std::string abi;      // "MAJOR.MINOR" the library was built with, "" when unknown
+  std::filesystem::path file;
+  PluginState state = PluginState::refused;
+  std::string reason;  // why refused or disabled: what is wrong; what would fix it
+};
+
+// A plugin that passed every check and has a live instance.
+class LoadedPlugin {
+ public:
+  LoadedPlugin(PluginRecord record, const crm_plugin_descriptor& descriptor, std::unique_ptr<PluginServices> services);
+  LoadedPlugin(const LoadedPlugin&) = delete;
+  LoadedPlugin& operator=(const LoadedPlugin&) = delete;
+  ~LoadedPlugin() = default;
+
+  [[nodiscard]] const PluginRecord& record() const { return record_; }
+  [[nodiscard]] const std::string& id() const { return record_.id; }
+  // The descriptor as this host reads it: fields beyond the plugin's struct_size are zero.
+  [[nodiscard]] const crm_plugin_descriptor& descriptor() const { return descriptor_; }
+  [[nodiscard]] crm_plugin_instance* instance() const { return instance_.get(); }
+  [[nodiscard]] const crm_host* host_table() const { return services_->table(); }
+  [[nodiscard]] bool has_capability(crm_capabilities bit) const { return (descriptor_.capabilities & bit) != 0; }
+  // The scorer table (zero-padded to this host's size) when the plugin is a scorer.
+  [[nodiscard]] const crm_scorer_api* scorer_api() const { return scorer_api_ ? &*scorer_api_ : nullptr; }
+
+  // Serialises calls into the instance unless it declared CRM_CAP_THREAD_SAFE.
+  [[nodiscard]] std::unique_lock<std::mutex> call_lock();
+
+ private:
+  friend class PluginHost;
+  PluginRecord record_;
+  crm_plugin_descriptor descriptor_;
+  std::optional<crm_scorer_api> scorer_api_;
+  std::unique_ptr<PluginServices> services_;
+  InstanceHandle instance_;
+  std::mutex call_mutex_;
+};
+
+struct PluginHostOptions {
+  // Searched in order; within a directory, libraries load in file-name order.
+  std::vector<std::filesystem::path> plugin_dirs;
+  // The "plugins" section of the host configuration: {"<id>": {"enabled": bool, "config": {...}}}.
+  nlohmann::json plugin_settings = nlohmann::json::object();
+  // Looks up environment variables for secret references; tests substitute it.
+  std::function<std::optional<std::string>(const std::string&)> environment;
+};
+
+// Finds, checks and instantiates plugins. A plugin that fails any check is
+// refused with one reason and the others carry on; nothing a plugin does at
+// load time (short of crashing the process) stops the host.
+//
+// Libraries stay mapped until the process exits (RTLD_NODELETE): no object a
+// plugin made can outlive its code.
+class PluginHost {
+ public:
+  PluginHost(Logger& logger, const Clock& clock, PluginStateStore& state, const std::atomic<bool>& cancelled);
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+  ~PluginHost();
+
+  void load(const PluginHostOptions& options);
+
+  [[nodiscard]] const std::vector<PluginRecord>& records() const { return records_; }
+  [[nodiscard]] const std::vector<std::unique_ptr<LoadedPlugin>>& plugins() const { return plugins_; }
+  [[nodiscard]] LoadedPlugin* find(std::string_view id) const;
+  [[nodiscard]] std::vector<LoadedPlugin*> plugins_of_kind(crm_plugin_kind kind) const;
+  [[nodiscard]] std::size_t refused_count() const;
+
+ private:
+  void load_library(const std::filesystem::path& file, const PluginHostOptions& options);
+  void load_plugin(const std::filesystem::path& file, const Manifest& manifest, const crm_plugin_descriptor* raw,
+                   const PluginHostOptions& options);
+  void refuse(PluginRecord record, std::string reason);
+
+  Logger& logger_;
+  const Clock& clock_;
+  PluginStateStore& state_;
+  const std::atomic<bool>& cancelled_;
+  std::vector<PluginRecord> records_;
+  std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
+};
+
+// The default plugin directory: `../plugins` relative to the running executable.
+std::filesystem::path default_plugin_dir();
+
+}  // namespace crm::host

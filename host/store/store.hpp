@@ -1,0 +1,57 @@
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "loader/host_services.hpp"
+#include "store/sqlite.hpp"
+
+namespace crm::host {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct QuarantineEntry {
+  std::int64_t id = 0;
+  std::string plugin_id;
+  std::string raw_record;
+  std::string reason;
+  std::int64_t created_ms = 0;
+};
+
+// The embedded customer store. Schema versioned with PRAGMA user_version and
+// migrated forward at open; a database newer than this binary is refused and
+// left untouched.
+class Store final : public PluginStateStore {
+ public:
+  static constexpr int kSchemaVersion = 1;
+
+  explicit Store(const std::string& path);
+
+  [[nodiscard]] int schema_version();
+  [[nodiscard]] Database& database() { return db_; }
+
+  std::int64_t begin_run(std::string_view command, std::int64_t now_ms);
+  void finish_run(std::int64_t run_id, std::string_view status, std::string_view summary_json, std::int64_t now_ms);
+
+  std::optional<std::string> read_checkpoint(std::string_view plugin_id) override;
+  void write_checkpoint(std::string_view plugin_id, std::string_view cursor, std::int64_t now_ms) override;
+  void quarantine(std::string_view plugin_id, std::string_view raw_record, std::string_view reason,
+                  std::int64_t now_ms) override;
+  std::vector<QuarantineEntry> list_quarantine(std::string_view plugin_id = {});
+
+ private:
+  void migrate();
+
+  // Host services may be called from a plugin's own threads; one connection, one writer at a time.
+  std::mutex mutex_;
+  Database db_;
+};
+
+}  // namespace crm::host

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "loader/host_services.hpp"
+#include "loader/plugin_host.hpp"
+
+namespace crm::host::testing {
+
+// A host for tests: a manual clock, a logger that keeps its lines, memory
+// for checkpoints and quarantine, and the real loader.
+class TestHost {
+ public:
+  static constexpr std::int64_t kStartMs = 1'790'000'000'000;  // 2026-09-21, a fixed instant
+
+  TestHost()
+      : clock_(kStartMs),
+        logger_(clock_, LogLevel::debug,
+                [this](std::string_view line) {
+                  const std::lock_guard lock(lines_mutex_);
+                  lines_.emplace_back(line);
+                }),
+        host_(std::make_unique<PluginHost>(logger_, clock_, state_, cancelled_)) {}
+
+  PluginHost& load(const std::vector<std::filesystem::path>& directories,
+                   const nlohmann::json& plugin_settings = nlohmann::json::object(),
+                   std::map<std::string, std::string> environment = {}) {
+    PluginHostOptions options;
+    options.plugin_dirs = directories;
+    options.plugin_settings = plugin_settings;
+    options.environment = [environment = std::move(environment)](const std::string& name) {
+      const auto found = environment.find(name);
+      return found == environment.end() ? std::nullopt : std::optional<std::string>(found->second);
+    };
+    host_->load(options);
+    return *host_;
+  }
+
+  [[nodiscard]] const PluginRecord* record(std::string_view id) const {
+    for (const PluginRecord& record : host_->records()) {
+      if (record.id == id) {
+        return &record;
+      }
+    }
+    return nullptr;
+  }
+
+  [[nodiscard]] std::vector<std::string> log_lines() const {
+    const std::lock_guard lock(lines_mutex_);
+    return lines_;
+  }
+
+  PluginHost& host() { return *host_; }
+  ManualClock& clock() { return clock_; }
+  InMemoryStateStore& state() { return state_; }
+  std::atomic<bool>& cancelled() { return cancelled_; }
+
+ private:
+  ManualClock clock_;
+  mutable std::mutex lines_mutex_;
+  std::vector<std::string> lines_;
+  Logger logger_;
+  InMemoryStateStore state_;
+  std::atomic<bool> cancelled_{false};
+  std::unique_ptr<PluginHost> host_;
+};
+
+}  // namespace crm::host::testing

@@ -1,0 +1,134 @@
+/*
+ * crm/host.h - the services the host offers to every plugin.
+ *
+ * The host passes a `const crm_host*` to every plugin call. The table and its
+ * context are borrowed for the duration of that call only: a plugin must not
+ * keep the pointer, nor call it from another thread after the call returned.
+ * The next call hands it again. This is what lets a later host run a plugin
+ * in a process of its own with the very same SDK.
+ *
+ * Every service takes the table's `context` as its first argument. Every
+ * service may be called from the thread the host called the plugin on, and
+ * from any thread the plugin starts and joins before returning from that call.
+ *
+ * Reading the table: check `struct_size` before using a field that a newer
+ * minor version added (CRM_HOST_HAS), and treat a NULL function as
+ * "not supported". Since: 1.0 for every field below.
+ */
+#ifndef CRM_HOST_H
+#define CRM_HOST_H
+
+#include "crm/abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Opaque host state; only ever passed back to the host's own functions. Since: 1.0 */
+typedef struct crm_host_context crm_host_context;
+
+/*
+ * True when the struct `s` (which starts with uint32_t struct_size) is large
+ * enough to contain `field`. Use it before reading a field added after 1.0.
+ * Since: 1.0
+ */
+#define CRM_HOST_HAS(s, type, field) \
+  ((s) != NULL && (s)->struct_size >= offsetof(type, field) + sizeof(((type*)0)->field))
+
+typedef struct crm_host {
+  /* sizeof(crm_host) as compiled into the host. Since: 1.0 */
+  uint32_t struct_size;
+  /* The host's ABI version, CRM_ABI_PACK(major, minor). Since: 1.0 */
+  uint32_t abi_version;
+  /* Opaque; pass as the first argument of every function below. Since: 1.0 */
+  crm_host_context* context;
+
+  /*
+   * crm_host_log: writes one log line attributed to the calling plugin.
+   * Required: yes (never NULL).
+   * message: borrowed for the call; the host copies it. Secret values that
+   *          the host knows of are masked before the line is written.
+   * Threading: any thread during a host call (see top of file).
+   * Since: 1.0
+   */
+  void (*log)(crm_host_context* context, crm_log_level level, crm_str message);
+
+  /*
+   * crm_host_now_ms: the host's clock, milliseconds since the Unix epoch
+   * (UTC). Plugins use it instead of the system clock so that tests can move
+   * time (SLA, backoff, escalation) without waiting.
+   * Required: yes.  Threading: any.  Since: 1.0
+   */
+  int64_t (*now_ms)(crm_host_context* context);
+
+  /*
+   * crm_host_config_get: the plugin's configuration value at `json_pointer`
+   * (RFC 6901; an empty pointer means the whole configuration), written as
+   * JSON text into `out` (see crm_buffer for the size protocol). The
+   * configuration has already been validated against the plugin's schema.
+   * Secret fields appear as their reference ({"env": "NAME"}), never as the
+   * value: use secret_get for those.
+   * Returns: OK; NOT_FOUND if nothing is at the pointer; BUFFER_TOO_SMALL.
+   * Ownership: `out` is the plugin's; the host writes into it.
+   * Required: yes.  Threading: any.  Since: 1.0
+   */
+  crm_status (*config_get)(crm_host_context* context, crm_str json_pointer, crm_buffer* out);
+
+  /*
+   * crm_host_secret_get: the resolved value of the secret field at
+   * `json_pointer` of the plugin's configuration (a field its schema marks
+   * with "x-crm-secret": true), written into `out` as raw bytes. The plugin
+   * must not log it or put it in an error message.
+   * Returns: OK; NOT_FOUND if that field is not a secret or is absent;
+   *          CONFIG if the referenced environment variable is not set;
+   *          BUFFER_TOO_SMALL.
+   * Required: yes.  Threading: any.  Since: 1.0
+   */
+  crm_status (*secret_get)(crm_host_context* context, crm_str json_pointer, crm_buffer* out);
+
+  /*
+   * crm_host_checkpoint_read: the last cursor committed for this plugin
+   * instance (an opaque string the plugin chose, typically a timestamp or a
+   * JSON object), written into `out`.
+   * Returns: OK; NOT_FOUND if no checkpoint was ever written; BUFFER_TOO_SMALL.
+   * Required: yes (hosts without storage return NOT_FOUND).  Since: 1.0
+   */
+  crm_status (*checkpoint_read)(crm_host_context* context, crm_buffer* out);
+
+  /*
+   * crm_host_checkpoint_write: stores `cursor` as this plugin instance's
+   * checkpoint. Durable when the call returns OK. Connectors that hand the
+   * cursor back with a batch (so that batch and cursor commit together) do
+   * not need this call.
+   * cursor: borrowed for the call; the host copies it.
+   * Returns: OK; RETRIABLE if storage is busy; FATAL if storage failed.
+   * Required: yes.  Since: 1.0
+   */
+  crm_status (*checkpoint_write)(crm_host_context* context, crm_str cursor);
+
+  /*
+   * crm_host_report_bad_record: quarantines one input record the plugin
+   * could not use, with the reason, so that one bad record does not stop a
+   * sync. The host keeps `raw_record` (for re-processing after a fix) and
+   * `reason` (shown to people: say what and where, e.g. "line 42: column
+   * 'amount' is not a number").
+   * Both strings: borrowed for the call; the host copies them.
+   * Returns: OK; FATAL if the quarantine could not be written.
+   * Required: yes.  Threading: any.  Since: 1.0
+   */
+  crm_status (*report_bad_record)(crm_host_context* context, crm_str raw_record, crm_str reason);
+
+  /*
+   * crm_host_is_cancelled: true once the user asked the run to stop (Ctrl-C,
+   * SIGTERM) or the call's deadline passed. Long-running calls poll it at
+   * batch boundaries and return CRM_STATUS_CANCELLED.
+   * Required: yes.  Threading: any.  Since: 1.0
+   */
+  bool (*is_cancelled)(crm_host_context* context);
+} crm_host;
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* CRM_HOST_H */
