@@ -379,6 +379,17 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
   record.file = file;
   record.abi = manifest.abi;
   const std::string manifest_name = fs::path(file).replace_extension(".json").filename().string();
+  // Name the plugin in a refusal whenever its descriptor gives away a valid id.
+  if (raw != nullptr && raw->struct_size >= offsetof(crm_plugin_descriptor, id) + sizeof(raw->id) &&
+      valid_id(raw->id)) {
+    record.id = raw->id;
+    for (const ManifestPlugin& declared : manifest.plugins) {
+      if (declared.id == record.id) {
+        record.kind = declared.kind;
+        record.version = declared.version;
+      }
+    }
+  }
   try {
     const crm_plugin_descriptor descriptor =
         read_sized(raw, kDescriptorMinimumSize, "crm_plugin_descriptor", manifest.abi_version);

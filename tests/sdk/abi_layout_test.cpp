@@ -1,0 +1,84 @@
+// Freezes the layout of every struct that crosses the plugin boundary (LP64).
+// A failure here means an ABI break: append fields at the end instead, and
+// bump CRM_ABI_VERSION_MINOR.
+#include <gtest/gtest.h>
+
+#include <cstddef>
+
+#include "crm/crm.h"
+
+namespace {
+
+static_assert(sizeof(void*) == 8, "the frozen layout below is for LP64 platforms");
+
+static_assert(sizeof(crm_str) == 16 && offsetof(crm_str, size) == 8);
+static_assert(sizeof(crm_buffer) == 24 && offsetof(crm_buffer, capacity) == 8 && offsetof(crm_buffer, size) == 16);
+static_assert(sizeof(crm_error) == 16 && offsetof(crm_error, capacity) == 8);
+
+static_assert(offsetof(crm_host, struct_size) == 0);
+static_assert(offsetof(crm_host, abi_version) == 4);
+static_assert(offsetof(crm_host, context) == 8);
+static_assert(offsetof(crm_host, log) == 16);
+static_assert(offsetof(crm_host, now_ms) == 24);
+static_assert(offsetof(crm_host, config_get) == 32);
+static_assert(offsetof(crm_host, secret_get) == 40);
+static_assert(offsetof(crm_host, checkpoint_read) == 48);
+static_assert(offsetof(crm_host, checkpoint_write) == 56);
+static_assert(offsetof(crm_host, report_bad_record) == 64);
+static_assert(offsetof(crm_host, is_cancelled) == 72);
+static_assert(sizeof(crm_host) == 80);
+
+static_assert(offsetof(crm_plugin_descriptor, struct_size) == 0);
+static_assert(offsetof(crm_plugin_descriptor, kind) == 4);
+static_assert(offsetof(crm_plugin_descriptor, id) == 8);
+static_assert(offsetof(crm_plugin_descriptor, version) == 16);
+static_assert(offsetof(crm_plugin_descriptor, description) == 24);
+static_assert(offsetof(crm_plugin_descriptor, config_schema_json) == 32);
+static_assert(offsetof(crm_plugin_descriptor, capabilities) == 40);
+static_assert(offsetof(crm_plugin_descriptor, create) == 48);
+static_assert(offsetof(crm_plugin_descriptor, destroy) == 56);
+static_assert(offsetof(crm_plugin_descriptor, kind_api) == 64);
+static_assert(sizeof(crm_plugin_descriptor) == 72);
+
+static_assert(offsetof(crm_library, struct_size) == 0);
+static_assert(offsetof(crm_library, abi_version) == 4);
+static_assert(offsetof(crm_library, plugin_count) == 8);
+static_assert(offsetof(crm_library, plugins) == 16);
+static_assert(sizeof(crm_library) == 24);
+
+static_assert(offsetof(crm_scorer_api, struct_size) == 0);
+static_assert(offsetof(crm_scorer_api, required_features) == 8);
+static_assert(offsetof(crm_scorer_api, score) == 16);
+static_assert(sizeof(crm_scorer_api) == 24);
+
+static_assert(offsetof(crm_score_input, struct_size) == 0);
+static_assert(offsetof(crm_score_input, customer_count) == 8);
+static_assert(offsetof(crm_score_input, customer_ids) == 16);
+static_assert(offsetof(crm_score_input, feature_count) == 24);
+static_assert(offsetof(crm_score_input, feature_names) == 32);
+static_assert(offsetof(crm_score_input, feature_columns) == 40);
+static_assert(offsetof(crm_score_input, as_of_ms) == 48);
+static_assert(sizeof(crm_score_input) == 56);
+
+static_assert(offsetof(crm_score_output, scores) == 8);
+static_assert(offsetof(crm_score_output, contributions) == 16);
+static_assert(sizeof(crm_score_output) == 24);
+
+// Constants are part of the ABI too.
+static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIABLE == 2 && CRM_STATUS_DATA == 3 &&
+              CRM_STATUS_FATAL == 4 && CRM_STATUS_NOT_FOUND == 5 && CRM_STATUS_BUFFER_TOO_SMALL == 6 &&
+              CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8);
+static_assert(CRM_KIND_CONNECTOR == 1 && CRM_KIND_SCORER == 2 && CRM_KIND_CHANNEL == 3);
+static_assert(CRM_CAP_THREAD_SAFE == 1 && CRM_CAP_EXPLAIN == 2 && CRM_CAP_INCREMENTAL == 4);
+static_assert(CRM_ABI_PACK(1, 2) == 0x00010002U && CRM_ABI_MAJOR_OF(0x00030004U) == 3 && CRM_ABI_MINOR_OF(0x00030004U) == 4);
+
+TEST(AbiLayout, HostHasSeesOnlyTheFieldsASizeCovers) {
+  crm_host host{};
+  host.struct_size = offsetof(crm_host, secret_get);  // as if built by a host that stopped at config_get
+  EXPECT_TRUE(CRM_HOST_HAS(&host, crm_host, config_get));
+  EXPECT_FALSE(CRM_HOST_HAS(&host, crm_host, secret_get));
+  host.struct_size = sizeof(crm_host);
+  EXPECT_TRUE(CRM_HOST_HAS(&host, crm_host, is_cancelled));
+}
+
+}  // namespace

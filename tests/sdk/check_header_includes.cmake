@@ -1,0 +1,17 @@
+# Fails when a C header of the SDK includes anything but <stdint.h>,
+# <stddef.h>, <stdbool.h> or another crm/ header.
+file(GLOB headers "${HEADER_DIR}/*.h")
+if(NOT headers)
+  message(FATAL_ERROR "no headers found in ${HEADER_DIR}")
+endif()
+set(checked 0)
+foreach(header IN LISTS headers)
+  file(STRINGS "${header}" includes REGEX "^[ \t]*#[ \t]*include")
+  foreach(line IN LISTS includes)
+    if(NOT line MATCHES "<(stdint|stddef|stdbool)\\.h>" AND NOT line MATCHES "\"crm/[a-z_]+\\.h\"")
+      message(FATAL_ERROR "${header}: forbidden include: ${line}")
+    endif()
+    math(EXPR checked "${checked} + 1")
+  endforeach()
+endforeach()
+message(STATUS "checked ${checked} includes in the SDK's C headers")
