@@ -1,10 +1,10 @@
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <fmt/format.h>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -25,7 +25,9 @@ using namespace crm::host;  // NOLINT(google-build-using-namespace): the entry p
 
 std::atomic<bool> g_cancelled{false};
 
-extern "C" void on_stop_signal(int /*signal*/) { g_cancelled.store(true); }
+extern "C" void on_stop_signal(int /*signal*/) {
+  g_cancelled.store(true);
+}
 
 struct GlobalOptions {
   std::string config_path;
@@ -135,9 +137,10 @@ int command_version(bool as_json) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"crmhost: loads churn-detection and win-back plugins and runs them over the customer store.\n"
-               "Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration or database refused, 4 ran but some\n"
-               "plugins were refused, 130 cancelled."};
+  CLI::App app{
+      "crmhost: loads churn-detection and win-back plugins and runs them over the customer store.\n"
+      "Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration or database refused, 4 ran but some\n"
+      "plugins were refused, 130 cancelled."};
   app.require_subcommand(1);
   app.fallthrough();
   app.set_version_flag("--version", std::string("crmhost ") + CRM_HOST_VERSION);

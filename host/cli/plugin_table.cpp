@@ -1,15 +1,16 @@
 #include "cli/plugin_table.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <array>
+#include <fmt/format.h>
 #include <string>
 
 namespace crm::host {
 namespace {
 
-std::string or_dash(const std::string& text) { return text.empty() ? "-" : text; }
+std::string or_dash(const std::string& text) {
+  return text.empty() ? "-" : text;
+}
 
 std::string state_text(const PluginRecord& record) {
   if (record.state == PluginState::loaded) {
@@ -23,9 +24,9 @@ std::string state_text(const PluginRecord& record) {
 nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
   nlohmann::json plugins = nlohmann::json::array();
   for (const PluginRecord& record : records) {
-    nlohmann::json entry = {{"id", record.id},     {"kind", record.kind},
-                            {"version", record.version}, {"abi", record.abi},
-                            {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
+    nlohmann::json entry = {
+        {"id", record.id},   {"kind", record.kind},          {"version", record.version},
+        {"abi", record.abi}, {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
     entry["reason"] = record.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.reason);
     plugins.push_back(std::move(entry));
   }

@@ -1,7 +1,6 @@
 #include "core/config.hpp"
 
 #include <fmt/format.h>
-
 #include <fstream>
 
 #include "core/json_schema.hpp"

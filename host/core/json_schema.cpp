@@ -1,11 +1,10 @@
 #include "core/json_schema.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <fmt/format.h>
 #include <regex>
-#include <set>
 #include <string_view>
 
 namespace crm::host {
@@ -13,20 +12,40 @@ namespace {
 
 using nlohmann::json;
 
-const std::set<std::string, std::less<>> kAnnotationKeywords = {
-    "title",    "description", "default",          "examples",        "$comment", "$schema", "$id",
-    "format",   "readOnly",    "writeOnly",        "contentMediaType", "contentEncoding"};
+constexpr std::array<std::string_view, 12> kAnnotationKeywords = {
+    "title", "description", "default",  "examples",  "$comment",         "$schema",
+    "$id",   "format",      "readOnly", "writeOnly", "contentMediaType", "contentEncoding"};
 
-const std::set<std::string, std::less<>> kValueKeywords = {
-    "type",      "enum",      "const",       "required",      "minimum",       "maximum",
-    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "minLength", "maxLength", "pattern",
-    "minItems",  "maxItems",  "uniqueItems", "minProperties", "maxProperties"};
+constexpr std::array<std::string_view, 17> kValueKeywords = {"type",
+                                                             "enum",
+                                                             "const",
+                                                             "required",
+                                                             "minimum",
+                                                             "maximum",
+                                                             "exclusiveMinimum",
+                                                             "exclusiveMaximum",
+                                                             "multipleOf",
+                                                             "minLength",
+                                                             "maxLength",
+                                                             "pattern",
+                                                             "minItems",
+                                                             "maxItems",
+                                                             "uniqueItems",
+                                                             "minProperties",
+                                                             "maxProperties"};
 
-const std::set<std::string, std::less<>> kSchemaKeywords = {"additionalProperties", "additionalItems", "contains",
-                                                             "propertyNames",        "not",             "if",
-                                                             "then",                 "else"};
+constexpr std::array<std::string_view, 8> kSchemaKeywords = {
+    "additionalProperties", "additionalItems", "contains", "propertyNames", "not", "if", "then", "else"};
 
-const std::set<std::string, std::less<>> kSchemaArrayKeywords = {"allOf", "anyOf", "oneOf"};
+constexpr std::array<std::string_view, 3> kSchemaArrayKeywords = {"allOf", "anyOf", "oneOf"};
+
+constexpr std::array<std::string_view, 7> kTypeNames = {"null",   "boolean", "object", "array",
+                                                        "number", "string",  "integer"};
+
+template <std::size_t N>
+bool contains(const std::array<std::string_view, N>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
 
 std::string escape_pointer_token(std::string_view token) {
   std::string escaped;
@@ -76,12 +95,12 @@ void check_schema(const json& schema, const std::string& at) {
   }
   for (const auto& [keyword, value] : schema.items()) {
     const std::string here = child_pointer(at, keyword);
-    if (kAnnotationKeywords.count(keyword) != 0 || keyword.rfind("x-", 0) == 0) {
+    if (contains(kAnnotationKeywords, keyword) || keyword.rfind("x-", 0) == 0) {
       continue;
     }
-    if (kSchemaKeywords.count(keyword) != 0) {
+    if (contains(kSchemaKeywords, keyword)) {
       check_schema(value, here);
-    } else if (kSchemaArrayKeywords.count(keyword) != 0) {
+    } else if (contains(kSchemaArrayKeywords, keyword)) {
       check_schema_array(value, here);
     } else if (keyword == "properties" || keyword == "patternProperties") {
       if (!value.is_object()) {
@@ -114,7 +133,7 @@ void check_schema(const json& schema, const std::string& at) {
           check_schema(dependency, child_pointer(here, name));
         }
       }
-    } else if (kValueKeywords.count(keyword) != 0) {
+    } else if (contains(kValueKeywords, keyword)) {
       if (keyword == "pattern") {
         if (!value.is_string()) {
           throw SchemaError(fmt::format("schema {}: must be a string", here));
@@ -129,15 +148,14 @@ void check_schema(const json& schema, const std::string& at) {
                  keyword.rfind("max", 0) == 0) {
         check_number(value, here);
       } else if (keyword == "required" &&
-                 (!value.is_array() || !std::all_of(value.begin(), value.end(), [](const json& name) { return name.is_string(); }))) {
+                 (!value.is_array() ||
+                  !std::all_of(value.begin(), value.end(), [](const json& name) { return name.is_string(); }))) {
         throw SchemaError(fmt::format("schema {}: must be an array of property names", here));
       } else if (keyword == "uniqueItems" && !value.is_boolean()) {
         throw SchemaError(fmt::format("schema {}: must be a boolean", here));
       } else if (keyword == "type") {
         const auto is_type_name = [](const json& name) {
-          static const std::set<std::string, std::less<>> kTypes = {"null",   "boolean", "object", "array",
-                                                                     "number", "string",  "integer"};
-          return name.is_string() && kTypes.count(name.get<std::string>()) != 0;
+          return name.is_string() && contains(kTypeNames, name.get<std::string>());
         };
         if (!(is_type_name(value) || (value.is_array() && std::all_of(value.begin(), value.end(), is_type_name)))) {
           throw SchemaError(fmt::format("schema {}: must be a type name or an array of type names", here));
@@ -327,8 +345,8 @@ class Validator {
     if (const auto divisor = schema.find("multipleOf"); divisor != schema.end()) {
       const double quotient = value / divisor->get<double>();
       // A relative tolerance, because 0.0075 / 0.0001 is 74.99999999999999 in binary floating point.
-      const bool is_multiple =
-          std::isfinite(quotient) && std::fabs(quotient - std::round(quotient)) <= 1e-9 * std::max(1.0, std::fabs(quotient));
+      const bool is_multiple = std::isfinite(quotient) &&
+                               std::fabs(quotient - std::round(quotient)) <= 1e-9 * std::max(1.0, std::fabs(quotient));
       if (!is_multiple) {
         fail(at, fmt::format("must be a multiple of {}", divisor->dump()));
       }
@@ -336,7 +354,7 @@ class Validator {
   }
 
   void check_string(const json& schema, const std::string& value, const std::string& at) {
-    const std::size_t length = code_point_count(value);
+    const auto length = static_cast<double>(code_point_count(value));
     if (const auto limit = schema.find("minLength"); limit != schema.end() && length < limit->get<double>()) {
       fail(at, fmt::format("must be at least {} characters long", limit->dump()));
     }
@@ -350,7 +368,7 @@ class Validator {
   }
 
   void check_array(const json& schema, const json& instance, const std::string& at) {
-    const double size = static_cast<double>(instance.size());
+    const auto size = static_cast<double>(instance.size());
     if (const auto limit = schema.find("minItems"); limit != schema.end() && size < limit->get<double>()) {
       fail(at, fmt::format("must have at least {} items", limit->dump()));
     }
@@ -393,7 +411,7 @@ class Validator {
   }
 
   void check_object(const json& schema, const json& instance, const std::string& at) {
-    const double size = static_cast<double>(instance.size());
+    const auto size = static_cast<double>(instance.size());
     if (const auto limit = schema.find("minProperties"); limit != schema.end() && size < limit->get<double>()) {
       fail(at, fmt::format("must have at least {} properties", limit->dump()));
     }
@@ -514,7 +532,9 @@ void collect_secrets(const json& schema, const json& instance, const json::json_
 
 }  // namespace
 
-JsonSchema::JsonSchema(nlohmann::json schema) : schema_(std::move(schema)) { check_schema(schema_, ""); }
+JsonSchema::JsonSchema(nlohmann::json schema) : schema_(std::move(schema)) {
+  check_schema(schema_, "");
+}
 
 std::vector<SchemaViolation> JsonSchema::validate(const nlohmann::json& instance) const {
   std::vector<SchemaViolation> violations;
@@ -522,7 +542,9 @@ std::vector<SchemaViolation> JsonSchema::validate(const nlohmann::json& instance
   return violations;
 }
 
-void JsonSchema::apply_defaults(nlohmann::json& instance) const { apply_defaults_at(schema_, instance); }
+void JsonSchema::apply_defaults(nlohmann::json& instance) const {
+  apply_defaults_at(schema_, instance);
+}
 
 std::vector<nlohmann::json::json_pointer> JsonSchema::secret_pointers(const nlohmann::json& instance) const {
   std::vector<nlohmann::json::json_pointer> pointers;
@@ -536,8 +558,8 @@ std::string describe_violations(const std::vector<SchemaViolation>& violations) 
     if (!text.empty()) {
       text += "; ";
     }
-    text += (violation.instance_pointer.empty() ? std::string("/") : violation.instance_pointer) + ": " +
-            violation.message;
+    text +=
+        (violation.instance_pointer.empty() ? std::string("/") : violation.instance_pointer) + ": " + violation.message;
   }
   return text;
 }

@@ -1,10 +1,9 @@
 #include "core/logger.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <fmt/format.h>
 
 namespace crm::host {
 
@@ -59,10 +58,9 @@ void Logger::log(LogLevel level, std::string_view source, std::string_view messa
   if (level < threshold_) {
     return;
   }
-  const std::string line =
-      fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {:<5} [{}] {}", utc.tm_year + 1900, utc.tm_mon + 1,
-                  utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now_ms % 1000, log_level_name(level), source,
-                  redact_locked(message));
+  const std::string line = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {:<5} [{}] {}", utc.tm_year + 1900,
+                                       utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, now_ms % 1000,
+                                       log_level_name(level), source, redact_locked(message));
   sink_(line);
 }
 

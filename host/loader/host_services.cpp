@@ -1,8 +1,7 @@
 #include "loader/host_services.hpp"
 
-#include <fmt/format.h>
-
 #include <cstring>
+#include <fmt/format.h>
 
 namespace crm::host {
 namespace {
@@ -39,12 +38,13 @@ crm_status write_buffer(std::string_view value, crm_buffer* out) {
     return CRM_STATUS_BUFFER_TOO_SMALL;
   }
   out->size = value.size();
-  if (value.size() > out->capacity || (out->data == nullptr && !value.empty())) {
+  if (value.empty()) {
+    return CRM_STATUS_OK;
+  }
+  if (out->data == nullptr || value.size() > out->capacity) {
     return CRM_STATUS_BUFFER_TOO_SMALL;
   }
-  if (!value.empty()) {
-    std::memcpy(out->data, value.data(), value.size());
-  }
+  std::memcpy(out->data, value.data(), value.size());
   return CRM_STATUS_OK;
 }
 
@@ -102,7 +102,9 @@ void PluginServices::log(crm_host_context* context, crm_log_level level, crm_str
   });
 }
 
-std::int64_t PluginServices::now_ms(crm_host_context* context) { return self(context).deps_.clock.now_ms(); }
+std::int64_t PluginServices::now_ms(crm_host_context* context) {
+  return self(context).deps_.clock.now_ms();
+}
 
 crm_status PluginServices::config_get(crm_host_context* context, crm_str json_pointer, crm_buffer* out) {
   PluginServices& services = self(context);
@@ -155,11 +157,14 @@ crm_status PluginServices::report_bad_record(crm_host_context* context, crm_str 
   PluginServices& services = self(context);
   return shielded(services.deps_.logger, services.plugin_id_, "report_bad_record", [&] {
     services.deps_.state.quarantine(services.plugin_id_, view(raw_record), view(reason), services.deps_.clock.now_ms());
-    services.deps_.logger.log(LogLevel::warn, services.plugin_id_, fmt::format("quarantined a record: {}", view(reason)));
+    services.deps_.logger.log(LogLevel::warn, services.plugin_id_,
+                              fmt::format("quarantined a record: {}", view(reason)));
     return CRM_STATUS_OK;
   });
 }
 
-bool PluginServices::is_cancelled(crm_host_context* context) { return self(context).deps_.cancelled.load(); }
+bool PluginServices::is_cancelled(crm_host_context* context) {
+  return self(context).deps_.cancelled.load();
+}
 
 }  // namespace crm::host

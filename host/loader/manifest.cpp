@@ -1,8 +1,7 @@
 #include "loader/manifest.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
+#include <fmt/format.h>
 #include <fstream>
 #include <regex>
 #include <utility>
@@ -113,7 +112,8 @@ Manifest read_manifest(const std::filesystem::path& path) {
   try {
     document = nlohmann::json::parse(input);
   } catch (const nlohmann::json::parse_error& e) {
-    throw ManifestError(fmt::format("{} is not valid JSON: syntax error near byte {}", path.filename().string(), e.byte));
+    throw ManifestError(
+        fmt::format("{} is not valid JSON: syntax error near byte {}", path.filename().string(), e.byte));
   }
   if (!document.is_object()) {
     throw ManifestError(fmt::format("{}: must be a JSON object", path.filename().string()));
@@ -122,7 +122,8 @@ Manifest read_manifest(const std::filesystem::path& path) {
   manifest.path = path;
   const std::string name = path.filename().string();
   if (!document.contains("abi") || !document["abi"].is_string()) {
-    throw ManifestError(fmt::format("{}: missing \"abi\" (\"MAJOR.MINOR\" of the SDK the plugin was built with)", name));
+    throw ManifestError(
+        fmt::format("{}: missing \"abi\" (\"MAJOR.MINOR\" of the SDK the plugin was built with)", name));
   }
   manifest.abi = document["abi"].get<std::string>();
   const auto abi = parse_abi(manifest.abi);

@@ -1,9 +1,8 @@
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,7 +31,7 @@ struct ManifestPlugin {
 // A library's manifest (NAME.json beside NAME.so): one plugin or a pack.
 struct Manifest {
   std::filesystem::path path;
-  std::string abi;  // "MAJOR.MINOR" as written
+  std::string abi;                // "MAJOR.MINOR" as written
   std::uint32_t abi_version = 0;  // CRM_ABI_PACK of `abi`
   std::string vendor;
   std::vector<ManifestPlugin> plugins;

@@ -1,7 +1,6 @@
 #include "loader/plugin_host.hpp"
 
 #include <dlfcn.h>
-#include <fmt/format.h>
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -9,6 +8,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <fmt/format.h>
 #include <map>
 #include <regex>
 
@@ -47,14 +47,16 @@ T read_sized(const T* source, std::uint32_t minimum_size, const char* what, std:
   std::uint32_t declared_size = 0;
   std::memcpy(&declared_size, source, sizeof declared_size);
   if (declared_size < minimum_size) {
-    throw Refusal{fmt::format("{} struct_size {} is smaller than ABI {}.0 requires ({}); rebuild the plugin "
-                              "against the SDK headers",
-                              what, declared_size, CRM_ABI_VERSION_MAJOR, minimum_size)};
+    throw Refusal{
+        fmt::format("{} struct_size {} is smaller than ABI {}.0 requires ({}); rebuild the plugin "
+                    "against the SDK headers",
+                    what, declared_size, CRM_ABI_VERSION_MAJOR, minimum_size)};
   }
   if (declared_size > sizeof(T)) {
-    throw Refusal{fmt::format("{} struct_size {} is larger than this host knows ({}) for ABI {}; rebuild the "
-                              "plugin against the SDK headers of the ABI it declares",
-                              what, declared_size, sizeof(T), abi_text(plugin_abi))};
+    throw Refusal{
+        fmt::format("{} struct_size {} is larger than this host knows ({}) for ABI {}; rebuild the "
+                    "plugin against the SDK headers of the ABI it declares",
+                    what, declared_size, sizeof(T), abi_text(plugin_abi))};
   }
   T copy{};
   std::memcpy(static_cast<void*>(&copy), static_cast<const void*>(source), declared_size);
@@ -63,14 +65,16 @@ T read_sized(const T* source, std::uint32_t minimum_size, const char* what, std:
 
 std::string check_abi(std::uint32_t plugin_abi) {
   if (CRM_ABI_MAJOR_OF(plugin_abi) != CRM_ABI_VERSION_MAJOR) {
-    return fmt::format("built for ABI {}, this host speaks ABI {}: the major versions differ; rebuild the plugin "
-                       "against SDK {}.x",
-                       abi_text(plugin_abi), abi_text(CRM_ABI_VERSION), CRM_ABI_VERSION_MAJOR);
+    return fmt::format(
+        "built for ABI {}, this host speaks ABI {}: the major versions differ; rebuild the plugin "
+        "against SDK {}.x",
+        abi_text(plugin_abi), abi_text(CRM_ABI_VERSION), CRM_ABI_VERSION_MAJOR);
   }
   if (CRM_ABI_MINOR_OF(plugin_abi) > CRM_ABI_VERSION_MINOR) {
-    return fmt::format("built for ABI {}, newer than this host's ABI {}; upgrade the host or rebuild the plugin "
-                       "against SDK {}",
-                       abi_text(plugin_abi), abi_text(CRM_ABI_VERSION), abi_text(CRM_ABI_VERSION));
+    return fmt::format(
+        "built for ABI {}, newer than this host's ABI {}; upgrade the host or rebuild the plugin "
+        "against SDK {}",
+        abi_text(plugin_abi), abi_text(CRM_ABI_VERSION), abi_text(CRM_ABI_VERSION));
   }
   return {};
 }
@@ -82,13 +86,15 @@ auto call_guarded(const char* what, Call&& call) -> decltype(call()) {
   try {
     return call();
   } catch (const std::exception& e) {
-    throw Refusal{fmt::format("{} threw an exception ({}); a plugin must return a status instead of throwing "
-                              "(the SDK's C++ layer does this)",
-                              what, e.what())};
+    throw Refusal{
+        fmt::format("{} threw an exception ({}); a plugin must return a status instead of throwing "
+                    "(the SDK's C++ layer does this)",
+                    what, e.what())};
   } catch (...) {
-    throw Refusal{fmt::format("{} threw an exception of unknown type; a plugin must return a status instead of "
-                              "throwing (the SDK's C++ layer does this)",
-                              what)};
+    throw Refusal{
+        fmt::format("{} threw an exception of unknown type; a plugin must return a status instead of "
+                    "throwing (the SDK's C++ layer does this)",
+                    what)};
   }
 }
 
@@ -108,7 +114,9 @@ bool valid_id(const char* id) {
   return id != nullptr && std::regex_match(id, kId);
 }
 
-std::string text_or_empty(const char* text) { return text == nullptr ? std::string() : std::string(text); }
+std::string text_or_empty(const char* text) {
+  return text == nullptr ? std::string() : std::string(text);
+}
 
 // Resolves secret references ({"env": "NAME"}) at the given pointers.
 std::map<std::string, std::string> resolve_secrets(const nlohmann::json& config,
@@ -119,9 +127,10 @@ std::map<std::string, std::string> resolve_secrets(const nlohmann::json& config,
     const nlohmann::json& reference = config.at(pointer);
     if (!reference.is_object() || reference.size() != 1 || !reference.contains("env") ||
         !reference["env"].is_string()) {
-      throw Refusal{fmt::format("configuration: {} is a secret and must be given as {{\"env\": \"VARIABLE\"}}, not "
-                                "inline; put the value in an environment variable and reference it in plugins.{}.config",
-                                pointer.to_string(), id)};
+      throw Refusal{
+          fmt::format("configuration: {} is a secret and must be given as {{\"env\": \"VARIABLE\"}}, not "
+                      "inline; put the value in an environment variable and reference it in plugins.{}.config",
+                      pointer.to_string(), id)};
     }
     const std::string variable = reference["env"].get<std::string>();
     std::optional<std::string> value;
@@ -131,9 +140,10 @@ std::map<std::string, std::string> resolve_secrets(const nlohmann::json& config,
       value = found;
     }
     if (!value) {
-      throw Refusal{fmt::format("configuration: secret {} refers to environment variable {}, which is not set; set it "
-                                "before starting the host",
-                                pointer.to_string(), variable)};
+      throw Refusal{
+          fmt::format("configuration: secret {} refers to environment variable {}, which is not set; set it "
+                      "before starting the host",
+                      pointer.to_string(), variable)};
     }
     secrets[pointer.to_string()] = *value;
   }
@@ -143,9 +153,10 @@ std::map<std::string, std::string> resolve_secrets(const nlohmann::json& config,
 void check_manifest_agrees(const ManifestPlugin& declared, const crm_plugin_descriptor& compiled,
                            const std::string& manifest_name) {
   const auto mismatch = [&](const char* field, const std::string& in_manifest, const std::string& in_library) {
-    return Refusal{fmt::format("manifest disagrees with the compiled descriptor: {} is {} in {} but {} in the "
-                               "library; ship the manifest that was built with this library",
-                               field, in_manifest, manifest_name, in_library)};
+    return Refusal{
+        fmt::format("manifest disagrees with the compiled descriptor: {} is {} in {} but {} in the "
+                    "library; ship the manifest that was built with this library",
+                    field, in_manifest, manifest_name, in_library)};
   };
   const std::string compiled_kind = kind_name(compiled.kind).value_or("?");
   if (declared.kind != compiled_kind) {
@@ -167,8 +178,8 @@ void check_manifest_agrees(const ManifestPlugin& declared, const crm_plugin_desc
     try {
       compiled_schema = nlohmann::json::parse(compiled.config_schema_json);
     } catch (const nlohmann::json::parse_error& e) {
-      throw Refusal{fmt::format("config schema in the library is not valid JSON ({}); fix the plugin's descriptor",
-                                e.what())};
+      throw Refusal{
+          fmt::format("config schema in the library is not valid JSON ({}); fix the plugin's descriptor", e.what())};
     }
   }
   const nlohmann::json declared_schema = declared.config_schema.value_or(nlohmann::json(nullptr));
@@ -241,8 +252,8 @@ void PluginHost::refuse(PluginRecord record, std::string reason) {
   record.state = PluginState::refused;
   record.reason = std::move(reason);
   logger_.log(LogLevel::warn, "host",
-              fmt::format("refused plugin '{}' from {}: {}", record.id.empty() ? "?" : record.id,
-                          record.file.string(), record.reason));
+              fmt::format("refused plugin '{}' from {}: {}", record.id.empty() ? "?" : record.id, record.file.string(),
+                          record.reason));
   records_.push_back(std::move(record));
 }
 
@@ -250,7 +261,8 @@ void PluginHost::load(const PluginHostOptions& options) {
   for (const fs::path& directory : options.plugin_dirs) {
     std::error_code error;
     if (!fs::is_directory(directory, error)) {
-      logger_.log(LogLevel::warn, "host", fmt::format("plugin directory {} does not exist; skipped", directory.string()));
+      logger_.log(LogLevel::warn, "host",
+                  fmt::format("plugin directory {} does not exist; skipped", directory.string()));
       continue;
     }
     std::vector<fs::path> libraries;
@@ -306,10 +318,10 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
   const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
   boost::dll::shared_library library;
   boost::dll::fs::error_code load_error;
-  dlerror();
+  dlerror();  // NOLINT(concurrency-mt-unsafe): plugins load on one thread
   library.load(boost::dll::fs::path(file.string()), mode, load_error);
   if (load_error || !library.is_loaded()) {
-    const char* detail = dlerror();
+    const char* detail = dlerror();  // NOLINT(concurrency-mt-unsafe)
     refuse_library(fmt::format("not a loadable shared library ({}); rebuild it as a shared library for this platform",
                                detail != nullptr ? detail : load_error.message()));
     return;
@@ -317,9 +329,10 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
 
   try {
     if (!library.has(CRM_ABI_VERSION_SYMBOL)) {
-      throw Refusal{fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
-                                "CRM_EXPORT_PLUGINS (C++)",
-                                CRM_ABI_VERSION_SYMBOL)};
+      throw Refusal{
+          fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
+                      "CRM_EXPORT_PLUGINS (C++)",
+                      CRM_ABI_VERSION_SYMBOL)};
     }
     const auto abi_version_fn = library.get<std::uint32_t()>(CRM_ABI_VERSION_SYMBOL);
     const std::uint32_t library_abi = call_guarded(CRM_ABI_VERSION_SYMBOL, [&] { return abi_version_fn(); });
@@ -328,14 +341,16 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
       throw Refusal{problem};
     }
     if (library_abi != manifest.abi_version) {
-      throw Refusal{fmt::format("the library reports ABI {} but {} says {}; ship the manifest that was built with "
-                                "this library",
-                                abi_text(library_abi), manifest_name, manifest.abi)};
+      throw Refusal{
+          fmt::format("the library reports ABI {} but {} says {}; ship the manifest that was built with "
+                      "this library",
+                      abi_text(library_abi), manifest_name, manifest.abi)};
     }
     if (!library.has(CRM_LIBRARY_SYMBOL)) {
-      throw Refusal{fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
-                                "CRM_EXPORT_PLUGINS (C++)",
-                                CRM_LIBRARY_SYMBOL)};
+      throw Refusal{
+          fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
+                      "CRM_EXPORT_PLUGINS (C++)",
+                      CRM_LIBRARY_SYMBOL)};
     }
     const auto library_fn = library.get<const crm_library*()>(CRM_LIBRARY_SYMBOL);
     const crm_library* raw_library = call_guarded(CRM_LIBRARY_SYMBOL, [&] { return library_fn(); });
@@ -400,27 +415,30 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     record.version = text_or_empty(descriptor.version);
     const auto kind = kind_name(descriptor.kind);
     if (!kind) {
-      throw Refusal{fmt::format("unknown plugin kind {}; this host knows connector, scorer and channel",
-                                descriptor.kind)};
+      throw Refusal{
+          fmt::format("unknown plugin kind {}; this host knows connector, scorer and channel", descriptor.kind)};
     }
     record.kind = *kind;
     if (descriptor.version == nullptr || descriptor.description == nullptr || descriptor.create == nullptr ||
         descriptor.destroy == nullptr || descriptor.kind_api == nullptr) {
-      throw Refusal{"descriptor lacks a required field (version, description, create, destroy or kind_api); fill "
-                    "every required field of crm_plugin_descriptor"};
+      throw Refusal{
+          "descriptor lacks a required field (version, description, create, destroy or kind_api); fill "
+          "every required field of crm_plugin_descriptor"};
     }
     const auto declared = std::find_if(manifest.plugins.begin(), manifest.plugins.end(),
                                        [&](const ManifestPlugin& plugin) { return plugin.id == record.id; });
     if (declared == manifest.plugins.end()) {
-      throw Refusal{fmt::format("the library holds plugin '{}' but {} does not declare it; ship the manifest that was "
-                                "built with this library",
-                                record.id, manifest_name)};
+      throw Refusal{
+          fmt::format("the library holds plugin '{}' but {} does not declare it; ship the manifest that was "
+                      "built with this library",
+                      record.id, manifest_name)};
     }
     check_manifest_agrees(*declared, descriptor, manifest_name);
     if (const LoadedPlugin* existing = find(record.id); existing != nullptr) {
-      throw Refusal{fmt::format("duplicate id: plugin '{}' is already loaded from {}; remove one of the two "
-                                "libraries or give one plugin another id",
-                                record.id, existing->record().file.string())};
+      throw Refusal{
+          fmt::format("duplicate id: plugin '{}' is already loaded from {}; remove one of the two "
+                      "libraries or give one plugin another id",
+                      record.id, existing->record().file.string())};
     }
 
     std::optional<crm_scorer_api> scorer_api;
@@ -437,8 +455,8 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       try {
         schema.emplace(*declared->config_schema);
       } catch (const SchemaError& e) {
-        throw Refusal{fmt::format("its config schema cannot be checked: {}; use the JSON Schema subset in README.md",
-                                  e.what())};
+        throw Refusal{
+            fmt::format("its config schema cannot be checked: {}; use the JSON Schema subset in README.md", e.what())};
       }
     }
     const nlohmann::json settings = options.plugin_settings.is_object() && options.plugin_settings.contains(record.id)
@@ -463,9 +481,10 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
         resolved[pointer] = secrets[pointer.to_string()];
       }
       if (const auto violations = schema->validate(resolved); !violations.empty()) {
-        throw Refusal{fmt::format("configuration breaks the plugin's schema: {}; fix plugins.{}.config in the host "
-                                  "configuration",
-                                  describe_violations(violations), record.id)};
+        throw Refusal{
+            fmt::format("configuration breaks the plugin's schema: {}; fix plugins.{}.config in the host "
+                        "configuration",
+                        describe_violations(violations), record.id)};
       }
     }
     for (const auto& [pointer, value] : secrets) {
@@ -485,8 +504,8 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       if (instance != nullptr) {
         descriptor.destroy(instance);
       }
-      throw Refusal{fmt::format("init failed ({} error): {}; {}", status_name(status),
-                                logger_.redact(error.message()), status_fix(status))};
+      throw Refusal{fmt::format("init failed ({} error): {}; {}", status_name(status), logger_.redact(error.message()),
+                                status_fix(status))};
     }
     record.state = PluginState::loaded;
     auto plugin = std::make_unique<LoadedPlugin>(record, descriptor, std::move(services));

@@ -1,8 +1,7 @@
 #include "loader/scorer_call.hpp"
 
-#include <fmt/format.h>
-
 #include <cmath>
+#include <fmt/format.h>
 #include <limits>
 
 namespace crm::host {
@@ -31,8 +30,8 @@ ScoreResult score_batch(LoadedPlugin& scorer, const FeatureBatch& batch, bool ex
     names.push_back(to_crm_str(batch.feature_names[k]));
     columns.push_back(batch.columns[k].data());
   }
-  const crm_score_input input = {sizeof(crm_score_input), customer_count, ids.data(),   names.size(),
-                                 names.data(),            columns.data(), batch.as_of_ms};
+  const crm_score_input input = {sizeof(crm_score_input), customer_count, ids.data(), names.size(), names.data(),
+                                 columns.data(),          batch.as_of_ms};
   ScoreResult result;
   result.scores.assign(customer_count, std::numeric_limits<double>::quiet_NaN());
   const bool with_contributions = explain && scorer.has_capability(CRM_CAP_EXPLAIN);
@@ -52,8 +51,8 @@ ScoreResult score_batch(LoadedPlugin& scorer, const FeatureBatch& batch, bool ex
     }
   }
   if (status != CRM_STATUS_OK) {
-    throw PluginCallError(status, fmt::format("scorer '{}' failed ({} error): {}", scorer.id(), status_name(status),
-                                              error.message()));
+    throw PluginCallError(
+        status, fmt::format("scorer '{}' failed ({} error): {}", scorer.id(), status_name(status), error.message()));
   }
   for (std::size_t i = 0; i < customer_count; ++i) {
     const double score = result.scores[i];

@@ -1,7 +1,6 @@
 #include "store/sqlite.hpp"
 
 #include <fmt/format.h>
-
 #include <utility>
 
 namespace crm::host {
@@ -22,7 +21,9 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nu
 Statement::Statement(Statement&& other) noexcept
     : db_(other.db_), statement_(std::exchange(other.statement_, nullptr)) {}
 
-Statement::~Statement() { sqlite3_finalize(statement_); }
+Statement::~Statement() {
+  sqlite3_finalize(statement_);
+}
 
 Statement& Statement::bind(int index, std::int64_t value) {
   if (sqlite3_bind_int64(statement_, index, value) != SQLITE_OK) throw_error(db_, "binding");
@@ -35,8 +36,7 @@ Statement& Statement::bind(int index, double value) {
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
-  if (sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8) !=
-      SQLITE_OK) {
+  if (sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8) != SQLITE_OK) {
     throw_error(db_, "binding");
   }
   return *this;
@@ -65,14 +65,21 @@ void Statement::reset() {
   sqlite3_clear_bindings(statement_);
 }
 
-std::int64_t Statement::column_int64(int index) const { return sqlite3_column_int64(statement_, index); }
-double Statement::column_double(int index) const { return sqlite3_column_double(statement_, index); }
-bool Statement::column_is_null(int index) const { return sqlite3_column_type(statement_, index) == SQLITE_NULL; }
+std::int64_t Statement::column_int64(int index) const {
+  return sqlite3_column_int64(statement_, index);
+}
+double Statement::column_double(int index) const {
+  return sqlite3_column_double(statement_, index);
+}
+bool Statement::column_is_null(int index) const {
+  return sqlite3_column_type(statement_, index) == SQLITE_NULL;
+}
 
 std::string Statement::column_text(int index) const {
   const auto* text = sqlite3_column_text(statement_, index);
   const int size = sqlite3_column_bytes(statement_, index);
-  return text == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+  return text == nullptr ? std::string()
+                         : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
 Database::Database(const std::string& path) : path_(path) {
@@ -95,7 +102,9 @@ Database::Database(const std::string& path) : path_(path) {
   }
 }
 
-Database::~Database() { sqlite3_close(db_); }
+Database::~Database() {
+  sqlite3_close(db_);
+}
 
 void Database::exec(std::string_view sql) {
   const std::string text(sql);
@@ -107,11 +116,17 @@ void Database::exec(std::string_view sql) {
   }
 }
 
-Statement Database::prepare(std::string_view sql) { return Statement(db_, sql); }
+Statement Database::prepare(std::string_view sql) {
+  return Statement(db_, sql);
+}
 
-std::int64_t Database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t Database::last_insert_rowid() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
-Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }
+Transaction::Transaction(Database& db) : db_(db) {
+  db_.exec("BEGIN IMMEDIATE");
+}
 
 Transaction::~Transaction() {
   if (!done_) {

@@ -1,8 +1,7 @@
 #include "store/store.hpp"
 
-#include <fmt/format.h>
-
 #include <array>
+#include <fmt/format.h>
 
 namespace crm::host {
 namespace {
@@ -47,22 +46,28 @@ std::int64_t pragma_value(Database& db, std::string_view pragma) {
 
 }  // namespace
 
-Store::Store(const std::string& path) : db_(path) { migrate(); }
+Store::Store(const std::string& path) : db_(path) {
+  migrate();
+}
 
-int Store::schema_version() { return static_cast<int>(pragma_value(db_, "user_version")); }
+int Store::schema_version() {
+  return static_cast<int>(pragma_value(db_, "user_version"));
+}
 
 void Store::migrate() {
   const std::int64_t application_id = pragma_value(db_, "application_id");
   const int version = schema_version();
   if (application_id != 0 && application_id != kApplicationId) {
-    throw StoreError(fmt::format("{} belongs to another application (application_id {}); give --db a crmhost "
-                                 "database or a new file",
-                                 db_.path(), application_id));
+    throw StoreError(
+        fmt::format("{} belongs to another application (application_id {}); give --db a crmhost "
+                    "database or a new file",
+                    db_.path(), application_id));
   }
   if (version > kSchemaVersion) {
-    throw StoreError(fmt::format("{} has schema version {}, newer than this crmhost knows ({}); use a newer crmhost. "
-                                 "The database was not modified",
-                                 db_.path(), version, kSchemaVersion));
+    throw StoreError(
+        fmt::format("{} has schema version {}, newer than this crmhost knows ({}); use a newer crmhost. "
+                    "The database was not modified",
+                    db_.path(), version, kSchemaVersion));
   }
   if (version == kSchemaVersion) {
     return;
@@ -70,9 +75,10 @@ void Store::migrate() {
   if (application_id == 0 && version == 0) {
     Statement tables = db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
     if (tables.step() && tables.column_int64(0) > 0) {
-      throw StoreError(fmt::format("{} already holds tables of another application; give --db a crmhost database "
-                                   "or a new file",
-                                   db_.path()));
+      throw StoreError(
+          fmt::format("{} already holds tables of another application; give --db a crmhost database "
+                      "or a new file",
+                      db_.path()));
     }
   }
   Transaction transaction(db_);

@@ -3,9 +3,9 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
-#include <optional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 

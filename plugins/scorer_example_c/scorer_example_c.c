@@ -46,7 +46,9 @@ static crm_status create(const crm_host* host, crm_str config_json, crm_plugin_i
   return CRM_STATUS_OK;
 }
 
-static void destroy(crm_plugin_instance* instance) { free(instance); }
+static void destroy(crm_plugin_instance* instance) {
+  free(instance);
+}
 
 static crm_status score(crm_plugin_instance* instance, const crm_host* host, const crm_score_input* input,
                         crm_score_output* output, crm_error* error) {
@@ -83,17 +85,16 @@ static crm_status score(crm_plugin_instance* instance, const crm_host* host, con
 
 static const crm_scorer_api scorer_api = {sizeof(crm_scorer_api), required_features, score};
 
-static const crm_plugin_descriptor recency_descriptor = {
-    sizeof(crm_plugin_descriptor),
-    CRM_MANIFEST_SCORER_EXAMPLE_C_KIND,
-    CRM_MANIFEST_SCORER_EXAMPLE_C_ID,
-    CRM_MANIFEST_SCORER_EXAMPLE_C_VERSION,
-    CRM_MANIFEST_SCORER_EXAMPLE_C_DESCRIPTION,
-    CRM_MANIFEST_SCORER_EXAMPLE_C_CONFIG_SCHEMA,
-    CRM_MANIFEST_SCORER_EXAMPLE_C_CAPABILITIES,
-    create,
-    destroy,
-    &scorer_api};
+static const crm_plugin_descriptor recency_descriptor = {sizeof(crm_plugin_descriptor),
+                                                         CRM_MANIFEST_SCORER_EXAMPLE_C_KIND,
+                                                         CRM_MANIFEST_SCORER_EXAMPLE_C_ID,
+                                                         CRM_MANIFEST_SCORER_EXAMPLE_C_VERSION,
+                                                         CRM_MANIFEST_SCORER_EXAMPLE_C_DESCRIPTION,
+                                                         CRM_MANIFEST_SCORER_EXAMPLE_C_CONFIG_SCHEMA,
+                                                         CRM_MANIFEST_SCORER_EXAMPLE_C_CAPABILITIES,
+                                                         create,
+                                                         destroy,
+                                                         &scorer_api};
 
 static const crm_plugin_descriptor* const plugins[] = {&recency_descriptor};
 

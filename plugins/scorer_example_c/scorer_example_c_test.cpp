@@ -1,7 +1,6 @@
 // Loads the real scorer_example_c.so through the host's loader and scores.
-#include <gtest/gtest.h>
-
 #include <cmath>
+#include <gtest/gtest.h>
 #include <limits>
 
 #include "loader/scorer_call.hpp"

@@ -1,9 +1,8 @@
 // An example scorer written with the SDK's C++ layer: a baseline minus points
 // for complaints in the last 90 days and for days since the last login.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "crm/plugin.hpp"

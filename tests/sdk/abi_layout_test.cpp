@@ -1,9 +1,8 @@
 // Freezes the layout of every struct that crosses the plugin boundary (LP64).
 // A failure here means an ABI break: append fields at the end instead, and
 // bump CRM_ABI_VERSION_MINOR.
-#include <gtest/gtest.h>
-
 #include <cstddef>
+#include <gtest/gtest.h>
 
 #include "crm/crm.h"
 
@@ -70,7 +69,8 @@ static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIAB
               CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8);
 static_assert(CRM_KIND_CONNECTOR == 1 && CRM_KIND_SCORER == 2 && CRM_KIND_CHANNEL == 3);
 static_assert(CRM_CAP_THREAD_SAFE == 1 && CRM_CAP_EXPLAIN == 2 && CRM_CAP_INCREMENTAL == 4);
-static_assert(CRM_ABI_PACK(1, 2) == 0x00010002U && CRM_ABI_MAJOR_OF(0x00030004U) == 3 && CRM_ABI_MINOR_OF(0x00030004U) == 4);
+static_assert(CRM_ABI_PACK(1, 2) == 0x00010002U && CRM_ABI_MAJOR_OF(0x00030004U) == 3 &&
+              CRM_ABI_MINOR_OF(0x00030004U) == 4);
 
 TEST(AbiLayout, HostHasSeesOnlyTheFieldsASizeCovers) {
   crm_host host{};

@@ -1,7 +1,6 @@
 // The C++ layer's guarantees: UTF-8-safe truncation, exceptions turned into
 // status classes, and the buffer protocol of host services.
 #include <gtest/gtest.h>
-
 #include <string>
 
 #include "crm/plugin.hpp"

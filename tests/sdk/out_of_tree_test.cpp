@@ -1,12 +1,12 @@
 // Installs the SDK, builds examples/out_of_tree_plugin against the installed
 // copy with find_package(CrmSdk), and loads the result through the loader.
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 
 #include "loader/scorer_call.hpp"

@@ -51,9 +51,9 @@ extern "C" {
  * form returned by crm_on_abi_version().
  * Since: 1.0
  */
-#define CRM_ABI_PACK(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor) & 0xFFFFu))
+#define CRM_ABI_PACK(major, minor) ((((uint32_t)(major)) << 16) | ((uint32_t)(minor)&0xFFFFu))
 #define CRM_ABI_MAJOR_OF(packed) ((uint32_t)(packed) >> 16)
-#define CRM_ABI_MINOR_OF(packed) ((uint32_t)(packed) & 0xFFFFu)
+#define CRM_ABI_MINOR_OF(packed) ((uint32_t)(packed)&0xFFFFu)
 #define CRM_ABI_VERSION CRM_ABI_PACK(CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)
 
 /*

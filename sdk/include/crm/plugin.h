@@ -56,8 +56,8 @@ typedef struct crm_plugin_instance crm_plugin_instance;
  * Required: yes.  Threading: called once per instance, never concurrently
  * with any other call on that instance.  Since: 1.0
  */
-typedef crm_status (*crm_on_create_fn)(const crm_host* host, crm_str config_json,
-                                       crm_plugin_instance** out_instance, crm_error* error);
+typedef crm_status (*crm_on_create_fn)(const crm_host* host, crm_str config_json, crm_plugin_instance** out_instance,
+                                       crm_error* error);
 
 /*
  * crm_on_destroy: releases an instance made by `create`. Must not fail.
@@ -141,15 +141,16 @@ typedef const crm_library* (*crm_on_library_fn)(void);
  *
  * Since: 1.0
  */
-#define CRM_DEFINE_LIBRARY(descriptor_array)                                              \
-  CRM_EXPORT uint32_t crm_on_abi_version(void);                                            \
-  CRM_EXPORT uint32_t crm_on_abi_version(void) { return CRM_ABI_VERSION; }                 \
-  CRM_EXPORT const crm_library* crm_on_library(void);                                      \
-  CRM_EXPORT const crm_library* crm_on_library(void) {                                     \
-    static const crm_library library = {sizeof(crm_library), CRM_ABI_VERSION,              \
-                                        sizeof(descriptor_array) / sizeof(descriptor_array[0]), \
-                                        descriptor_array};                                 \
-    return &library;                                                                       \
+#define CRM_DEFINE_LIBRARY(descriptor_array)                                                                       \
+  CRM_EXPORT uint32_t crm_on_abi_version(void);                                                                    \
+  CRM_EXPORT uint32_t crm_on_abi_version(void) {                                                                   \
+    return CRM_ABI_VERSION;                                                                                        \
+  }                                                                                                                \
+  CRM_EXPORT const crm_library* crm_on_library(void);                                                              \
+  CRM_EXPORT const crm_library* crm_on_library(void) {                                                             \
+    static const crm_library library = {sizeof(crm_library), CRM_ABI_VERSION,                                      \
+                                        sizeof(descriptor_array) / sizeof(descriptor_array[0]), descriptor_array}; \
+    return &library;                                                                                               \
   }
 
 #ifdef __cplusplus

@@ -103,7 +103,9 @@ inline const char* status_name(crm_status status) noexcept {
   }
 }
 
-inline crm_str to_crm_str(std::string_view text) noexcept { return crm_str{text.data(), text.size()}; }
+inline crm_str to_crm_str(std::string_view text) noexcept {
+  return crm_str{text.data(), text.size()};
+}
 inline std::string_view to_string_view(crm_str text) noexcept {
   return text.data == nullptr ? std::string_view{} : std::string_view(text.data, text.size);
 }
@@ -112,7 +114,8 @@ inline std::string_view to_string_view(crm_str text) noexcept {
 class ErrorBuffer {
  public:
   static constexpr std::size_t kCapacity = 1024;
-  ErrorBuffer() noexcept { storage_[0] = '\0'; }
+  ErrorBuffer() noexcept = default;
+  ~ErrorBuffer() = default;
   ErrorBuffer(const ErrorBuffer&) = delete;
   ErrorBuffer& operator=(const ErrorBuffer&) = delete;
   crm_error* get() noexcept {
@@ -123,7 +126,7 @@ class ErrorBuffer {
   [[nodiscard]] std::string message() const { return std::string(storage_); }
 
  private:
-  char storage_[kCapacity];
+  char storage_[kCapacity]{};
   crm_error error_{storage_, kCapacity};
 };
 
@@ -379,9 +382,16 @@ const void* kind_api() noexcept {
 template <class P>
 const crm_plugin_descriptor* descriptor() noexcept {
   static_assert(P::kKind == P::kManifestKind, "the class's base does not match the kind in plugin.json");
-  static const crm_plugin_descriptor descriptor = {
-      sizeof(crm_plugin_descriptor), P::kKind,      P::kId,        P::kVersion,     P::kDescription,
-      P::kConfigSchema,              P::kCapabilities, &create<P>, &destroy<P>, kind_api<P>()};
+  static const crm_plugin_descriptor descriptor = {sizeof(crm_plugin_descriptor),
+                                                   P::kKind,
+                                                   P::kId,
+                                                   P::kVersion,
+                                                   P::kDescription,
+                                                   P::kConfigSchema,
+                                                   P::kCapabilities,
+                                                   &create<P>,
+                                                   &destroy<P>,
+                                                   kind_api<P>()};
   return &descriptor;
 }
 
@@ -397,18 +407,22 @@ const crm_library* library() noexcept {
 
 // Declares a plugin class's metadata from the header crm_add_plugin generates
 // out of plugin.json; KEY is the plugin id in upper case with [^A-Z0-9] as _.
-#define CRM_PLUGIN_METADATA(KEY)                                                     \
-  static constexpr crm_plugin_kind kManifestKind = CRM_MANIFEST_##KEY##_KIND;        \
-  static constexpr const char* kId = CRM_MANIFEST_##KEY##_ID;                         \
-  static constexpr const char* kVersion = CRM_MANIFEST_##KEY##_VERSION;               \
-  static constexpr const char* kDescription = CRM_MANIFEST_##KEY##_DESCRIPTION;       \
-  static constexpr const char* kConfigSchema = CRM_MANIFEST_##KEY##_CONFIG_SCHEMA;    \
+#define CRM_PLUGIN_METADATA(KEY)                                                   \
+  static constexpr crm_plugin_kind kManifestKind = CRM_MANIFEST_##KEY##_KIND;      \
+  static constexpr const char* kId = CRM_MANIFEST_##KEY##_ID;                      \
+  static constexpr const char* kVersion = CRM_MANIFEST_##KEY##_VERSION;            \
+  static constexpr const char* kDescription = CRM_MANIFEST_##KEY##_DESCRIPTION;    \
+  static constexpr const char* kConfigSchema = CRM_MANIFEST_##KEY##_CONFIG_SCHEMA; \
   static constexpr crm_capabilities kCapabilities = CRM_MANIFEST_##KEY##_CAPABILITIES;
 
 // Exports the library's two entry functions for the listed plugin classes.
 // Use once per shared library.
-#define CRM_EXPORT_PLUGINS(...)                                                                      \
-  CRM_EXPORT uint32_t crm_on_abi_version(void) { return CRM_ABI_VERSION; }                           \
-  CRM_EXPORT const crm_library* crm_on_library(void) { return ::crm::detail::library<__VA_ARGS__>(); }
+#define CRM_EXPORT_PLUGINS(...)                        \
+  CRM_EXPORT uint32_t crm_on_abi_version(void) {       \
+    return CRM_ABI_VERSION;                            \
+  }                                                    \
+  CRM_EXPORT const crm_library* crm_on_library(void) { \
+    return ::crm::detail::library<__VA_ARGS__>();      \
+  }
 
 #endif  // CRM_PLUGIN_HPP

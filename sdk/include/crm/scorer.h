@@ -69,9 +69,8 @@ typedef struct crm_score_output {
  * Required: yes.  Threading: one call per instance at a time unless the
  * plugin declares CRM_CAP_THREAD_SAFE.  Since: 1.0
  */
-typedef crm_status (*crm_on_score_fn)(crm_plugin_instance* instance, const crm_host* host,
-                                      const crm_score_input* input, crm_score_output* output,
-                                      crm_error* error);
+typedef crm_status (*crm_on_score_fn)(crm_plugin_instance* instance, const crm_host* host, const crm_score_input* input,
+                                      crm_score_output* output, crm_error* error);
 
 /*
  * The scorer's API table; the descriptor's kind_api points at one.

@@ -1,18 +1,18 @@
 // The crmhost binary as users and scripts see it: exit codes, --json, --help.
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <sys/wait.h>
 
 #include "cli/exit_codes.hpp"
 #include "crm/abi.h"
@@ -47,8 +47,9 @@ CommandResult run_crmhost(const std::string& arguments) {
 class CrmhostCli : public ::testing::Test {
  protected:
   CrmhostCli()
-      : dir_(fs::temp_directory_path() /
-             fmt::format("crm-cli-{}-{}", ::testing::UnitTest::GetInstance()->current_test_info()->name(), ::getpid())) {
+      : dir_(fs::temp_directory_path() / fmt::format("crm-cli-{}-{}",
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                                     ::getpid())) {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }

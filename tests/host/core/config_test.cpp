@@ -25,7 +25,8 @@ TEST(HostConfig, NamesTheFileAndFieldOfAMistake) {
     (void)parse_host_config(json::parse(R"({"plugins": {"x": {"enable": true}}, "databse": "a.db"})"), "/", "c.json");
     FAIL() << "expected a configuration error";
   } catch (const ConfigError& e) {
-    EXPECT_STREQ(e.what(), "c.json: /databse: is not an allowed property; /plugins/x/enable: is not an allowed property");
+    EXPECT_STREQ(e.what(),
+                 "c.json: /databse: is not an allowed property; /plugins/x/enable: is not an allowed property");
   }
   EXPECT_THROW(load_host_config("/nonexistent/crmhost.json"), ConfigError);
 }

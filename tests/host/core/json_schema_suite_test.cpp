@@ -2,11 +2,10 @@
 // json-schema-test-suite), draft 7. Every case whose schema stays inside the
 // supported subset must pass; the cases outside it ($ref, definitions) are
 // counted, and the validator must refuse their schemas rather than guess.
-#include <fmt/format.h>
-#include <gtest/gtest.h>
-
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <map>
 #include <set>
 

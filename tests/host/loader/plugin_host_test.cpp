@@ -1,12 +1,12 @@
 // The loader against real .so files: every refusal names its exact reason,
 // and the host keeps the good plugins beside the bad one.
 #include <dlfcn.h>
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <string>
 
 #include "loader/scorer_call.hpp"
@@ -152,11 +152,11 @@ TEST_F(PluginHostTest, StructSizeLargerThanTheHostKnowsIsRefused) {
   dir_.add_fixture("struct_too_large");
   dir_.add_good();
   load();
-  expect_refused("struct_too_large",
-                 fmt::format("crm_plugin_descriptor struct_size {} is larger than this host knows ({}) for ABI {}; "
-                             "rebuild the plugin against the SDK headers of the ABI it declares",
-                             sizeof(crm_plugin_descriptor) + 2 * sizeof(void*), sizeof(crm_plugin_descriptor),
-                             kHostAbi));
+  expect_refused(
+      "struct_too_large",
+      fmt::format("crm_plugin_descriptor struct_size {} is larger than this host knows ({}) for ABI {}; "
+                  "rebuild the plugin against the SDK headers of the ABI it declares",
+                  sizeof(crm_plugin_descriptor) + 2 * sizeof(void*), sizeof(crm_plugin_descriptor), kHostAbi));
   expect_good_plugin_kept();
 }
 
@@ -171,7 +171,8 @@ TEST_F(PluginHostTest, MissingEntryPointIsRefused) {
 }
 
 TEST_F(PluginHostTest, AFileThatIsNotASharedLibraryIsRefused) {
-  const fs::path garbage = dir_.write("garbage.so", std::string(200, '#') + "\nthis is a text file, not an ELF object\n");
+  const fs::path garbage =
+      dir_.write("garbage.so", std::string(200, '#') + "\nthis is a text file, not an ELF object\n");
   dir_.write("garbage.json", R"({"id": "garbage", "kind": "scorer", "version": "1.0.0", "abi": "1.0"})");
   dir_.add_good();
   load();

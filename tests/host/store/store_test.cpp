@@ -1,10 +1,10 @@
 #include "store/store.hpp"
 
-#include <fmt/format.h>
-#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fmt/format.h>
+#include <gtest/gtest.h>
 
 namespace crm::host {
 namespace {
@@ -14,9 +14,9 @@ namespace fs = std::filesystem;
 class StoreTest : public ::testing::Test {
  protected:
   StoreTest()
-      : path_(fs::temp_directory_path() /
-              fmt::format("crm-store-{}-{}.db", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                          ::getpid())) {
+      : path_(fs::temp_directory_path() / fmt::format("crm-store-{}-{}.db",
+                                                      ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                                      ::getpid())) {
     remove_files();
   }
   StoreTest(const StoreTest&) = delete;

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the whole test suite with ctest.
+#   scripts/test.sh              the suite on a RelWithDebInfo build (build/)
+#   scripts/test.sh --sanitize   the suite under ASan + UBSan (build-asan/)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$CRM_ROOT"
+
+build_dir=build
+options=()
+if [[ "${1:-}" == "--sanitize" ]]; then
+  build_dir=build-asan
+  options=(-DCRM_SANITIZE=ON)
+  export CRM_BUILD_TYPE=Debug
+  export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+fi
+
+crm_install_dependencies
+echo "building $build_dir..."
+crm_build "$build_dir" "${options[@]}"
+echo "testing $build_dir..."
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600
