@@ -2,11 +2,10 @@
 // scorer_example_c.so (loaded by the host's loader) against the same
 // arithmetic compiled into the benchmark (the in-process peer), in batches
 // of 1 to 100,000 customers.
-#include <benchmark/benchmark.h>
-#include <fmt/format.h>
-
 #include <algorithm>
+#include <benchmark/benchmark.h>
 #include <cmath>
+#include <fmt/format.h>
 #include <random>
 
 #include "loader/scorer_call.hpp"

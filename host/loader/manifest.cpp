@@ -142,6 +142,15 @@ Manifest read_manifest(const std::filesystem::path& path) {
   } else {
     manifest.plugins.push_back(read_plugin(document, name));
   }
+  for (std::size_t i = 0; i < manifest.plugins.size(); ++i) {
+    for (std::size_t j = i + 1; j < manifest.plugins.size(); ++j) {
+      if (manifest.plugins[i].id == manifest.plugins[j].id) {
+        throw ManifestError(
+            fmt::format("{}: plugin id \"{}\" is declared twice; give every plugin of a pack its own id", name,
+                        manifest.plugins[i].id));
+      }
+    }
+  }
   return manifest;
 }
 

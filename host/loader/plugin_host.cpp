@@ -276,6 +276,17 @@ void PluginHost::load(const PluginHostOptions& options) {
       load_library(library, options);
     }
   }
+  // A mistyped id in the configuration would otherwise leave a plugin on its defaults, silently.
+  if (options.plugin_settings.is_object()) {
+    for (const auto& [id, settings] : options.plugin_settings.items()) {
+      const bool found = std::any_of(records_.begin(), records_.end(),
+                                     [&id = id](const PluginRecord& record) { return record.id == id; });
+      if (!found) {
+        logger_.log(LogLevel::warn, "host",
+                    fmt::format("the configuration has settings for plugin '{}', but no plugin has that id", id));
+      }
+    }
+  }
 }
 
 void PluginHost::load_library(const fs::path& file, const PluginHostOptions& options) {

@@ -286,6 +286,31 @@ TEST_F(PluginHostTest, ADisabledPluginIsListedButNotStarted) {
   expect_good_plugin_kept();
 }
 
+TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreReported) {
+  dir_.add_good();
+  load({{"scorer_exmaple_c", {{"config", {{"max_recency_days", 30}}}}}});
+  const auto lines = test_.log_lines();
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
+    return line.find(
+               "WARN  [host] the configuration has settings for plugin 'scorer_exmaple_c', but no plugin has "
+               "that id") != std::string::npos;
+  }));
+  expect_good_plugin_kept();
+}
+
+TEST_F(PluginHostTest, APackDeclaringOneIdTwiceIsRefused) {
+  const fs::path library = dir_.add_fixture("vendor_pack");
+  dir_.write("vendor_pack.json", R"({"abi": "1.0", "plugins": [
+      {"id": "pack_scorer_a", "kind": "scorer", "version": "1.0.0"},
+      {"id": "pack_scorer_a", "kind": "scorer", "version": "1.0.0"}]})");
+  PluginHost& host = load();
+  ASSERT_EQ(host.records().size(), 1U);
+  EXPECT_EQ(host.records()[0].file, library);
+  EXPECT_EQ(host.records()[0].reason,
+            "bad manifest: vendor_pack.json: plugin id \"pack_scorer_a\" is declared twice; give every plugin of a "
+            "pack its own id; fix vendor_pack.json");
+}
+
 // --- host services and secrets, through the services_probe fixture
 
 constexpr const char* kToken = "s3cr3t-token-value";
