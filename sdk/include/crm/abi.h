@@ -13,10 +13,13 @@
  *   the host's and whose MINOR is less than or equal to the host's. A newer
  *   MINOR only ever appends fields to the end of size-tagged structs or adds
  *   new constants; a MAJOR bump is a breaking change.
- * - Every struct crossing the boundary starts with `uint32_t struct_size`,
- *   set by whoever fills the struct to `sizeof` of the struct it compiled
- *   against. A reader reads only the fields the given size covers; a field
- *   beyond it, or a NULL trailing function pointer, means "not supported".
+ * - Every table, descriptor and input/output struct crossing the boundary
+ *   starts with `uint32_t struct_size`, set by whoever fills the struct to
+ *   `sizeof` of the struct it compiled against. A reader reads only the
+ *   fields the given size covers; a field beyond it, or a NULL trailing
+ *   function pointer, means "not supported". The three small value types of
+ *   this header (crm_str, crm_buffer, crm_error) carry no size: their layout
+ *   is frozen for every 1.x version and they never grow.
  * - Pointers handed from the host to a plugin are borrowed for the duration
  *   of the call that passed them and must not be kept past it. This keeps
  *   every call implementable across a process boundary.
