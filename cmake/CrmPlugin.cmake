@@ -213,6 +213,7 @@ function(crm_add_plugin name)
       target_link_libraries(${name}_test PRIVATE crm_project_warnings)
     endif()
     target_compile_definitions(${name}_test PRIVATE
+      CRM_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
       CRM_PLUGIN_NAME="${name}"
       CRM_PLUGIN_FILE="$<TARGET_FILE:${name}>"
       CRM_PLUGIN_DIR="${ARG_OUTPUT_DIRECTORY}")

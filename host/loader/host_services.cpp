@@ -156,6 +156,10 @@ crm_status PluginServices::checkpoint_write(crm_host_context* context, crm_str c
 crm_status PluginServices::report_bad_record(crm_host_context* context, crm_str raw_record, crm_str reason) {
   PluginServices& services = self(context);
   return shielded(services.deps_.logger, services.plugin_id_, "report_bad_record", [&] {
+    if (services.bad_record_sink_) {
+      services.bad_record_sink_(view(raw_record), view(reason));
+      return CRM_STATUS_OK;
+    }
     services.deps_.state.quarantine(services.plugin_id_, view(raw_record), view(reason), services.deps_.clock.now_ms());
     services.deps_.logger.log(LogLevel::warn, services.plugin_id_,
                               fmt::format("quarantined a record: {}", view(reason)));

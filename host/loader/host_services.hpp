@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -75,6 +76,11 @@ class PluginServices {
   [[nodiscard]] const std::string& plugin_id() const { return plugin_id_; }
   [[nodiscard]] const std::string& config_text() const { return config_text_; }
 
+  // While set, report_bad_record hands records here instead of the state
+  // store, so that a sync can quarantine them in its batch's transaction.
+  using BadRecordSink = std::function<void(std::string_view raw_record, std::string_view reason)>;
+  void set_bad_record_sink(BadRecordSink sink) { bad_record_sink_ = std::move(sink); }
+
  private:
   static PluginServices& self(crm_host_context* context);
   static void log(crm_host_context* context, crm_log_level level, crm_str message);
@@ -91,6 +97,7 @@ class PluginServices {
   nlohmann::json config_;
   std::string config_text_;
   std::map<std::string, std::string> secrets_;
+  BadRecordSink bad_record_sink_;
   crm_host table_{};
 };
 

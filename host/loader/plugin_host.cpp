@@ -33,6 +33,8 @@ constexpr std::uint32_t kLibraryMinimumSize =
     minimum_size_through<crm_library>(offsetof(crm_library, plugins), sizeof(crm_library::plugins));
 constexpr std::uint32_t kDescriptorMinimumSize = minimum_size_through<crm_plugin_descriptor>(
     offsetof(crm_plugin_descriptor, kind_api), sizeof(crm_plugin_descriptor::kind_api));
+constexpr std::uint32_t kConnectorMinimumSize = minimum_size_through<crm_connector_api>(
+    offsetof(crm_connector_api, reprocess), sizeof(crm_connector_api::reprocess));
 constexpr std::uint32_t kScorerMinimumSize =
     minimum_size_through<crm_scorer_api>(offsetof(crm_scorer_api, score), sizeof(crm_scorer_api::score));
 
@@ -198,6 +200,8 @@ std::string_view plugin_state_name(PluginState state) {
       return "refused";
     case PluginState::disabled:
       return "disabled";
+    case PluginState::unconfigured:
+      return "unconfigured";
   }
   return "?";
 }
@@ -461,6 +465,16 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       }
     }
 
+    std::optional<crm_connector_api> connector_api;
+    if (descriptor.kind == CRM_KIND_CONNECTOR) {
+      connector_api = read_sized(static_cast<const crm_connector_api*>(descriptor.kind_api), kConnectorMinimumSize,
+                                 "crm_connector_api", manifest.abi_version);
+      if (connector_api->fetch == nullptr || connector_api->record_types == nullptr ||
+          connector_api->record_type_count == 0) {
+        throw Refusal{"crm_connector_api lacks fetch or record_types; fill both"};
+      }
+    }
+
     std::optional<JsonSchema> schema;
     if (declared->config_schema) {
       try {
@@ -492,6 +506,15 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
         resolved[pointer] = secrets[pointer.to_string()];
       }
       if (const auto violations = schema->validate(resolved); !violations.empty()) {
+        const bool has_settings = options.plugin_settings.is_object() && options.plugin_settings.contains(record.id);
+        if (!has_settings) {
+          record.state = PluginState::unconfigured;
+          record.reason = fmt::format("needs configuration ({}); add plugins.{}.config to the host configuration",
+                                      describe_violations(violations), record.id);
+          logger_.log(LogLevel::info, "host", fmt::format("plugin '{}' is not configured", record.id));
+          records_.push_back(std::move(record));
+          return;
+        }
         throw Refusal{
             fmt::format("configuration breaks the plugin's schema: {}; fix plugins.{}.config in the host "
                         "configuration",
@@ -521,6 +544,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     record.state = PluginState::loaded;
     auto plugin = std::make_unique<LoadedPlugin>(record, descriptor, std::move(services));
     plugin->scorer_api_ = scorer_api;
+    plugin->connector_api_ = connector_api;
     plugin->instance_ = InstanceHandle(&plugin->descriptor_, instance);
     logger_.log(LogLevel::debug, "host",
                 fmt::format("loaded {} '{}' {} from {}", record.kind, record.id, record.version, file.string()));

@@ -21,7 +21,9 @@
 
 namespace crm::host {
 
-enum class PluginState { loaded, refused, disabled };
+// unconfigured: the plugin needs settings (its schema requires them) and the
+// configuration has none for it; not an error, it is simply not in use.
+enum class PluginState { loaded, refused, disabled, unconfigured };
 std::string_view plugin_state_name(PluginState state);
 
 // One line of `crmhost plugins`: a plugin found, and what became of it.
@@ -49,9 +51,12 @@ class LoadedPlugin {
   [[nodiscard]] const crm_plugin_descriptor& descriptor() const { return descriptor_; }
   [[nodiscard]] crm_plugin_instance* instance() const { return instance_.get(); }
   [[nodiscard]] const crm_host* host_table() const { return services_->table(); }
+  [[nodiscard]] PluginServices& services() const { return *services_; }
   [[nodiscard]] bool has_capability(crm_capabilities bit) const { return (descriptor_.capabilities & bit) != 0; }
   // The scorer table (zero-padded to this host's size) when the plugin is a scorer.
   [[nodiscard]] const crm_scorer_api* scorer_api() const { return scorer_api_ ? &*scorer_api_ : nullptr; }
+  // The connector table (zero-padded to this host's size) when the plugin is a connector.
+  [[nodiscard]] const crm_connector_api* connector_api() const { return connector_api_ ? &*connector_api_ : nullptr; }
 
   // Serialises calls into the instance unless it declared CRM_CAP_THREAD_SAFE.
   [[nodiscard]] std::unique_lock<std::mutex> call_lock();
@@ -61,6 +66,7 @@ class LoadedPlugin {
   PluginRecord record_;
   crm_plugin_descriptor descriptor_;
   std::optional<crm_scorer_api> scorer_api_;
+  std::optional<crm_connector_api> connector_api_;
   std::unique_ptr<PluginServices> services_;
   InstanceHandle instance_;
   std::mutex call_mutex_;

@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 1> kMigrations = {
+constexpr std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -35,6 +35,135 @@ CREATE TABLE quarantine (
   reprocessed_ms INTEGER
 );
 CREATE INDEX quarantine_by_plugin ON quarantine(plugin_id, id);
+)sql",
+    // 2: the 360-degree customer view. Every row is keyed by (source, external_id),
+    // source being the connector id, so that a re-sync updates instead of duplicating.
+    R"sql(
+CREATE TABLE customers (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  unified_id INTEGER,
+  name TEXT,
+  tax_id TEXT,
+  email_domain TEXT,
+  country TEXT,
+  industry TEXT,
+  created_at_ms INTEGER,
+  is_placeholder INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (source, external_id)
+);
+CREATE INDEX customers_by_tax_id ON customers(tax_id) WHERE tax_id IS NOT NULL;
+CREATE INDEX customers_by_email_domain ON customers(email_domain) WHERE email_domain IS NOT NULL;
+CREATE INDEX customers_by_name ON customers(lower(name)) WHERE name IS NOT NULL;
+CREATE INDEX customers_by_unified_id ON customers(unified_id);
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  name TEXT, email TEXT, phone TEXT, role TEXT, owner TEXT,
+  is_key_contact INTEGER,
+  left_at_ms INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE orders (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  ordered_at_ms INTEGER,
+  amount REAL,
+  currency TEXT,
+  product_line TEXT,
+  quantity REAL,
+  status TEXT,
+  UNIQUE (source, external_id)
+);
+CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at_ms);
+CREATE TABLE payments (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  order_external_id TEXT,
+  amount REAL,
+  due_at_ms INTEGER,
+  paid_at_ms INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE tickets (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  opened_at_ms INTEGER,
+  first_response_at_ms INTEGER,
+  resolved_at_ms INTEGER,
+  category TEXT,
+  subject TEXT,
+  is_complaint INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE surveys (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  answered_at_ms INTEGER,
+  kind TEXT CHECK (kind IN ('csat', 'nps')),
+  score REAL,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE activities (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  contact_external_id TEXT,
+  occurred_at_ms INTEGER,
+  kind TEXT,
+  detail TEXT,
+  UNIQUE (source, external_id)
+);
+CREATE INDEX activities_by_customer ON activities(customer_id, occurred_at_ms);
+CREATE TABLE interactions (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  contact_external_id TEXT,
+  occurred_at_ms INTEGER,
+  channel TEXT,
+  direction TEXT CHECK (direction IN ('inbound', 'outbound')),
+  subject TEXT,
+  keywords TEXT,
+  is_complaint INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE customer_attributes (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  name TEXT NOT NULL,
+  value TEXT,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE connector_runs (
+  id INTEGER PRIMARY KEY,
+  connector_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  status TEXT NOT NULL,
+  fetched INTEGER NOT NULL DEFAULT 0,
+  inserted INTEGER NOT NULL DEFAULT 0,
+  updated INTEGER NOT NULL DEFAULT 0,
+  unchanged INTEGER NOT NULL DEFAULT 0,
+  quarantined INTEGER NOT NULL DEFAULT 0,
+  cursor TEXT,
+  message TEXT
+);
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");
@@ -138,18 +267,87 @@ void Store::quarantine(std::string_view plugin_id, std::string_view raw_record, 
       .run();
 }
 
-std::vector<QuarantineEntry> Store::list_quarantine(std::string_view plugin_id) {
+std::vector<QuarantineEntry> Store::list_quarantine(std::string_view plugin_id, bool pending_only) {
   const std::lock_guard lock(mutex_);
   Statement statement = db_.prepare(
-      "SELECT id, plugin_id, raw_record, reason, created_ms FROM quarantine "
-      "WHERE ?1 = '' OR plugin_id = ?1 ORDER BY id");
-  statement.bind(1, plugin_id);
+      "SELECT id, plugin_id, raw_record, reason, created_ms, reprocessed_ms FROM quarantine "
+      "WHERE (?1 = '' OR plugin_id = ?1) AND (?2 = 0 OR reprocessed_ms IS NULL) ORDER BY id");
+  statement.bind(1, plugin_id).bind(2, static_cast<std::int64_t>(pending_only ? 1 : 0));
   std::vector<QuarantineEntry> entries;
   while (statement.step()) {
-    entries.push_back({statement.column_int64(0), statement.column_text(1), statement.column_text(2),
-                       statement.column_text(3), statement.column_int64(4)});
+    QuarantineEntry entry{statement.column_int64(0), statement.column_text(1),  statement.column_text(2),
+                          statement.column_text(3),  statement.column_int64(4), std::nullopt};
+    if (!statement.column_is_null(5)) {
+      entry.reprocessed_ms = statement.column_int64(5);
+    }
+    entries.push_back(std::move(entry));
   }
   return entries;
+}
+
+void Store::mark_reprocessed(std::int64_t quarantine_id, std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE quarantine SET reprocessed_ms = ?2 WHERE id = ?1").bind(1, quarantine_id).bind(2, now_ms).run();
+}
+
+void Store::set_quarantine_reason(std::int64_t quarantine_id, std::string_view reason) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare("UPDATE quarantine SET reason = ?2 WHERE id = ?1").bind(1, quarantine_id).bind(2, reason).run();
+}
+
+std::int64_t Store::begin_connector_run(std::string_view connector_id, std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare("INSERT INTO connector_runs (connector_id, started_ms, status) VALUES (?1, ?2, 'running')")
+      .bind(1, connector_id)
+      .bind(2, now_ms)
+      .run();
+  return db_.last_insert_rowid();
+}
+
+void Store::finish_connector_run(const ConnectorRun& run) {
+  const std::lock_guard lock(mutex_);
+  db_.prepare(
+         "UPDATE connector_runs SET finished_ms = ?2, status = ?3, fetched = ?4, inserted = ?5, updated = ?6, "
+         "unchanged = ?7, quarantined = ?8, cursor = ?9, message = ?10 WHERE id = ?1")
+      .bind(1, run.id)
+      .bind(2, run.finished_ms.value_or(0))
+      .bind(3, run.status)
+      .bind(4, static_cast<std::int64_t>(run.fetched))
+      .bind(5, static_cast<std::int64_t>(run.inserted))
+      .bind(6, static_cast<std::int64_t>(run.updated))
+      .bind(7, static_cast<std::int64_t>(run.unchanged))
+      .bind(8, static_cast<std::int64_t>(run.quarantined))
+      .bind(9, run.cursor)
+      .bind(10, run.message)
+      .run();
+}
+
+std::optional<ConnectorRun> Store::last_connector_run(std::string_view connector_id) {
+  const std::lock_guard lock(mutex_);
+  Statement statement = db_.prepare(
+      "SELECT id, connector_id, started_ms, finished_ms, status, fetched, inserted, updated, unchanged, quarantined, "
+      "coalesce(cursor, ''), coalesce(message, '') FROM connector_runs WHERE connector_id = ?1 ORDER BY id DESC "
+      "LIMIT 1");
+  statement.bind(1, connector_id);
+  if (!statement.step()) {
+    return std::nullopt;
+  }
+  ConnectorRun run;
+  run.id = statement.column_int64(0);
+  run.connector_id = statement.column_text(1);
+  run.started_ms = statement.column_int64(2);
+  if (!statement.column_is_null(3)) {
+    run.finished_ms = statement.column_int64(3);
+  }
+  run.status = statement.column_text(4);
+  run.fetched = static_cast<std::uint64_t>(statement.column_int64(5));
+  run.inserted = static_cast<std::uint64_t>(statement.column_int64(6));
+  run.updated = static_cast<std::uint64_t>(statement.column_int64(7));
+  run.unchanged = static_cast<std::uint64_t>(statement.column_int64(8));
+  run.quarantined = static_cast<std::uint64_t>(statement.column_int64(9));
+  run.cursor = statement.column_text(10);
+  run.message = statement.column_text(11);
+  return run;
 }
 
 }  // namespace crm::host

@@ -23,6 +23,23 @@ struct QuarantineEntry {
   std::string raw_record;
   std::string reason;
   std::int64_t created_ms = 0;
+  std::optional<std::int64_t> reprocessed_ms;
+};
+
+// One row of connector_runs: the last run of a connector and what it did.
+struct ConnectorRun {
+  std::int64_t id = 0;
+  std::string connector_id;
+  std::int64_t started_ms = 0;
+  std::optional<std::int64_t> finished_ms;
+  std::string status;
+  std::uint64_t fetched = 0;
+  std::uint64_t inserted = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t unchanged = 0;
+  std::uint64_t quarantined = 0;
+  std::string cursor;
+  std::string message;
 };
 
 // The embedded customer store. Schema versioned with PRAGMA user_version and
@@ -30,7 +47,7 @@ struct QuarantineEntry {
 // left untouched.
 class Store final : public PluginStateStore {
  public:
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   explicit Store(const std::string& path);
 
@@ -44,7 +61,15 @@ class Store final : public PluginStateStore {
   void write_checkpoint(std::string_view plugin_id, std::string_view cursor, std::int64_t now_ms) override;
   void quarantine(std::string_view plugin_id, std::string_view raw_record, std::string_view reason,
                   std::int64_t now_ms) override;
-  std::vector<QuarantineEntry> list_quarantine(std::string_view plugin_id = {});
+  // Every quarantined record of `plugin_id` (all plugins when empty); only the
+  // ones not yet re-processed when `pending_only`.
+  std::vector<QuarantineEntry> list_quarantine(std::string_view plugin_id = {}, bool pending_only = false);
+  void mark_reprocessed(std::int64_t quarantine_id, std::int64_t now_ms);
+  void set_quarantine_reason(std::int64_t quarantine_id, std::string_view reason);
+
+  std::int64_t begin_connector_run(std::string_view connector_id, std::int64_t now_ms);
+  void finish_connector_run(const ConnectorRun& run);
+  std::optional<ConnectorRun> last_connector_run(std::string_view connector_id);
 
  private:
   void migrate();

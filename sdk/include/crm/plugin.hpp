@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -36,6 +37,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "crm/crm.h"
 
@@ -284,6 +286,145 @@ class Scorer {
   virtual void score(const Host& host, const ScoreInput& input, ScoreOutput& output) = 0;
 };
 
+// ---------------------------------------------------------------- connector
+
+// Owns the memory of one batch a connector hands the host: its records and
+// every string they point to. Add records, then return from fetch; the host
+// reads the batch before the next call, which clears it.
+class RecordBatch {
+ public:
+  RecordBatch() = default;
+  RecordBatch(const RecordBatch&) = delete;
+  RecordBatch& operator=(const RecordBatch&) = delete;
+  ~RecordBatch() = default;
+
+  // Copies `text` into the batch's own storage; the result lives until clear().
+  crm_str keep(std::string_view text) {
+    if (text.empty()) {
+      return crm_str{nullptr, 0};
+    }
+    if (blocks_.empty() || block_used_ + text.size() > block_size_) {
+      block_size_ = text.size() > kBlockSize ? text.size() : kBlockSize;
+      blocks_.push_back(std::make_unique<char[]>(block_size_));  // NOLINT(cppcoreguidelines-avoid-c-arrays)
+      block_used_ = 0;
+    }
+    char* target = blocks_.back().get() + block_used_;
+    std::memcpy(target, text.data(), text.size());
+    block_used_ += text.size();
+    return crm_str{target, text.size()};
+  }
+
+  // Records keep the crm_str they are given: build them with keep().
+  void add(const crm_customer_record& record) { customers_.push_back(record); }
+  void add(const crm_contact_record& record) { contacts_.push_back(record); }
+  void add(const crm_order_record& record) { orders_.push_back(record); }
+  void add(const crm_payment_record& record) { payments_.push_back(record); }
+  void add(const crm_ticket_record& record) { tickets_.push_back(record); }
+  void add(const crm_survey_record& record) { surveys_.push_back(record); }
+  void add(const crm_activity_record& record) { activities_.push_back(record); }
+  void add(const crm_interaction_record& record) { interactions_.push_back(record); }
+  void add(const crm_attribute_record& record) { attributes_.push_back(record); }
+
+  void set_next_cursor(std::string cursor) { cursor_ = std::move(cursor); }
+  void set_has_more(bool has_more) noexcept { has_more_ = has_more; }
+  void add_source_records(std::uint64_t count) noexcept { source_records_ += count; }
+
+  [[nodiscard]] std::size_t record_count() const noexcept {
+    return customers_.size() + contacts_.size() + orders_.size() + payments_.size() + tickets_.size() +
+           surveys_.size() + activities_.size() + interactions_.size() + attributes_.size();
+  }
+
+  void clear() {
+    customers_.clear();
+    contacts_.clear();
+    orders_.clear();
+    payments_.clear();
+    tickets_.clear();
+    surveys_.clear();
+    activities_.clear();
+    interactions_.clear();
+    attributes_.clear();
+    sets_.clear();
+    // Keep the first block for the next batch; drop the rest.
+    if (blocks_.size() > 1 || (block_size_ != kBlockSize && !blocks_.empty())) {
+      blocks_.clear();
+    }
+    block_used_ = 0;
+    cursor_.clear();
+    has_more_ = false;
+    source_records_ = 0;
+  }
+
+  // Points `out` at this batch (called by the SDK layer after fetch).
+  void fill(crm_batch* out) {
+    sets_.clear();
+    add_set(CRM_RECORD_CUSTOMER, customers_);
+    add_set(CRM_RECORD_CONTACT, contacts_);
+    add_set(CRM_RECORD_ORDER, orders_);
+    add_set(CRM_RECORD_PAYMENT, payments_);
+    add_set(CRM_RECORD_TICKET, tickets_);
+    add_set(CRM_RECORD_SURVEY, surveys_);
+    add_set(CRM_RECORD_ACTIVITY, activities_);
+    add_set(CRM_RECORD_INTERACTION, interactions_);
+    add_set(CRM_RECORD_ATTRIBUTE, attributes_);
+    out->set_count = sets_.size();
+    out->sets = sets_.data();
+    out->next_cursor = crm_str{cursor_.data(), cursor_.size()};
+    out->has_more = has_more_;
+    out->source_records = source_records_;
+  }
+
+ private:
+  static constexpr std::size_t kBlockSize = 256 * 1024;
+
+  template <class Record>
+  void add_set(crm_record_type type, const std::vector<Record>& records) {
+    if (!records.empty()) {
+      sets_.push_back(crm_record_set{type, static_cast<std::uint32_t>(sizeof(Record)), records.size(), records.data()});
+    }
+  }
+
+  std::vector<std::unique_ptr<char[]>> blocks_;  // NOLINT(cppcoreguidelines-avoid-c-arrays)
+  std::size_t block_size_ = kBlockSize;
+  std::size_t block_used_ = 0;
+  std::vector<crm_customer_record> customers_;
+  std::vector<crm_contact_record> contacts_;
+  std::vector<crm_order_record> orders_;
+  std::vector<crm_payment_record> payments_;
+  std::vector<crm_ticket_record> tickets_;
+  std::vector<crm_survey_record> surveys_;
+  std::vector<crm_activity_record> activities_;
+  std::vector<crm_interaction_record> interactions_;
+  std::vector<crm_attribute_record> attributes_;
+  std::vector<crm_record_set> sets_;
+  std::string cursor_;
+  bool has_more_ = false;
+  std::uint64_t source_records_ = 0;
+};
+
+// Base class of C++ connector plugins. A connector class also declares
+//   static constexpr crm_record_type kRecordTypes[] = {CRM_RECORD_ORDER, ...};
+// and may define
+//   void reprocess(const Host&, std::string_view raw_record, RecordBatch&);
+// to let `crmhost quarantine retry` hand it quarantined records again.
+class Connector {
+ public:
+  static constexpr crm_plugin_kind kKind = CRM_KIND_CONNECTOR;
+  Connector() = default;
+  Connector(const Connector&) = delete;
+  Connector& operator=(const Connector&) = delete;
+  virtual ~Connector() = default;
+
+  // Adds the records after `cursor` to `batch`, sets its next cursor and has_more.
+  virtual void fetch(const Host& host, std::string_view cursor, RecordBatch& batch) = 0;
+
+  // The batch handed to the host by the last call (owned here, cleared per call).
+  RecordBatch& current_batch() noexcept { return batch_; }
+
+ private:
+  RecordBatch batch_;
+};
+
 // ---------------------------------------------------------------- host-side RAII
 
 // Owns one plugin instance and destroys it through its descriptor.
@@ -369,12 +510,54 @@ crm_status score(crm_plugin_instance* instance, const crm_host* host, const crm_
 }
 
 template <class P>
+crm_status fetch(crm_plugin_instance* instance, const crm_host* host, crm_str cursor, crm_batch* out,
+                 crm_error* error) noexcept {
+  return guard(error, [&] {
+    P* plugin = instance_cast<P>(instance);
+    RecordBatch& batch = plugin->current_batch();
+    batch.clear();
+    plugin->fetch(Host(host), to_string_view(cursor), batch);
+    batch.fill(out);
+  });
+}
+
+template <class P, class = void>
+struct has_reprocess : std::false_type {};
+template <class P>
+struct has_reprocess<P,
+                     std::void_t<decltype(std::declval<P&>().reprocess(
+                         std::declval<const Host&>(), std::declval<std::string_view>(), std::declval<RecordBatch&>()))>>
+    : std::true_type {};
+
+template <class P>
+crm_status reprocess(crm_plugin_instance* instance, const crm_host* host, crm_str raw_record, crm_batch* out,
+                     crm_error* error) noexcept {
+  return guard(error, [&] {
+    P* plugin = instance_cast<P>(instance);
+    RecordBatch& batch = plugin->current_batch();
+    batch.clear();
+    plugin->reprocess(Host(host), to_string_view(raw_record), batch);
+    batch.fill(out);
+  });
+}
+
+template <class P>
 const void* kind_api() noexcept {
   if constexpr (std::is_base_of_v<Scorer, P>) {
     static const crm_scorer_api api = {sizeof(crm_scorer_api), P::kRequiredFeatures, &score<P>};
     return &api;
+  } else if constexpr (std::is_base_of_v<Connector, P>) {
+    crm_on_reprocess_fn reprocess_fn = nullptr;
+    if constexpr (has_reprocess<P>::value) {
+      reprocess_fn = &reprocess<P>;
+    }
+    static const crm_connector_api api = {sizeof(crm_connector_api), P::kRecordTypes,
+                                          sizeof(P::kRecordTypes) / sizeof(P::kRecordTypes[0]), &fetch<P>,
+                                          reprocess_fn};
+    return &api;
   } else {
-    static_assert(std::is_base_of_v<Scorer, P>, "a plugin class derives from crm::Scorer (more kinds to come)");
+    static_assert(std::is_base_of_v<Scorer, P> || std::is_base_of_v<Connector, P>,
+                  "a plugin class derives from crm::Scorer or crm::Connector");
     return nullptr;
   }
 }

@@ -286,6 +286,20 @@ TEST_F(PluginHostTest, ADisabledPluginIsListedButNotStarted) {
   expect_good_plugin_kept();
 }
 
+TEST_F(PluginHostTest, APluginThatNeedsSettingsAndHasNoneIsUnconfiguredNotRefused) {
+  dir_.add_fixture("services_probe");
+  dir_.add_good();
+  PluginHost& host = load();
+  const PluginRecord* record = test_.record("services_probe");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ(record->state, PluginState::unconfigured);
+  EXPECT_EQ(record->reason,
+            "needs configuration (/: missing required property \"token\"); add plugins.services_probe.config to the "
+            "host configuration");
+  EXPECT_EQ(host.refused_count(), 0U);
+  expect_good_plugin_kept();
+}
+
 TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreReported) {
   dir_.add_good();
   load({{"scorer_exmaple_c", {{"config", {{"max_recency_days", 30}}}}}});

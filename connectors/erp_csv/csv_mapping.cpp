@@ -1,0 +1,194 @@
+#include "csv_mapping.hpp"
+
+#include <charconv>
+#include <cstddef>
+
+namespace crm::connectors {
+namespace {
+
+#define CRM_FIELD(record, field, kind)               \
+  RecordField {                                      \
+#field, FieldKind::kind, offsetof(record, field) \
+  }
+
+const std::vector<RecordLayout>& layouts() {
+  static const std::vector<RecordLayout> kLayouts = {
+      {"customer",
+       CRM_RECORD_CUSTOMER,
+       {CRM_FIELD(crm_customer_record, external_id, text), CRM_FIELD(crm_customer_record, name, text),
+        CRM_FIELD(crm_customer_record, tax_id, text), CRM_FIELD(crm_customer_record, email_domain, text),
+        CRM_FIELD(crm_customer_record, country, text), CRM_FIELD(crm_customer_record, industry, text),
+        CRM_FIELD(crm_customer_record, created_at_ms, time)}},
+      {"contact",
+       CRM_RECORD_CONTACT,
+       {CRM_FIELD(crm_contact_record, external_id, text), CRM_FIELD(crm_contact_record, customer_external_id, text),
+        CRM_FIELD(crm_contact_record, name, text), CRM_FIELD(crm_contact_record, email, text),
+        CRM_FIELD(crm_contact_record, phone, text), CRM_FIELD(crm_contact_record, role, text),
+        CRM_FIELD(crm_contact_record, owner, text), CRM_FIELD(crm_contact_record, is_key_contact, flag),
+        CRM_FIELD(crm_contact_record, left_at_ms, time)}},
+      {"order",
+       CRM_RECORD_ORDER,
+       {CRM_FIELD(crm_order_record, external_id, text), CRM_FIELD(crm_order_record, customer_external_id, text),
+        CRM_FIELD(crm_order_record, ordered_at_ms, time), CRM_FIELD(crm_order_record, amount, real),
+        CRM_FIELD(crm_order_record, currency, text), CRM_FIELD(crm_order_record, product_line, text),
+        CRM_FIELD(crm_order_record, quantity, real), CRM_FIELD(crm_order_record, status, text)}},
+      {"payment",
+       CRM_RECORD_PAYMENT,
+       {CRM_FIELD(crm_payment_record, external_id, text), CRM_FIELD(crm_payment_record, customer_external_id, text),
+        CRM_FIELD(crm_payment_record, order_external_id, text), CRM_FIELD(crm_payment_record, amount, real),
+        CRM_FIELD(crm_payment_record, due_at_ms, time), CRM_FIELD(crm_payment_record, paid_at_ms, time)}},
+      {"ticket",
+       CRM_RECORD_TICKET,
+       {CRM_FIELD(crm_ticket_record, external_id, text), CRM_FIELD(crm_ticket_record, customer_external_id, text),
+        CRM_FIELD(crm_ticket_record, opened_at_ms, time), CRM_FIELD(crm_ticket_record, first_response_at_ms, time),
+        CRM_FIELD(crm_ticket_record, resolved_at_ms, time), CRM_FIELD(crm_ticket_record, category, text),
+        CRM_FIELD(crm_ticket_record, subject, text), CRM_FIELD(crm_ticket_record, is_complaint, flag)}},
+      {"survey",
+       CRM_RECORD_SURVEY,
+       {CRM_FIELD(crm_survey_record, external_id, text), CRM_FIELD(crm_survey_record, customer_external_id, text),
+        CRM_FIELD(crm_survey_record, answered_at_ms, time), CRM_FIELD(crm_survey_record, kind, survey_kind),
+        CRM_FIELD(crm_survey_record, score, real)}},
+      {"activity",
+       CRM_RECORD_ACTIVITY,
+       {CRM_FIELD(crm_activity_record, external_id, text), CRM_FIELD(crm_activity_record, customer_external_id, text),
+        CRM_FIELD(crm_activity_record, contact_external_id, text), CRM_FIELD(crm_activity_record, occurred_at_ms, time),
+        CRM_FIELD(crm_activity_record, kind, text), CRM_FIELD(crm_activity_record, detail, text)}},
+      {"interaction",
+       CRM_RECORD_INTERACTION,
+       {CRM_FIELD(crm_interaction_record, external_id, text),
+        CRM_FIELD(crm_interaction_record, customer_external_id, text),
+        CRM_FIELD(crm_interaction_record, contact_external_id, text),
+        CRM_FIELD(crm_interaction_record, occurred_at_ms, time), CRM_FIELD(crm_interaction_record, channel, text),
+        CRM_FIELD(crm_interaction_record, direction, direction), CRM_FIELD(crm_interaction_record, subject, text),
+        CRM_FIELD(crm_interaction_record, keywords, text), CRM_FIELD(crm_interaction_record, is_complaint, flag)}},
+  };
+  return kLayouts;
+}
+
+#undef CRM_FIELD
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
+  year -= month <= 2 ? 1 : 0;
+  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
+  const auto year_of_era = static_cast<unsigned>(year - era * 400);
+  const unsigned day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
+  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+  return era * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
+}
+
+bool read_digits(std::string_view text, std::size_t& at, std::size_t min_digits, std::size_t max_digits, int& value) {
+  std::size_t digits = 0;
+  value = 0;
+  while (at < text.size() && digits < max_digits && text[at] >= '0' && text[at] <= '9') {
+    value = value * 10 + (text[at] - '0');
+    ++at;
+    ++digits;
+  }
+  return digits >= min_digits;
+}
+
+unsigned days_in_month(int year, int month) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+}  // namespace
+
+const RecordLayout* find_layout(std::string_view record_type) {
+  for (const RecordLayout& layout : layouts()) {
+    if (record_type == layout.name) {
+      return &layout;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+std::string_view strip_zero_fraction(std::string_view text) {
+  const std::size_t dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0) {
+    return text;
+  }
+  for (std::size_t i = dot + 1; i < text.size(); ++i) {
+    if (text[i] != '0') {
+      return text;
+    }
+  }
+  return text.substr(0, dot);
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  text = trim(text);
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+  }
+  double value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || text.empty()) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<std::int64_t> parse_time_ms(std::string_view text, std::string_view format, int utc_offset_minutes) {
+  text = trim(text);
+  int year = 1970;
+  int month = 1;
+  int day = 1;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  std::size_t at = 0;
+  for (std::size_t f = 0; f < format.size(); ++f) {
+    if (format[f] == '%' && f + 1 < format.size()) {
+      const char code = format[++f];
+      bool ok = false;
+      switch (code) {
+        case 'Y':
+          ok = read_digits(text, at, 4, 4, year);
+          break;
+        case 'm':
+          ok = read_digits(text, at, 1, 2, month);
+          break;
+        case 'd':
+          ok = read_digits(text, at, 1, 2, day);
+          break;
+        case 'H':
+          ok = read_digits(text, at, 1, 2, hour);
+          break;
+        case 'M':
+          ok = read_digits(text, at, 1, 2, minute);
+          break;
+        case 'S':
+          ok = read_digits(text, at, 1, 2, second);
+          break;
+        case '%':
+          ok = at < text.size() && text[at++] == '%';
+          break;
+        default:
+          return std::nullopt;
+      }
+      if (!ok) {
+        return std::nullopt;
+      }
+    } else if (at >= text.size() || text[at++] != format[f]) {
+      return std::nullopt;
+    }
+  }
+  if (at != text.size() || month < 1 || month > 12 || day < 1 ||
+      static_cast<unsigned>(day) > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - utc_offset_minutes * 60;
+  return seconds * 1000;
+}
+
+}  // namespace crm::connectors

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crm/plugin.hpp"
+
+namespace crm::connectors {
+
+enum class FieldKind { text, time, real, flag, survey_kind, direction };
+
+// One field of a record struct the mapping can fill.
+struct RecordField {
+  const char* name;
+  FieldKind kind;
+  std::size_t offset;
+};
+
+// A record type as the CSV mapping sees it.
+struct RecordLayout {
+  const char* name;
+  crm_record_type type;
+  std::vector<RecordField> fields;
+};
+
+const RecordLayout* find_layout(std::string_view record_type);
+
+// Where one record field's value comes from in a row.
+struct FieldSource {
+  const RecordField* field = nullptr;
+  std::vector<std::string> columns;  // one column, or the factors of a product
+  bool is_product = false;
+  std::optional<std::string> constant;
+  bool integer = false;                            // "17850.0" -> "17850"
+  std::map<std::string, std::string> when_prefix;  // value starts with key -> this text
+  std::optional<std::string> otherwise;
+  std::vector<std::string> date_formats;  // empty: the connector's
+};
+
+// Parses "%Y-%m-%d %H:%M:%S"-style text (%Y %m %d %H %M %S and literal
+// characters) into milliseconds since the Unix epoch, UTC.
+std::optional<std::int64_t> parse_time_ms(std::string_view text, std::string_view format, int utc_offset_minutes);
+
+std::optional<double> parse_number(std::string_view text);
+
+std::string_view trim(std::string_view text);
+
+// "17850.0" -> "17850"; anything else unchanged.
+std::string_view strip_zero_fraction(std::string_view text);
+
+}  // namespace crm::connectors

@@ -1,0 +1,605 @@
+// erp_csv: CSV/TSV exports of an ERP or CRM (one record type per configured
+// source), incremental over a file or a folder of files read in name order.
+// The cursor is the file and byte offset after the last committed row, so a
+// killed sync resumes exactly there, a finished file is never re-read, and an
+// export that grows is picked up where it ended.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "crm/plugin.hpp"
+#include "csv_mapping.hpp"
+#include "csv_reader.hpp"
+#include "erp_csv_manifest.h"
+
+namespace crm::connectors {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::string_view kRawPrefix = "erp_csv:v1 ";
+
+// Rows are assembled in a byte buffer and copied into the record struct of
+// the configured type; every struct starts with its external_id.
+constexpr std::size_t kMaxRecordBytes = 256;
+static_assert(sizeof(crm_customer_record) <= kMaxRecordBytes && sizeof(crm_contact_record) <= kMaxRecordBytes &&
+              sizeof(crm_order_record) <= kMaxRecordBytes && sizeof(crm_payment_record) <= kMaxRecordBytes &&
+              sizeof(crm_ticket_record) <= kMaxRecordBytes && sizeof(crm_survey_record) <= kMaxRecordBytes &&
+              sizeof(crm_activity_record) <= kMaxRecordBytes && sizeof(crm_interaction_record) <= kMaxRecordBytes);
+static_assert(offsetof(crm_customer_record, external_id) == 0 && offsetof(crm_order_record, external_id) == 0 &&
+              offsetof(crm_contact_record, external_id) == 0 && offsetof(crm_payment_record, external_id) == 0 &&
+              offsetof(crm_ticket_record, external_id) == 0 && offsetof(crm_survey_record, external_id) == 0 &&
+              offsetof(crm_activity_record, external_id) == 0 && offsetof(crm_interaction_record, external_id) == 0);
+
+// One row turned into a record, or the reason it could not be.
+struct RowResult {
+  bool skipped = false;
+  std::string error;
+};
+
+class ErpCsvConnector final : public crm::Connector {
+ public:
+  CRM_PLUGIN_METADATA(ERP_CSV)
+  static constexpr crm_record_type kRecordTypes[] = {CRM_RECORD_CUSTOMER, CRM_RECORD_CONTACT,    CRM_RECORD_ORDER,
+                                                     CRM_RECORD_PAYMENT,  CRM_RECORD_TICKET,     CRM_RECORD_SURVEY,
+                                                     CRM_RECORD_ACTIVITY, CRM_RECORD_INTERACTION};
+
+  ErpCsvConnector(const crm::Host& /*host*/, std::string_view config_json) {
+    const json config = json::parse(config_json);
+    path_ = config.at("path").get<std::string>();
+    layout_ = find_layout(config.at("record_type").get<std::string>());
+    if (layout_ == nullptr) {
+      throw crm::ConfigError("record_type is not a record type this connector writes");
+    }
+    const std::string delimiter = config.at("delimiter").get<std::string>();
+    delimiter_ = delimiter == "whitespace" ? '\0' : (delimiter == "tab" ? '\t' : delimiter.at(0));
+    has_header_ = config.at("header").get<bool>();
+    date_formats_ = config.at("date_formats").get<std::vector<std::string>>();
+    utc_offset_minutes_ = config.at("utc_offset_minutes").get<int>();
+    batch_rows_ = config.at("batch_rows").get<std::size_t>();
+    max_field_bytes_ = config.at("max_field_bytes").get<std::size_t>();
+    extensions_ = config.at("extensions").get<std::vector<std::string>>();
+    skip_when_empty_ = config.at("skip_rows_where_empty").get<std::vector<std::string>>();
+    if (config.contains("external_id")) {
+      id_columns_ = config["external_id"].at("columns").get<std::vector<std::string>>();
+      id_ordinal_ = config["external_id"].value("ordinal", false);
+    }
+    for (const auto& [field_name, source] : config.at("columns").items()) {
+      sources_.push_back(parse_source(field_name, source));
+    }
+    const bool maps_external_id = std::any_of(sources_.begin(), sources_.end(), [](const FieldSource& source) {
+      return std::string_view(source.field->name) == "external_id";
+    });
+    if (id_columns_.empty() && !maps_external_id) {
+      throw crm::ConfigError("say where each record's id comes from: external_id.columns, or columns.external_id");
+    }
+    if (!fs::exists(path_)) {
+      throw crm::ConfigError("path " + path_ + " does not exist");
+    }
+  }
+
+  void fetch(const crm::Host& host, std::string_view cursor_text, crm::RecordBatch& batch) override {
+    Cursor cursor = parse_cursor(cursor_text);
+    const std::vector<std::string> files = list_files();
+    std::size_t rows = 0;
+    bool has_more = true;
+    while (rows < batch_rows_) {
+      if (!open_at(cursor, files, host)) {
+        has_more = false;
+        break;
+      }
+      restore_ordinals(cursor);
+      CsvRow row;
+      if (!reader_->next(row)) {
+        // This file is done; the next one (if any) starts at its beginning.
+        const auto next = std::upper_bound(files.begin(), files.end(), cursor.file);
+        if (next == files.end()) {
+          cursor.offset = reader_->offset();
+          cursor.line = reader_->line();
+          has_more = false;
+          break;
+        }
+        cursor = Cursor{*next, 0, 1};
+        reader_.reset();
+        continue;
+      }
+      ++rows;
+      const std::uint64_t ordinal = next_ordinal(row);
+      const RowResult result = add_row(row, ordinal, batch);
+      if (!result.error.empty()) {
+        host.report_bad_record(raw_record(cursor.file, row, ordinal),
+                               cursor.file + " line " + std::to_string(row.line) + ": " + result.error);
+      }
+      cursor.offset = reader_->offset();
+      cursor.line = reader_->line();
+      ordinal_offset_ = cursor.offset;
+      if (host.cancelled()) {
+        break;
+      }
+    }
+    batch.add_source_records(rows);
+    batch.set_next_cursor(json{{"file", cursor.file}, {"offset", cursor.offset}, {"line", cursor.line}}.dump());
+    batch.set_has_more(has_more);
+  }
+
+  void reprocess(const crm::Host& /*host*/, std::string_view raw, crm::RecordBatch& batch) {
+    // "erp_csv:v1 LINE ORDINAL FILE\nROW"
+    if (raw.substr(0, kRawPrefix.size()) != kRawPrefix) {
+      throw crm::DataError("not a record quarantined by erp_csv");
+    }
+    raw.remove_prefix(kRawPrefix.size());
+    const std::size_t newline = raw.find('\n');
+    const std::string head(raw.substr(0, newline));
+    const std::string_view row_text = newline == std::string_view::npos ? std::string_view{} : raw.substr(newline + 1);
+    std::uint64_t line = 0;
+    std::uint64_t ordinal = 0;
+    char file_name[4096] = {};
+    if (std::sscanf(head.c_str(), "%lu %lu %4095[^\n]", &line, &ordinal, file_name) != 3) {  // NOLINT
+      throw crm::DataError("the quarantined record's header is damaged");
+    }
+    load_header(file_name);
+    CsvReader reader = CsvReader::from_text(row_text, delimiter_, max_field_bytes_);
+    CsvRow row;
+    if (!reader.next(row)) {
+      throw crm::DataError("the quarantined row is empty");
+    }
+    row.line = line;
+    const RowResult result = add_row(row, ordinal, batch);
+    if (!result.error.empty()) {
+      throw crm::DataError(std::string(file_name) + " line " + std::to_string(line) + ": " + result.error);
+    }
+  }
+
+ private:
+  struct Cursor {
+    std::string file;
+    std::uint64_t offset = 0;
+    std::uint64_t line = 1;
+  };
+
+  FieldSource parse_source(const std::string& field_name, const json& source) {
+    FieldSource parsed;
+    for (const RecordField& field : layout_->fields) {
+      if (field_name == field.name) {
+        parsed.field = &field;
+      }
+    }
+    if (parsed.field == nullptr) {
+      std::string known;
+      for (const RecordField& field : layout_->fields) {
+        known += (known.empty() ? "" : ", ") + std::string(field.name);
+      }
+      throw crm::ConfigError("columns." + field_name + ": a " + layout_->name +
+                             " record has no such field (fields: " + known + ")");
+    }
+    if (source.is_string()) {
+      parsed.columns = {source.get<std::string>()};
+      return parsed;
+    }
+    if (source.contains("constant")) {
+      parsed.constant = source["constant"].get<std::string>();
+    } else if (source.contains("product")) {
+      parsed.columns = source["product"].get<std::vector<std::string>>();
+      parsed.is_product = true;
+    } else {
+      parsed.columns = {source.at("column").get<std::string>()};
+    }
+    parsed.integer = source.value("integer", false);
+    if (source.contains("when_prefix")) {
+      parsed.when_prefix = source["when_prefix"].get<std::map<std::string, std::string>>();
+    }
+    if (source.contains("otherwise")) {
+      parsed.otherwise = source["otherwise"].get<std::string>();
+    }
+    if (source.contains("format")) {
+      parsed.date_formats = {source["format"].get<std::string>()};
+    }
+    return parsed;
+  }
+
+  std::vector<std::string> list_files() const {
+    if (!fs::is_directory(path_)) {
+      return {fs::path(path_).filename().string()};
+    }
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(path_)) {
+      const std::string name = entry.path().filename().string();
+      const bool wanted = std::any_of(extensions_.begin(), extensions_.end(), [&](const std::string& extension) {
+        return name.size() >= extension.size() &&
+               name.compare(name.size() - extension.size(), extension.size(), extension) == 0;
+      });
+      if (entry.is_regular_file() && wanted) {
+        files.push_back(name);
+      }
+    }
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+
+  [[nodiscard]] std::string full_path(const std::string& file) const {
+    return fs::is_directory(path_) ? (fs::path(path_) / file).string() : path_;
+  }
+
+  static Cursor parse_cursor(std::string_view text) {
+    Cursor cursor;
+    if (text.empty()) {
+      return cursor;
+    }
+    const json parsed = json::parse(text, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+      throw crm::FatalError("the stored cursor is not erp_csv's");
+    }
+    cursor.file = parsed.value("file", "");
+    cursor.offset = parsed.value("offset", std::uint64_t{0});
+    cursor.line = parsed.value("line", std::uint64_t{1});
+    return cursor;
+  }
+
+  // Makes reader_ read `cursor.file` at `cursor.offset`; false when there is no file left.
+  bool open_at(Cursor& cursor, const std::vector<std::string>& files, const crm::Host& host) {
+    if (reader_ && open_file_ == cursor.file && reader_->offset() == cursor.offset) {
+      return true;
+    }
+    if (cursor.file.empty() || std::find(files.begin(), files.end(), cursor.file) == files.end()) {
+      // First sync, or the cursor's file is gone: start with the next file by name.
+      const auto next = cursor.file.empty() ? files.begin() : std::upper_bound(files.begin(), files.end(), cursor.file);
+      if (next == files.end()) {
+        return false;
+      }
+      cursor = Cursor{*next, 0, 1};
+    }
+    reader_ = std::make_unique<CsvReader>(full_path(cursor.file), delimiter_, max_field_bytes_);
+    open_file_ = cursor.file;
+    if (cursor.offset == 0) {
+      cursor.offset = reader_->bom_bytes();
+    }
+    load_header(cursor.file);
+    if (has_header_ && cursor.offset <= reader_->bom_bytes()) {
+      CsvRow header;
+      reader_->next(header);  // already read by load_header
+      cursor.offset = reader_->offset();
+      cursor.line = reader_->line();
+      host.debug("reading " + cursor.file);
+    }
+    reader_->seek(cursor.offset, cursor.line);
+    return true;
+  }
+
+  // Reads the column names of `file` (or numbers them when there is no header).
+  void load_header(const std::string& file) {
+    if (header_file_ == file && !column_index_.empty()) {
+      return;
+    }
+    column_index_.clear();
+    header_file_ = file;
+    CsvReader reader(full_path(file), delimiter_, max_field_bytes_);
+    CsvRow header;
+    if (!reader.next(header)) {
+      return;
+    }
+    for (std::size_t i = 0; i < header.fields.size(); ++i) {
+      if (has_header_) {
+        column_index_[std::string(trim(header.fields[i]))] = i;
+      }
+      column_index_["#" + std::to_string(i + 1)] = i;
+    }
+    header_width_ = header.fields.size();
+    resolve_columns(file);
+  }
+
+  void resolve_columns(const std::string& file) {
+    const auto check = [&](const std::string& column) {
+      if (column_index_.count(column) == 0) {
+        std::vector<std::string> names;
+        for (const auto& [name, index] : column_index_) {
+          if (name[0] != '#') names.push_back(name);
+        }
+        std::sort(names.begin(), names.end());
+        std::string known;
+        for (const std::string& name : names) {
+          known += (known.empty() ? "" : ", ") + name;
+        }
+        throw crm::ConfigError("column '" + column + "' is not in " + file + " (columns: " + known + ")");
+      }
+    };
+    for (const FieldSource& source : sources_) {
+      for (const std::string& column : source.columns) check(column);
+    }
+    for (const std::string& column : id_columns_) check(column);
+    for (const std::string& column : skip_when_empty_) check(column);
+  }
+
+  [[nodiscard]] std::string_view column(const CsvRow& row, const std::string& name) const {
+    const std::size_t index = column_index_.at(name);
+    return index < row.fields.size() ? trim(row.fields[index]) : std::string_view{};
+  }
+
+  [[nodiscard]] std::string ordinal_key(const CsvRow& row) const {
+    std::string key;
+    for (const std::string& name : id_columns_) {
+      key += std::string(column(row, name)) + '\x1f';
+    }
+    return key;
+  }
+
+  // The n-th occurrence of this row's id columns in its file (1-based), so that
+  // order lines sharing an invoice number get stable, distinct ids.
+  std::uint64_t next_ordinal(const CsvRow& row) {
+    if (!id_ordinal_ || !row.error.empty() || row.fields.size() != header_width_) {
+      return 0;
+    }
+    return ++ordinal_counts_[ordinal_key(row)];
+  }
+
+  // After a cold resume in the middle of a file, counts the ids of the rows before the cursor.
+  void restore_ordinals(const Cursor& cursor) {
+    if (!id_ordinal_ || (ordinal_file_ == cursor.file && ordinal_offset_ == cursor.offset)) {
+      return;
+    }
+    ordinal_counts_.clear();
+    ordinal_file_ = cursor.file;
+    CsvReader reader(full_path(cursor.file), delimiter_, max_field_bytes_);
+    CsvRow row;
+    if (has_header_) {
+      reader.next(row);
+    }
+    while (reader.offset() < cursor.offset && reader.next(row)) {
+      next_ordinal(row);
+    }
+    ordinal_offset_ = cursor.offset;
+  }
+
+  static std::string raw_record(const std::string& file, const CsvRow& row, std::uint64_t ordinal) {
+    constexpr std::size_t kMaxRawBytes = 1 << 20;
+    return std::string(kRawPrefix) + std::to_string(row.line) + " " + std::to_string(ordinal) + " " + file + "\n" +
+           std::string(row.raw.substr(0, kMaxRawBytes));
+  }
+
+  // The text a field source yields for a row (before conversion to the field's kind).
+  std::string source_text(const FieldSource& source, const CsvRow& row, std::string& error) const {
+    if (source.constant) {
+      return *source.constant;
+    }
+    if (source.is_product) {
+      double product = 1;
+      for (const std::string& name : source.columns) {
+        const auto value = parse_number(column(row, name));
+        if (!value) {
+          error = "column " + name + " is not a number";
+          return {};
+        }
+        product *= *value;
+      }
+      char text[64];
+      const auto [end, ignored] = std::to_chars(text, text + sizeof text, product);
+      return std::string(text, end);
+    }
+    std::string_view value = column(row, source.columns[0]);
+    if (source.integer) {
+      value = strip_zero_fraction(value);
+    }
+    if (!source.when_prefix.empty() || source.otherwise) {
+      for (const auto& [prefix, replacement] : source.when_prefix) {
+        if (value.substr(0, prefix.size()) == prefix) {
+          return replacement;
+        }
+      }
+      return source.otherwise.value_or(std::string(value));
+    }
+    return std::string(value);
+  }
+
+  // Fills one field of `record` (raw bytes of the record struct) from `text`.
+  std::string set_field(const FieldSource& source, const std::string& text, unsigned char* record,
+                        crm::RecordBatch& batch) const {
+    const RecordField& field = *source.field;
+    const std::string column_name = source.columns.empty() ? field.name : source.columns[0];
+    switch (field.kind) {
+      case FieldKind::text: {
+        if (!is_valid_utf8(text)) {
+          return "column " + column_name + " is not valid UTF-8";
+        }
+        const crm_str kept = batch.keep(text);
+        std::memcpy(record + field.offset, &kept, sizeof kept);
+        return {};
+      }
+      case FieldKind::time: {
+        std::int64_t value = CRM_TIME_UNKNOWN;
+        if (!text.empty()) {
+          const auto& formats = source.date_formats.empty() ? date_formats_ : source.date_formats;
+          std::optional<std::int64_t> parsed;
+          for (const std::string& format : formats) {
+            if ((parsed = parse_time_ms(text, format, utc_offset_minutes_))) break;
+          }
+          if (!parsed) {
+            return "column " + column_name + " \"" + text.substr(0, 64) + "\" matches none of the date formats";
+          }
+          value = *parsed;
+        }
+        std::memcpy(record + field.offset, &value, sizeof value);
+        return {};
+      }
+      case FieldKind::real: {
+        double value = std::numeric_limits<double>::quiet_NaN();
+        if (!text.empty()) {
+          const auto parsed = parse_number(text);
+          if (!parsed || !std::isfinite(*parsed)) {
+            return "column " + column_name + " \"" + text.substr(0, 64) + "\" is not a number";
+          }
+          value = *parsed;
+        }
+        std::memcpy(record + field.offset, &value, sizeof value);
+        return {};
+      }
+      case FieldKind::flag: {
+        std::string lower = text;
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        bool value = false;
+        if (lower == "1" || lower == "true" || lower == "yes" || lower == "y") {
+          value = true;
+        } else if (!(lower.empty() || lower == "0" || lower == "false" || lower == "no" || lower == "n")) {
+          return "column " + column_name + " \"" + text.substr(0, 64) + "\" is not yes/no";
+        }
+        std::memcpy(record + field.offset, &value, sizeof value);
+        return {};
+      }
+      case FieldKind::survey_kind: {
+        crm_survey_kind kind = 0;
+        if (text == "csat" || text == "CSAT") {
+          kind = CRM_SURVEY_CSAT;
+        } else if (text == "nps" || text == "NPS") {
+          kind = CRM_SURVEY_NPS;
+        } else {
+          return "column " + column_name + " \"" + text.substr(0, 64) + "\" is neither csat nor nps";
+        }
+        std::memcpy(record + field.offset, &kind, sizeof kind);
+        return {};
+      }
+      case FieldKind::direction: {
+        crm_direction direction = 0;
+        if (text == "inbound" || text == "in") {
+          direction = CRM_DIRECTION_INBOUND;
+        } else if (text == "outbound" || text == "out") {
+          direction = CRM_DIRECTION_OUTBOUND;
+        } else {
+          return "column " + column_name + " \"" + text.substr(0, 64) + "\" is neither inbound nor outbound";
+        }
+        std::memcpy(record + field.offset, &direction, sizeof direction);
+        return {};
+      }
+    }
+    return {};
+  }
+
+  RowResult add_row(const CsvRow& row, std::uint64_t ordinal, crm::RecordBatch& batch) const {
+    RowResult result;
+    if (!row.error.empty()) {
+      result.error = row.error;
+      return result;
+    }
+    if (row.fields.size() != header_width_) {
+      result.error = std::to_string(row.fields.size()) + " columns where the file has " + std::to_string(header_width_);
+      return result;
+    }
+    for (const std::string& name : skip_when_empty_) {
+      if (column(row, name).empty()) {
+        result.skipped = true;
+        return result;
+      }
+    }
+    alignas(8) unsigned char record[kMaxRecordBytes] = {};
+    initialise(record);
+    if (!id_columns_.empty()) {
+      std::string id;
+      for (const std::string& name : id_columns_) {
+        id += (id.empty() ? "" : "/") + std::string(column(row, name));
+      }
+      if (id_ordinal_) {
+        id += "/" + std::to_string(ordinal);
+      }
+      const crm_str kept = batch.keep(id);
+      std::memcpy(record + offsetof(crm_order_record, external_id), &kept, sizeof kept);
+    }
+    for (const FieldSource& source : sources_) {
+      std::string error;
+      const std::string text = source_text(source, row, error);
+      if (error.empty()) {
+        error = set_field(source, text, record, batch);
+      }
+      if (!error.empty()) {
+        result.error = error;
+        return result;
+      }
+    }
+    crm_str external_id{};
+    std::memcpy(&external_id, record + offsetof(crm_order_record, external_id), sizeof external_id);
+    if (external_id.size == 0) {
+      result.error = "the record's id is empty";
+      return result;
+    }
+    add_record(record, batch);
+    return result;
+  }
+
+  // Unknown by default: no time, no number.
+  void initialise(unsigned char* record) const {
+    for (const RecordField& field : layout_->fields) {
+      if (field.kind == FieldKind::time) {
+        const std::int64_t unknown = CRM_TIME_UNKNOWN;
+        std::memcpy(record + field.offset, &unknown, sizeof unknown);
+      } else if (field.kind == FieldKind::real) {
+        const double unknown = std::numeric_limits<double>::quiet_NaN();
+        std::memcpy(record + field.offset, &unknown, sizeof unknown);
+      }
+    }
+  }
+
+  template <class Record>
+  static void add_as(const unsigned char* bytes, crm::RecordBatch& batch) {
+    Record record{};
+    std::memcpy(&record, bytes, sizeof record);
+    batch.add(record);
+  }
+
+  void add_record(const unsigned char* record, crm::RecordBatch& batch) const {
+    switch (layout_->type) {
+      case CRM_RECORD_CUSTOMER:
+        return add_as<crm_customer_record>(record, batch);
+      case CRM_RECORD_CONTACT:
+        return add_as<crm_contact_record>(record, batch);
+      case CRM_RECORD_ORDER:
+        return add_as<crm_order_record>(record, batch);
+      case CRM_RECORD_PAYMENT:
+        return add_as<crm_payment_record>(record, batch);
+      case CRM_RECORD_TICKET:
+        return add_as<crm_ticket_record>(record, batch);
+      case CRM_RECORD_SURVEY:
+        return add_as<crm_survey_record>(record, batch);
+      case CRM_RECORD_ACTIVITY:
+        return add_as<crm_activity_record>(record, batch);
+      case CRM_RECORD_INTERACTION:
+        return add_as<crm_interaction_record>(record, batch);
+      default:
+        return;
+    }
+  }
+
+  std::string path_;
+  const RecordLayout* layout_ = nullptr;
+  char delimiter_ = ',';
+  bool has_header_ = true;
+  std::vector<std::string> date_formats_;
+  int utc_offset_minutes_ = 0;
+  std::size_t batch_rows_ = 20000;
+  std::size_t max_field_bytes_ = 1 << 20;
+  std::vector<std::string> extensions_;
+  std::vector<std::string> skip_when_empty_;
+  std::vector<std::string> id_columns_;
+  bool id_ordinal_ = false;
+  std::vector<FieldSource> sources_;
+
+  std::unique_ptr<CsvReader> reader_;
+  std::string open_file_;
+  std::string header_file_;
+  std::unordered_map<std::string, std::size_t> column_index_;
+  std::size_t header_width_ = 0;
+  std::unordered_map<std::string, std::uint64_t> ordinal_counts_;
+  std::string ordinal_file_;
+  std::uint64_t ordinal_offset_ = 0;
+};
+
+}  // namespace
+}  // namespace crm::connectors
+
+CRM_EXPORT_PLUGINS(crm::connectors::ErpCsvConnector)

@@ -1,0 +1,414 @@
+#include "store/record_writer.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <optional>
+
+namespace crm::host {
+namespace {
+
+enum class FieldKind { text, time, real, flag, survey_kind, direction };
+
+struct FieldSpec {
+  const char* column;
+  FieldKind kind;
+  std::size_t offset;
+};
+
+// How one record type maps onto its table.
+struct RecordSpec {
+  crm_record_type type;
+  const char* name;
+  const char* table;
+  std::size_t size;                               // sizeof the ABI 1.0 struct: the least a plugin may send
+  std::optional<std::size_t> external_id_offset;  // none: derived from customer and name
+  std::optional<std::size_t> customer_offset;     // none: the record is a customer
+  std::vector<FieldSpec> fields;
+};
+
+#define CRM_FIELD(record, column, kind)                \
+  FieldSpec {                                          \
+#column, FieldKind::kind, offsetof(record, column) \
+  }
+
+const std::vector<RecordSpec>& record_specs() {
+  static const std::vector<RecordSpec> kSpecs = {
+      {CRM_RECORD_CUSTOMER,
+       "customer",
+       "customers",
+       sizeof(crm_customer_record),
+       offsetof(crm_customer_record, external_id),
+       std::nullopt,
+       {CRM_FIELD(crm_customer_record, name, text), CRM_FIELD(crm_customer_record, tax_id, text),
+        CRM_FIELD(crm_customer_record, email_domain, text), CRM_FIELD(crm_customer_record, country, text),
+        CRM_FIELD(crm_customer_record, industry, text), CRM_FIELD(crm_customer_record, created_at_ms, time)}},
+      {CRM_RECORD_CONTACT,
+       "contact",
+       "contacts",
+       sizeof(crm_contact_record),
+       offsetof(crm_contact_record, external_id),
+       offsetof(crm_contact_record, customer_external_id),
+       {CRM_FIELD(crm_contact_record, name, text), CRM_FIELD(crm_contact_record, email, text),
+        CRM_FIELD(crm_contact_record, phone, text), CRM_FIELD(crm_contact_record, role, text),
+        CRM_FIELD(crm_contact_record, owner, text), CRM_FIELD(crm_contact_record, is_key_contact, flag),
+        CRM_FIELD(crm_contact_record, left_at_ms, time)}},
+      {CRM_RECORD_ORDER,
+       "order",
+       "orders",
+       sizeof(crm_order_record),
+       offsetof(crm_order_record, external_id),
+       offsetof(crm_order_record, customer_external_id),
+       {CRM_FIELD(crm_order_record, ordered_at_ms, time), CRM_FIELD(crm_order_record, amount, real),
+        CRM_FIELD(crm_order_record, currency, text), CRM_FIELD(crm_order_record, product_line, text),
+        CRM_FIELD(crm_order_record, quantity, real), CRM_FIELD(crm_order_record, status, text)}},
+      {CRM_RECORD_PAYMENT,
+       "payment",
+       "payments",
+       sizeof(crm_payment_record),
+       offsetof(crm_payment_record, external_id),
+       offsetof(crm_payment_record, customer_external_id),
+       {CRM_FIELD(crm_payment_record, order_external_id, text), CRM_FIELD(crm_payment_record, amount, real),
+        CRM_FIELD(crm_payment_record, due_at_ms, time), CRM_FIELD(crm_payment_record, paid_at_ms, time)}},
+      {CRM_RECORD_TICKET,
+       "ticket",
+       "tickets",
+       sizeof(crm_ticket_record),
+       offsetof(crm_ticket_record, external_id),
+       offsetof(crm_ticket_record, customer_external_id),
+       {CRM_FIELD(crm_ticket_record, opened_at_ms, time), CRM_FIELD(crm_ticket_record, first_response_at_ms, time),
+        CRM_FIELD(crm_ticket_record, resolved_at_ms, time), CRM_FIELD(crm_ticket_record, category, text),
+        CRM_FIELD(crm_ticket_record, subject, text), CRM_FIELD(crm_ticket_record, is_complaint, flag)}},
+      {CRM_RECORD_SURVEY,
+       "survey",
+       "surveys",
+       sizeof(crm_survey_record),
+       offsetof(crm_survey_record, external_id),
+       offsetof(crm_survey_record, customer_external_id),
+       {CRM_FIELD(crm_survey_record, answered_at_ms, time), CRM_FIELD(crm_survey_record, kind, survey_kind),
+        CRM_FIELD(crm_survey_record, score, real)}},
+      {CRM_RECORD_ACTIVITY,
+       "activity",
+       "activities",
+       sizeof(crm_activity_record),
+       offsetof(crm_activity_record, external_id),
+       offsetof(crm_activity_record, customer_external_id),
+       {CRM_FIELD(crm_activity_record, contact_external_id, text), CRM_FIELD(crm_activity_record, occurred_at_ms, time),
+        CRM_FIELD(crm_activity_record, kind, text), CRM_FIELD(crm_activity_record, detail, text)}},
+      {CRM_RECORD_INTERACTION,
+       "interaction",
+       "interactions",
+       sizeof(crm_interaction_record),
+       offsetof(crm_interaction_record, external_id),
+       offsetof(crm_interaction_record, customer_external_id),
+       {CRM_FIELD(crm_interaction_record, contact_external_id, text),
+        CRM_FIELD(crm_interaction_record, occurred_at_ms, time), CRM_FIELD(crm_interaction_record, channel, text),
+        CRM_FIELD(crm_interaction_record, direction, direction), CRM_FIELD(crm_interaction_record, subject, text),
+        CRM_FIELD(crm_interaction_record, keywords, text), CRM_FIELD(crm_interaction_record, is_complaint, flag)}},
+      {CRM_RECORD_ATTRIBUTE,
+       "attribute",
+       "customer_attributes",
+       sizeof(crm_attribute_record),
+       std::nullopt,
+       offsetof(crm_attribute_record, customer_external_id),
+       {CRM_FIELD(crm_attribute_record, name, text), CRM_FIELD(crm_attribute_record, value, text)}},
+  };
+  return kSpecs;
+}
+
+#undef CRM_FIELD
+
+template <class T>
+T read_field(const unsigned char* record, std::size_t offset) {
+  T value{};
+  std::memcpy(&value, record + offset, sizeof value);
+  return value;
+}
+
+std::string_view read_text(const unsigned char* record, std::size_t offset) {
+  const auto text = read_field<crm_str>(record, offset);
+  return text.data == nullptr ? std::string_view{} : std::string_view(text.data, text.size);
+}
+
+// Binds one field; unknown values (empty string, CRM_TIME_UNKNOWN, NaN) become NULL.
+void bind_field(Statement& statement, int index, const FieldSpec& field, const unsigned char* record) {
+  switch (field.kind) {
+    case FieldKind::text: {
+      const std::string_view text = read_text(record, field.offset);
+      text.empty() ? statement.bind_null(index) : statement.bind(index, text);
+      return;
+    }
+    case FieldKind::time: {
+      const auto value = read_field<std::int64_t>(record, field.offset);
+      value == CRM_TIME_UNKNOWN ? statement.bind_null(index) : statement.bind(index, value);
+      return;
+    }
+    case FieldKind::real: {
+      const auto value = read_field<double>(record, field.offset);
+      std::isnan(value) ? statement.bind_null(index) : statement.bind(index, value);
+      return;
+    }
+    case FieldKind::flag:
+      statement.bind(index, static_cast<std::int64_t>(read_field<bool>(record, field.offset) ? 1 : 0));
+      return;
+    case FieldKind::survey_kind: {
+      const auto kind = read_field<crm_survey_kind>(record, field.offset);
+      if (kind == CRM_SURVEY_CSAT) {
+        statement.bind(index, std::string_view("csat"));
+      } else if (kind == CRM_SURVEY_NPS) {
+        statement.bind(index, std::string_view("nps"));
+      } else {
+        throw RecordSetError(fmt::format("survey kind {} is neither CRM_SURVEY_CSAT nor CRM_SURVEY_NPS", kind));
+      }
+      return;
+    }
+    case FieldKind::direction: {
+      const auto direction = read_field<crm_direction>(record, field.offset);
+      if (direction == CRM_DIRECTION_INBOUND) {
+        statement.bind(index, std::string_view("inbound"));
+      } else if (direction == CRM_DIRECTION_OUTBOUND) {
+        statement.bind(index, std::string_view("outbound"));
+      } else {
+        throw RecordSetError(fmt::format("interaction direction {} is neither inbound nor outbound", direction));
+      }
+      return;
+    }
+  }
+}
+
+std::string match_key_column(MatchKey key) {
+  switch (key) {
+    case MatchKey::tax_id:
+      return "tax_id";
+    case MatchKey::email_domain:
+      return "email_domain";
+    case MatchKey::name:
+      return "name";
+  }
+  return "tax_id";
+}
+
+}  // namespace
+
+// The prepared statements of one table: insert-if-new, then update-if-changed.
+struct RecordWriter::TableWriter {
+  TableWriter(Database& db, const RecordSpec& spec_in)
+      : spec(spec_in), insert(make_insert(db)), update(make_update(db)) {}
+
+  [[nodiscard]] int first_field_index() const { return spec.customer_offset ? 4 : 3; }
+
+  Statement make_insert(Database& db) const {
+    std::string columns = "source, external_id";
+    std::string values = "?1, ?2";
+    if (spec.customer_offset) {
+      columns += ", customer_id";
+      values += ", ?3";
+    }
+    int index = first_field_index();
+    for (const FieldSpec& field : spec.fields) {
+      columns += fmt::format(", {}", field.column);
+      values += fmt::format(", ?{}", index++);
+    }
+    if (spec.type == CRM_RECORD_CUSTOMER) {
+      columns += ", is_placeholder";
+      values += ", 0";
+    }
+    return db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (source, external_id) DO NOTHING",
+                                  spec.table, columns, values));
+  }
+
+  Statement make_update(Database& db) const {
+    std::string assignments;
+    std::string changed;
+    const auto add = [&](const std::string& column, int index) {
+      assignments += fmt::format("{}{} = ?{}", assignments.empty() ? "" : ", ", column, index);
+      changed += fmt::format("{}{} IS NOT ?{}", changed.empty() ? "" : " OR ", column, index);
+    };
+    if (spec.customer_offset) {
+      add("customer_id", 3);
+    }
+    int index = first_field_index();
+    for (const FieldSpec& field : spec.fields) {
+      add(field.column, index++);
+    }
+    if (spec.type == CRM_RECORD_CUSTOMER) {
+      assignments += ", is_placeholder = 0";
+      changed += " OR is_placeholder != 0";
+    }
+    return db.prepare(fmt::format("UPDATE {} SET {} WHERE source = ?1 AND external_id = ?2 AND ({})", spec.table,
+                                  assignments, changed));
+  }
+
+  const RecordSpec& spec;
+  Statement insert;
+  Statement update;
+};
+
+std::vector<MatchKey> parse_match_keys(const std::vector<std::string>& names) {
+  std::vector<MatchKey> keys;
+  for (const std::string& name : names) {
+    if (name == "tax_id") {
+      keys.push_back(MatchKey::tax_id);
+    } else if (name == "email_domain") {
+      keys.push_back(MatchKey::email_domain);
+    } else if (name == "name") {
+      keys.push_back(MatchKey::name);
+    } else {
+      throw std::invalid_argument(
+          fmt::format("unknown customer match key \"{}\"; use tax_id, email_domain or name", name));
+    }
+  }
+  return keys;
+}
+
+RecordWriter::RecordWriter(Database& db, std::string source, std::vector<MatchKey> match_keys)
+    : db_(db),
+      source_(std::move(source)),
+      match_keys_(std::move(match_keys)),
+      find_customer_(db.prepare("SELECT id FROM customers WHERE source = ?1 AND external_id = ?2")),
+      insert_placeholder_(
+          db.prepare("INSERT INTO customers (source, external_id, is_placeholder) VALUES (?1, ?2, 1) RETURNING id")),
+      set_unified_id_(db.prepare("UPDATE customers SET unified_id = ?2 WHERE id = ?1 AND unified_id IS NOT ?2")) {
+  for (const RecordSpec& spec : record_specs()) {
+    tables_.push_back(std::make_unique<TableWriter>(db, spec));
+  }
+  for (const MatchKey key : match_keys_) {
+    const std::string column = match_key_column(key);
+    const std::string left = key == MatchKey::name ? "lower(name)" : column;
+    const std::string right = key == MatchKey::name ? "lower(?2)" : "?2";
+    find_link_.push_back(db.prepare(
+        fmt::format("SELECT min(unified_id) FROM customers WHERE {} = {} AND source != ?1 AND unified_id IS NOT NULL",
+                    left, right)));
+  }
+}
+
+RecordWriter::~RecordWriter() = default;
+
+std::int64_t RecordWriter::customer_id(std::string_view external_id) {
+  const std::string key(external_id);
+  if (const auto cached = customer_ids_.find(key); cached != customer_ids_.end()) {
+    return cached->second;
+  }
+  std::int64_t id = 0;
+  find_customer_.bind(1, source_).bind(2, external_id);
+  if (find_customer_.step()) {
+    id = find_customer_.column_int64(0);
+    find_customer_.reset();
+  } else {
+    find_customer_.reset();
+    // The customer has not arrived yet (an orders export without a customers
+    // export): keep a placeholder that the customer record fills in later.
+    insert_placeholder_.bind(1, source_).bind(2, external_id);
+    if (!insert_placeholder_.step()) {
+      throw SqliteError("inserting a placeholder customer returned no id");
+    }
+    id = insert_placeholder_.column_int64(0);
+    insert_placeholder_.reset();
+    set_unified_id_.bind(1, id).bind(2, id).run();
+  }
+  customer_ids_.emplace(key, id);
+  return id;
+}
+
+void RecordWriter::link_customer(std::string_view external_id, const crm_customer_record& record) {
+  const std::int64_t id = customer_id(external_id);
+  std::int64_t unified_id = id;
+  for (std::size_t k = 0; k < match_keys_.size(); ++k) {
+    const crm_str value = match_keys_[k] == MatchKey::tax_id         ? record.tax_id
+                          : match_keys_[k] == MatchKey::email_domain ? record.email_domain
+                                                                     : record.name;
+    if (value.size == 0) {
+      continue;
+    }
+    Statement& find = find_link_[k];
+    find.bind(1, source_).bind(2, std::string_view(value.data, value.size));
+    const bool linked = find.step() && !find.column_is_null(0);
+    if (linked) {
+      unified_id = find.column_int64(0);
+    }
+    find.reset();
+    if (linked) {
+      break;
+    }
+  }
+  set_unified_id_.bind(1, id).bind(2, unified_id).run();
+}
+
+WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_count) {
+  WriteCounts counts;
+  for (std::size_t s = 0; s < set_count; ++s) {
+    const crm_record_set& set = sets[s];
+    TableWriter* table = nullptr;
+    for (const auto& candidate : tables_) {
+      if (candidate->spec.type == set.type) {
+        table = candidate.get();
+      }
+    }
+    if (table == nullptr) {
+      throw RecordSetError(fmt::format("record type {} is unknown to this host", set.type));
+    }
+    const RecordSpec& spec = table->spec;
+    if (set.record_size < spec.size) {
+      throw RecordSetError(
+          fmt::format("{} records of {} bytes are smaller than ABI 1.0's {}", spec.name, set.record_size, spec.size));
+    }
+    if (set.count > 0 && set.records == nullptr) {
+      throw RecordSetError(fmt::format("{} record set has {} records but no array", spec.name, set.count));
+    }
+    const auto* base = static_cast<const unsigned char*>(set.records);
+    std::string derived_id;
+    for (std::size_t i = 0; i < set.count; ++i) {
+      const unsigned char* record = base + i * set.record_size;
+      std::string_view external_id;
+      if (spec.external_id_offset) {
+        external_id = read_text(record, *spec.external_id_offset);
+      } else {
+        // Attributes: one value per customer and name.
+        derived_id = fmt::format("{}/{}", read_text(record, *spec.customer_offset),
+                                 read_text(record, offsetof(crm_attribute_record, name)));
+        external_id = derived_id;
+      }
+      if (external_id.empty()) {
+        throw RecordSetError(fmt::format("{} record {} of the batch has no external_id", spec.name, i));
+      }
+      Statement* statement = &table->insert;
+      bool inserted = true;
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        statement->bind(1, source_).bind(2, external_id);
+        if (spec.customer_offset) {
+          const std::string_view customer = read_text(record, *spec.customer_offset);
+          customer.empty() ? statement->bind_null(3) : statement->bind(3, customer_id(customer));
+        }
+        int index = table->first_field_index();
+        for (const FieldSpec& field : spec.fields) {
+          bind_field(*statement, index++, field, record);
+        }
+        statement->run();
+        if (sqlite3_changes(db_.handle()) > 0) {
+          break;
+        }
+        if (attempt == 0) {
+          statement = &table->update;
+          inserted = false;
+        } else {
+          statement = nullptr;
+        }
+      }
+      if (inserted) {
+        ++counts.inserted;
+      } else if (statement != nullptr) {
+        ++counts.updated;
+      } else {
+        ++counts.unchanged;
+      }
+      if (spec.type == CRM_RECORD_CUSTOMER && statement != nullptr) {
+        crm_customer_record customer{};
+        std::memcpy(&customer, record, sizeof customer);
+        link_customer(external_id, customer);
+      }
+    }
+  }
+  return counts;
+}
+
+}  // namespace crm::host

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "crm/connector.h"
+#include "store/sqlite.hpp"
+
+namespace crm::host {
+
+// A record set the host cannot read (unknown type, struct smaller than ABI 1.0's).
+class RecordSetError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct WriteCounts {
+  std::uint64_t inserted = 0;
+  std::uint64_t updated = 0;
+  std::uint64_t unchanged = 0;
+
+  WriteCounts& operator+=(const WriteCounts& other) {
+    inserted += other.inserted;
+    updated += other.updated;
+    unchanged += other.unchanged;
+    return *this;
+  }
+  [[nodiscard]] std::uint64_t total() const { return inserted + updated + unchanged; }
+};
+
+// Match keys that link customers of different sources into one.
+enum class MatchKey { tax_id, email_domain, name };
+
+// Writes connector record sets into the store for one source (connector id):
+// insert by (source, external_id), or update when a field changed. The
+// caller owns the transaction.
+class RecordWriter {
+ public:
+  RecordWriter(Database& db, std::string source, std::vector<MatchKey> match_keys);
+  RecordWriter(const RecordWriter&) = delete;
+  RecordWriter& operator=(const RecordWriter&) = delete;
+  ~RecordWriter();
+
+  // Throws RecordSetError before writing anything of a set it cannot read.
+  WriteCounts write(const crm_record_set* sets, std::size_t set_count);
+
+  // Forgets cached customer ids (after a rollback).
+  void reset_cache() { customer_ids_.clear(); }
+
+ private:
+  struct TableWriter;
+  std::int64_t customer_id(std::string_view external_id);
+  void link_customer(std::string_view external_id, const crm_customer_record& record);
+
+  Database& db_;
+  std::string source_;
+  std::vector<MatchKey> match_keys_;
+  std::vector<std::unique_ptr<TableWriter>> tables_;
+  std::unordered_map<std::string, std::int64_t> customer_ids_;
+  Statement find_customer_;
+  Statement insert_placeholder_;
+  Statement set_unified_id_;
+  std::vector<Statement> find_link_;  // one per match key
+};
+
+// "tax_id", "email_domain", "name".
+std::vector<MatchKey> parse_match_keys(const std::vector<std::string>& names);
+
+}  // namespace crm::host
