@@ -16,6 +16,22 @@ const char* const kHostConfigSchema = R"({
     "database": {"type": "string", "minLength": 1},
     "plugin_dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "log_level": {"enum": ["debug", "info", "warn", "error"]},
+    "customers": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "match_keys": {"type": "array", "uniqueItems": true, "items": {"enum": ["tax_id", "email_domain", "name"]}}
+      }
+    },
+    "sync": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+        "initial_backoff_ms": {"type": "integer", "minimum": 0},
+        "max_backoff_ms": {"type": "integer", "minimum": 0}
+      }
+    },
     "plugins": {
       "type": "object",
       "additionalProperties": {
@@ -54,6 +70,13 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
     config.log_level = document["log_level"].get<std::string>();
   }
   config.plugins = document.value("plugins", nlohmann::json::object());
+  if (document.contains("customers") && document["customers"].contains("match_keys")) {
+    config.match_keys = document["customers"]["match_keys"].get<std::vector<std::string>>();
+  }
+  const nlohmann::json sync = document.value("sync", nlohmann::json::object());
+  config.sync_max_attempts = sync.value("max_attempts", config.sync_max_attempts);
+  config.sync_initial_backoff_ms = sync.value("initial_backoff_ms", config.sync_initial_backoff_ms);
+  config.sync_max_backoff_ms = sync.value("max_backoff_ms", config.sync_max_backoff_ms);
   return config;
 }
 

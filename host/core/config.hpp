@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -22,6 +23,11 @@ struct HostConfig {
   std::vector<std::filesystem::path> plugin_dirs;
   std::optional<std::string> log_level;
   nlohmann::json plugins = nlohmann::json::object();  // {"<id>": {"enabled": bool, "config": {...}}}
+  // Customers of different connectors with an equal key are one customer, tried in this order.
+  std::vector<std::string> match_keys = {"tax_id", "email_domain"};
+  int sync_max_attempts = 5;
+  std::int64_t sync_initial_backoff_ms = 500;
+  std::int64_t sync_max_backoff_ms = 30'000;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

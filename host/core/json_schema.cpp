@@ -502,12 +502,12 @@ void apply_defaults_at(const json& schema, json& instance) {
   }
 }
 
-void collect_secrets(const json& schema, const json& instance, const json::json_pointer& at,
-                     std::vector<json::json_pointer>& out) {
+void collect_annotated(const json& schema, const json& instance, const json::json_pointer& at,
+                       const std::string& annotation, std::vector<json::json_pointer>& out) {
   if (!schema.is_object()) {
     return;
   }
-  if (const auto secret = schema.find("x-crm-secret"); secret != schema.end() && *secret == true) {
+  if (const auto marked = schema.find(annotation); marked != schema.end() && *marked == true) {
     out.push_back(at);
     return;
   }
@@ -516,15 +516,15 @@ void collect_secrets(const json& schema, const json& instance, const json::json_
     const auto additional = schema.find("additionalProperties");
     for (const auto& [name, value] : instance.items()) {
       if (properties != schema.end() && properties->contains(name)) {
-        collect_secrets((*properties)[name], value, at / name, out);
+        collect_annotated((*properties)[name], value, at / name, annotation, out);
       } else if (additional != schema.end()) {
-        collect_secrets(*additional, value, at / name, out);
+        collect_annotated(*additional, value, at / name, annotation, out);
       }
     }
   } else if (instance.is_array()) {
     if (const auto items = schema.find("items"); items != schema.end() && items->is_object()) {
       for (std::size_t i = 0; i < instance.size(); ++i) {
-        collect_secrets(*items, instance[i], at / i, out);
+        collect_annotated(*items, instance[i], at / i, annotation, out);
       }
     }
   }
@@ -546,9 +546,10 @@ void JsonSchema::apply_defaults(nlohmann::json& instance) const {
   apply_defaults_at(schema_, instance);
 }
 
-std::vector<nlohmann::json::json_pointer> JsonSchema::secret_pointers(const nlohmann::json& instance) const {
+std::vector<nlohmann::json::json_pointer> JsonSchema::annotated_pointers(const nlohmann::json& instance,
+                                                                         const std::string& annotation) const {
   std::vector<nlohmann::json::json_pointer> pointers;
-  collect_secrets(schema_, instance, nlohmann::json::json_pointer(), pointers);
+  collect_annotated(schema_, instance, nlohmann::json::json_pointer(), annotation, pointers);
   return pointers;
 }
 

@@ -37,7 +37,12 @@ class JsonSchema {
   void apply_defaults(nlohmann::json& instance) const;
 
   // Pointers of the values in `instance` whose schema says "x-crm-secret": true.
-  [[nodiscard]] std::vector<nlohmann::json::json_pointer> secret_pointers(const nlohmann::json& instance) const;
+  [[nodiscard]] std::vector<nlohmann::json::json_pointer> secret_pointers(const nlohmann::json& instance) const {
+    return annotated_pointers(instance, "x-crm-secret");
+  }
+  // Pointers of the values in `instance` whose schema has `annotation`: true.
+  [[nodiscard]] std::vector<nlohmann::json::json_pointer> annotated_pointers(const nlohmann::json& instance,
+                                                                             const std::string& annotation) const;
 
   [[nodiscard]] const nlohmann::json& document() const { return schema_; }
 

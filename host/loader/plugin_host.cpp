@@ -499,6 +499,13 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     std::map<std::string, std::string> secrets;
     if (schema) {
       schema->apply_defaults(config);
+      if (!options.config_dir.empty()) {
+        for (const auto& pointer : schema->annotated_pointers(config, "x-crm-path")) {
+          if (config[pointer].is_string() && fs::path(config[pointer].get<std::string>()).is_relative()) {
+            config[pointer] = (options.config_dir / config[pointer].get<std::string>()).lexically_normal().string();
+          }
+        }
+      }
       const auto secret_pointers = schema->secret_pointers(config);
       secrets = resolve_secrets(config, secret_pointers, options, record.id);
       nlohmann::json resolved = config;

@@ -77,6 +77,8 @@ struct PluginHostOptions {
   std::vector<std::filesystem::path> plugin_dirs;
   // The "plugins" section of the host configuration: {"<id>": {"enabled": bool, "config": {...}}}.
   nlohmann::json plugin_settings = nlohmann::json::object();
+  // Relative values of fields marked "x-crm-path" resolve against this (the configuration file's folder).
+  std::filesystem::path config_dir;
   // Looks up environment variables for secret references; tests substitute it.
   std::function<std::optional<std::string>(const std::string&)> environment;
 };

@@ -94,7 +94,12 @@ Database::Database(const std::string& path) : path_(path) {
   sqlite3_busy_timeout(db_, 5000);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
   try {
-    exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+    // A 64 MiB page cache and memory-mapped reads keep a bulk import from
+    // re-reading index pages through pread; at SQLite's default 2 MiB cache a
+    // large sync spent a third of its time in the kernel.
+    exec(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+        "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;");
   } catch (const SqliteError& e) {
     sqlite3_close(db_);
     db_ = nullptr;

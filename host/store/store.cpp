@@ -38,6 +38,8 @@ CREATE INDEX quarantine_by_plugin ON quarantine(plugin_id, id);
 )sql",
     // 2: the 360-degree customer view. Every row is keyed by (source, external_id),
     // source being the connector id, so that a re-sync updates instead of duplicating.
+    // The high-volume tables (orders, activities, interactions) are WITHOUT ROWID,
+    // keyed by that pair: one B-tree per insert instead of a table and an index.
     R"sql(
 CREATE TABLE customers (
   id INTEGER PRIMARY KEY,
@@ -68,7 +70,6 @@ CREATE TABLE contacts (
   UNIQUE (source, external_id)
 );
 CREATE TABLE orders (
-  id INTEGER PRIMARY KEY,
   source TEXT NOT NULL,
   external_id TEXT NOT NULL,
   customer_id INTEGER REFERENCES customers(id),
@@ -78,9 +79,8 @@ CREATE TABLE orders (
   product_line TEXT,
   quantity REAL,
   status TEXT,
-  UNIQUE (source, external_id)
-);
-CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at_ms);
+  PRIMARY KEY (source, external_id)
+) WITHOUT ROWID;
 CREATE TABLE payments (
   id INTEGER PRIMARY KEY,
   source TEXT NOT NULL,
@@ -116,7 +116,6 @@ CREATE TABLE surveys (
   UNIQUE (source, external_id)
 );
 CREATE TABLE activities (
-  id INTEGER PRIMARY KEY,
   source TEXT NOT NULL,
   external_id TEXT NOT NULL,
   customer_id INTEGER REFERENCES customers(id),
@@ -124,11 +123,9 @@ CREATE TABLE activities (
   occurred_at_ms INTEGER,
   kind TEXT,
   detail TEXT,
-  UNIQUE (source, external_id)
-);
-CREATE INDEX activities_by_customer ON activities(customer_id, occurred_at_ms);
+  PRIMARY KEY (source, external_id)
+) WITHOUT ROWID;
 CREATE TABLE interactions (
-  id INTEGER PRIMARY KEY,
   source TEXT NOT NULL,
   external_id TEXT NOT NULL,
   customer_id INTEGER REFERENCES customers(id),
@@ -139,8 +136,8 @@ CREATE TABLE interactions (
   subject TEXT,
   keywords TEXT,
   is_complaint INTEGER,
-  UNIQUE (source, external_id)
-);
+  PRIMARY KEY (source, external_id)
+) WITHOUT ROWID;
 CREATE TABLE customer_attributes (
   id INTEGER PRIMARY KEY,
   source TEXT NOT NULL,
