@@ -34,6 +34,7 @@ const RecordLayout* find_layout(std::string_view record_type);
 struct FieldSource {
   const RecordField* field = nullptr;
   std::vector<std::string> columns;  // one column, or the factors of a product
+  std::vector<std::size_t> indexes;  // their positions in the current file, resolved once per file
   bool is_product = false;
   std::optional<std::string> constant;
   bool integer = false;                            // "17850.0" -> "17850"

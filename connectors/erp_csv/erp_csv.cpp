@@ -313,22 +313,29 @@ class ErpCsvConnector final : public crm::Connector {
         throw crm::ConfigError("column '" + column + "' is not in " + file + " (columns: " + known + ")");
       }
     };
-    for (const FieldSource& source : sources_) {
-      for (const std::string& column : source.columns) check(column);
+    // Rows are then read by position: no name lookup per field per row.
+    const auto resolve = [&](const std::vector<std::string>& names, std::vector<std::size_t>& indexes) {
+      indexes.clear();
+      for (const std::string& name : names) {
+        check(name);
+        indexes.push_back(column_index_.at(name));
+      }
+    };
+    for (FieldSource& source : sources_) {
+      resolve(source.columns, source.indexes);
     }
-    for (const std::string& column : id_columns_) check(column);
-    for (const std::string& column : skip_when_empty_) check(column);
+    resolve(id_columns_, id_indexes_);
+    resolve(skip_when_empty_, skip_indexes_);
   }
 
-  [[nodiscard]] std::string_view column(const CsvRow& row, const std::string& name) const {
-    const std::size_t index = column_index_.at(name);
+  [[nodiscard]] static std::string_view column(const CsvRow& row, std::size_t index) {
     return index < row.fields.size() ? trim(row.fields[index]) : std::string_view{};
   }
 
   [[nodiscard]] std::string ordinal_key(const CsvRow& row) const {
     std::string key;
-    for (const std::string& name : id_columns_) {
-      key += std::string(column(row, name)) + '\x1f';
+    for (const std::size_t index : id_indexes_) {
+      key.append(column(row, index)).push_back('\x1f');
     }
     return key;
   }
@@ -373,10 +380,10 @@ class ErpCsvConnector final : public crm::Connector {
     }
     if (source.is_product) {
       double product = 1;
-      for (const std::string& name : source.columns) {
-        const auto value = parse_number(column(row, name));
+      for (std::size_t i = 0; i < source.indexes.size(); ++i) {
+        const auto value = parse_number(column(row, source.indexes[i]));
         if (!value) {
-          error = "column " + name + " is not a number";
+          error = "column " + source.columns[i] + " is not a number";
           return {};
         }
         product *= *value;
@@ -385,7 +392,7 @@ class ErpCsvConnector final : public crm::Connector {
       const auto [end, ignored] = std::to_chars(text, text + sizeof text, product);
       return std::string(text, end);
     }
-    std::string_view value = column(row, source.columns[0]);
+    std::string_view value = column(row, source.indexes[0]);
     if (source.integer) {
       value = strip_zero_fraction(value);
     }
@@ -492,8 +499,8 @@ class ErpCsvConnector final : public crm::Connector {
       result.error = std::to_string(row.fields.size()) + " columns where the file has " + std::to_string(header_width_);
       return result;
     }
-    for (const std::string& name : skip_when_empty_) {
-      if (column(row, name).empty()) {
+    for (const std::size_t index : skip_indexes_) {
+      if (column(row, index).empty()) {
         result.skipped = true;
         return result;
       }
@@ -502,8 +509,11 @@ class ErpCsvConnector final : public crm::Connector {
     initialise(record);
     if (!id_columns_.empty()) {
       std::string id;
-      for (const std::string& name : id_columns_) {
-        id += (id.empty() ? "" : "/") + std::string(column(row, name));
+      for (const std::size_t index : id_indexes_) {
+        if (!id.empty()) {
+          id.push_back('/');
+        }
+        id.append(column(row, index));
       }
       if (id_ordinal_) {
         id += "/" + std::to_string(ordinal);
@@ -586,6 +596,8 @@ class ErpCsvConnector final : public crm::Connector {
   std::vector<std::string> extensions_;
   std::vector<std::string> skip_when_empty_;
   std::vector<std::string> id_columns_;
+  std::vector<std::size_t> id_indexes_;
+  std::vector<std::size_t> skip_indexes_;
   bool id_ordinal_ = false;
   std::vector<FieldSource> sources_;
 

@@ -285,9 +285,8 @@ RecordWriter::RecordWriter(Database& db, std::string source, std::vector<MatchKe
 RecordWriter::~RecordWriter() = default;
 
 std::int64_t RecordWriter::customer_id(std::string_view external_id) {
-  const std::string key(external_id);
-  if (const auto cached = customer_ids_.find(key); cached != customer_ids_.end()) {
-    return cached->second;
+  if (const auto cached = customer_ids_.find(external_id)) {
+    return *cached;
   }
   std::int64_t id = 0;
   find_customer_.bind(1, source_).bind(2, external_id);
@@ -306,7 +305,7 @@ std::int64_t RecordWriter::customer_id(std::string_view external_id) {
     insert_placeholder_.reset();
     set_unified_id_.bind(1, id).bind(2, id).run();
   }
-  customer_ids_.emplace(key, id);
+  customer_ids_.insert(external_id, id);
   return id;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crm/connector.h"
+#include "store/flat_id_map.hpp"
 #include "store/sqlite.hpp"
 
 namespace crm::host {
@@ -61,7 +62,7 @@ class RecordWriter {
   std::string source_;
   std::vector<MatchKey> match_keys_;
   std::vector<std::unique_ptr<TableWriter>> tables_;
-  std::unordered_map<std::string, std::int64_t> customer_ids_;
+  FlatIdMap customer_ids_;
   Statement find_customer_;
   Statement insert_placeholder_;
   Statement set_unified_id_;
