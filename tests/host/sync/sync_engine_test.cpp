@@ -1,0 +1,109 @@
+// The sync engine's contract with connectors: retries with bounded, jittered
+// exponential backoff; one clear error for bad credentials; cancellation at
+// a batch boundary; cursor and counts; customers linked across sources.
+#include "sync/sync_engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include "testing/sync_harness.hpp"
+
+namespace crm::host {
+namespace {
+
+using testing::SyncHarness;
+using testing::TempDir;
+
+nlohmann::json flaky(const nlohmann::json& config) {
+  return {{"flaky_connector", {{"config", config}}}};
+}
+
+TEST(SyncEngine, RetriesARetriableSourceWithBoundedJitteredBackoff) {
+  TempDir dir("sync-retry");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, flaky({{"fail_times", 3}}), "flaky_connector");
+  SyncOptions options;
+  options.initial_backoff_ms = 1000;
+  options.max_backoff_ms = 3000;
+  const std::int64_t start_ms = harness.clock().now_ms();
+  const SyncSummary summary = harness.sync(connector, options);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.counts.inserted, 1U);
+  // Three waits: within [500, 1000], [1000, 2000], [1500, 3000] (capped), moved on the test clock.
+  const std::int64_t waited_ms = harness.clock().now_ms() - start_ms;
+  EXPECT_GE(waited_ms, 500 + 1000 + 1500);
+  EXPECT_LE(waited_ms, 1000 + 2000 + 3000);
+}
+
+TEST(SyncEngine, GivesUpOnARetriableSourceAfterMaxAttempts) {
+  TempDir dir("sync-give-up");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, flaky({{"fail_times", 10}}), "flaky_connector");
+  SyncOptions options;
+  options.max_attempts = 4;
+  const SyncSummary summary = harness.sync(connector, options);
+  EXPECT_EQ(summary.status, "failed");
+  EXPECT_EQ(summary.message, "retriable error: source returned HTTP 503 (gave up after 4 attempts)");
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 0);
+  EXPECT_EQ(harness.text("SELECT status || ': ' || message FROM connector_runs"),
+            "failed: retriable error: source returned HTTP 503 (gave up after 4 attempts)");
+}
+
+TEST(SyncEngine, BadCredentialsAreOneConfigErrorWithoutRetrying) {
+  TempDir dir("sync-config");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector =
+      harness.load({CRM_TEST_PLUGIN_DIR}, flaky({{"fail_times", 1}, {"failure", "config"}}), "flaky_connector");
+  const std::int64_t start_ms = harness.clock().now_ms();
+  const SyncSummary summary = harness.sync(connector);
+  EXPECT_EQ(summary.status, "failed");
+  EXPECT_EQ(summary.message,
+            "config error: login refused: the API key is wrong (check plugins.flaky_connector.config.api_key)");
+  EXPECT_EQ(harness.clock().now_ms(), start_ms) << "a config error is not retried";
+}
+
+TEST(SyncEngine, CommitsEachBatchWithItsCursorAndStopsAtABatchBoundaryWhenCancelled) {
+  TempDir dir("sync-cancel");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, flaky({{"batches", 10}}), "flaky_connector");
+  SyncOptions options;
+  options.on_progress = [&](const SyncSummary& progress) {
+    if (progress.batches == 3) {
+      harness.cancelled() = true;  // as Ctrl-C would
+    }
+  };
+  SyncSummary summary = harness.sync(connector, options);
+  EXPECT_EQ(summary.status, "cancelled");
+  EXPECT_EQ(summary.batches, 3U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 3);
+  EXPECT_EQ(harness.store().read_checkpoint("flaky_connector"), std::optional<std::string>("3"));
+
+  harness.cancelled() = false;
+  summary = harness.sync(connector);
+  EXPECT_EQ(summary.status, "ok");
+  EXPECT_EQ(summary.batches, 7U) << "resumes after the third batch";
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 10);
+  const auto run = harness.store().last_connector_run("flaky_connector");
+  ASSERT_TRUE(run.has_value());
+  EXPECT_EQ(run->inserted, 7U);
+  EXPECT_EQ(run->cursor, "10");
+}
+
+TEST(SyncEngine, CustomersOfTwoSourcesWithOneTaxIdAreOneCustomer) {
+  TempDir dir("sync-link");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, flaky({{"batches", 2}}), "flaky_connector");
+  ASSERT_EQ(harness.sync(connector).status, "ok");
+  // The same companies, seen by another source (an ERP) under other ids.
+  Database& db = harness.store().database();
+  db.exec("UPDATE customers SET source = 'wecom'");
+  db.exec("DELETE FROM plugin_checkpoints");
+  ASSERT_EQ(harness.sync(connector).status, "ok");
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 4);
+  EXPECT_EQ(harness.count("SELECT count(DISTINCT unified_id) FROM customers"), 2);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers a JOIN customers b ON a.unified_id = b.unified_id "
+                          "AND a.source = 'wecom' AND b.source = 'flaky_connector' AND a.tax_id = b.tax_id"),
+            2);
+}
+
+}  // namespace
+}  // namespace crm::host
