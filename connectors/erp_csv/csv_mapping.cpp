@@ -6,67 +6,6 @@
 namespace crm::connectors {
 namespace {
 
-#define CRM_FIELD(record, field, kind)               \
-  RecordField {                                      \
-#field, FieldKind::kind, offsetof(record, field) \
-  }
-
-const std::vector<RecordLayout>& layouts() {
-  static const std::vector<RecordLayout> kLayouts = {
-      {"customer",
-       CRM_RECORD_CUSTOMER,
-       {CRM_FIELD(crm_customer_record, external_id, text), CRM_FIELD(crm_customer_record, name, text),
-        CRM_FIELD(crm_customer_record, tax_id, text), CRM_FIELD(crm_customer_record, email_domain, text),
-        CRM_FIELD(crm_customer_record, country, text), CRM_FIELD(crm_customer_record, industry, text),
-        CRM_FIELD(crm_customer_record, created_at_ms, time)}},
-      {"contact",
-       CRM_RECORD_CONTACT,
-       {CRM_FIELD(crm_contact_record, external_id, text), CRM_FIELD(crm_contact_record, customer_external_id, text),
-        CRM_FIELD(crm_contact_record, name, text), CRM_FIELD(crm_contact_record, email, text),
-        CRM_FIELD(crm_contact_record, phone, text), CRM_FIELD(crm_contact_record, role, text),
-        CRM_FIELD(crm_contact_record, owner, text), CRM_FIELD(crm_contact_record, is_key_contact, flag),
-        CRM_FIELD(crm_contact_record, left_at_ms, time)}},
-      {"order",
-       CRM_RECORD_ORDER,
-       {CRM_FIELD(crm_order_record, external_id, text), CRM_FIELD(crm_order_record, customer_external_id, text),
-        CRM_FIELD(crm_order_record, ordered_at_ms, time), CRM_FIELD(crm_order_record, amount, real),
-        CRM_FIELD(crm_order_record, currency, text), CRM_FIELD(crm_order_record, product_line, text),
-        CRM_FIELD(crm_order_record, quantity, real), CRM_FIELD(crm_order_record, status, text)}},
-      {"payment",
-       CRM_RECORD_PAYMENT,
-       {CRM_FIELD(crm_payment_record, external_id, text), CRM_FIELD(crm_payment_record, customer_external_id, text),
-        CRM_FIELD(crm_payment_record, order_external_id, text), CRM_FIELD(crm_payment_record, amount, real),
-        CRM_FIELD(crm_payment_record, due_at_ms, time), CRM_FIELD(crm_payment_record, paid_at_ms, time)}},
-      {"ticket",
-       CRM_RECORD_TICKET,
-       {CRM_FIELD(crm_ticket_record, external_id, text), CRM_FIELD(crm_ticket_record, customer_external_id, text),
-        CRM_FIELD(crm_ticket_record, opened_at_ms, time), CRM_FIELD(crm_ticket_record, first_response_at_ms, time),
-        CRM_FIELD(crm_ticket_record, resolved_at_ms, time), CRM_FIELD(crm_ticket_record, category, text),
-        CRM_FIELD(crm_ticket_record, subject, text), CRM_FIELD(crm_ticket_record, is_complaint, flag)}},
-      {"survey",
-       CRM_RECORD_SURVEY,
-       {CRM_FIELD(crm_survey_record, external_id, text), CRM_FIELD(crm_survey_record, customer_external_id, text),
-        CRM_FIELD(crm_survey_record, answered_at_ms, time), CRM_FIELD(crm_survey_record, kind, survey_kind),
-        CRM_FIELD(crm_survey_record, score, real)}},
-      {"activity",
-       CRM_RECORD_ACTIVITY,
-       {CRM_FIELD(crm_activity_record, external_id, text), CRM_FIELD(crm_activity_record, customer_external_id, text),
-        CRM_FIELD(crm_activity_record, contact_external_id, text), CRM_FIELD(crm_activity_record, occurred_at_ms, time),
-        CRM_FIELD(crm_activity_record, kind, text), CRM_FIELD(crm_activity_record, detail, text)}},
-      {"interaction",
-       CRM_RECORD_INTERACTION,
-       {CRM_FIELD(crm_interaction_record, external_id, text),
-        CRM_FIELD(crm_interaction_record, customer_external_id, text),
-        CRM_FIELD(crm_interaction_record, contact_external_id, text),
-        CRM_FIELD(crm_interaction_record, occurred_at_ms, time), CRM_FIELD(crm_interaction_record, channel, text),
-        CRM_FIELD(crm_interaction_record, direction, direction), CRM_FIELD(crm_interaction_record, subject, text),
-        CRM_FIELD(crm_interaction_record, keywords, text), CRM_FIELD(crm_interaction_record, is_complaint, flag)}},
-  };
-  return kLayouts;
-}
-
-#undef CRM_FIELD
-
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
   year -= month <= 2 ? 1 : 0;
@@ -95,15 +34,6 @@ unsigned days_in_month(int year, int month) {
 }
 
 }  // namespace
-
-const RecordLayout* find_layout(std::string_view record_type) {
-  for (const RecordLayout& layout : layouts()) {
-    if (record_type == layout.name) {
-      return &layout;
-    }
-  }
-  return nullptr;
-}
 
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);

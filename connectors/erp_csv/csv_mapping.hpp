@@ -9,30 +9,13 @@
 #include <vector>
 
 #include "crm/plugin.hpp"
+#include "crm/record_layout.hpp"
 
 namespace crm::connectors {
 
-enum class FieldKind { text, time, real, flag, survey_kind, direction };
-
-// One field of a record struct the mapping can fill.
-struct RecordField {
-  const char* name;
-  FieldKind kind;
-  std::size_t offset;
-};
-
-// A record type as the CSV mapping sees it.
-struct RecordLayout {
-  const char* name;
-  crm_record_type type;
-  std::vector<RecordField> fields;
-};
-
-const RecordLayout* find_layout(std::string_view record_type);
-
 // Where one record field's value comes from in a row.
 struct FieldSource {
-  const RecordField* field = nullptr;
+  const crm::RecordField* field = nullptr;
   std::vector<std::string> columns;  // one column, or the factors of a product
   std::vector<std::size_t> indexes;  // their positions in the current file, resolved once per file
   bool is_product = false;

@@ -58,7 +58,7 @@ class ErpCsvConnector final : public crm::Connector {
   ErpCsvConnector(const crm::Host& /*host*/, std::string_view config_json) {
     const json config = json::parse(config_json);
     path_ = config.at("path").get<std::string>();
-    layout_ = find_layout(config.at("record_type").get<std::string>());
+    layout_ = crm::record_layout(config.at("record_type").get<std::string_view>());
     if (layout_ == nullptr) {
       throw crm::ConfigError("record_type is not a record type this connector writes");
     }
@@ -170,14 +170,10 @@ class ErpCsvConnector final : public crm::Connector {
 
   FieldSource parse_source(const std::string& field_name, const json& source) {
     FieldSource parsed;
-    for (const RecordField& field : layout_->fields) {
-      if (field_name == field.name) {
-        parsed.field = &field;
-      }
-    }
+    parsed.field = layout_->find(field_name);
     if (parsed.field == nullptr) {
       std::string known;
-      for (const RecordField& field : layout_->fields) {
+      for (const crm::RecordField& field : *layout_) {
         known += (known.empty() ? "" : ", ") + std::string(field.name);
       }
       throw crm::ConfigError("columns." + field_name + ": a " + layout_->name +
@@ -410,10 +406,10 @@ class ErpCsvConnector final : public crm::Connector {
   // Fills one field of `record` (raw bytes of the record struct) from `text`.
   std::string set_field(const FieldSource& source, const std::string& text, unsigned char* record,
                         crm::RecordBatch& batch) const {
-    const RecordField& field = *source.field;
+    const crm::RecordField& field = *source.field;
     const std::string column_name = source.columns.empty() ? field.name : source.columns[0];
     switch (field.kind) {
-      case FieldKind::text: {
+      case crm::FieldKind::text: {
         if (!is_valid_utf8(text)) {
           return "column " + column_name + " is not valid UTF-8";
         }
@@ -421,7 +417,7 @@ class ErpCsvConnector final : public crm::Connector {
         std::memcpy(record + field.offset, &kept, sizeof kept);
         return {};
       }
-      case FieldKind::time: {
+      case crm::FieldKind::time: {
         std::int64_t value = CRM_TIME_UNKNOWN;
         if (!text.empty()) {
           const auto& formats = source.date_formats.empty() ? date_formats_ : source.date_formats;
@@ -437,7 +433,7 @@ class ErpCsvConnector final : public crm::Connector {
         std::memcpy(record + field.offset, &value, sizeof value);
         return {};
       }
-      case FieldKind::real: {
+      case crm::FieldKind::real: {
         double value = std::numeric_limits<double>::quiet_NaN();
         if (!text.empty()) {
           const auto parsed = parse_number(text);
@@ -449,7 +445,7 @@ class ErpCsvConnector final : public crm::Connector {
         std::memcpy(record + field.offset, &value, sizeof value);
         return {};
       }
-      case FieldKind::flag: {
+      case crm::FieldKind::flag: {
         std::string lower = text;
         std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
         bool value = false;
@@ -461,7 +457,7 @@ class ErpCsvConnector final : public crm::Connector {
         std::memcpy(record + field.offset, &value, sizeof value);
         return {};
       }
-      case FieldKind::survey_kind: {
+      case crm::FieldKind::survey_kind: {
         crm_survey_kind kind = 0;
         if (text == "csat" || text == "CSAT") {
           kind = CRM_SURVEY_CSAT;
@@ -473,7 +469,7 @@ class ErpCsvConnector final : public crm::Connector {
         std::memcpy(record + field.offset, &kind, sizeof kind);
         return {};
       }
-      case FieldKind::direction: {
+      case crm::FieldKind::direction: {
         crm_direction direction = 0;
         if (text == "inbound" || text == "in") {
           direction = CRM_DIRECTION_INBOUND;
@@ -544,11 +540,11 @@ class ErpCsvConnector final : public crm::Connector {
 
   // Unknown by default: no time, no number.
   void initialise(unsigned char* record) const {
-    for (const RecordField& field : layout_->fields) {
-      if (field.kind == FieldKind::time) {
+    for (const crm::RecordField& field : *layout_) {
+      if (field.kind == crm::FieldKind::time) {
         const std::int64_t unknown = CRM_TIME_UNKNOWN;
         std::memcpy(record + field.offset, &unknown, sizeof unknown);
-      } else if (field.kind == FieldKind::real) {
+      } else if (field.kind == crm::FieldKind::real) {
         const double unknown = std::numeric_limits<double>::quiet_NaN();
         std::memcpy(record + field.offset, &unknown, sizeof unknown);
       }
@@ -586,7 +582,7 @@ class ErpCsvConnector final : public crm::Connector {
   }
 
   std::string path_;
-  const RecordLayout* layout_ = nullptr;
+  const crm::RecordLayout* layout_ = nullptr;
   char delimiter_ = ',';
   bool has_header_ = true;
   std::vector<std::string> date_formats_;

@@ -5,118 +5,39 @@
 #include <fmt/format.h>
 #include <optional>
 
+#include "crm/record_layout.hpp"
+
 namespace crm::host {
 namespace {
 
-enum class FieldKind { text, time, real, flag, survey_kind, direction };
+using crm::FieldKind;
+using crm::RecordField;
+using crm::RecordLayout;
 
-struct FieldSpec {
-  const char* column;
-  FieldKind kind;
-  std::size_t offset;
-};
-
-// How one record type maps onto its table.
-struct RecordSpec {
-  crm_record_type type;
-  const char* name;
-  const char* table;
-  std::size_t size;                               // sizeof the ABI 1.0 struct: the least a plugin may send
-  std::optional<std::size_t> external_id_offset;  // none: derived from customer and name
-  std::optional<std::size_t> customer_offset;     // none: the record is a customer
-  std::vector<FieldSpec> fields;
-};
-
-#define CRM_FIELD(record, column, kind)                \
-  FieldSpec {                                          \
-#column, FieldKind::kind, offsetof(record, column) \
+const char* table_of(crm_record_type type) {
+  switch (type) {
+    case CRM_RECORD_CUSTOMER:
+      return "customers";
+    case CRM_RECORD_CONTACT:
+      return "contacts";
+    case CRM_RECORD_ORDER:
+      return "orders";
+    case CRM_RECORD_PAYMENT:
+      return "payments";
+    case CRM_RECORD_TICKET:
+      return "tickets";
+    case CRM_RECORD_SURVEY:
+      return "surveys";
+    case CRM_RECORD_ACTIVITY:
+      return "activities";
+    case CRM_RECORD_INTERACTION:
+      return "interactions";
+    case CRM_RECORD_ATTRIBUTE:
+      return "customer_attributes";
+    default:
+      return nullptr;
   }
-
-const std::vector<RecordSpec>& record_specs() {
-  static const std::vector<RecordSpec> kSpecs = {
-      {CRM_RECORD_CUSTOMER,
-       "customer",
-       "customers",
-       sizeof(crm_customer_record),
-       offsetof(crm_customer_record, external_id),
-       std::nullopt,
-       {CRM_FIELD(crm_customer_record, name, text), CRM_FIELD(crm_customer_record, tax_id, text),
-        CRM_FIELD(crm_customer_record, email_domain, text), CRM_FIELD(crm_customer_record, country, text),
-        CRM_FIELD(crm_customer_record, industry, text), CRM_FIELD(crm_customer_record, created_at_ms, time)}},
-      {CRM_RECORD_CONTACT,
-       "contact",
-       "contacts",
-       sizeof(crm_contact_record),
-       offsetof(crm_contact_record, external_id),
-       offsetof(crm_contact_record, customer_external_id),
-       {CRM_FIELD(crm_contact_record, name, text), CRM_FIELD(crm_contact_record, email, text),
-        CRM_FIELD(crm_contact_record, phone, text), CRM_FIELD(crm_contact_record, role, text),
-        CRM_FIELD(crm_contact_record, owner, text), CRM_FIELD(crm_contact_record, is_key_contact, flag),
-        CRM_FIELD(crm_contact_record, left_at_ms, time)}},
-      {CRM_RECORD_ORDER,
-       "order",
-       "orders",
-       sizeof(crm_order_record),
-       offsetof(crm_order_record, external_id),
-       offsetof(crm_order_record, customer_external_id),
-       {CRM_FIELD(crm_order_record, ordered_at_ms, time), CRM_FIELD(crm_order_record, amount, real),
-        CRM_FIELD(crm_order_record, currency, text), CRM_FIELD(crm_order_record, product_line, text),
-        CRM_FIELD(crm_order_record, quantity, real), CRM_FIELD(crm_order_record, status, text)}},
-      {CRM_RECORD_PAYMENT,
-       "payment",
-       "payments",
-       sizeof(crm_payment_record),
-       offsetof(crm_payment_record, external_id),
-       offsetof(crm_payment_record, customer_external_id),
-       {CRM_FIELD(crm_payment_record, order_external_id, text), CRM_FIELD(crm_payment_record, amount, real),
-        CRM_FIELD(crm_payment_record, due_at_ms, time), CRM_FIELD(crm_payment_record, paid_at_ms, time)}},
-      {CRM_RECORD_TICKET,
-       "ticket",
-       "tickets",
-       sizeof(crm_ticket_record),
-       offsetof(crm_ticket_record, external_id),
-       offsetof(crm_ticket_record, customer_external_id),
-       {CRM_FIELD(crm_ticket_record, opened_at_ms, time), CRM_FIELD(crm_ticket_record, first_response_at_ms, time),
-        CRM_FIELD(crm_ticket_record, resolved_at_ms, time), CRM_FIELD(crm_ticket_record, category, text),
-        CRM_FIELD(crm_ticket_record, subject, text), CRM_FIELD(crm_ticket_record, is_complaint, flag)}},
-      {CRM_RECORD_SURVEY,
-       "survey",
-       "surveys",
-       sizeof(crm_survey_record),
-       offsetof(crm_survey_record, external_id),
-       offsetof(crm_survey_record, customer_external_id),
-       {CRM_FIELD(crm_survey_record, answered_at_ms, time), CRM_FIELD(crm_survey_record, kind, survey_kind),
-        CRM_FIELD(crm_survey_record, score, real)}},
-      {CRM_RECORD_ACTIVITY,
-       "activity",
-       "activities",
-       sizeof(crm_activity_record),
-       offsetof(crm_activity_record, external_id),
-       offsetof(crm_activity_record, customer_external_id),
-       {CRM_FIELD(crm_activity_record, contact_external_id, text), CRM_FIELD(crm_activity_record, occurred_at_ms, time),
-        CRM_FIELD(crm_activity_record, kind, text), CRM_FIELD(crm_activity_record, detail, text)}},
-      {CRM_RECORD_INTERACTION,
-       "interaction",
-       "interactions",
-       sizeof(crm_interaction_record),
-       offsetof(crm_interaction_record, external_id),
-       offsetof(crm_interaction_record, customer_external_id),
-       {CRM_FIELD(crm_interaction_record, contact_external_id, text),
-        CRM_FIELD(crm_interaction_record, occurred_at_ms, time), CRM_FIELD(crm_interaction_record, channel, text),
-        CRM_FIELD(crm_interaction_record, direction, direction), CRM_FIELD(crm_interaction_record, subject, text),
-        CRM_FIELD(crm_interaction_record, keywords, text), CRM_FIELD(crm_interaction_record, is_complaint, flag)}},
-      {CRM_RECORD_ATTRIBUTE,
-       "attribute",
-       "customer_attributes",
-       sizeof(crm_attribute_record),
-       std::nullopt,
-       offsetof(crm_attribute_record, customer_external_id),
-       {CRM_FIELD(crm_attribute_record, name, text), CRM_FIELD(crm_attribute_record, value, text)}},
-  };
-  return kSpecs;
 }
-
-#undef CRM_FIELD
 
 template <class T>
 T read_field(const unsigned char* record, std::size_t offset) {
@@ -131,7 +52,7 @@ std::string_view read_text(const unsigned char* record, std::size_t offset) {
 }
 
 // Binds one field; unknown values (empty string, CRM_TIME_UNKNOWN, NaN) become NULL.
-void bind_field(Statement& statement, int index, const FieldSpec& field, const unsigned char* record) {
+void bind_field(Statement& statement, int index, const RecordField& field, const unsigned char* record) {
   switch (field.kind) {
     case FieldKind::text: {
       const std::string_view text = read_text(record, field.offset);
@@ -191,57 +112,74 @@ std::string match_key_column(MatchKey key) {
 }  // namespace
 
 // The prepared statements of one table: insert-if-new, then update-if-changed.
+// Its columns are the record's fields by name; external_id and
+// customer_external_id become the key and the customer_id reference.
 struct RecordWriter::TableWriter {
-  TableWriter(Database& db, const RecordSpec& spec_in)
-      : spec(spec_in), insert(make_insert(db)), update(make_update(db)) {}
+  TableWriter(Database& db, const RecordLayout& layout_in)
+      : layout(layout_in),
+        table(table_of(layout_in.type)),
+        external_id(layout_in.find("external_id")),
+        customer(layout_in.find("customer_external_id")) {
+    for (const RecordField& field : layout) {
+      if (&field != external_id && &field != customer) {
+        columns.push_back(&field);
+      }
+    }
+    insert.emplace(make_insert(db));
+    update.emplace(make_update(db));
+  }
 
-  [[nodiscard]] int first_field_index() const { return spec.customer_offset ? 4 : 3; }
+  [[nodiscard]] int first_field_index() const { return customer != nullptr ? 4 : 3; }
 
-  Statement make_insert(Database& db) const {
-    std::string columns = "source, external_id";
+  [[nodiscard]] Statement make_insert(Database& db) const {
+    std::string names = "source, external_id";
     std::string values = "?1, ?2";
-    if (spec.customer_offset) {
-      columns += ", customer_id";
+    if (customer != nullptr) {
+      names += ", customer_id";
       values += ", ?3";
     }
     int index = first_field_index();
-    for (const FieldSpec& field : spec.fields) {
-      columns += fmt::format(", {}", field.column);
+    for (const RecordField* field : columns) {
+      names += fmt::format(", {}", field->name);
       values += fmt::format(", ?{}", index++);
     }
-    if (spec.type == CRM_RECORD_CUSTOMER) {
-      columns += ", is_placeholder";
+    if (layout.type == CRM_RECORD_CUSTOMER) {
+      names += ", is_placeholder";
       values += ", 0";
     }
-    return db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (source, external_id) DO NOTHING",
-                                  spec.table, columns, values));
+    return db.prepare(fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT (source, external_id) DO NOTHING", table,
+                                  names, values));
   }
 
-  Statement make_update(Database& db) const {
+  [[nodiscard]] Statement make_update(Database& db) const {
     std::string assignments;
     std::string changed;
     const auto add = [&](const std::string& column, int index) {
       assignments += fmt::format("{}{} = ?{}", assignments.empty() ? "" : ", ", column, index);
       changed += fmt::format("{}{} IS NOT ?{}", changed.empty() ? "" : " OR ", column, index);
     };
-    if (spec.customer_offset) {
+    if (customer != nullptr) {
       add("customer_id", 3);
     }
     int index = first_field_index();
-    for (const FieldSpec& field : spec.fields) {
-      add(field.column, index++);
+    for (const RecordField* field : columns) {
+      add(field->name, index++);
     }
-    if (spec.type == CRM_RECORD_CUSTOMER) {
+    if (layout.type == CRM_RECORD_CUSTOMER) {
       assignments += ", is_placeholder = 0";
       changed += " OR is_placeholder != 0";
     }
-    return db.prepare(fmt::format("UPDATE {} SET {} WHERE source = ?1 AND external_id = ?2 AND ({})", spec.table,
-                                  assignments, changed));
+    return db.prepare(
+        fmt::format("UPDATE {} SET {} WHERE source = ?1 AND external_id = ?2 AND ({})", table, assignments, changed));
   }
 
-  const RecordSpec& spec;
-  Statement insert;
-  Statement update;
+  const RecordLayout& layout;
+  const char* table;
+  const RecordField* external_id;  // nullptr: derived from the customer and the name (attributes)
+  const RecordField* customer;     // nullptr: the record is a customer
+  std::vector<const RecordField*> columns;
+  std::optional<Statement> insert;
+  std::optional<Statement> update;
 };
 
 std::vector<MatchKey> parse_match_keys(const std::vector<std::string>& names) {
@@ -269,8 +207,8 @@ RecordWriter::RecordWriter(Database& db, std::string source, std::vector<MatchKe
       insert_placeholder_(
           db.prepare("INSERT INTO customers (source, external_id, is_placeholder) VALUES (?1, ?2, 1) RETURNING id")),
       set_unified_id_(db.prepare("UPDATE customers SET unified_id = ?2 WHERE id = ?1 AND unified_id IS NOT ?2")) {
-  for (const RecordSpec& spec : record_specs()) {
-    tables_.push_back(std::make_unique<TableWriter>(db, spec));
+  for (const RecordLayout* layout = crm::record_layouts_begin(); layout != crm::record_layouts_end(); ++layout) {
+    tables_.push_back(std::make_unique<TableWriter>(db, *layout));
   }
   for (const MatchKey key : match_keys_) {
     const std::string column = match_key_column(key);
@@ -339,55 +277,55 @@ WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_coun
     const crm_record_set& set = sets[s];
     TableWriter* table = nullptr;
     for (const auto& candidate : tables_) {
-      if (candidate->spec.type == set.type) {
+      if (candidate->layout.type == set.type) {
         table = candidate.get();
       }
     }
     if (table == nullptr) {
       throw RecordSetError(fmt::format("record type {} is unknown to this host", set.type));
     }
-    const RecordSpec& spec = table->spec;
-    if (set.record_size < spec.size) {
-      throw RecordSetError(
-          fmt::format("{} records of {} bytes are smaller than ABI 1.0's {}", spec.name, set.record_size, spec.size));
+    const RecordLayout& layout = table->layout;
+    if (set.record_size < layout.size) {
+      throw RecordSetError(fmt::format("{} records of {} bytes are smaller than ABI 1.0's {}", layout.name,
+                                       set.record_size, layout.size));
     }
     if (set.count > 0 && set.records == nullptr) {
-      throw RecordSetError(fmt::format("{} record set has {} records but no array", spec.name, set.count));
+      throw RecordSetError(fmt::format("{} record set has {} records but no array", layout.name, set.count));
     }
     const auto* base = static_cast<const unsigned char*>(set.records);
     std::string derived_id;
     for (std::size_t i = 0; i < set.count; ++i) {
       const unsigned char* record = base + i * set.record_size;
       std::string_view external_id;
-      if (spec.external_id_offset) {
-        external_id = read_text(record, *spec.external_id_offset);
+      if (table->external_id != nullptr) {
+        external_id = read_text(record, table->external_id->offset);
       } else {
         // Attributes: one value per customer and name.
-        derived_id = fmt::format("{}/{}", read_text(record, *spec.customer_offset),
+        derived_id = fmt::format("{}/{}", read_text(record, table->customer->offset),
                                  read_text(record, offsetof(crm_attribute_record, name)));
         external_id = derived_id;
       }
       if (external_id.empty()) {
-        throw RecordSetError(fmt::format("{} record {} of the batch has no external_id", spec.name, i));
+        throw RecordSetError(fmt::format("{} record {} of the batch has no external_id", layout.name, i));
       }
-      Statement* statement = &table->insert;
+      Statement* statement = &*table->insert;
       bool inserted = true;
       for (int attempt = 0; attempt < 2; ++attempt) {
         statement->bind(1, source_).bind(2, external_id);
-        if (spec.customer_offset) {
-          const std::string_view customer = read_text(record, *spec.customer_offset);
+        if (table->customer != nullptr) {
+          const std::string_view customer = read_text(record, table->customer->offset);
           customer.empty() ? statement->bind_null(3) : statement->bind(3, customer_id(customer));
         }
         int index = table->first_field_index();
-        for (const FieldSpec& field : spec.fields) {
-          bind_field(*statement, index++, field, record);
+        for (const RecordField* field : table->columns) {
+          bind_field(*statement, index++, *field, record);
         }
         statement->run();
         if (sqlite3_changes(db_.handle()) > 0) {
           break;
         }
         if (attempt == 0) {
-          statement = &table->update;
+          statement = &*table->update;
           inserted = false;
         } else {
           statement = nullptr;
@@ -400,7 +338,7 @@ WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_coun
       } else {
         ++counts.unchanged;
       }
-      if (spec.type == CRM_RECORD_CUSTOMER && statement != nullptr) {
+      if (layout.type == CRM_RECORD_CUSTOMER && statement != nullptr) {
         crm_customer_record customer{};
         std::memcpy(&customer, record, sizeof customer);
         link_customer(external_id, customer);
