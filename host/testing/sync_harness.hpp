@@ -5,7 +5,10 @@
 #include <atomic>
 #include <filesystem>
 #include <fmt/format.h>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/clock.hpp"
@@ -42,16 +45,24 @@ class SyncHarness {
  public:
   explicit SyncHarness(const std::filesystem::path& database)
       : clock_(1'790'000'000'000),
-        logger_(clock_, LogLevel::warn, [](std::string_view) {}),
+        logger_(clock_, LogLevel::debug,
+                [this](std::string_view line) {
+                  const std::lock_guard lock(lines_mutex_);
+                  lines_.emplace_back(line);
+                }),
         store_(std::make_unique<Store>(database.string())) {}
 
   // Loads the plugins of `directories` with `settings`; returns the one named `id`.
   LoadedPlugin& load(const std::vector<std::filesystem::path>& directories, const nlohmann::json& settings,
-                     const std::string& id) {
+                     const std::string& id, std::map<std::string, std::string> environment = {}) {
     host_ = std::make_unique<PluginHost>(logger_, clock_, *store_, cancelled_);
     PluginHostOptions options;
     options.plugin_dirs = directories;
     options.plugin_settings = settings;
+    options.environment = [environment = std::move(environment)](const std::string& name) {
+      const auto found = environment.find(name);
+      return found == environment.end() ? std::nullopt : std::optional<std::string>(found->second);
+    };
     host_->load(options);
     LoadedPlugin* plugin = host_->find(id);
     if (plugin == nullptr) {
@@ -88,12 +99,19 @@ class SyncHarness {
     return statement.step() ? statement.column_text(0) : std::string("<no row>");
   }
 
+  [[nodiscard]] std::vector<std::string> log_lines() const {
+    const std::lock_guard lock(lines_mutex_);
+    return lines_;
+  }
+
   Store& store() { return *store_; }
   ManualClock& clock() { return clock_; }
   std::atomic<bool>& cancelled() { return cancelled_; }
 
  private:
   ManualClock clock_;
+  mutable std::mutex lines_mutex_;
+  std::vector<std::string> lines_;
   Logger logger_;
   std::unique_ptr<Store> store_;
   std::atomic<bool> cancelled_{false};

@@ -1,0 +1,130 @@
+#include "wecom_client.hpp"
+
+#include <curl/curl.h>
+#include <memory>
+#include <mutex>
+
+namespace crm::connectors {
+namespace {
+
+// Refresh this long before the server's expiry, so a token never dies mid-sync.
+constexpr std::int64_t kTokenMarginMs = 5 * 60 * 1000;
+
+std::size_t append_body(char* data, std::size_t size, std::size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+std::string escape(CURL* curl, const std::string& text) {
+  std::unique_ptr<char, decltype(&curl_free)> escaped(
+      curl_easy_escape(curl, text.c_str(), static_cast<int>(text.size())), &curl_free);
+  return escaped ? std::string(escaped.get()) : std::string();
+}
+
+}  // namespace
+
+WecomClient::WecomClient(std::string base_url, std::string corp_id, std::string secret, long timeout_ms)
+    : base_url_(std::move(base_url)),
+      corp_id_(std::move(corp_id)),
+      secret_(std::move(secret)),
+      timeout_ms_(timeout_ms) {
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+nlohmann::json WecomClient::request(bool is_post, const std::string& path, const std::string& query,
+                                    const std::string& body) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) {
+    throw crm::FatalError("cannot start an HTTP client");
+  }
+  const std::string url = base_url_ + path + (query.empty() ? "" : "?" + query);
+  std::string response;
+  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
+      curl_slist_append(nullptr, "Content-Type: application/json; charset=utf-8"), &curl_slist_free_all);
+  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms_);
+  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, timeout_ms_);
+  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append_body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
+  if (is_post) {
+    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  }
+  const CURLcode result = curl_easy_perform(curl.get());
+  if (result != CURLE_OK) {
+    throw crm::RetriableError("WeCom " + path + " failed: " + curl_easy_strerror(result));
+  }
+  long status = 0;
+  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+  if (status >= 500) {
+    throw crm::RetriableError("WeCom " + path + " returned HTTP " + std::to_string(status));
+  }
+  if (status == 404) {
+    throw crm::ConfigError("WeCom " + path + " returned HTTP 404; check base_url");
+  }
+  if (status != 200) {
+    throw crm::FatalError("WeCom " + path + " returned HTTP " + std::to_string(status));
+  }
+  nlohmann::json parsed = nlohmann::json::parse(response, nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) {
+    throw crm::RetriableError("WeCom " + path + " answered with something that is not JSON");
+  }
+  return parsed;
+}
+
+void WecomClient::refresh_token(const crm::Host& host) {
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  const nlohmann::json reply = request(
+      false, "gettoken", "corpid=" + escape(curl.get(), corp_id_) + "&corpsecret=" + escape(curl.get(), secret_), {});
+  const int errcode = reply.value("errcode", -1);
+  if (errcode == 40013 || errcode == 40001) {
+    throw crm::ConfigError("WeCom rejected corp_id or contact_secret (errcode " + std::to_string(errcode) + ")");
+  }
+  if (errcode == -1 || errcode == 45009) {
+    throw crm::RetriableError("WeCom gettoken is busy (errcode " + std::to_string(errcode) + ")");
+  }
+  if (errcode != 0 || !reply.contains("access_token")) {
+    throw crm::FatalError("WeCom gettoken failed with errcode " + std::to_string(errcode));
+  }
+  token_ = reply["access_token"].get<std::string>();
+  token_expires_ms_ = host.now_ms() + reply.value("expires_in", 7200) * 1000LL - kTokenMarginMs;
+}
+
+nlohmann::json WecomClient::call(const crm::Host& host, bool is_post, const std::string& path, const std::string& query,
+                                 const std::string& body) {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (token_.empty() || host.now_ms() >= token_expires_ms_) {
+      refresh_token(host);
+    }
+    const std::string full_query = "access_token=" + token_ + (query.empty() ? "" : "&" + query);
+    nlohmann::json reply = request(is_post, path, full_query, body);
+    const int errcode = reply.value("errcode", 0);
+    if (errcode == 0) {
+      return reply;
+    }
+    if ((errcode == 42001 || errcode == 40014 || errcode == 41001) && attempt == 0) {
+      token_.clear();  // expired or revoked: fetch a new one once
+      continue;
+    }
+    const std::string what =
+        "WeCom " + path + " errcode " + std::to_string(errcode) + " (" + reply.value("errmsg", std::string()) + ")";
+    if (errcode == 45009 || errcode == -1 || errcode == 42001 || errcode == 40014) {
+      throw crm::RetriableError(what);
+    }
+    throw crm::FatalError(what);
+  }
+  throw crm::RetriableError("WeCom " + path + " kept rejecting fresh tokens");
+}
+
+nlohmann::json WecomClient::get(const crm::Host& host, const std::string& path, const std::string& query) {
+  return call(host, false, path, query, {});
+}
+
+nlohmann::json WecomClient::post(const crm::Host& host, const std::string& path, const nlohmann::json& body) {
+  return call(host, true, path, {}, body.dump());
+}
+
+}  // namespace crm::connectors

@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""A local double of the WeCom APIs in ../shared/wecom-api.md, for tests.
+
+No WeCom server exists outside the service itself, so this is the one double
+the project allows. It serves the external-contact APIs (section 3) and the
+token endpoint under /cgi-bin/, keeps corpid/secret pairs and issued tokens
+with a configurable lifetime, records every request, and injects faults on
+demand. Tests drive it through /__control/*:
+
+  POST /__control/state     {"corps": {"corpid": "secret"}, "token_lifetime_s": 7200,
+                             "follow_users": ["zhangsan"], "contacts": [{...}], "page_size": 2}
+     contacts: {"external_userid", "name", "type", "corp_name", "corp_full_name",
+                "follow": [{"userid", "createtime", "remark"}]}
+  POST /__control/fault     {"kind": "http_500" | "http_502" | "not_json" | "slow" | "drop" | "busy"
+                                     | "freq_limit" | "expire_tokens",
+                             "path": "substring of the path", "count": 1}
+  GET  /__control/requests  every request seen: method, path, query, body
+  POST /__control/reset     forget requests and faults
+
+Usage: wecom_double.py [--port 0]; prints "listening PORT" on stdout once ready.
+"""
+import argparse
+import json
+import secrets
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+LOCK = threading.Lock()
+STATE = {
+    "corps": {},
+    "token_lifetime_s": 7200,
+    "follow_users": [],
+    "contacts": [],
+    "page_size": 100,
+}
+TOKENS = {}  # token -> expiry (monotonic seconds)
+REQUESTS = []
+FAULTS = []  # {"kind", "path", "count"}
+
+
+def take_fault(path):
+    with LOCK:
+        for fault in FAULTS:
+            if fault["count"] > 0 and fault.get("path", "") in path:
+                fault["count"] -= 1
+                return fault["kind"]
+    return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):  # keep the test output quiet
+        pass
+
+    def reply(self, body, status=200, raw=False):
+        data = body if raw else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def handle_any(self, method):
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        if url.path.startswith("/__control/"):
+            return self.control(method, url.path, body)
+        with LOCK:
+            REQUESTS.append({"method": method, "path": url.path, "query": query, "body": body,
+                             "time": time.time()})
+        fault = take_fault(url.path)
+        if fault == "expire_tokens":
+            with LOCK:
+                TOKENS.clear()
+        elif fault in ("http_500", "http_502"):
+            return self.reply({"error": fault}, status=int(fault[-3:]))
+        elif fault == "not_json":
+            return self.reply(b"<html>gateway error</html>", raw=True)
+        elif fault == "slow":
+            time.sleep(5)
+        elif fault == "drop":
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return None
+        elif fault == "busy":
+            return self.reply({"errcode": -1, "errmsg": "system busy"})
+        elif fault == "freq_limit":
+            return self.reply({"errcode": 45009, "errmsg": "api freq out of limit"})
+        return self.api(method, url.path, query, body)
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def control(self, method, path, body):
+        global FAULTS, REQUESTS
+        with LOCK:
+            if path == "/__control/state" and method == "POST":
+                STATE.update(json.loads(body))
+                return self.reply({"ok": True})
+            if path == "/__control/fault" and method == "POST":
+                fault = json.loads(body)
+                fault.setdefault("count", 1)
+                FAULTS.append(fault)
+                return self.reply({"ok": True})
+            if path == "/__control/requests":
+                return self.reply(REQUESTS)
+            if path == "/__control/reset":
+                FAULTS = []
+                REQUESTS = []
+                return self.reply({"ok": True})
+        return self.reply({"error": "unknown control"}, status=404)
+
+    def token_ok(self, query):
+        with LOCK:
+            expiry = TOKENS.get(query.get("access_token", ""))
+        if expiry is None:
+            return {"errcode": 40014, "errmsg": "invalid access_token"}
+        if expiry < time.monotonic():
+            return {"errcode": 42001, "errmsg": "access_token expired"}
+        return None
+
+    def api(self, method, path, query, body):
+        if path == "/cgi-bin/gettoken":
+            corpid, secret = query.get("corpid", ""), query.get("corpsecret", "")
+            if corpid not in STATE["corps"]:
+                return self.reply({"errcode": 40013, "errmsg": "invalid corpid"})
+            if STATE["corps"][corpid] != secret:
+                return self.reply({"errcode": 40001, "errmsg": "invalid credential"})
+            token = secrets.token_hex(16)
+            with LOCK:
+                TOKENS[token] = time.monotonic() + STATE["token_lifetime_s"]
+            return self.reply({"errcode": 0, "errmsg": "ok", "access_token": token,
+                               "expires_in": STATE["token_lifetime_s"]})
+        error = self.token_ok(query)
+        if error:
+            return self.reply(error)
+        if path == "/cgi-bin/externalcontact/get_follow_user_list":
+            return self.reply({"errcode": 0, "errmsg": "ok", "follow_user": STATE["follow_users"]})
+        if path == "/cgi-bin/externalcontact/batch/get_by_user" and method == "POST":
+            request = json.loads(body or "{}")
+            users = request.get("userid_list", [])
+            entries = []
+            for contact in STATE["contacts"]:
+                for follow in contact.get("follow", []):
+                    if follow["userid"] in users:
+                        entries.append({
+                            "external_contact": {k: contact.get(k, "") for k in
+                                                 ("external_userid", "name", "type", "corp_name",
+                                                  "corp_full_name")},
+                            "follow_info": {"userid": follow["userid"], "remark": follow.get("remark", ""),
+                                            "createtime": follow.get("createtime", 1700000000),
+                                            "tag_id": [], "remark_corp_name": "", "remark_mobiles": []}})
+            start = int(request.get("cursor") or 0)
+            limit = min(int(request.get("limit", 100)), STATE["page_size"])
+            page = entries[start:start + limit]
+            next_cursor = str(start + limit) if start + limit < len(entries) else ""
+            return self.reply({"errcode": 0, "errmsg": "ok", "external_contact_list": page,
+                               "next_cursor": next_cursor})
+        return self.reply({"errcode": 404, "errmsg": "no such api in the double"}, status=404)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    server.daemon_threads = True
+    print(f"listening {server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
