@@ -117,7 +117,8 @@ std::optional<std::int64_t> parse_time_ms(std::string_view text, std::string_vie
     return std::nullopt;
   }
   const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - utc_offset_minutes * 60;
+  const std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second -
+                               std::int64_t{utc_offset_minutes} * 60;
   return seconds * 1000;
 }
 

@@ -8,7 +8,7 @@ namespace crm::connectors {
 namespace {
 
 // Refresh this long before the server's expiry, so a token never dies mid-sync.
-constexpr std::int64_t kTokenMarginMs = 5 * 60 * 1000;
+constexpr std::int64_t kTokenMarginMs = std::int64_t{5} * 60 * 1000;
 
 std::size_t append_body(char* data, std::size_t size, std::size_t count, void* target) {
   static_cast<std::string*>(target)->append(data, size * count);

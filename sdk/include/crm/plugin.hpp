@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -375,7 +376,7 @@ class RecordBatch {
   }
 
  private:
-  static constexpr std::size_t kBlockSize = 256 * 1024;
+  static constexpr std::size_t kBlockSize = std::size_t{256} * 1024;
 
   template <class Record>
   void add_set(crm_record_type type, const std::vector<Record>& records) {
@@ -522,11 +523,11 @@ crm_status fetch(crm_plugin_instance* instance, const crm_host* host, crm_str cu
 }
 
 template <class P, class = void>
-struct has_reprocess : std::false_type {};
+struct HasReprocess : std::false_type {};
 template <class P>
-struct has_reprocess<P,
-                     std::void_t<decltype(std::declval<P&>().reprocess(
-                         std::declval<const Host&>(), std::declval<std::string_view>(), std::declval<RecordBatch&>()))>>
+struct HasReprocess<P,
+                    std::void_t<decltype(std::declval<P&>().reprocess(
+                        std::declval<const Host&>(), std::declval<std::string_view>(), std::declval<RecordBatch&>()))>>
     : std::true_type {};
 
 template <class P>
@@ -548,12 +549,11 @@ const void* kind_api() noexcept {
     return &api;
   } else if constexpr (std::is_base_of_v<Connector, P>) {
     crm_on_reprocess_fn reprocess_fn = nullptr;
-    if constexpr (has_reprocess<P>::value) {
+    if constexpr (HasReprocess<P>::value) {
       reprocess_fn = &reprocess<P>;
     }
-    static const crm_connector_api api = {sizeof(crm_connector_api), P::kRecordTypes,
-                                          sizeof(P::kRecordTypes) / sizeof(P::kRecordTypes[0]), &fetch<P>,
-                                          reprocess_fn};
+    static const crm_connector_api api = {sizeof(crm_connector_api), P::kRecordTypes, std::size(P::kRecordTypes),
+                                          &fetch<P>, reprocess_fn};
     return &api;
   } else {
     static_assert(std::is_base_of_v<Scorer, P> || std::is_base_of_v<Connector, P>,
