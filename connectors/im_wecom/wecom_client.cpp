@@ -4,16 +4,13 @@
 #include <memory>
 #include <mutex>
 
+#include "http.hpp"
+
 namespace crm::connectors {
 namespace {
 
 // Refresh this long before the server's expiry, so a token never dies mid-sync.
 constexpr std::int64_t kTokenMarginMs = std::int64_t{5} * 60 * 1000;
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
 
 std::string escape(CURL* curl, const std::string& text) {
   std::unique_ptr<char, decltype(&curl_free)> escaped(
@@ -34,41 +31,19 @@ WecomClient::WecomClient(std::string base_url, std::string corp_id, std::string 
 
 nlohmann::json WecomClient::request(bool is_post, const std::string& path, const std::string& query,
                                     const std::string& body) {
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) {
-    throw crm::FatalError("cannot start an HTTP client");
-  }
   const std::string url = base_url_ + path + (query.empty() ? "" : "?" + query);
-  std::string response;
-  std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> headers(
-      curl_slist_append(nullptr, "Content-Type: application/json; charset=utf-8"), &curl_slist_free_all);
-  curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms_);
-  curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, timeout_ms_);
-  curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append_body);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
-  if (is_post) {
-    curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, body.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
+  const HttpResponse response = http_request("WeCom " + path, url, is_post ? &body : nullptr,
+                                             {"Content-Type: application/json; charset=utf-8"}, timeout_ms_);
+  if (response.status >= 500) {
+    throw crm::RetriableError("WeCom " + path + " returned HTTP " + std::to_string(response.status));
   }
-  const CURLcode result = curl_easy_perform(curl.get());
-  if (result != CURLE_OK) {
-    throw crm::RetriableError("WeCom " + path + " failed: " + curl_easy_strerror(result));
-  }
-  long status = 0;
-  curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-  if (status >= 500) {
-    throw crm::RetriableError("WeCom " + path + " returned HTTP " + std::to_string(status));
-  }
-  if (status == 404) {
+  if (response.status == 404) {
     throw crm::ConfigError("WeCom " + path + " returned HTTP 404; check base_url");
   }
-  if (status != 200) {
-    throw crm::FatalError("WeCom " + path + " returned HTTP " + std::to_string(status));
+  if (response.status != 200) {
+    throw crm::FatalError("WeCom " + path + " returned HTTP " + std::to_string(response.status));
   }
-  nlohmann::json parsed = nlohmann::json::parse(response, nullptr, false);
+  nlohmann::json parsed = nlohmann::json::parse(response.body, nullptr, false);
   if (parsed.is_discarded() || !parsed.is_object()) {
     throw crm::RetriableError("WeCom " + path + " answered with something that is not JSON");
   }
