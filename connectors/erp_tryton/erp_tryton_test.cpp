@@ -172,5 +172,33 @@ TEST_F(ErpTryton, AWrongPasswordIsOneConfigError) {
   EXPECT_EQ(summary.message, "config error: Tryton refused the login of admin; check username and password");
 }
 
+// A "JSON-RPC server" that answers with an HTML error page: the WeCom double's
+// not_json fault, on the path erp_tryton posts to.
+TEST(ErpTrytonGarbage, AReplyThatIsNotJsonIsRetriedThenReportedClearly) {
+  testing::ChildProcess double_server(
+      {"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/tests/doubles/wecom_double.py", "--port", "0"});
+  const std::string banner = double_server.read_line();
+  ASSERT_EQ(banner.rfind("listening ", 0), 0U) << banner;
+  const std::string base = "http://127.0.0.1:" + banner.substr(10) + "/";
+  run("/usr/bin/python3 -c \"import urllib.request; urllib.request.urlopen(urllib.request.Request('" + base +
+      "__control/fault', data=b'{\\\"kind\\\": \\\"not_json\\\", \\\"path\\\": \\\"/crm/\\\", "
+      "\\\"count\\\": 100}'))\"");
+  TempDir dir("erp-tryton-garbage");
+  SyncHarness harness(dir / "crm.db");
+  const json settings = {
+      {"erp_tryton",
+       {{"config",
+         {{"url", base}, {"database", "crm"}, {"username", "admin"}, {"password", {{"env", "TRYTON_PASSWORD"}}}}}}}};
+  LoadedPlugin& plugin = harness.load({CRM_PLUGIN_DIR}, settings, "erp_tryton", {{"TRYTON_PASSWORD", "adminpw"}});
+  SyncOptions options;
+  options.max_attempts = 3;
+  const SyncSummary summary = harness.sync(plugin, options);
+  EXPECT_EQ(summary.status, "failed");
+  EXPECT_EQ(summary.message,
+            "retriable error: Tryton common.db.login answered with something that is not JSON (gave up after 3 "
+            "attempts)");
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 0);
+}
+
 }  // namespace
 }  // namespace crm::host
