@@ -7,14 +7,10 @@
 #include "crm/plugin.hpp"
 
 namespace crm::connectors {
-namespace {
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* target) {
+std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* target) {
   static_cast<std::string*>(target)->append(data, size * count);
   return size * count;
 }
-
-}  // namespace
 
 HttpResponse http_request(const std::string& what, const std::string& url, const std::string* post_body,
                           const std::vector<std::string>& headers, long timeout_ms) {
@@ -34,7 +30,7 @@ HttpResponse http_request(const std::string& what, const std::string& url, const
   curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append_body);
+  curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append_to_string);
   curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, header_list);
   if (post_body != nullptr) {

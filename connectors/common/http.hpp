@@ -18,4 +18,7 @@ HttpResponse http_request(const std::string& what, const std::string& url, const
 
 std::string base64_encode(const std::string& bytes);
 
+// A CURLOPT_WRITEFUNCTION that appends to the std::string given as CURLOPT_WRITEDATA.
+std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* target);
+
 }  // namespace crm::connectors

@@ -1,14 +1,12 @@
 // email_imap against a REAL Dovecot started by the test on loopback, with
 // messages delivered into its Maildir (../shared/test-servers.md).
-#include <arpa/inet.h>
 #include <chrono>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
 
 #include "testing/child_process.hpp"
+#include "testing/loopback.hpp"
 #include "testing/sync_harness.hpp"
 
 namespace crm::host {
@@ -21,34 +19,10 @@ using testing::TempDir;
 
 constexpr const char* kPassword = "imap-password-51c0";
 
-int free_port() {
-  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);  // NOLINT
-  socklen_t length = sizeof address;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);  // NOLINT
-  const int port = ntohs(address.sin_port);
-  ::close(probe);
-  return port;
-}
-
-bool accepts(int port) {
-  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool connected = ::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;  // NOLINT
-  ::close(client);
-  return connected;
-}
-
 // A Dovecot of the test's own: static password, a Maildir the test fills.
 class Dovecot {
  public:
-  explicit Dovecot(const fs::path& root) : root_(root), port_(free_port()) {
+  explicit Dovecot(const fs::path& root) : root_(root), port_(testing::free_loopback_port()) {
     for (const char* dir : {"run", "state", "home", "maildir/new", "maildir/cur", "maildir/tmp"}) {
       fs::create_directories(root_ / dir);
     }
@@ -70,7 +44,7 @@ class Dovecot {
     process_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{"/usr/sbin/dovecot", "-F", "-c", (root_ / "dovecot.conf").string()});
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    while (!accepts(port_)) {
+    while (!testing::loopback_port_accepts(port_)) {
       if (std::chrono::steady_clock::now() > deadline) {
         throw std::runtime_error("dovecot did not start; see " + (root_ / "dovecot.log").string());
       }

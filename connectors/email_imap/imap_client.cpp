@@ -5,16 +5,10 @@
 #include <regex>
 
 #include "crm/plugin.hpp"
+#include "http.hpp"
 
 namespace crm::connectors {
-namespace {
-
-std::size_t append_body(char* data, std::size_t size, std::size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 struct ImapClient::Handle {
   Handle() = default;
@@ -44,7 +38,7 @@ ImapClient::ImapClient(std::string url, std::string mailbox, const std::string& 
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_body);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_to_string);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &handle_->response);
 }
 

@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 
+#include "civil_time.hpp"
+
 namespace crm::connectors {
 namespace {
 
@@ -325,14 +327,8 @@ std::optional<std::int64_t> parse_rfc5322_date(std::string_view value) {
     const int hhmm = std::atoi(zone + 1);
     offset_minutes = (hhmm / 100 * 60 + hhmm % 100) * (zone[0] == '-' ? -1 : 1);
   }
-  // days_from_civil (Howard Hinnant)
-  const unsigned m = static_cast<unsigned>(month - kMonths.begin()) + 1;
-  const int y = year - (m <= 2 ? 1 : 0);
-  const int era = y / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + static_cast<unsigned>(day) - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = std::int64_t{era} * 146097 + doe - 719468;
+  const std::int64_t days =
+      days_from_civil(year, static_cast<unsigned>(month - kMonths.begin()) + 1, static_cast<unsigned>(day));
   const std::int64_t seconds =
       days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second - std::int64_t{offset_minutes} * 60;
   return seconds * 1000;

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "civil_time.hpp"
 #include "crm/plugin.hpp"
 #include "erp_tryton_manifest.h"
 #include "http.hpp"
@@ -18,15 +19,6 @@ namespace crm::connectors {
 namespace {
 
 using nlohmann::json;
-
-std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
-  year -= month <= 2 ? 1 : 0;
-  const std::int64_t era = (year >= 0 ? year : year - 399) / 400;
-  const auto year_of_era = static_cast<unsigned>(year - era * 400);
-  const unsigned day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-  const unsigned day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-  return era * 146097 + static_cast<std::int64_t>(day_of_era) - 719468;
-}
 
 // Tryton's {"__class__": "datetime" | "date", ...} (naive UTC) to ms; CRM_TIME_UNKNOWN for null.
 std::int64_t tryton_time_ms(const json& value) {
@@ -42,18 +34,10 @@ std::int64_t tryton_time_ms(const json& value) {
 
 json tryton_datetime(std::int64_t ms) {
   const std::int64_t seconds = ms / 1000;
-  const std::int64_t z = seconds / 86400 + 719468;
-  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const auto doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  const unsigned day = doy - (153 * mp + 2) / 5 + 1;
-  const unsigned month = mp < 10 ? mp + 3 : mp - 9;
-  const std::int64_t year = static_cast<std::int64_t>(yoe) + era * 400 + (month <= 2 ? 1 : 0);
+  const CivilDate date = civil_from_days(seconds / 86400);
   const std::int64_t in_day = seconds % 86400;
-  return {{"__class__", "datetime"}, {"year", year},
-          {"month", month},          {"day", day},
+  return {{"__class__", "datetime"}, {"year", date.year},
+          {"month", date.month},     {"day", date.day},
           {"hour", in_day / 3600},   {"minute", in_day / 60 % 60},
           {"second", in_day % 60},   {"microsecond", ms % 1000 * 1000}};
 }

@@ -1,16 +1,14 @@
 // erp_tryton against a REAL tryton-server (Tryton 6.0 on SQLite) started by
 // the test on loopback; parties and sales are created and edited through
 // Tryton's own JSON-RPC API (tests/servers/tryton_api.py).
-#include <arpa/inet.h>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <thread>
 
 #include "testing/child_process.hpp"
+#include "testing/loopback.hpp"
 #include "testing/sync_harness.hpp"
 
 namespace crm::host {
@@ -20,30 +18,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::SyncHarness;
 using testing::TempDir;
-
-int free_port() {
-  const int probe = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(probe, reinterpret_cast<sockaddr*>(&address), sizeof address);  // NOLINT
-  socklen_t length = sizeof address;
-  ::getsockname(probe, reinterpret_cast<sockaddr*>(&address), &length);  // NOLINT
-  const int port = ntohs(address.sin_port);
-  ::close(probe);
-  return port;
-}
-
-bool accepts(int port) {
-  const int client = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool connected = ::connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;  // NOLINT
-  ::close(client);
-  return connected;
-}
 
 std::string run(const std::string& command) {
   std::string output;
@@ -63,7 +37,7 @@ std::string run(const std::string& command) {
 // One Tryton server for the whole suite: building its database takes ~15 s.
 class Tryton {
  public:
-  Tryton() : dir_("tryton"), port_(free_port()) {
+  Tryton() : dir_("tryton"), port_(testing::free_loopback_port()) {
     fs::create_directories(dir_ / "db");
     std::ofstream(dir_ / "trytond.conf") << "[database]\nuri = sqlite://\npath = " << (dir_ / "db").string()
                                          << "\n[web]\nlisten = 127.0.0.1:" << port_ << "\n";
@@ -75,7 +49,7 @@ class Tryton {
     run("trytond-admin -c '" + config + "' -d crm -u party sale --activate-dependencies 2>&1");
     server_ = std::make_unique<testing::ChildProcess>(std::vector<std::string>{"/usr/bin/trytond", "-c", config});
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!accepts(port_)) {
+    while (!testing::loopback_port_accepts(port_)) {
       if (std::chrono::steady_clock::now() > deadline) {
         throw std::runtime_error("trytond did not start");
       }

@@ -16,6 +16,7 @@
 #include "loader/plugin_host.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
+#include "testing/test_host.hpp"
 
 namespace crm::host::testing {
 
@@ -59,10 +60,7 @@ class SyncHarness {
     PluginHostOptions options;
     options.plugin_dirs = directories;
     options.plugin_settings = settings;
-    options.environment = [environment = std::move(environment)](const std::string& name) {
-      const auto found = environment.find(name);
-      return found == environment.end() ? std::nullopt : std::optional<std::string>(found->second);
-    };
+    options.environment = environment_of(std::move(environment));
     host_->load(options);
     LoadedPlugin* plugin = host_->find(id);
     if (plugin == nullptr) {

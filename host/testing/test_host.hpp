@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -15,6 +16,15 @@
 #include "loader/plugin_host.hpp"
 
 namespace crm::host::testing {
+
+// An environment of the test's own for secret references.
+inline std::function<std::optional<std::string>(const std::string&)> environment_of(
+    std::map<std::string, std::string> variables) {
+  return [variables = std::move(variables)](const std::string& name) {
+    const auto found = variables.find(name);
+    return found == variables.end() ? std::nullopt : std::optional<std::string>(found->second);
+  };
+}
 
 // A host for tests: a manual clock, a logger that keeps its lines, memory
 // for checkpoints and quarantine, and the real loader.
@@ -37,10 +47,7 @@ class TestHost {
     PluginHostOptions options;
     options.plugin_dirs = directories;
     options.plugin_settings = plugin_settings;
-    options.environment = [environment = std::move(environment)](const std::string& name) {
-      const auto found = environment.find(name);
-      return found == environment.end() ? std::nullopt : std::optional<std::string>(found->second);
-    };
+    options.environment = environment_of(std::move(environment));
     host_->load(options);
     return *host_;
   }
