@@ -108,28 +108,20 @@ SyncOptions sync_options(const Session& session, ProgressLine& progress) {
 }
 
 nlohmann::json sync_summary_json(const SyncSummary& summary) {
-  return {{"connector", summary.connector_id},
-          {"status", summary.status},
-          {"message", summary.message},
-          {"read", summary.source_records},
-          {"fetched", summary.fetched},
-          {"inserted", summary.counts.inserted},
-          {"updated", summary.counts.updated},
-          {"unchanged", summary.counts.unchanged},
-          {"quarantined", summary.quarantined},
-          {"skipped", summary.source_records - std::min(summary.source_records, summary.fetched + summary.quarantined)},
-          {"cursor", summary.cursor},
-          {"duration_ms", summary.duration_ms}};
+  return {{"connector", summary.connector_id},  {"status", summary.status},
+          {"message", summary.message},         {"read", summary.source_records},
+          {"fetched", summary.fetched},         {"inserted", summary.counts.inserted},
+          {"updated", summary.counts.updated},  {"unchanged", summary.counts.unchanged},
+          {"quarantined", summary.quarantined}, {"skipped", summary.skipped()},
+          {"cursor", summary.cursor},           {"duration_ms", summary.duration_ms}};
 }
 
 std::string sync_summary_line(const SyncSummary& summary) {
-  const std::uint64_t skipped =
-      summary.source_records - std::min(summary.source_records, summary.fetched + summary.quarantined);
   std::string line = fmt::format(
       "{}: {}, read {}, fetched {} (inserted {}, updated {}, unchanged {}), quarantined {}, skipped {}, cursor {}, "
       "{:.1f} s",
       summary.connector_id, summary.status, summary.source_records, summary.fetched, summary.counts.inserted,
-      summary.counts.updated, summary.counts.unchanged, summary.quarantined, skipped,
+      summary.counts.updated, summary.counts.unchanged, summary.quarantined, summary.skipped(),
       summary.cursor.empty() ? "-" : summary.cursor, static_cast<double>(summary.duration_ms) / 1000.0);
   if (!summary.message.empty()) {
     line += ": " + summary.message;

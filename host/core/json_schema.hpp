@@ -44,8 +44,6 @@ class JsonSchema {
   [[nodiscard]] std::vector<nlohmann::json::json_pointer> annotated_pointers(const nlohmann::json& instance,
                                                                              const std::string& annotation) const;
 
-  [[nodiscard]] const nlohmann::json& document() const { return schema_; }
-
  private:
   nlohmann::json schema_;
 };

@@ -22,21 +22,17 @@ struct Refusal {
   std::string reason;
 };
 
-template <class T>
-constexpr std::uint32_t minimum_size_through(std::size_t offset_of_last, std::size_t size_of_last) {
-  return static_cast<std::uint32_t>(offset_of_last + size_of_last);
-}
+// The bytes of `type` up to and including `field`.
+#define CRM_SIZE_THROUGH(type, field) static_cast<std::uint32_t>(offsetof(type, field) + sizeof(type::field))
 
 // ABI 1.0 sizes: the fields every 1.x plugin fills. A later minor may grow
 // the structs; a struct smaller than these was not built with any 1.x SDK.
-constexpr std::uint32_t kLibraryMinimumSize =
-    minimum_size_through<crm_library>(offsetof(crm_library, plugins), sizeof(crm_library::plugins));
-constexpr std::uint32_t kDescriptorMinimumSize = minimum_size_through<crm_plugin_descriptor>(
-    offsetof(crm_plugin_descriptor, kind_api), sizeof(crm_plugin_descriptor::kind_api));
-constexpr std::uint32_t kConnectorMinimumSize = minimum_size_through<crm_connector_api>(
-    offsetof(crm_connector_api, reprocess), sizeof(crm_connector_api::reprocess));
-constexpr std::uint32_t kScorerMinimumSize =
-    minimum_size_through<crm_scorer_api>(offsetof(crm_scorer_api, score), sizeof(crm_scorer_api::score));
+constexpr std::uint32_t kLibraryMinimumSize = CRM_SIZE_THROUGH(crm_library, plugins);
+constexpr std::uint32_t kDescriptorMinimumSize = CRM_SIZE_THROUGH(crm_plugin_descriptor, kind_api);
+constexpr std::uint32_t kConnectorMinimumSize = CRM_SIZE_THROUGH(crm_connector_api, reprocess);
+constexpr std::uint32_t kScorerMinimumSize = CRM_SIZE_THROUGH(crm_scorer_api, score);
+
+#undef CRM_SIZE_THROUGH
 
 // Copies a size-tagged struct written by a plugin into this host's layout,
 // reading only the bytes the plugin's struct_size covers; the rest stays zero

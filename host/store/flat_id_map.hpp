@@ -48,8 +48,6 @@ class FlatIdMap {
     mask_ = 0;
   }
 
-  [[nodiscard]] std::size_t size() const { return size_; }
-
  private:
   static constexpr std::uint32_t kEmpty = UINT32_MAX;
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,11 @@ struct SyncSummary {
   std::uint64_t quarantined = 0;
   std::string cursor;
   std::int64_t duration_ms = 0;
+
+  // Read but neither stored nor quarantined: left out by a connector's own rule.
+  [[nodiscard]] std::uint64_t skipped() const {
+    return source_records - std::min(source_records, fetched + quarantined);
+  }
 };
 
 struct SyncOptions {

@@ -45,12 +45,8 @@ class TempDir {
 class SyncHarness {
  public:
   explicit SyncHarness(const std::filesystem::path& database)
-      : clock_(1'790'000'000'000),
-        logger_(clock_, LogLevel::debug,
-                [this](std::string_view line) {
-                  const std::lock_guard lock(lines_mutex_);
-                  lines_.emplace_back(line);
-                }),
+      : clock_(TestHost::kStartMs),
+        logger_(clock_, LogLevel::debug, log_.sink()),
         store_(std::make_unique<Store>(database.string())) {}
 
   // Loads the plugins of `directories` with `settings`; returns the one named `id`.
@@ -97,10 +93,7 @@ class SyncHarness {
     return statement.step() ? statement.column_text(0) : std::string("<no row>");
   }
 
-  [[nodiscard]] std::vector<std::string> log_lines() const {
-    const std::lock_guard lock(lines_mutex_);
-    return lines_;
-  }
+  [[nodiscard]] std::vector<std::string> log_lines() const { return log_.lines(); }
 
   Store& store() { return *store_; }
   ManualClock& clock() { return clock_; }
@@ -108,8 +101,7 @@ class SyncHarness {
 
  private:
   ManualClock clock_;
-  mutable std::mutex lines_mutex_;
-  std::vector<std::string> lines_;
+  CapturedLog log_;
   Logger logger_;
   std::unique_ptr<Store> store_;
   std::atomic<bool> cancelled_{false};

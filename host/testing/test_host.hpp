@@ -26,6 +26,25 @@ inline std::function<std::optional<std::string>(const std::string&)> environment
   };
 }
 
+// Log lines kept in memory, for tests that assert on them.
+class CapturedLog {
+ public:
+  Logger::Sink sink() {
+    return [this](std::string_view line) {
+      const std::lock_guard lock(mutex_);
+      lines_.emplace_back(line);
+    };
+  }
+  [[nodiscard]] std::vector<std::string> lines() const {
+    const std::lock_guard lock(mutex_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
+
 // A host for tests: a manual clock, a logger that keeps its lines, memory
 // for checkpoints and quarantine, and the real loader.
 class TestHost {
@@ -34,11 +53,7 @@ class TestHost {
 
   TestHost()
       : clock_(kStartMs),
-        logger_(clock_, LogLevel::debug,
-                [this](std::string_view line) {
-                  const std::lock_guard lock(lines_mutex_);
-                  lines_.emplace_back(line);
-                }),
+        logger_(clock_, LogLevel::debug, log_.sink()),
         host_(std::make_unique<PluginHost>(logger_, clock_, state_, cancelled_)) {}
 
   PluginHost& load(const std::vector<std::filesystem::path>& directories,
@@ -61,10 +76,7 @@ class TestHost {
     return nullptr;
   }
 
-  [[nodiscard]] std::vector<std::string> log_lines() const {
-    const std::lock_guard lock(lines_mutex_);
-    return lines_;
-  }
+  [[nodiscard]] std::vector<std::string> log_lines() const { return log_.lines(); }
 
   PluginHost& host() { return *host_; }
   ManualClock& clock() { return clock_; }
@@ -73,8 +85,7 @@ class TestHost {
 
  private:
   ManualClock clock_;
-  mutable std::mutex lines_mutex_;
-  std::vector<std::string> lines_;
+  CapturedLog log_;
   Logger logger_;
   InMemoryStateStore state_;
   std::atomic<bool> cancelled_{false};
