@@ -21,9 +21,9 @@
 # so that the compiled descriptor and the manifest cannot drift apart.
 #
 # A manifest is either one plugin object or a pack:
-#   {"id": ..., "kind": ..., "version": ..., "abi": "1.0", "status": ..., "description": ...,
+#   {"id": ..., "kind": ..., "version": ..., "abi": "1.1", "status": ..., "description": ...,
 #    "capabilities": [...], "config_schema": {...}}
-#   {"abi": "1.0", "vendor": ..., "plugins": [ {id, kind, version, ...}, ... ]}
+#   {"abi": "1.1", "vendor": ..., "plugins": [ {id, kind, version, ...}, ... ]}
 #
 # UNCHECKED_MANIFEST skips the checks that the manifest matches KIND and the
 # SDK's ABI; the SDK's own tests use it to build deliberately broken plugins.

@@ -55,7 +55,12 @@ std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::
 
 HostConfig parse_host_config(const nlohmann::json& document, const std::filesystem::path& base_dir,
                              const std::string& source_name) {
-  static const JsonSchema schema(nlohmann::json::parse(kHostConfigSchema));
+  static const JsonSchema schema([] {
+    nlohmann::json document = nlohmann::json::parse(kHostConfigSchema);
+    document["properties"]["features"] = nlohmann::json::parse(kFeatureSettingsSchema);
+    document["properties"]["scoring"] = nlohmann::json::parse(kScoringSettingsSchema);
+    return document;
+  }());
   if (const auto violations = schema.validate(document); !violations.empty()) {
     throw ConfigError(fmt::format("{}: {}", source_name, describe_violations(violations)));
   }
@@ -77,6 +82,8 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   config.sync_max_attempts = sync.value("max_attempts", config.sync_max_attempts);
   config.sync_initial_backoff_ms = sync.value("initial_backoff_ms", config.sync_initial_backoff_ms);
   config.sync_max_backoff_ms = sync.value("max_backoff_ms", config.sync_max_backoff_ms);
+  config.features = parse_feature_settings(document.value("features", nlohmann::json::object()));
+  config.scoring = parse_scoring_settings(document.value("scoring", nlohmann::json::object()));
   return config;
 }
 

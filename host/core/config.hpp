@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "scoring/settings.hpp"
+
 namespace crm::host {
 
 class ConfigError : public std::runtime_error {
@@ -28,6 +30,8 @@ struct HostConfig {
   int sync_max_attempts = 5;
   std::int64_t sync_initial_backoff_ms = 500;
   std::int64_t sync_max_backoff_ms = 30'000;
+  FeatureSettings features;
+  ScoringSettings scoring;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

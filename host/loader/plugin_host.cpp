@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <map>
 #include <regex>
 
@@ -59,6 +60,42 @@ T read_sized(const T* source, std::uint32_t minimum_size, const char* what, std:
   T copy{};
   std::memcpy(static_cast<void*>(&copy), static_cast<const void*>(source), declared_size);
   return copy;
+}
+
+std::size_t count_names(const char* const* names) {
+  std::size_t count = 0;
+  while (names != nullptr && names[count] != nullptr) {
+    ++count;
+  }
+  return count;
+}
+
+void check_scorer_api(const crm_scorer_api& api, const std::vector<std::string>& available_features) {
+  if (count_names(api.reason_codes) > CRM_MAX_REASON_CODES) {
+    throw Refusal{fmt::format("it declares {} reason codes, more than the {} a bitmask holds; merge some",
+                              count_names(api.reason_codes), CRM_MAX_REASON_CODES)};
+  }
+  const int training_calls = static_cast<int>(api.train != nullptr) + static_cast<int>(api.save_model != nullptr) +
+                             static_cast<int>(api.load_model != nullptr);
+  if (training_calls != 0 && training_calls != 3) {
+    throw Refusal{"crm_scorer_api fills only some of train, save_model and load_model; fill all three or none"};
+  }
+  if (available_features.empty()) {
+    return;
+  }
+  std::vector<std::string> missing;
+  for (std::size_t k = 0; k < count_names(api.required_features); ++k) {
+    const std::string name = api.required_features[k];
+    if (std::find(available_features.begin(), available_features.end(), name) == available_features.end()) {
+      missing.push_back(name);
+    }
+  }
+  if (!missing.empty()) {
+    throw Refusal{
+        fmt::format("it needs feature{} {} that this host does not compute; see `crmhost features` for the "
+                    "list, or upgrade the host",
+                    missing.size() == 1 ? "" : "s", fmt::join(missing, ", "))};
+  }
 }
 
 std::string check_abi(std::uint32_t plugin_abi) {
@@ -459,6 +496,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       if (scorer_api->score == nullptr || scorer_api->required_features == nullptr) {
         throw Refusal{"crm_scorer_api lacks score or required_features; fill both"};
       }
+      check_scorer_api(*scorer_api, options.available_features);
     }
 
     std::optional<crm_connector_api> connector_api;

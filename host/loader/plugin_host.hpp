@@ -81,6 +81,8 @@ struct PluginHostOptions {
   std::filesystem::path config_dir;
   // Looks up environment variables for secret references; tests substitute it.
   std::function<std::optional<std::string>(const std::string&)> environment;
+  // The features the host computes; a scorer needing another is refused. Empty: not checked.
+  std::vector<std::string> available_features;
 };
 
 // Finds, checks and instantiates plugins. A plugin that fails any check is

@@ -76,10 +76,14 @@ bool Statement::column_is_null(int index) const {
 }
 
 std::string Statement::column_text(int index) const {
+  return std::string(column_view(index));
+}
+
+std::string_view Statement::column_view(int index) const {
   const auto* text = sqlite3_column_text(statement_, index);
   const int size = sqlite3_column_bytes(statement_, index);
-  return text == nullptr ? std::string()
-                         : std::string(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
+  return text == nullptr ? std::string_view()
+                         : std::string_view(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
 Database::Database(const std::string& path) : path_(path) {

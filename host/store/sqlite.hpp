@@ -38,6 +38,8 @@ class Statement {
   [[nodiscard]] std::int64_t column_int64(int index) const;
   [[nodiscard]] double column_double(int index) const;
   [[nodiscard]] std::string column_text(int index) const;
+  // Valid until the next step or reset.
+  [[nodiscard]] std::string_view column_view(int index) const;
   [[nodiscard]] bool column_is_null(int index) const;
 
  private:

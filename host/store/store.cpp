@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 2> kMigrations = {
+constexpr std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -161,6 +161,44 @@ CREATE TABLE connector_runs (
   cursor TEXT,
   message TEXT
 );
+)sql",
+    // 3: scoring history. One row per customer and run, so "band changed since
+    // the last run" and trends are joins on the primary key; models keep every
+    // trained version with its training date.
+    R"sql(
+CREATE TABLE score_runs (
+  id INTEGER PRIMARY KEY,
+  as_of_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  primary_scorer TEXT,
+  scorers_json TEXT,
+  customer_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE customer_scores (
+  run_id INTEGER NOT NULL REFERENCES score_runs(id),
+  customer_id INTEGER NOT NULL,
+  score REAL,
+  band TEXT,
+  tier TEXT,
+  stage TEXT,
+  abc_class TEXT,
+  reasons TEXT,
+  scores_json TEXT,
+  explain_json TEXT,
+  PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+CREATE TABLE models (
+  id INTEGER PRIMARY KEY,
+  scorer_id TEXT NOT NULL,
+  scorer_version TEXT NOT NULL,
+  trained_ms INTEGER NOT NULL,
+  as_of_ms INTEGER NOT NULL,
+  horizon_days INTEGER NOT NULL,
+  customer_count INTEGER NOT NULL,
+  model BLOB NOT NULL
+);
+CREATE INDEX models_by_scorer ON models(scorer_id, id);
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");

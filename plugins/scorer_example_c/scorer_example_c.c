@@ -83,7 +83,8 @@ static crm_status score(crm_plugin_instance* instance, const crm_host* host, con
   return CRM_STATUS_OK;
 }
 
-static const crm_scorer_api scorer_api = {sizeof(crm_scorer_api), required_features, score};
+static const crm_scorer_api scorer_api = {
+    sizeof(crm_scorer_api), required_features, score, NULL, NULL, NULL, NULL, NULL};
 
 static const crm_plugin_descriptor recency_descriptor = {sizeof(crm_plugin_descriptor),
                                                          CRM_MANIFEST_SCORER_EXAMPLE_C_KIND,

@@ -58,7 +58,7 @@ TEST(ScorerExampleC, MissingFeatureIsADataError) {
   } catch (const PluginCallError& e) {
     EXPECT_EQ(e.status(), CRM_STATUS_DATA);
     EXPECT_STREQ(e.what(),
-                 "scorer 'scorer_example_c' failed (data error): feature 'recency_days' is missing from the batch");
+                 "scorer 'scorer_example_c' failed to score (data error): feature 'recency_days' is missing from the batch");
   }
 }
 

@@ -50,7 +50,7 @@ TEST(ScorerExampleCpp, ExceptionInScoreBecomesADataError) {
   } catch (const PluginCallError& e) {
     EXPECT_EQ(e.status(), CRM_STATUS_DATA);
     EXPECT_STREQ(e.what(),
-                 "scorer 'scorer_example_cpp' failed (data error): feature 'complaints_90d' is missing from the batch");
+                 "scorer 'scorer_example_cpp' failed to score (data error): feature 'complaints_90d' is missing from the batch");
   }
 }
 

@@ -48,7 +48,12 @@ static_assert(sizeof(crm_library) == 24);
 static_assert(offsetof(crm_scorer_api, struct_size) == 0);
 static_assert(offsetof(crm_scorer_api, required_features) == 8);
 static_assert(offsetof(crm_scorer_api, score) == 16);
-static_assert(sizeof(crm_scorer_api) == 24);
+static_assert(offsetof(crm_scorer_api, reason_codes) == 24);    // 1.1
+static_assert(offsetof(crm_scorer_api, output_columns) == 32);  // 1.1
+static_assert(offsetof(crm_scorer_api, train) == 40);           // 1.1
+static_assert(offsetof(crm_scorer_api, save_model) == 48);      // 1.1
+static_assert(offsetof(crm_scorer_api, load_model) == 56);      // 1.1
+static_assert(sizeof(crm_scorer_api) == 64);
 
 static_assert(offsetof(crm_score_input, struct_size) == 0);
 static_assert(offsetof(crm_score_input, customer_count) == 8);
@@ -61,7 +66,15 @@ static_assert(sizeof(crm_score_input) == 56);
 
 static_assert(offsetof(crm_score_output, scores) == 8);
 static_assert(offsetof(crm_score_output, contributions) == 16);
-static_assert(sizeof(crm_score_output) == 24);
+static_assert(offsetof(crm_score_output, reasons) == 24);         // 1.1
+static_assert(offsetof(crm_score_output, output_columns) == 32);  // 1.1
+static_assert(sizeof(crm_score_output) == 40);
+
+static_assert(offsetof(crm_train_input, struct_size) == 0);  // 1.1
+static_assert(offsetof(crm_train_input, features) == 8);
+static_assert(offsetof(crm_train_input, churned) == 16);
+static_assert(offsetof(crm_train_input, horizon_days) == 24);
+static_assert(sizeof(crm_train_input) == 32);
 
 // Constants are part of the ABI too.
 static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIABLE == 2 && CRM_STATUS_DATA == 3 &&

@@ -47,7 +47,7 @@ extern "C" {
  * Since: 1.0
  */
 #define CRM_ABI_VERSION_MAJOR 1
-#define CRM_ABI_VERSION_MINOR 0
+#define CRM_ABI_VERSION_MINOR 1
 
 /*
  * Packs MAJOR.MINOR into one 32-bit value (major in the high 16 bits), the

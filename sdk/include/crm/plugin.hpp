@@ -10,6 +10,8 @@
 //    public:
 //     CRM_PLUGIN_METADATA(MY_SCORER)   // id, version, schema... from the manifest
 //     static constexpr const char* const kRequiredFeatures[] = {"recency_days", nullptr};
+//     // optional (1.1): static constexpr const char* const kReasonCodes[] = {"volume_drop", nullptr};
+//     // optional (1.1): static constexpr const char* const kOutputColumns[] = {"tier", nullptr};
 //     MyScorer(const crm::Host& host, std::string_view config_json);
 //     void score(const crm::Host& host, const crm::ScoreInput& in, crm::ScoreOutput& out) override;
 //   };
@@ -19,10 +21,14 @@
 // crm::FatalError (or any std::exception, reported as fatal); the layer turns
 // them into the matching crm_status and message.
 //
+// A scorer that learns from history derives from crm::TrainableScorer and
+// implements train, save_model and load_model as well.
+//
 // Lifetime: a crm::Host is a view of the host table for one call. Do not keep
 // it (or anything it returned by pointer) past the call that received it.
 //
-// Since: 1.0 for everything in this header.
+// Since: 1.0 for everything in this header, except what is marked 1.1 (reason
+// codes, output columns, TrainableScorer).
 #ifndef CRM_PLUGIN_HPP
 #define CRM_PLUGIN_HPP
 
@@ -270,8 +276,31 @@ class ScoreOutput {
       output_->contributions[feature * customer_count_ + customer] += points;
     }
   }
+  // Whether the host asked for reason codes (a 1.0 host never does).
+  [[nodiscard]] bool wants_reasons() const noexcept { return reasons() != nullptr; }
+  // Marks reason code `code` (an index into kReasonCodes) for `customer`.
+  void add_reason(std::size_t customer, unsigned code) noexcept {
+    if (std::uint64_t* bits = reasons(); bits != nullptr && code < CRM_MAX_REASON_CODES) {
+      bits[customer] |= std::uint64_t{1} << code;
+    }
+  }
+  // Sets output column `column` (an index into kOutputColumns) for `customer`.
+  void set_output(std::size_t column, std::size_t customer, double value) noexcept {
+    if (double* const* columns = output_columns(); columns != nullptr && columns[column] != nullptr) {
+      columns[column][customer] = value;
+    }
+  }
 
  private:
+  [[nodiscard]] bool has(std::size_t field_end) const noexcept { return output_->struct_size >= field_end; }
+  [[nodiscard]] std::uint64_t* reasons() const noexcept {
+    return has(offsetof(crm_score_output, reasons) + sizeof(output_->reasons)) ? output_->reasons : nullptr;
+  }
+  [[nodiscard]] double* const* output_columns() const noexcept {
+    return has(offsetof(crm_score_output, output_columns) + sizeof(output_->output_columns)) ? output_->output_columns
+                                                                                             : nullptr;
+  }
+
   crm_score_output* output_;
   std::size_t customer_count_;
 };
@@ -285,6 +314,17 @@ class Scorer {
   Scorer& operator=(const Scorer&) = delete;
   virtual ~Scorer() = default;
   virtual void score(const Host& host, const ScoreInput& input, ScoreOutput& output) = 0;
+};
+
+// A scorer that learns from history derives from this instead of Scorer.
+// train fits a model and makes it current; save_model returns it as bytes the
+// host stores; load_model makes saved bytes current again (throw DataError
+// when they are not a model this plugin reads).
+class TrainableScorer : public Scorer {
+ public:
+  virtual void train(const Host& host, const ScoreInput& features, const double* churned, int horizon_days) = 0;
+  [[nodiscard]] virtual std::string save_model(const Host& host) const = 0;
+  virtual void load_model(const Host& host, std::string_view model) = 0;
 };
 
 // ---------------------------------------------------------------- connector
@@ -511,6 +551,53 @@ crm_status score(crm_plugin_instance* instance, const crm_host* host, const crm_
 }
 
 template <class P>
+crm_status train(crm_plugin_instance* instance, const crm_host* host, const crm_train_input* input,
+                 crm_error* error) noexcept {
+  return guard(error, [&] {
+    instance_cast<P>(instance)->train(Host(host), ScoreInput(input->features), input->churned, input->horizon_days);
+  });
+}
+
+template <class P>
+crm_status save_model(crm_plugin_instance* instance, const crm_host* host, crm_buffer* out, crm_error* error) noexcept {
+  std::string model;
+  const crm_status status = guard(error, [&] { model = instance_cast<P>(instance)->save_model(Host(host)); });
+  if (status != CRM_STATUS_OK) {
+    return status;
+  }
+  out->size = model.size();
+  if (model.size() > out->capacity) {
+    return CRM_STATUS_BUFFER_TOO_SMALL;
+  }
+  if (!model.empty()) {
+    std::memcpy(out->data, model.data(), model.size());
+  }
+  return CRM_STATUS_OK;
+}
+
+template <class P>
+crm_status load_model(crm_plugin_instance* instance, const crm_host* host, crm_str model, crm_error* error) noexcept {
+  return guard(error, [&] { instance_cast<P>(instance)->load_model(Host(host), to_string_view(model)); });
+}
+
+template <class P, class = void>
+struct ReasonCodesOf {
+  static constexpr const char* const* value = nullptr;
+};
+template <class P>
+struct ReasonCodesOf<P, std::void_t<decltype(P::kReasonCodes)>> {
+  static constexpr const char* const* value = P::kReasonCodes;
+};
+template <class P, class = void>
+struct OutputColumnsOf {
+  static constexpr const char* const* value = nullptr;
+};
+template <class P>
+struct OutputColumnsOf<P, std::void_t<decltype(P::kOutputColumns)>> {
+  static constexpr const char* const* value = P::kOutputColumns;
+};
+
+template <class P>
 crm_status fetch(crm_plugin_instance* instance, const crm_host* host, crm_str cursor, crm_batch* out,
                  crm_error* error) noexcept {
   return guard(error, [&] {
@@ -545,8 +632,27 @@ crm_status reprocess(crm_plugin_instance* instance, const crm_host* host, crm_st
 template <class P>
 const void* kind_api() noexcept {
   if constexpr (std::is_base_of_v<Scorer, P>) {
-    static const crm_scorer_api api = {sizeof(crm_scorer_api), P::kRequiredFeatures, &score<P>};
-    return &api;
+    if constexpr (std::is_base_of_v<TrainableScorer, P>) {
+      static const crm_scorer_api api = {sizeof(crm_scorer_api),
+                                         P::kRequiredFeatures,
+                                         &score<P>,
+                                         ReasonCodesOf<P>::value,
+                                         OutputColumnsOf<P>::value,
+                                         &train<P>,
+                                         &save_model<P>,
+                                         &load_model<P>};
+      return &api;
+    } else {
+      static const crm_scorer_api api = {sizeof(crm_scorer_api),
+                                         P::kRequiredFeatures,
+                                         &score<P>,
+                                         ReasonCodesOf<P>::value,
+                                         OutputColumnsOf<P>::value,
+                                         nullptr,
+                                         nullptr,
+                                         nullptr};
+      return &api;
+    }
   } else if constexpr (std::is_base_of_v<Connector, P>) {
     crm_on_reprocess_fn reprocess_fn = nullptr;
     if constexpr (HasReprocess<P>::value) {

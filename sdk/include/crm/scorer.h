@@ -5,6 +5,18 @@
  * features as K arrays of N doubles (NaN marks a missing value) and receives
  * N scores, 0 to 100 where 100 is healthy. Per-record conversions are what
  * cost across a plugin boundary, so there are none: one call scores a batch.
+ *
+ * Since 1.1 a scorer may also return, per customer, a bitmask of named reason
+ * codes and extra named output columns (tier, probability alive...), and a
+ * scorer whose model is learned from history may implement train, save_model
+ * and load_model. The model travels as bytes the host stores and hands back,
+ * so nothing but the plugin's own instance holds it.
+ *
+ * Output columns with a meaning the host knows (codes as doubles):
+ *   "tier"      0 strategic, 1 key, 2 potential, 3 general
+ *   "abc_class" 0 A, 1 B, 2 C
+ *   "stage"     0 development, 1 initial, 2 stable, 3 strategic
+ * Any other name is stored and shown as a number.
  */
 #ifndef CRM_SCORER_H
 #define CRM_SCORER_H
@@ -38,6 +50,9 @@ typedef struct crm_score_input {
   int64_t as_of_ms;
 } crm_score_input;
 
+/* The most reason codes one scorer may declare (bits of a uint64_t). */
+#define CRM_MAX_REASON_CODES 64
+
 /*
  * Output of one scoring call. The arrays are host-owned and sized by the
  * host; the plugin writes into them.
@@ -55,7 +70,38 @@ typedef struct crm_score_output {
    * CRM_CAP_EXPLAIN; the host has set every entry to 0 beforehand.
    */
   double* contributions;
+  /*
+   * N reason bitmasks to fill, or NULL when the host does not ask: bit j of
+   * reasons[i] set means reason code j of the scorer's reason_codes applies
+   * to customer i. The host has zeroed every entry. Since: 1.1
+   */
+  uint64_t* reasons;
+  /*
+   * One array of N doubles per name in the scorer's output_columns, in that
+   * order (output_columns[c][i] is column c of customer i), or NULL when the
+   * scorer declares none. The host has set every entry to NaN. Since: 1.1
+   */
+  double* const* output_columns;
 } crm_score_output;
+
+/*
+ * Input of one training call: features as of an earlier date and what
+ * happened after it. Host-owned, borrowed for the call.
+ * Since: 1.1 for every field below.
+ */
+typedef struct crm_train_input {
+  /* sizeof(crm_train_input) as compiled into the host. */
+  uint32_t struct_size;
+  /* The customers and features as of the training date (features->as_of_ms). */
+  const crm_score_input* features;
+  /*
+   * N labels: 1 if the customer made no purchase in the horizon after the
+   * training date (churned), 0 if they did, NaN if unknown.
+   */
+  const double* churned;
+  /* The horizon the labels look ahead, in days. */
+  int32_t horizon_days;
+} crm_train_input;
 
 /*
  * crm_on_score: scores one batch.
@@ -73,6 +119,38 @@ typedef crm_status (*crm_on_score_fn)(crm_plugin_instance* instance, const crm_h
                                       crm_score_output* output, crm_error* error);
 
 /*
+ * crm_on_train: fits the scorer's model on history and makes it the model
+ * the next score calls use.
+ * input: borrowed for the call.
+ * Returns: OK; DATA if the history cannot fit a model (say why: too few
+ *          customers, one class only, no convergence); CANCELLED; FATAL.
+ * Required: no (NULL: the scorer learns nothing).  Threading: as score.
+ * Since: 1.1
+ */
+typedef crm_status (*crm_on_train_fn)(crm_plugin_instance* instance, const crm_host* host, const crm_train_input* input,
+                                      crm_error* error);
+
+/*
+ * crm_on_save_model: writes the current model as bytes (the plugin's own
+ * format; self-describing text such as JSON with the feature list and the
+ * training date is recommended) into `out`, with the crm_buffer size protocol.
+ * Returns: OK; NOT_FOUND if no model was trained or loaded; BUFFER_TOO_SMALL.
+ * Required: with train.  Threading: as score.  Since: 1.1
+ */
+typedef crm_status (*crm_on_save_model_fn)(crm_plugin_instance* instance, const crm_host* host, crm_buffer* out,
+                                           crm_error* error);
+
+/*
+ * crm_on_load_model: makes a model saved by save_model (possibly by an
+ * earlier version of this plugin) the current one.
+ * model: borrowed for the call; the plugin copies what it keeps.
+ * Returns: OK; DATA if the bytes are not a model this plugin reads (say why).
+ * Required: with train.  Threading: as score.  Since: 1.1
+ */
+typedef crm_status (*crm_on_load_model_fn)(crm_plugin_instance* instance, const crm_host* host, crm_str model,
+                                           crm_error* error);
+
+/*
  * The scorer's API table; the descriptor's kind_api points at one.
  * Plugin-owned, static. Since: 1.0 for every field below.
  */
@@ -87,6 +165,20 @@ typedef struct crm_scorer_api {
   const char* const* required_features;
   /* Required. */
   crm_on_score_fn score;
+  /*
+   * Names of the reason codes this scorer reports, NULL-terminated, at most
+   * CRM_MAX_REASON_CODES (static). NULL or empty: no reasons. Since: 1.1
+   */
+  const char* const* reason_codes;
+  /*
+   * Names of the extra per-customer output columns, NULL-terminated
+   * (static). NULL or empty: none. Since: 1.1
+   */
+  const char* const* output_columns;
+  /* Optional; train, save_model and load_model come together. Since: 1.1 */
+  crm_on_train_fn train;
+  crm_on_save_model_fn save_model;
+  crm_on_load_model_fn load_model;
 } crm_scorer_api;
 
 #ifdef __cplusplus

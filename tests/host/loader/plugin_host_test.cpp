@@ -173,7 +173,7 @@ TEST_F(PluginHostTest, MissingEntryPointIsRefused) {
 TEST_F(PluginHostTest, AFileThatIsNotASharedLibraryIsRefused) {
   const fs::path garbage =
       dir_.write("garbage.so", std::string(200, '#') + "\nthis is a text file, not an ELF object\n");
-  dir_.write("garbage.json", R"({"id": "garbage", "kind": "scorer", "version": "1.0.0", "abi": "1.0"})");
+  dir_.write("garbage.json", R"({"id": "garbage", "kind": "scorer", "version": "1.0.0", "abi": "1.1"})");
   dir_.add_good();
   load();
   expect_refused("garbage", fmt::format("not a loadable shared library ({}: invalid ELF header); rebuild it as a "
@@ -314,7 +314,7 @@ TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreReported) {
 
 TEST_F(PluginHostTest, APackDeclaringOneIdTwiceIsRefused) {
   const fs::path library = dir_.add_fixture("vendor_pack");
-  dir_.write("vendor_pack.json", R"({"abi": "1.0", "plugins": [
+  dir_.write("vendor_pack.json", R"({"abi": "1.1", "plugins": [
       {"id": "pack_scorer_a", "kind": "scorer", "version": "1.0.0"},
       {"id": "pack_scorer_a", "kind": "scorer", "version": "1.0.0"}]})");
   PluginHost& host = load();

@@ -1,0 +1,623 @@
+#include "scoring/features.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <unordered_map>
+
+namespace crm::host {
+namespace {
+
+constexpr double kMissing = std::numeric_limits<double>::quiet_NaN();
+constexpr int kNoDay = std::numeric_limits<int>::min();
+
+int day_of(std::int64_t ms) {
+  return static_cast<int>(ms >= 0 ? ms / kMillisecondsPerDay : (ms - kMillisecondsPerDay + 1) / kMillisecondsPerDay);
+}
+
+// Customer rows -> dense positions of unified customers.
+struct CustomerIndex {
+  std::vector<std::int64_t> unified_ids;  // dense position -> unified id, ascending
+  std::vector<std::int32_t> by_row;       // customers.id -> dense position, -1 if none
+  std::vector<std::string> industry;      // dense position -> industry ("" unknown)
+
+  [[nodiscard]] std::int32_t dense(std::int64_t row_id) const {
+    return row_id >= 0 && static_cast<std::size_t>(row_id) < by_row.size() ? by_row[row_id] : -1;
+  }
+};
+
+CustomerIndex index_customers(Database& db) {
+  CustomerIndex index;
+  std::vector<std::pair<std::int64_t, std::int64_t>> rows;  // (unified, row)
+  std::vector<std::string> industries;
+  Statement query = db.prepare("SELECT id, coalesce(unified_id, id), coalesce(industry, '') FROM customers");
+  std::int64_t max_row = 0;
+  std::unordered_map<std::int64_t, std::string> industry_of;
+  while (query.step()) {
+    const std::int64_t row = query.column_int64(0);
+    const std::int64_t unified = query.column_int64(1);
+    rows.emplace_back(unified, row);
+    max_row = std::max(max_row, row);
+    if (const std::string_view industry = query.column_view(2); !industry.empty()) {
+      industry_of.emplace(unified, std::string(industry));
+    }
+  }
+  std::sort(rows.begin(), rows.end());
+  index.by_row.assign(static_cast<std::size_t>(max_row) + 1, -1);
+  for (const auto& [unified, row] : rows) {
+    if (index.unified_ids.empty() || index.unified_ids.back() != unified) {
+      index.unified_ids.push_back(unified);
+    }
+    index.by_row[row] = static_cast<std::int32_t>(index.unified_ids.size() - 1);
+  }
+  index.industry.resize(index.unified_ids.size());
+  for (std::size_t i = 0; i < index.unified_ids.size(); ++i) {
+    if (const auto found = industry_of.find(index.unified_ids[i]); found != industry_of.end()) {
+      index.industry[i] = found->second;
+    }
+  }
+  return index;
+}
+
+struct OrderEvent {
+  std::int32_t customer;
+  std::int32_t day;
+  double amount;
+};
+
+// Events grouped by customer with a counting sort: O(n), no comparison sort of 10^7 rows.
+std::vector<OrderEvent> group_by_customer(std::vector<OrderEvent> events, std::size_t customer_count,
+                                          std::vector<std::size_t>& starts) {
+  starts.assign(customer_count + 1, 0);
+  for (const OrderEvent& event : events) {
+    ++starts[static_cast<std::size_t>(event.customer) + 1];
+  }
+  std::partial_sum(starts.begin(), starts.end(), starts.begin());
+  std::vector<std::size_t> next(starts.begin(), starts.end() - 1);
+  std::vector<OrderEvent> grouped(events.size());
+  for (const OrderEvent& event : events) {
+    grouped[next[static_cast<std::size_t>(event.customer)]++] = event;
+  }
+  return grouped;
+}
+
+// Average-rank percentile in (0, 1] of each present value (higher value -> higher rank); NaN stays NaN.
+std::vector<double> percentile_ranks(const std::vector<double>& values, bool higher_is_better) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!std::isnan(values[i])) {
+      order.push_back(i);
+    }
+  }
+  std::sort(order.begin(), order.end(), [&](std::size_t left, std::size_t right) {
+    return higher_is_better ? values[left] < values[right] : values[left] > values[right];
+  });
+  std::vector<double> ranks(values.size(), kMissing);
+  const double count = static_cast<double>(order.size());
+  for (std::size_t at = 0; at < order.size();) {
+    std::size_t end = at;
+    while (end < order.size() && values[order[end]] == values[order[at]]) {
+      ++end;
+    }
+    const double rank = (static_cast<double>(at + end + 1) / 2.0) / count;
+    for (std::size_t k = at; k < end; ++k) {
+      ranks[order[k]] = rank;
+    }
+    at = end;
+  }
+  return ranks;
+}
+
+// Share of all revenue brought by the customers worth more than this one (the ABC cut reads it).
+std::vector<double> revenue_share_above(const std::vector<double>& monetary) {
+  std::vector<std::size_t> order;
+  double total = 0;
+  for (std::size_t i = 0; i < monetary.size(); ++i) {
+    if (!std::isnan(monetary[i]) && monetary[i] > 0) {
+      order.push_back(i);
+      total += monetary[i];
+    }
+  }
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t left, std::size_t right) { return monetary[left] > monetary[right]; });
+  std::vector<double> shares(monetary.size(), kMissing);
+  double above = 0;
+  for (const std::size_t i : order) {
+    shares[i] = above / total;
+    above += monetary[i];
+  }
+  for (std::size_t i = 0; i < monetary.size(); ++i) {
+    if (!std::isnan(monetary[i]) && monetary[i] <= 0) {
+      shares[i] = 1.0;
+    }
+  }
+  return shares;
+}
+
+double change(double current, double previous) {
+  return previous > 0 ? (current - previous) / previous : kMissing;
+}
+
+class Columns {
+ public:
+  Columns(std::vector<std::string> names, std::size_t customers) : names_(std::move(names)) {
+    columns_.assign(names_.size(), std::vector<double>(customers, kMissing));
+  }
+  std::vector<double>& operator[](std::string_view name) {
+    const auto found = std::find(names_.begin(), names_.end(), name);
+    if (found == names_.end()) {
+      throw std::logic_error(fmt::format("feature '{}' is not in the catalogue", name));
+    }
+    return columns_[static_cast<std::size_t>(found - names_.begin())];
+  }
+  std::vector<std::string> names_;
+  std::vector<std::vector<double>> columns_;
+};
+
+}  // namespace
+
+const std::vector<double>& CustomerFeatures::column(std::string_view name) const {
+  const auto found = std::find(names.begin(), names.end(), name);
+  if (found == names.end()) {
+    throw std::out_of_range(fmt::format("no feature '{}' was computed", name));
+  }
+  return columns[static_cast<std::size_t>(found - names.begin())];
+}
+
+FeatureBatch CustomerFeatures::slice(std::size_t begin, std::size_t end, const std::vector<std::string>& wanted) const {
+  std::vector<std::size_t> rows(end - begin);
+  std::iota(rows.begin(), rows.end(), begin);
+  return select(rows, wanted);
+}
+
+FeatureBatch CustomerFeatures::select(const std::vector<std::size_t>& rows,
+                                      const std::vector<std::string>& wanted) const {
+  FeatureBatch batch;
+  batch.as_of_ms = as_of_ms;
+  batch.customer_ids.reserve(rows.size());
+  for (const std::size_t row : rows) {
+    batch.customer_ids.push_back(std::to_string(customer_ids[row]));
+  }
+  for (const std::string& name : wanted) {
+    const std::vector<double>& source = column(name);
+    std::vector<double> values;
+    values.reserve(rows.size());
+    for (const std::size_t row : rows) {
+      values.push_back(source[row]);
+    }
+    batch.feature_names.push_back(name);
+    batch.columns.push_back(std::move(values));
+  }
+  return batch;
+}
+
+std::vector<std::string> feature_names(const FeatureSettings& settings) {
+  std::vector<std::string> names = {"recency_days",
+                                    "tenure_days",
+                                    "order_count",
+                                    "monetary_total",
+                                    "repeat_purchases",
+                                    "purchase_span_days",
+                                    "mean_interpurchase_days",
+                                    "recency_ratio",
+                                    "purchase_volume_period",
+                                    "purchase_volume_previous",
+                                    "purchase_volume_change",
+                                    "order_frequency_change",
+                                    "recency_rank",
+                                    "frequency_rank",
+                                    "monetary_rank",
+                                    "revenue_share_above",
+                                    "days_since_login",
+                                    "logins_window",
+                                    "downloads_recent",
+                                    "downloads_previous",
+                                    "downloads_change",
+                                    "meetings_window",
+                                    "complaints_window",
+                                    "complaints_since_last_order",
+                                    "csat_last",
+                                    "csat_second_last",
+                                    "csat_third_last",
+                                    "nps",
+                                    "nps_vs_industry",
+                                    "payment_delay_days",
+                                    "interactions_period",
+                                    "interactions_previous",
+                                    "communication_change",
+                                    "key_contact_changed",
+                                    "days_since_followup",
+                                    "followup_overdue_days",
+                                    "share_of_wallet",
+                                    "strategic_value"};
+  for (const int window : settings.windows_days) {
+    names.push_back(fmt::format("order_count_{}d", window));
+    names.push_back(fmt::format("monetary_{}d", window));
+  }
+  return names;
+}
+
+CustomerFeatures build_features(Database& db, const FeatureSettings& settings, std::int64_t as_of_ms) {
+  const CustomerIndex index = index_customers(db);
+  const std::size_t customer_count = index.unified_ids.size();
+  Columns f(feature_names(settings), customer_count);
+  const int today = day_of(as_of_ms);
+
+  // Orders: purchases only (cancellations and refunds are not purchases).
+  std::vector<OrderEvent> events;
+  {
+    Statement query = db.prepare(
+        "SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE ordered_at_ms < ?1 AND "
+        "coalesce(status, '') <> 'cancelled' AND coalesce(amount, 0) >= 0");
+    query.bind(1, as_of_ms);
+    while (query.step()) {
+      const std::int32_t customer = index.dense(query.column_int64(0));
+      if (customer >= 0) {
+        events.push_back({customer, day_of(query.column_int64(1)), query.column_double(2)});
+      }
+    }
+  }
+  std::vector<std::size_t> starts;
+  std::vector<OrderEvent> grouped = group_by_customer(std::move(events), customer_count, starts);
+  std::vector<int> last_order_day(customer_count, kNoDay);
+  {
+    auto& recency = f["recency_days"];
+    auto& tenure = f["tenure_days"];
+    auto& order_count = f["order_count"];
+    auto& monetary_total = f["monetary_total"];
+    auto& repeat = f["repeat_purchases"];
+    auto& span = f["purchase_span_days"];
+    auto& interval = f["mean_interpurchase_days"];
+    auto& ratio = f["recency_ratio"];
+    auto& volume_now = f["purchase_volume_period"];
+    auto& volume_before = f["purchase_volume_previous"];
+    auto& volume_change = f["purchase_volume_change"];
+    auto& frequency_change = f["order_frequency_change"];
+    std::vector<std::vector<double>*> window_counts;
+    std::vector<std::vector<double>*> window_amounts;
+    for (const int window : settings.windows_days) {
+      window_counts.push_back(&f[fmt::format("order_count_{}d", window)]);
+      window_amounts.push_back(&f[fmt::format("monetary_{}d", window)]);
+    }
+    const int period = settings.period_days;
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      const auto first = grouped.begin() + static_cast<std::ptrdiff_t>(starts[c]);
+      const auto last = grouped.begin() + static_cast<std::ptrdiff_t>(starts[c + 1]);
+      for (std::size_t w = 0; w < window_counts.size(); ++w) {
+        (*window_counts[w])[c] = 0;
+        (*window_amounts[w])[c] = 0;
+      }
+      order_count[c] = 0;
+      monetary_total[c] = 0;
+      if (first == last) {
+        continue;
+      }
+      std::sort(first, last, [](const OrderEvent& a, const OrderEvent& b) { return a.day < b.day; });
+      double days = 0;
+      double total = 0;
+      double period_amount[2] = {0, 0};
+      double period_days[2] = {0, 0};
+      for (auto at = first; at != last; ++at) {
+        const bool new_day = at == first || at->day != (at - 1)->day;
+        const int age = today - at->day;
+        days += new_day ? 1 : 0;
+        total += at->amount;
+        for (std::size_t w = 0; w < window_counts.size(); ++w) {
+          if (age < settings.windows_days[w]) {
+            (*window_counts[w])[c] += new_day ? 1 : 0;
+            (*window_amounts[w])[c] += at->amount;
+          }
+        }
+        if (age < 2 * period) {
+          const int slot = age < period ? 0 : 1;
+          period_amount[slot] += at->amount;
+          period_days[slot] += new_day ? 1 : 0;
+        }
+      }
+      const int first_day = first->day;
+      const int last_day = (last - 1)->day;
+      last_order_day[c] = last_day;
+      recency[c] = today - last_day;
+      tenure[c] = today - first_day;
+      order_count[c] = days;
+      monetary_total[c] = total;
+      repeat[c] = days - 1;
+      span[c] = last_day - first_day;
+      if (days >= 2) {
+        interval[c] = static_cast<double>(last_day - first_day) / (days - 1);
+        ratio[c] = recency[c] / std::max(interval[c], 1.0);
+      }
+      volume_now[c] = period_amount[0];
+      volume_before[c] = period_amount[1];
+      volume_change[c] = change(period_amount[0], period_amount[1]);
+      frequency_change[c] = change(period_days[0], period_days[1]);
+    }
+  }
+  grouped = {};
+  {
+    const int widest = settings.windows_days.back();
+    std::vector<double> recency = f["recency_days"];
+    std::vector<double> frequency = f[fmt::format("order_count_{}d", widest)];
+    std::vector<double> monetary = f[fmt::format("monetary_{}d", widest)];
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      if (f["order_count"][c] == 0) {
+        frequency[c] = kMissing;
+        monetary[c] = kMissing;
+      }
+    }
+    f["recency_rank"] = percentile_ranks(recency, false);
+    f["frequency_rank"] = percentile_ranks(frequency, true);
+    f["monetary_rank"] = percentile_ranks(monetary, true);
+    f["revenue_share_above"] = revenue_share_above(monetary);
+  }
+
+  // Activities: logins, downloads, meetings, key-contact changes.
+  std::vector<int> last_login(customer_count, kNoDay);
+  {
+    auto& logins = f["logins_window"];
+    auto& downloads_recent = f["downloads_recent"];
+    auto& downloads_previous = f["downloads_previous"];
+    auto& meetings = f["meetings_window"];
+    auto& contact_changed = f["key_contact_changed"];
+    std::vector<bool> has_activity(customer_count, false);
+    Statement query =
+        db.prepare("SELECT customer_id, occurred_at_ms, coalesce(kind, '') FROM activities WHERE occurred_at_ms < ?1");
+    query.bind(1, as_of_ms);
+    while (query.step()) {
+      const std::int32_t c = index.dense(query.column_int64(0));
+      if (c < 0) {
+        continue;
+      }
+      if (!has_activity[c]) {
+        has_activity[c] = true;
+        logins[c] = downloads_recent[c] = downloads_previous[c] = meetings[c] = 0;
+      }
+      const int day = day_of(query.column_int64(1));
+      const int age = today - day;
+      const std::string_view kind = query.column_view(2);
+      if (kind == "login") {
+        last_login[c] = std::max(last_login[c], day);
+        logins[c] += age < settings.login_window_days ? 1 : 0;
+      } else if (kind == "download") {
+        downloads_recent[c] += age < settings.downloads_window_days ? 1 : 0;
+        downloads_previous[c] +=
+            age >= settings.downloads_window_days && age < 2 * settings.downloads_window_days ? 1 : 0;
+      } else if (kind == "meeting") {
+        meetings[c] += age < settings.login_window_days ? 1 : 0;
+      } else if ((kind == "owner_changed" || kind == "owner_left") && age < settings.contact_change_window_days) {
+        contact_changed[c] = std::isnan(contact_changed[c]) ? 1 : contact_changed[c] + 1;
+      }
+    }
+    auto& days_since_login = f["days_since_login"];
+    auto& downloads_change = f["downloads_change"];
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      if (last_login[c] != kNoDay) {
+        days_since_login[c] = today - last_login[c];
+      }
+      if (has_activity[c]) {
+        downloads_change[c] = change(downloads_recent[c], downloads_previous[c]);
+      }
+    }
+  }
+  {
+    Statement query = db.prepare(
+        "SELECT customer_id FROM contacts WHERE left_at_ms IS NOT NULL AND left_at_ms < ?1 AND left_at_ms >= ?2");
+    query.bind(1, as_of_ms).bind(2, as_of_ms - settings.contact_change_window_days * kMillisecondsPerDay);
+    auto& contact_changed = f["key_contact_changed"];
+    while (query.step()) {
+      if (const std::int32_t c = index.dense(query.column_int64(0)); c >= 0) {
+        contact_changed[c] = std::isnan(contact_changed[c]) ? 1 : contact_changed[c] + 1;
+      }
+    }
+  }
+
+  // Complaints from tickets and interactions; communication and follow-ups from interactions.
+  std::vector<int> last_followup(customer_count, kNoDay);
+  {
+    auto& complaints = f["complaints_window"];
+    auto& after_order = f["complaints_since_last_order"];
+    auto& now = f["interactions_period"];
+    auto& before = f["interactions_previous"];
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      complaints[c] = 0;
+      after_order[c] = 0;
+      now[c] = 0;
+      before[c] = 0;
+    }
+    const auto count_complaint = [&](std::int32_t c, int day) {
+      complaints[c] += today - day < settings.complaints_window_days ? 1 : 0;
+      after_order[c] += last_order_day[c] != kNoDay && day >= last_order_day[c] ? 1 : 0;
+    };
+    Statement tickets = db.prepare(
+        "SELECT customer_id, opened_at_ms FROM tickets WHERE opened_at_ms < ?1 AND "
+        "(is_complaint = 1 OR lower(coalesce(category, '')) = 'complaint')");
+    tickets.bind(1, as_of_ms);
+    while (tickets.step()) {
+      if (const std::int32_t c = index.dense(tickets.column_int64(0)); c >= 0) {
+        count_complaint(c, day_of(tickets.column_int64(1)));
+      }
+    }
+    Statement interactions = db.prepare(
+        "SELECT customer_id, occurred_at_ms, coalesce(direction, ''), coalesce(is_complaint, 0) FROM interactions "
+        "WHERE occurred_at_ms < ?1");
+    interactions.bind(1, as_of_ms);
+    const int period = settings.period_days;
+    while (interactions.step()) {
+      const std::int32_t c = index.dense(interactions.column_int64(0));
+      if (c < 0) {
+        continue;
+      }
+      const int day = day_of(interactions.column_int64(1));
+      const int age = today - day;
+      now[c] += age < period ? 1 : 0;
+      before[c] += age >= period && age < 2 * period ? 1 : 0;
+      if (interactions.column_int64(3) != 0) {
+        count_complaint(c, day);
+      }
+      if (interactions.column_view(2) == "outbound") {
+        last_followup[c] = std::max(last_followup[c], day);
+      }
+    }
+    auto& communication = f["communication_change"];
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      communication[c] = change(now[c], before[c]);
+    }
+  }
+
+  // Surveys, oldest first: the last three CSAT scores and the NPS of the last year's answers.
+  {
+    auto& csat1 = f["csat_last"];
+    auto& csat2 = f["csat_second_last"];
+    auto& csat3 = f["csat_third_last"];
+    std::vector<std::array<int, 3>> nps_counts(customer_count, {0, 0, 0});  // promoters, detractors, answers
+    Statement query = db.prepare(
+        "SELECT customer_id, answered_at_ms, kind, score FROM surveys WHERE answered_at_ms < ?1 AND score IS NOT NULL "
+        "ORDER BY answered_at_ms");
+    query.bind(1, as_of_ms);
+    while (query.step()) {
+      const std::int32_t c = index.dense(query.column_int64(0));
+      if (c < 0) {
+        continue;
+      }
+      const double score = query.column_double(3);
+      if (query.column_view(2) == "csat") {
+        csat3[c] = csat2[c];
+        csat2[c] = csat1[c];
+        csat1[c] = score;
+      } else if (today - day_of(query.column_int64(1)) < 365) {
+        auto& counts = nps_counts[c];
+        counts[0] += score >= 9 ? 1 : 0;
+        counts[1] += score <= 6 ? 1 : 0;
+        counts[2] += 1;
+      }
+    }
+    auto& nps = f["nps"];
+    auto& nps_gap = f["nps_vs_industry"];
+    const double fallback = settings.industry_nps_mean.count("*") != 0 ? settings.industry_nps_mean.at("*") : 0.0;
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      if (nps_counts[c][2] == 0) {
+        continue;
+      }
+      nps[c] = 100.0 * (nps_counts[c][0] - nps_counts[c][1]) / nps_counts[c][2];
+      const auto mean = settings.industry_nps_mean.find(index.industry[c]);
+      nps_gap[c] = nps[c] - (mean != settings.industry_nps_mean.end() ? mean->second : fallback);
+    }
+  }
+
+  // Payments due in the last year: mean days late (an unpaid overdue payment is late until today).
+  {
+    std::vector<std::pair<double, int>> delays(customer_count, {0.0, 0});
+    Statement query = db.prepare(
+        "SELECT customer_id, due_at_ms, paid_at_ms FROM payments WHERE due_at_ms IS NOT NULL AND due_at_ms < ?1 AND "
+        "due_at_ms >= ?2");
+    query.bind(1, as_of_ms).bind(2, as_of_ms - 365 * kMillisecondsPerDay);
+    while (query.step()) {
+      const std::int32_t c = index.dense(query.column_int64(0));
+      if (c < 0) {
+        continue;
+      }
+      const std::int64_t due = query.column_int64(1);
+      std::int64_t settled = as_of_ms;
+      if (!query.column_is_null(2)) {
+        settled = std::min(settled, query.column_int64(2));
+      }
+      delays[c].first += static_cast<double>(std::max<std::int64_t>(0, settled - due)) / kMillisecondsPerDay;
+      delays[c].second += 1;
+    }
+    auto& delay = f["payment_delay_days"];
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      if (delays[c].second > 0) {
+        delay[c] = delays[c].first / delays[c].second;
+      }
+    }
+  }
+
+  // Attributes with no date: share of wallet (0-1 or a percentage) and strategic value (0-100).
+  {
+    auto& wallet = f["share_of_wallet"];
+    auto& strategic = f["strategic_value"];
+    Statement query = db.prepare(
+        "SELECT customer_id, name, value FROM customer_attributes WHERE name IN ('share_of_wallet', "
+        "'strategic_value')");
+    while (query.step()) {
+      const std::int32_t c = index.dense(query.column_int64(0));
+      if (c < 0) {
+        continue;
+      }
+      char* end = nullptr;
+      const std::string text = query.column_text(2);
+      const double value = std::strtod(text.c_str(), &end);
+      if (end == text.c_str() || !std::isfinite(value)) {
+        continue;
+      }
+      if (query.column_view(1) == "share_of_wallet") {
+        wallet[c] = value > 1 ? value / 100.0 : value;
+      } else {
+        strategic[c] = value;
+      }
+    }
+  }
+
+  // Follow-up cadence against the tier of the last scoring run before this date.
+  {
+    std::vector<std::string> tier(customer_count, "general");
+    Statement query = db.prepare(
+        "SELECT customer_id, tier FROM customer_scores WHERE tier IS NOT NULL AND run_id = (SELECT id FROM "
+        "score_runs WHERE as_of_ms < ?1 AND finished_ms IS NOT NULL ORDER BY as_of_ms DESC, id DESC LIMIT 1)");
+    query.bind(1, as_of_ms);
+    std::unordered_map<std::int64_t, std::size_t> position;
+    position.reserve(customer_count);
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      position.emplace(index.unified_ids[c], c);
+    }
+    while (query.step()) {
+      if (const auto found = position.find(query.column_int64(0)); found != position.end()) {
+        tier[found->second] = query.column_text(1);
+      }
+    }
+    auto& since = f["days_since_followup"];
+    auto& overdue = f["followup_overdue_days"];
+    for (std::size_t c = 0; c < customer_count; ++c) {
+      if (last_followup[c] == kNoDay) {
+        continue;
+      }
+      since[c] = today - last_followup[c];
+      const auto interval = settings.followup_interval_days.find(tier[c]);
+      const int allowed = interval != settings.followup_interval_days.end() ? interval->second : 90;
+      overdue[c] = since[c] - allowed;
+    }
+  }
+
+  CustomerFeatures features;
+  features.as_of_ms = as_of_ms;
+  features.customer_ids = index.unified_ids;
+  features.names = std::move(f.names_);
+  features.columns = std::move(f.columns_);
+  return features;
+}
+
+std::vector<double> churn_labels(Database& db, const CustomerFeatures& features, std::int64_t from_ms,
+                                 std::int64_t to_ms) {
+  std::unordered_map<std::int64_t, std::size_t> position;
+  position.reserve(features.size());
+  for (std::size_t c = 0; c < features.size(); ++c) {
+    position.emplace(features.customer_ids[c], c);
+  }
+  std::vector<double> churned(features.size(), 1.0);
+  Statement query = db.prepare(
+      "SELECT DISTINCT coalesce(c.unified_id, c.id) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE "
+      "o.ordered_at_ms >= ?1 AND o.ordered_at_ms < ?2 AND coalesce(o.status, '') <> 'cancelled' AND "
+      "coalesce(o.amount, 0) >= 0");
+  query.bind(1, from_ms).bind(2, to_ms);
+  while (query.step()) {
+    if (const auto found = position.find(query.column_int64(0)); found != position.end()) {
+      churned[found->second] = 0.0;
+    }
+  }
+  return churned;
+}
+
+}  // namespace crm::host

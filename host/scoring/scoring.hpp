@@ -1,0 +1,78 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loader/plugin_host.hpp"
+#include "scoring/features.hpp"
+#include "scoring/settings.hpp"
+#include "store/store.hpp"
+
+namespace crm::host {
+
+// What one scorer said about every customer of a CustomerFeatures.
+struct ScorerOutcome {
+  std::string scorer_id;
+  std::string model;  // "<scorer version>" or "<scorer version>+model <id>"
+  std::vector<double> scores;
+  std::vector<std::string> reason_names;
+  std::vector<std::uint64_t> reasons;  // empty when the scorer reports none
+  std::vector<std::string> output_names;
+  std::vector<std::vector<double>> outputs;
+  // The five largest contributions (feature name index into feature_names, points), when explained.
+  std::vector<std::string> feature_names;
+  std::vector<std::array<std::pair<std::int16_t, float>, 5>> top_contributions;
+
+  // The output column `name`, or nullptr.
+  [[nodiscard]] const std::vector<double>* output(std::string_view name) const;
+};
+
+struct ScoringResult {
+  std::vector<ScorerOutcome> scorers;
+  std::optional<std::size_t> primary;  // index into scorers of the banding scorer
+  std::vector<std::string> skipped;    // "<id>: <why>" for scorers that could not score
+};
+
+// Scorers among the loaded plugins, in load order.
+std::vector<LoadedPlugin*> loaded_scorers(PluginHost& plugins);
+
+// Loads the newest stored model of every trainable scorer; returns the scorers
+// without one (they cannot score until `crmhost train`).
+// `model_labels` gets "<version>+model <id>" per scorer that has a model.
+std::vector<std::string> load_stored_models(Store& store, PluginHost& plugins,
+                                            std::map<std::string, std::string>& model_labels);
+
+// Scores every customer through every scorer in `scorers` (nullopt: all loaded),
+// batch by batch. `progress(done, total)` after each batch.
+ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& features, const ScoringSettings& settings,
+                              bool explain, const std::function<void(std::size_t, std::size_t)>& progress,
+                              const std::vector<std::string>& untrained = {});
+
+// Labels of the codes the host knows ("tier", "abc_class", "stage"); empty when none.
+std::string output_label(std::string_view column, double code);
+
+// Stores one scoring run; returns its id.
+std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
+                               const ScoringSettings& settings, std::int64_t now_ms);
+
+struct BandChange {
+  std::int64_t customer_id = 0;
+  std::string from_band;
+  std::string to_band;
+  double score = 0;
+};
+
+// Customers whose band differs between run `run_id` and the run before it.
+std::vector<BandChange> band_changes(Store& store, std::int64_t run_id);
+
+// Stores a trained model; returns its id.
+std::int64_t store_model(Store& store, const std::string& scorer_id, const std::string& scorer_version,
+                         std::int64_t trained_ms, std::int64_t as_of_ms, int horizon_days, std::size_t customer_count,
+                         const std::string& model);
+
+}  // namespace crm::host
