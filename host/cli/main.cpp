@@ -1,11 +1,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fmt/format.h>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +22,9 @@
 #include "core/config.hpp"
 #include "core/logger.hpp"
 #include "loader/plugin_host.hpp"
+#include "scoring/backtest.hpp"
+#include "scoring/features.hpp"
+#include "scoring/scoring.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
 
@@ -68,6 +75,7 @@ void prepare(const GlobalOptions& options, Session& session, LogLevel default_le
     session.plugin_options.plugin_dirs.emplace_back(directory);
   }
   session.plugin_options.plugin_settings = session.config.plugins;
+  session.plugin_options.available_features = feature_names(session.config.features);
   if (!options.db_path.empty()) {
     session.database = options.db_path;
   } else if (session.config.database) {
@@ -305,6 +313,418 @@ int command_version(bool as_json) {
   return kExitOk;
 }
 
+// "YYYY-MM-DD" (UTC midnight) to ms since the epoch; throws ConfigError naming the option.
+std::int64_t parse_date_ms(const std::string& text, const char* option) {
+  int year = 0;
+  unsigned month = 0;
+  unsigned day = 0;
+  char tail = 0;
+  if (std::sscanf(text.c_str(), "%d-%u-%u%c", &year, &month, &day, &tail) != 3) {
+    throw ConfigError(fmt::format("{} '{}' is not a date; use YYYY-MM-DD", option, text));
+  }
+  const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
+  if (!date.ok()) {
+    throw ConfigError(fmt::format("{} '{}' is not a calendar date", option, text));
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::sys_days{date}.time_since_epoch()).count();
+}
+
+std::string date_text(std::int64_t ms) {
+  const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(
+      std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{ms}})};
+  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                     static_cast<unsigned>(date.day()));
+}
+
+std::int64_t as_of_or_today(const std::string& as_of, const Clock& clock) {
+  if (!as_of.empty()) {
+    return parse_date_ms(as_of, "--as-of");
+  }
+  // Today's features cover everything up to now: the day ends at midnight UTC.
+  return (clock.now_ms() / kMillisecondsPerDay + 1) * kMillisecondsPerDay;
+}
+
+// Refused plugins do not stop scoring, but the user hears about them.
+void report_refusals(const PluginHost& host) {
+  for (const PluginRecord& record : host.records()) {
+    if (record.state == PluginState::refused) {
+      std::cerr << fmt::format("crmhost: plugin '{}' refused: {}\n", record.id, record.reason);
+    }
+  }
+}
+
+nlohmann::json json_number(double value) {
+  return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(std::round(value * 10000) / 10000);
+}
+
+int command_score(const GlobalOptions& options, const std::string& as_of, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  host.load(session.plugin_options);
+  report_refusals(host);
+  if (loaded_scorers(host).empty()) {
+    std::cerr << "crmhost: no scorer plugin is loaded; see `crmhost plugins`\n";
+    return kExitConfig;
+  }
+  std::map<std::string, std::string> models;
+  const std::vector<std::string> untrained = load_stored_models(store, host, models);
+  const std::int64_t as_of_ms = as_of_or_today(as_of, session.clock);
+  ProgressLine progress;
+  progress.update("computing features");
+  const CustomerFeatures features = build_features(store.database(), session.config.features, as_of_ms);
+  ScoringResult result = score_customers(
+      host, features, session.config.scoring, true,
+      [&](std::size_t done, std::size_t total) { progress.update(fmt::format("scoring {}/{}", done, total)); },
+      untrained);
+  for (ScorerOutcome& outcome : result.scorers) {
+    if (const auto found = models.find(outcome.scorer_id); found != models.end()) {
+      outcome.model = found->second;
+    }
+  }
+  progress.update("storing scores");
+  const std::int64_t run_id =
+      store_scoring_run(store, features, result, session.config.scoring, session.clock.now_ms());
+  progress.clear();
+  const std::vector<BandChange> changes = band_changes(store, run_id);
+
+  std::map<std::string, std::size_t> bands;
+  for (const BandRule& band : session.config.scoring.bands) {
+    bands[band.name] = 0;
+  }
+  std::size_t unscored = 0;
+  if (result.primary) {
+    for (const double score : result.scorers[*result.primary].scores) {
+      if (std::isnan(score)) {
+        ++unscored;
+      } else {
+        ++bands[band_of(session.config.scoring, score).name];
+      }
+    }
+  }
+  nlohmann::json report = {{"run_id", run_id},
+                           {"as_of", date_text(as_of_ms)},
+                           {"customers", features.size()},
+                           {"primary_scorer", result.primary ? result.scorers[*result.primary].scorer_id : ""},
+                           {"bands", bands},
+                           {"unscored", unscored},
+                           {"skipped", result.skipped}};
+  nlohmann::json changed = nlohmann::json::array();
+  for (const BandChange& change : changes) {
+    changed.push_back({{"customer_id", change.customer_id},
+                       {"from", change.from_band},
+                       {"to", change.to_band},
+                       {"score", json_number(change.score)}});
+  }
+  report["band_changes"] = changed;
+  if (as_json) {
+    std::cout << report.dump(2) << '\n';
+  } else {
+    std::cout << fmt::format("scored {} customers as of {} (run {}, bands by {})\n", features.size(),
+                             date_text(as_of_ms), run_id, report["primary_scorer"].get<std::string>());
+    for (const BandRule& band : session.config.scoring.bands) {
+      std::cout << fmt::format(
+          "  {:<8} {:>9}  (score >= {:g}; owner {}{})\n", band.name, bands[band.name], band.min_score, band.owner,
+          band.response_hours > 0 ? fmt::format(", respond within {} h", band.response_hours) : std::string());
+    }
+    if (unscored > 0) {
+      std::cout << fmt::format("  {:<8} {:>9}  (no signal to score yet)\n", "unscored", unscored);
+    }
+    for (const std::string& skipped : result.skipped) {
+      std::cout << "  skipped " << skipped << '\n';
+    }
+    std::cout << fmt::format("{} customer(s) changed band since the last run\n", changes.size());
+    for (std::size_t i = 0; i < changes.size() && i < 20; ++i) {
+      std::cout << fmt::format("  customer {}: {} -> {} ({:.1f})\n", changes[i].customer_id, changes[i].from_band,
+                               changes[i].to_band, changes[i].score);
+    }
+    if (changes.size() > 20) {
+      std::cout << fmt::format("  ... and {} more (--json lists all)\n", changes.size() - 20);
+    }
+  }
+  return host.refused_count() > 0 ? kExitPartial : kExitOk;
+}
+
+// Plain words for reasons and features; the configuration's labels win.
+std::string label_of(const ScoringSettings& settings, const std::string& key) {
+  static const std::map<std::string, std::string> kDefaults = {
+      {"volume_drop", "purchase volume down more than 20 % on the previous period"},
+      {"nps_below_industry", "NPS below the industry mean"},
+      {"login_silence_and_frequency_drop", "no login for 3 months and purchase frequency down 50 %"},
+      {"csat_low_streak", "three CSAT scores in a row below 80"},
+      {"repeated_complaints", "repeated complaints since the last delivery"},
+      {"communication_drop", "communication with the customer fell off"},
+      {"key_contact_changed", "the key contact changed or left"},
+      {"cadence_missed", "follow-up cadence for the tier missed"},
+      {"order_trend_break", "order rhythm broken: far longer than usual since the last order"},
+      {"payment_delay", "payments late"},
+      {"downloads_drop", "document downloads fell (often ~30 days before churn)"},
+      {"low_recency", "bought less recently than most customers"},
+      {"low_frequency", "buys less often than most customers"},
+      {"low_monetary", "spends less than most customers"},
+      {"recency_days", "days since the last order"},
+      {"recency_ratio", "time since the last order against the usual interval"},
+      {"purchase_volume_change", "purchase volume change"},
+      {"order_frequency_change", "order frequency change"},
+      {"payment_delay_days", "payment delay"},
+      {"csat_last", "last CSAT score"},
+      {"csat_second_last", "second-last CSAT score"},
+      {"csat_third_last", "third-last CSAT score"},
+      {"nps_vs_industry", "NPS against the industry mean"},
+      {"complaints_window", "complaints in the last 90 days"},
+      {"days_since_login", "days since the last login"},
+      {"downloads_change", "document downloads change"},
+      {"communication_change", "communication frequency change"},
+      {"followup_overdue_days", "follow-up overdue"},
+      {"strategic_value", "strategic value"},
+      {"share_of_wallet", "share of wallet"},
+      {"recency_rank", "recency against other customers"},
+      {"frequency_rank", "frequency against other customers"},
+      {"monetary_rank", "spend against other customers"}};
+  if (const auto found = settings.labels.find(key); found != settings.labels.end()) {
+    return found->second;
+  }
+  const auto found = kDefaults.find(key);
+  return found != kDefaults.end() ? found->second : key;
+}
+
+int command_explain(const GlobalOptions& options, std::int64_t customer_id, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  Statement query = store.database().prepare(
+      "SELECT s.run_id, r.as_of_ms, s.score, s.band, s.tier, s.stage, s.abc_class, s.reasons, s.scores_json, "
+      "s.explain_json, r.primary_scorer, r.scorers_json FROM customer_scores s JOIN score_runs r ON r.id = s.run_id "
+      "WHERE s.customer_id = ?1 AND r.finished_ms IS NOT NULL ORDER BY r.id DESC LIMIT 2");
+  query.bind(1, customer_id);
+  if (!query.step()) {
+    std::cerr << fmt::format(
+        "crmhost: customer {} has no score yet; run `crmhost score` (ids are the store's "
+        "unified customer ids)\n",
+        customer_id);
+    return kExitFailure;
+  }
+  const auto text_or_empty = [&](int column) {
+    return query.column_is_null(column) ? std::string() : query.column_text(column);
+  };
+  const double score = query.column_is_null(2) ? std::nan("") : query.column_double(2);
+  const std::string band = text_or_empty(3);
+  nlohmann::json report = {{"customer_id", customer_id},
+                           {"run_id", query.column_int64(0)},
+                           {"as_of", date_text(query.column_int64(1))},
+                           {"score", json_number(score)},
+                           {"band", band},
+                           {"tier", text_or_empty(4)},
+                           {"stage", text_or_empty(5)},
+                           {"abc_class", text_or_empty(6)},
+                           {"scores", nlohmann::json::parse(text_or_empty(8).empty() ? "{}" : text_or_empty(8))},
+                           {"models", nlohmann::json::parse(text_or_empty(11).empty() ? "{}" : text_or_empty(11))},
+                           {"primary_scorer", text_or_empty(10)}};
+  for (const BandRule& rule : session.config.scoring.bands) {
+    if (rule.name == band) {
+      report["owner"] = rule.owner;
+      report["response_hours"] = rule.response_hours;
+    }
+  }
+  nlohmann::json reasons = nlohmann::json::array();
+  for (std::size_t start = 0; !text_or_empty(7).empty() && start <= text_or_empty(7).size();) {
+    const std::string all = text_or_empty(7);
+    const std::size_t end = std::min(all.find(',', start), all.size());
+    const std::string code = all.substr(start, end - start);
+    reasons.push_back({{"code", code}, {"text", label_of(session.config.scoring, code)}});
+    start = end + 1;
+  }
+  report["reasons"] = reasons;
+  nlohmann::json drivers = nlohmann::json::array();
+  if (!text_or_empty(9).empty()) {
+    for (const auto& pair : nlohmann::json::parse(text_or_empty(9))) {
+      const std::string feature = pair[0].get<std::string>();
+      drivers.push_back(
+          {{"feature", feature}, {"text", label_of(session.config.scoring, feature)}, {"points", pair[1]}});
+    }
+  }
+  report["top_contributions"] = drivers;
+  if (query.step() && !query.column_is_null(3)) {
+    report["previous_band"] = query.column_text(3);
+  }
+  if (as_json) {
+    std::cout << report.dump(2) << '\n';
+    return kExitOk;
+  }
+  std::cout << fmt::format(
+      "customer {} as of {}: score {} -> band {}{}\n", customer_id, report["as_of"].get<std::string>(),
+      std::isnan(score) ? std::string("none") : fmt::format("{:.1f}", score), band.empty() ? "none" : band,
+      report.contains("previous_band") && report["previous_band"] != band
+          ? fmt::format(" (was {})", report["previous_band"].get<std::string>())
+          : std::string());
+  if (report.contains("owner")) {
+    std::cout << fmt::format("  owner: {}{}\n", report["owner"].get<std::string>(),
+                             report["response_hours"].get<int>() > 0
+                                 ? fmt::format(", respond within {} h", report["response_hours"].get<int>())
+                                 : std::string());
+  }
+  std::cout << fmt::format(
+      "  tier: {}   stage: {}   value class: {}\n", text_or_empty(4).empty() ? "-" : text_or_empty(4),
+      text_or_empty(5).empty() ? "unknown" : text_or_empty(5), text_or_empty(6).empty() ? "-" : text_or_empty(6));
+  for (const auto& [scorer, value] : report["scores"].items()) {
+    std::cout << fmt::format("  {}: {}\n", scorer, value.is_null() ? std::string("n/a") : value.dump());
+  }
+  if (!reasons.empty()) {
+    std::cout << "  signals:\n";
+    for (const auto& reason : reasons) {
+      std::cout << "    - " << reason["text"].get<std::string>() << '\n';
+    }
+  }
+  if (!drivers.empty()) {
+    std::cout << "  what moved the score:\n";
+    for (const auto& driver : drivers) {
+      std::cout << fmt::format("    {:+7.1f} points  {}\n", driver["points"].get<double>(),
+                               driver["text"].get<std::string>());
+    }
+  }
+  return kExitOk;
+}
+
+int command_train(const GlobalOptions& options, const std::string& as_of, int horizon_days, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  host.load(session.plugin_options);
+  report_refusals(host);
+  // Labels need a full horizon of outcome: train on the features a horizon before the date.
+  const std::int64_t outcome_end_ms = as_of_or_today(as_of, session.clock);
+  const std::int64_t train_as_of_ms = outcome_end_ms - horizon_days * kMillisecondsPerDay;
+  ProgressLine progress;
+  progress.update("computing features");
+  const CustomerFeatures all = build_features(store.database(), session.config.features, train_as_of_ms);
+  std::vector<std::size_t> buyers;
+  const std::vector<double>& orders = all.column("order_count");
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (orders[i] > 0) {
+      buyers.push_back(i);
+    }
+  }
+  const std::vector<double> labels_all = churn_labels(store.database(), all, train_as_of_ms, outcome_end_ms);
+  std::vector<double> labels;
+  for (const std::size_t i : buyers) {
+    labels.push_back(labels_all[i]);
+  }
+  nlohmann::json trained = nlohmann::json::array();
+  bool failed = false;
+  for (LoadedPlugin* scorer : loaded_scorers(host)) {
+    if (!is_trainable(*scorer)) {
+      continue;
+    }
+    progress.update(fmt::format("training {}", scorer->id()));
+    try {
+      const std::string model =
+          train_scorer(*scorer, all.select(buyers, required_features(*scorer)), labels, horizon_days);
+      const std::int64_t model_id = store_model(store, scorer->id(), scorer->record().version, session.clock.now_ms(),
+                                                train_as_of_ms, horizon_days, buyers.size(), model);
+      trained.push_back({{"scorer", scorer->id()}, {"model_id", model_id}, {"status", "trained"}});
+    } catch (const PluginCallError& e) {
+      failed = true;
+      trained.push_back({{"scorer", scorer->id()}, {"status", "failed"}, {"error", e.what()}});
+    }
+  }
+  progress.clear();
+  const double churned = static_cast<double>(std::count(labels.begin(), labels.end(), 1.0));
+  const nlohmann::json report = {{"features_as_of", date_text(train_as_of_ms)},
+                                 {"outcome_until", date_text(outcome_end_ms)},
+                                 {"horizon_days", horizon_days},
+                                 {"customers", buyers.size()},
+                                 {"churned", churned},
+                                 {"scorers", trained}};
+  if (as_json) {
+    std::cout << report.dump(2) << '\n';
+  } else {
+    std::cout << fmt::format("trained on {} customers as of {} ({} churned by {})\n", buyers.size(),
+                             date_text(train_as_of_ms), churned, date_text(outcome_end_ms));
+    for (const auto& entry : trained) {
+      std::cout << fmt::format("  {}: {}\n", entry["scorer"].get<std::string>(),
+                               entry["status"] == "trained"
+                                   ? fmt::format("model {}", entry["model_id"].get<std::int64_t>())
+                                   : entry["error"].get<std::string>());
+    }
+    if (trained.empty()) {
+      std::cout << "  no loaded scorer learns from history\n";
+    }
+  }
+  return failed ? kExitFailure : kExitOk;
+}
+
+int command_backtest(const GlobalOptions& options, const std::string& as_of, int horizon_days, int lead_step_days,
+                     bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  host.load(session.plugin_options);
+  report_refusals(host);
+  BacktestOptions backtest;
+  backtest.as_of_ms = parse_date_ms(as_of, "--as-of");
+  backtest.horizon_days = horizon_days;
+  backtest.lead_step_days = lead_step_days;
+  ProgressLine progress;
+  const std::vector<BacktestRow> rows = run_backtest(store, host, session.config.features, session.config.scoring,
+                                                     backtest, [&](const std::string& step) { progress.update(step); });
+  progress.clear();
+  nlohmann::json report = {{"as_of", as_of}, {"horizon_days", horizon_days}};
+  nlohmann::json scorers = nlohmann::json::array();
+  for (const BacktestRow& row : rows) {
+    nlohmann::json entry = {
+        {"scorer", row.scorer_id},
+        {"customers", row.customers},
+        {"churned", row.churned},
+        {"roc_auc", json_number(row.roc_auc)},
+        {"precision_top10", json_number(row.precision_top10)},
+        {"recall_top10", json_number(row.recall_top10)},
+        {"flagged_churned", row.flagged_churned},
+        {"median_lead_time_days", json_number(row.median_lead_time_days)},
+        {"median_flag_after_last_purchase_days", json_number(row.median_flag_after_last_purchase_days)}};
+    if (!row.note.empty()) {
+      entry["note"] = row.note;
+    }
+    scorers.push_back(entry);
+  }
+  report["scorers"] = scorers;
+  if (as_json) {
+    std::cout << report.dump(2) << '\n';
+    return kExitOk;
+  }
+  std::cout << fmt::format("backtest as of {}, horizon {} days: {} customers, {} churned\n", as_of, horizon_days,
+                           rows.empty() ? 0 : rows.front().customers, rows.empty() ? 0 : rows.front().churned);
+  std::cout << fmt::format("  {:<18} {:>8} {:>10} {:>10} {:>10} {:>12}\n", "scorer", "ROC-AUC", "prec@10%",
+                           "recall@10%", "lead days", "after last");
+  const auto cell = [](double value, const char* format) {
+    return std::isnan(value) ? std::string("-") : fmt::format(fmt::runtime(format), value);
+  };
+  for (const BacktestRow& row : rows) {
+    std::cout << fmt::format("  {:<18} {:>8} {:>10} {:>10} {:>10} {:>12}{}\n", row.scorer_id,
+                             cell(row.roc_auc, "{:.3f}"), cell(row.precision_top10, "{:.3f}"),
+                             cell(row.recall_top10, "{:.3f}"), cell(row.median_lead_time_days, "{:.0f}"),
+                             cell(row.median_flag_after_last_purchase_days, "{:.0f}"),
+                             row.note.empty() ? "" : "  (" + row.note + ")");
+  }
+  return kExitOk;
+}
+
+int command_features(const GlobalOptions& options, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  const std::vector<std::string> names = feature_names(session.config.features);
+  if (as_json) {
+    std::cout << nlohmann::json(names).dump(2) << '\n';
+  } else {
+    for (const std::string& name : names) {
+      std::cout << name << '\n';
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -353,6 +773,49 @@ int main(int argc, char** argv) {
   quarantine_retry->add_option("--connector", quarantine_connector, "Only this connector's records");
   quarantine_retry->add_flag("--json", quarantine_json, "Print JSON");
 
+  bool score_json = false;
+  std::string score_as_of;
+  auto* score = app.add_subcommand("score", "Score every customer through the scorer plugins and store the run");
+  score->add_option("--as-of", score_as_of, "Compute features as of this date, YYYY-MM-DD (default: today)");
+  score->add_flag("--json", score_json, "Print the band distribution and band changes as JSON");
+
+  bool explain_json = false;
+  std::int64_t explain_customer = 0;
+  auto* explain = app.add_subcommand("explain", "Why a customer has their score: band, tier, stage, reasons");
+  explain->add_option("CUSTOMER_ID", explain_customer, "The store's (unified) customer id")->required();
+  explain->add_flag("--json", explain_json, "Print JSON");
+
+  bool train_json = false;
+  std::string train_as_of;
+  int train_horizon_days = 90;
+  auto* train = app.add_subcommand(
+      "train", "Fit the learning scorers on history: features a horizon before the date, outcome up to it");
+  train->add_option("--as-of", train_as_of, "End of the known outcome, YYYY-MM-DD (default: today)");
+  train->add_option("--horizon", train_horizon_days, "Days without a purchase that count as churn")
+      ->check(CLI::Range(1, 3650));
+  train->add_flag("--json", train_json, "Print JSON");
+
+  bool backtest_json = false;
+  std::string backtest_as_of;
+  int backtest_horizon_days = 90;
+  int backtest_lead_step_days = 7;
+  auto* backtest =
+      app.add_subcommand("backtest",
+                         "Measure every scorer on the real outcome after a past date: ROC-AUC, top-10 % precision and "
+                         "recall, lead time");
+  backtest->add_option("--as-of", backtest_as_of, "The date to predict from, YYYY-MM-DD")->required();
+  backtest->add_option("--horizon", backtest_horizon_days, "Days without a purchase that count as churn")
+      ->check(CLI::Range(1, 3650));
+  backtest
+      ->add_option("--lead-step", backtest_lead_step_days,
+                   "Days between the snapshots that measure lead time (0: skip lead time)")
+      ->check(CLI::Range(0, 365));
+  backtest->add_flag("--json", backtest_json, "Print JSON");
+
+  bool features_json = false;
+  auto* features = app.add_subcommand("features", "List the customer features this host computes for scorers");
+  features->add_flag("--json", features_json, "Print JSON");
+
   bool version_json = false;
   auto* version = app.add_subcommand("version", "Print the host version and the plugin ABI it speaks");
   version->add_flag("--json", version_json, "Print JSON");
@@ -370,6 +833,13 @@ int main(int argc, char** argv) {
     if (plugins->parsed()) return command_plugins(options, plugins_json);
     if (run->parsed()) return command_run(options, run_json);
     if (version->parsed()) return command_version(version_json);
+    if (score->parsed()) return command_score(options, score_as_of, score_json);
+    if (explain->parsed()) return command_explain(options, explain_customer, explain_json);
+    if (train->parsed()) return command_train(options, train_as_of, train_horizon_days, train_json);
+    if (backtest->parsed()) {
+      return command_backtest(options, backtest_as_of, backtest_horizon_days, backtest_lead_step_days, backtest_json);
+    }
+    if (features->parsed()) return command_features(options, features_json);
     if (sync->parsed()) return command_sync(options, sync_connector, sync_json);
     if (quarantine_list->parsed()) {
       return command_quarantine_list(options, quarantine_connector, quarantine_all, quarantine_json);

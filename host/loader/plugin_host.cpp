@@ -70,7 +70,7 @@ std::size_t count_names(const char* const* names) {
   return count;
 }
 
-void check_scorer_api(const crm_scorer_api& api, const std::vector<std::string>& available_features) {
+void check_scorer_api(const crm_scorer_api& api) {
   if (count_names(api.reason_codes) > CRM_MAX_REASON_CODES) {
     throw Refusal{fmt::format("it declares {} reason codes, more than the {} a bitmask holds; merge some",
                               count_names(api.reason_codes), CRM_MAX_REASON_CODES)};
@@ -80,6 +80,10 @@ void check_scorer_api(const crm_scorer_api& api, const std::vector<std::string>&
   if (training_calls != 0 && training_calls != 3) {
     throw Refusal{"crm_scorer_api fills only some of train, save_model and load_model; fill all three or none"};
   }
+}
+
+// A scorer may only ask for features the host computes; checked once it is known to be enabled.
+void check_required_features(const crm_scorer_api& api, const std::vector<std::string>& available_features) {
   if (available_features.empty()) {
     return;
   }
@@ -496,7 +500,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       if (scorer_api->score == nullptr || scorer_api->required_features == nullptr) {
         throw Refusal{"crm_scorer_api lacks score or required_features; fill both"};
       }
-      check_scorer_api(*scorer_api, options.available_features);
+      check_scorer_api(*scorer_api);
     }
 
     std::optional<crm_connector_api> connector_api;
@@ -527,6 +531,9 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       logger_.log(LogLevel::info, "host", fmt::format("plugin '{}' from {} is disabled", record.id, file.string()));
       records_.push_back(std::move(record));
       return;
+    }
+    if (scorer_api) {
+      check_required_features(*scorer_api, options.available_features);
     }
     nlohmann::json config =
         settings.is_object() && settings.contains("config") ? settings["config"] : nlohmann::json::object();

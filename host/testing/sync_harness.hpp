@@ -96,6 +96,8 @@ class SyncHarness {
   [[nodiscard]] std::vector<std::string> log_lines() const { return log_.lines(); }
 
   Store& store() { return *store_; }
+  // The loader of the last load(); every plugin of its directories is in it.
+  PluginHost& host() { return *host_; }
   ManualClock& clock() { return clock_; }
   std::atomic<bool>& cancelled() { return cancelled_; }
 

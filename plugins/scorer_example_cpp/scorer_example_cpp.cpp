@@ -13,7 +13,7 @@ namespace {
 class EngagementScorer final : public crm::Scorer {
  public:
   CRM_PLUGIN_METADATA(SCORER_EXAMPLE_CPP)
-  static constexpr const char* const kRequiredFeatures[] = {"complaints_90d", "days_since_login", nullptr};
+  static constexpr const char* const kRequiredFeatures[] = {"complaints_window", "days_since_login", nullptr};
 
   EngagementScorer(const crm::Host& host, std::string_view config_json) {
     // The host has validated the configuration and filled in the defaults.
@@ -25,9 +25,9 @@ class EngagementScorer final : public crm::Scorer {
   }
 
   void score(const crm::Host& /*host*/, const crm::ScoreInput& input, crm::ScoreOutput& output) override {
-    const crm::Column complaints = input.require("complaints_90d");
+    const crm::Column complaints = input.require("complaints_window");
     const crm::Column days_since_login = input.require("days_since_login");
-    const std::size_t complaints_index = input.find("complaints_90d").value();
+    const std::size_t complaints_index = input.find("complaints_window").value();
     const std::size_t login_index = input.find("days_since_login").value();
     for (std::size_t customer = 0; customer < input.customer_count(); ++customer) {
       // A missing signal costs nothing: absence of evidence is not a complaint.

@@ -10,7 +10,7 @@ namespace {
 FeatureBatch engagement_batch() {
   FeatureBatch batch;
   batch.customer_ids = {"happy", "complaining", "silent"};
-  batch.feature_names = {"days_since_login", "complaints_90d"};
+  batch.feature_names = {"days_since_login", "complaints_window"};
   batch.columns = {{1, 4, 400}, {0, 3, 0}};
   return batch;
 }
@@ -24,7 +24,7 @@ TEST(ScorerExampleCpp, ScoresWithDefaults) {
   EXPECT_DOUBLE_EQ(result.scores[0], 99.5);  // 100 - 1 day * 0.5
   EXPECT_DOUBLE_EQ(result.scores[1], 68.0);  // 100 - 3 * 10 - 4 * 0.5
   EXPECT_DOUBLE_EQ(result.scores[2], 0.0);   // clamped
-  // days_since_login is feature 0, complaints_90d feature 1.
+  // days_since_login is feature 0, complaints_window feature 1.
   EXPECT_DOUBLE_EQ(result.contributions[0 * 3 + 1], -2.0);
   EXPECT_DOUBLE_EQ(result.contributions[1 * 3 + 1], -30.0);
 }
@@ -50,7 +50,8 @@ TEST(ScorerExampleCpp, ExceptionInScoreBecomesADataError) {
   } catch (const PluginCallError& e) {
     EXPECT_EQ(e.status(), CRM_STATUS_DATA);
     EXPECT_STREQ(e.what(),
-                 "scorer 'scorer_example_cpp' failed to score (data error): feature 'complaints_90d' is missing from the batch");
+                 "scorer 'scorer_example_cpp' failed to score (data error): feature 'complaints_window' is missing "
+                 "from the batch");
   }
 }
 

@@ -276,15 +276,21 @@ class ScoreOutput {
       output_->contributions[feature * customer_count_ + customer] += points;
     }
   }
-  // Whether the host asked for reason codes (a 1.0 host never does).
+  // Direct columnar access for scorers that fill whole arrays: N scores; the
+  // K * N feature-major contributions or nullptr; N reason bitmasks or
+  // nullptr (reasons since 1.1). Indices follow the input's feature order.
+  [[nodiscard]] double* scores_data() const noexcept { return output_->scores; }
+  [[nodiscard]] double* contributions_data() const noexcept { return output_->contributions; }
+  [[nodiscard]] std::uint64_t* reasons_data() const noexcept { return reasons(); }
+  // Whether the host asked for reason codes (a 1.0 host never does). Since 1.1.
   [[nodiscard]] bool wants_reasons() const noexcept { return reasons() != nullptr; }
-  // Marks reason code `code` (an index into kReasonCodes) for `customer`.
+  // Marks reason code `code` (an index into kReasonCodes) for `customer`. Since 1.1.
   void add_reason(std::size_t customer, unsigned code) noexcept {
     if (std::uint64_t* bits = reasons(); bits != nullptr && code < CRM_MAX_REASON_CODES) {
       bits[customer] |= std::uint64_t{1} << code;
     }
   }
-  // Sets output column `column` (an index into kOutputColumns) for `customer`.
+  // Sets output column `column` (an index into kOutputColumns) for `customer`. Since 1.1.
   void set_output(std::size_t column, std::size_t customer, double value) noexcept {
     if (double* const* columns = output_columns(); columns != nullptr && columns[column] != nullptr) {
       columns[column][customer] = value;

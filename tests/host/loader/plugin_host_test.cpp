@@ -79,7 +79,7 @@ class PluginHostTest : public ::testing::Test {
     ASSERT_NE(plugin, nullptr) << id << " was not kept: " << (test_.record(id) ? test_.record(id)->reason : "");
     FeatureBatch batch;
     batch.customer_ids = {"c1"};
-    batch.feature_names = {"recency_days", "complaints_90d", "days_since_login"};
+    batch.feature_names = {"recency_days", "complaints_window", "days_since_login"};
     batch.columns = {{0}, {0}, {0}};
     EXPECT_EQ(score_batch(*plugin, batch, false).scores.size(), 1U);
   }
