@@ -263,6 +263,8 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   std::vector<std::size_t> starts;
   std::vector<OrderEvent> grouped = group_by_customer(std::move(events), customer_count, starts);
   std::vector<int> last_order_day(customer_count, kNoDay);
+  // Customers with no record at all before the date (not yet customers then) get no features.
+  std::vector<bool> seen(customer_count, false);
   {
     auto& recency = f["recency_days"];
     auto& tenure = f["tenure_days"];
@@ -295,6 +297,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       if (first == last) {
         continue;
       }
+      seen[c] = true;
       std::sort(first, last, [](const OrderEvent& a, const OrderEvent& b) { return a.day < b.day; });
       double days = 0;
       double total = 0;
@@ -371,6 +374,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       if (c < 0) {
         continue;
       }
+      seen[c] = true;
       if (!has_activity[c]) {
         has_activity[c] = true;
         logins[c] = downloads_recent[c] = downloads_previous[c] = meetings[c] = 0;
@@ -428,6 +432,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       before[c] = 0;
     }
     const auto count_complaint = [&](std::int32_t c, int day) {
+      seen[c] = true;
       complaints[c] += today - day < settings.complaints_window_days ? 1 : 0;
       after_order[c] += last_order_day[c] != kNoDay && day >= last_order_day[c] ? 1 : 0;
     };
@@ -450,6 +455,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       if (c < 0) {
         continue;
       }
+      seen[c] = true;
       const int day = day_of(interactions.column_int64(1));
       const int age = today - day;
       now[c] += age < period ? 1 : 0;
@@ -482,6 +488,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       if (c < 0) {
         continue;
       }
+      seen[c] = true;
       const double score = query.column_double(3);
       if (query.column_view(2) == "csat") {
         csat3[c] = csat2[c];
@@ -519,6 +526,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       if (c < 0) {
         continue;
       }
+      seen[c] = true;
       const std::int64_t due = query.column_int64(1);
       std::int64_t settled = as_of_ms;
       if (!query.column_is_null(2)) {
@@ -588,6 +596,14 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       const auto interval = settings.followup_interval_days.find(tier[c]);
       const int allowed = interval != settings.followup_interval_days.end() ? interval->second : 90;
       overdue[c] = since[c] - allowed;
+    }
+  }
+
+  for (std::size_t c = 0; c < customer_count; ++c) {
+    if (!seen[c]) {
+      for (auto& column : f.columns_) {
+        column[c] = kMissing;
+      }
     }
   }
 

@@ -248,7 +248,8 @@ std::vector<BandChange> band_changes(Store& store, std::int64_t run_id) {
   Statement query = store.database().prepare(
       "SELECT now.customer_id, before.band, now.band, now.score FROM customer_scores now JOIN customer_scores before "
       "ON before.customer_id = now.customer_id AND before.run_id = (SELECT max(id) FROM score_runs WHERE id < ?1 AND "
-      "finished_ms IS NOT NULL) WHERE now.run_id = ?1 AND before.band IS NOT now.band ORDER BY now.score");
+      "finished_ms IS NOT NULL) WHERE now.run_id = ?1 AND now.band IS NOT NULL AND before.band IS NOT now.band ORDER "
+      "BY now.score");
   query.bind(1, run_id);
   while (query.step()) {
     changes.push_back({query.column_int64(0), query.column_text(1), query.column_text(2), query.column_double(3)});

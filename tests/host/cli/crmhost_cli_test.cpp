@@ -16,6 +16,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "crm/abi.h"
+#include "store/store.hpp"
 
 namespace crm::host {
 namespace {
@@ -131,6 +132,110 @@ TEST_F(CrmhostCli, HelpAndUsage) {
   EXPECT_EQ(run_crmhost("").exit_code, kExitUsage);
   EXPECT_EQ(run_crmhost("frobnicate").exit_code, kExitUsage);
   EXPECT_EQ(run_crmhost("plugins --no-such-flag").exit_code, kExitUsage);
+}
+
+// A store of 200 customers with a purchase rhythm each; the even ones stop
+// buying after 2023-09-08 (day 250), the odd ones keep buying.
+fs::path scoring_store(const fs::path& dir) {
+  const fs::path db = dir / "crm.db";
+  Store store(db.string());
+  Database& database = store.database();
+  Transaction transaction(database);
+  constexpr std::int64_t kDay = 86'400'000;
+  constexpr std::int64_t kStart = 19'358 * kDay;  // 2023-01-01
+  for (int customer = 1; customer <= 200; ++customer) {
+    database.exec(fmt::format(
+        "INSERT INTO customers(id, source, external_id, unified_id) VALUES ({0}, 'erp', 'C{0}', {0})", customer));
+    const int every = 5 + customer % 20;
+    const int stop = customer % 2 == 0 ? 250 : 600;
+    for (int day = customer % 7; day < stop; day += every) {
+      database.exec(
+          fmt::format("INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, status) "
+                      "VALUES ('erp', 'O{}-{}', {}, {}, {}, 'confirmed')",
+                      customer, day, customer, kStart + day * kDay, 10 * (customer % 13 + 1)));
+    }
+  }
+  transaction.commit();
+  return db;
+}
+
+TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
+  const fs::path db = scoring_store(dir_);
+  const std::string base = fmt::format("--db '{}'", db.string());
+
+  // Without a model the learning scorers are skipped, the others score.
+  CommandResult result = run_crmhost(fmt::format("{} score --as-of 2023-06-01 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  auto report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["customers"], 200);
+  EXPECT_EQ(report["primary_scorer"], "scorer_health");
+  EXPECT_EQ(report["skipped"].size(), 2U);
+  EXPECT_TRUE(report["band_changes"].empty());
+
+  result = run_crmhost(fmt::format("{} train --as-of 2023-12-01 --horizon 60 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["features_as_of"], "2023-10-02");
+  EXPECT_EQ(report["customers"], 200);
+  EXPECT_EQ(report["churned"], 100);
+  ASSERT_EQ(report["scorers"].size(), 2U);
+  for (const auto& scorer : report["scorers"]) {
+    EXPECT_EQ(scorer["status"], "trained") << scorer.dump();
+  }
+
+  // Four months after the even customers stopped, they have fallen out of green.
+  result = run_crmhost(fmt::format("{} score --as-of 2024-01-01 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  EXPECT_TRUE(report["skipped"].empty()) << report["skipped"].dump();
+  EXPECT_GE(report["band_changes"].size(), 90U);
+  for (const auto& change : report["band_changes"]) {
+    EXPECT_EQ(change["customer_id"].get<int>() % 2, 0) << change.dump();
+    EXPECT_EQ(change["from"], "green");
+  }
+
+  result = run_crmhost(fmt::format("{} explain 2 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["previous_band"], "green");
+  EXPECT_EQ(report["owner"], report["band"] == "red" ? "coo" : report["band"] == "orange" ? "cs_director" : "csm");
+  EXPECT_FALSE(report["tier"].get<std::string>().empty());
+  EXPECT_FALSE(report["abc_class"].get<std::string>().empty());
+  EXPECT_EQ(report["scores"].size(), 6U);  // every loaded scorer, the examples included
+  ASSERT_FALSE(report["reasons"].empty());
+  std::set<std::string> codes;
+  for (const auto& reason : report["reasons"]) {
+    codes.insert(reason["code"].get<std::string>());
+  }
+  EXPECT_EQ(codes.count("order_trend_break"), 1U) << report["reasons"].dump();
+  ASSERT_FALSE(report["top_contributions"].empty());
+  EXPECT_LT(report["top_contributions"][0]["points"].get<double>(), 0);
+  result = run_crmhost(fmt::format("{} explain 2", base));
+  EXPECT_NE(result.output.find("order rhythm broken"), std::string::npos) << result.output;
+
+  result = run_crmhost(fmt::format("{} backtest --as-of 2023-10-01 --horizon 60 --lead-step 30 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  std::set<std::string> scorers;
+  for (const auto& row : report["scorers"]) {
+    scorers.insert(row["scorer"].get<std::string>());
+    for (const char* field :
+         {"roc_auc", "precision_top10", "recall_top10", "median_lead_time_days", "customers", "churned"}) {
+      EXPECT_TRUE(row.contains(field)) << field;
+    }
+  }
+  EXPECT_EQ(scorers.count("scorer_logit"), 1U);
+  EXPECT_EQ(scorers.count("baseline_recency"), 1U);
+}
+
+TEST_F(CrmhostCli, ScoringCommandsExplainBadInput) {
+  const fs::path db = scoring_store(dir_);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' score --as-of 2024-13-01", db.string())).exit_code, kExitConfig);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain 99999", db.string())).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' backtest --horizon 90", db.string())).exit_code, kExitUsage);
+  const CommandResult features = run_crmhost("features --json");
+  EXPECT_EQ(features.exit_code, kExitOk);
+  EXPECT_NE(features.output.find("\"recency_days\""), std::string::npos);
 }
 
 }  // namespace

@@ -74,8 +74,9 @@ TEST_F(FeaturesTest, PurchaseHistoryRecencyFrequencyMonetaryAndPeriodChange) {
   EXPECT_EQ(feature(features, 1, "purchase_volume_previous"), 300);
   EXPECT_DOUBLE_EQ(feature(features, 1, "purchase_volume_change"), -250.0 / 300.0);
   EXPECT_DOUBLE_EQ(feature(features, 1, "order_frequency_change"), -0.5);
-  // Customer 2 never bought: counts are 0, recency unknown.
-  EXPECT_EQ(feature(features, 2, "order_count"), 0);
+  // Customer 2 has no record before the date: not a customer yet, every feature unknown.
+  EXPECT_TRUE(std::isnan(feature(features, 2, "order_count")));
+  EXPECT_TRUE(std::isnan(feature(features, 2, "complaints_window")));
   EXPECT_TRUE(std::isnan(feature(features, 2, "recency_days")));
   EXPECT_TRUE(std::isnan(feature(features, 2, "recency_rank")));
   EXPECT_EQ(feature(features, 1, "recency_rank"), 1.0);  // the only buyer is the best
