@@ -57,8 +57,9 @@ TEST(ScorerExampleC, MissingFeatureIsADataError) {
     FAIL() << "expected a data error";
   } catch (const PluginCallError& e) {
     EXPECT_EQ(e.status(), CRM_STATUS_DATA);
-    EXPECT_STREQ(e.what(),
-                 "scorer 'scorer_example_c' failed to score (data error): feature 'recency_days' is missing from the batch");
+    EXPECT_STREQ(
+        e.what(),
+        "scorer 'scorer_example_c' failed to score (data error): feature 'recency_days' is missing from the batch");
   }
 }
 
