@@ -14,6 +14,7 @@
 #include "core/logger.hpp"
 #include "loader/host_services.hpp"
 #include "loader/plugin_host.hpp"
+#include "scoring/features.hpp"
 
 namespace crm::host::testing {
 
@@ -63,6 +64,12 @@ class TestHost {
     options.plugin_dirs = directories;
     options.plugin_settings = plugin_settings;
     options.environment = environment_of(std::move(environment));
+    // As crmhost does: a scorer needing a feature the host does not compute is refused.
+    options.available_features = feature_names(FeatureSettings{});
+    return load(options);
+  }
+
+  PluginHost& load(const PluginHostOptions& options) {
     host_->load(options);
     return *host_;
   }

@@ -398,5 +398,39 @@ TEST_F(PluginHostTest, CheckpointsPersistAcrossInstancesOfTheSameStore) {
   EXPECT_EQ(test_.state().read_checkpoint("services_probe"), std::optional<std::string>("cursor-1+1"));
 }
 
+TEST_F(PluginHostTest, ScorerNeedingAFeatureTheHostDoesNotComputeIsRefusedUnlessDisabled) {
+  dir_.add_good("scorer_example_cpp");
+  dir_.add_good();
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_.path()};
+  options.available_features = {"recency_days", "days_since_login"};
+  test_.load(options);
+  expect_refused("scorer_example_cpp",
+                 "it needs feature complaints_window that this host does not compute; see `crmhost features` for the "
+                 "list, or upgrade the host");
+  expect_good_plugin_kept();
+
+  testing::TestHost other;
+  options.plugin_settings = {{"scorer_example_cpp", {{"enabled", false}}}};
+  other.load(options);
+  EXPECT_EQ(other.record("scorer_example_cpp")->state, PluginState::disabled);
+}
+
+TEST_F(PluginHostTest, AScorerBuiltForAbi10LoadsAndScoresInThisHost) {
+  dir_.add_fixture("abi_1_0_scorer");
+  load();
+  LoadedPlugin* scorer = test_.host().find("abi_1_0_scorer");
+  ASSERT_NE(scorer, nullptr) << test_.record("abi_1_0_scorer")->reason;
+  EXPECT_EQ(test_.record("abi_1_0_scorer")->abi, "1.0");
+  EXPECT_FALSE(is_trainable(*scorer));
+  EXPECT_TRUE(reason_codes(*scorer).empty());
+  FeatureBatch batch;
+  batch.customer_ids = {"a", "b"};
+  const ScoreResult result = score_batch(*scorer, batch, true);
+  EXPECT_EQ(result.scores, (std::vector<double>{50.0, 50.0}));
+  EXPECT_TRUE(result.reasons.empty());
+  EXPECT_TRUE(result.output_columns.empty());
+}
+
 }  // namespace
 }  // namespace crm::host
