@@ -385,7 +385,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       if (kind == "login") {
         last_login[c] = std::max(last_login[c], day);
         logins[c] += age < settings.login_window_days ? 1 : 0;
-      } else if (kind == "download") {
+      } else if (kind == "download" || kind == "document_download") {
         downloads_recent[c] += age < settings.downloads_window_days ? 1 : 0;
         downloads_previous[c] +=
             age >= settings.downloads_window_days && age < 2 * settings.downloads_window_days ? 1 : 0;

@@ -58,6 +58,10 @@ inline double log_likelihood_one(const Parameters& p, const Customer& c) {
 struct Grouped {
   std::vector<Customer> customers;
   std::vector<double> weights;
+  // Repeat purchases are counts: when all are whole numbers the x-only terms
+  // are computed once per distinct x instead of once per customer.
+  bool whole_x = true;
+  std::size_t max_x = 0;
 };
 
 inline Grouped group(const std::vector<Customer>& customers) {
@@ -67,16 +71,43 @@ inline Grouped group(const std::vector<Customer>& customers) {
   }
   Grouped grouped;
   for (const auto& [key, count] : counts) {
-    grouped.customers.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key)});
+    const double x = std::get<0>(key);
+    grouped.customers.push_back({x, std::get<1>(key), std::get<2>(key)});
     grouped.weights.push_back(count);
+    grouped.whole_x = grouped.whole_x && x >= 0 && x == std::floor(x) && x < 1e6;
+    grouped.max_x = grouped.whole_x ? std::max(grouped.max_x, static_cast<std::size_t>(x)) : grouped.max_x;
   }
   return grouped;
 }
 
 inline double log_likelihood(const Parameters& p, const Grouped& data) {
   double total = 0;
+  if (!data.whole_x) {
+    for (std::size_t i = 0; i < data.customers.size(); ++i) {
+      total += data.weights[i] * log_likelihood_one(p, data.customers[i]);
+    }
+    return total;
+  }
+  // a1 + a2 without the r*log(alpha) part, and log(a) - log(b + x - 1), per x.
+  std::vector<double> x_terms(data.max_x + 1);
+  std::vector<double> dropout_terms(data.max_x + 1);
+  const double constant = -std::lgamma(p.r) + p.r * std::log(p.alpha) + std::lgamma(p.a + p.b) - std::lgamma(p.b);
+  for (std::size_t x = 0; x <= data.max_x; ++x) {
+    const auto xd = static_cast<double>(x);
+    x_terms[x] = std::lgamma(p.r + xd) + std::lgamma(p.b + xd) - std::lgamma(p.a + p.b + xd) + constant;
+    dropout_terms[x] = x > 0 ? std::log(p.a) - std::log(p.b + xd - 1) : 0;
+  }
   for (std::size_t i = 0; i < data.customers.size(); ++i) {
-    total += data.weights[i] * log_likelihood_one(p, data.customers[i]);
+    const Customer& c = data.customers[i];
+    const auto x = static_cast<std::size_t>(c.x);
+    const double a3 = -(p.r + c.x) * std::log(p.alpha + c.T);
+    double value = x_terms[x] + a3;
+    if (x > 0) {
+      const double a4 = dropout_terms[x] - (p.r + c.x) * std::log(p.alpha + c.t_x);
+      const double high = std::max(a3, a4);
+      value = x_terms[x] + high + std::log(std::exp(a3 - high) + std::exp(a4 - high));
+    }
+    total += data.weights[i] * value;
   }
   return total;
 }
@@ -205,7 +236,8 @@ inline FitResult fit(const std::vector<Customer>& customers, int max_iterations 
   }
   result.parameters = parameters_of(best);
   result.log_likelihood = -best_value;
-  result.at_boundary = std::any_of(best.begin(), best.end(), [](double v) { return std::fabs(v) > 12; });
+  result.at_boundary = std::any_of(best.begin(), best.end(), [](double v) { return std::fabs(v) > 12; }) ||
+                       result.parameters.a / (result.parameters.a + result.parameters.b) < 1e-5;
   return result;
 }
 
