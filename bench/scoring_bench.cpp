@@ -24,6 +24,7 @@
 
 #include "health_model.hpp"
 #include "loader/scorer_call.hpp"
+#include "scoring/backtest.hpp"
 #include "scoring/features.hpp"
 #include "scoring/scoring.hpp"
 #include "store/store.hpp"
@@ -283,13 +284,66 @@ int abi(const std::string& path, const std::string& plugin_dir, int runs) {
   return 0;
 }
 
+// scorer_logit's own side of the scikit-learn comparison: fit on the training
+// snapshot and score the test snapshot, the feature build excluded as in the peer.
+int logit_peer_side(const std::string& path, const std::string& plugin_dir) {
+  Store store(path);
+  testing::TestHost test;
+  load_plugins(test, plugin_dir);
+  LoadedPlugin* scorer = test.host().find("scorer_logit");
+  if (scorer == nullptr) {
+    std::cerr << "scorer_logit did not load\n";
+    return 1;
+  }
+  const auto snapshot = [&](std::int64_t as_of, std::vector<double>& labels) {
+    const CustomerFeatures features = build_features(store.database(), FeatureSettings{}, as_of);
+    const std::vector<double> all_labels = churn_labels(store.database(), features, as_of, as_of + 90 * kDay);
+    std::vector<std::size_t> rows;
+    for (std::size_t i = 0; i < features.size(); ++i) {
+      if (features.column("order_count")[i] > 0) {
+        rows.push_back(i);
+        labels.push_back(all_labels[i]);
+      }
+    }
+    return features.select(rows, required_features(*scorer));
+  };
+  std::vector<double> train_labels;
+  std::vector<double> test_labels;
+  // The outcome must be known: test 90 days before the data ends, train 90 days before that.
+  const FeatureBatch train_batch = snapshot(kAsOfMs - 180 * kDay, train_labels);
+  const FeatureBatch test_batch = snapshot(kAsOfMs - 90 * kDay, test_labels);
+  const auto start = std::chrono::steady_clock::now();
+  (void)train_scorer(*scorer, train_batch, train_labels, 90);
+  std::vector<double> risk;
+  for (std::size_t begin = 0; begin < test_labels.size(); begin += 65'536) {
+    std::vector<std::size_t> rows(std::min<std::size_t>(65'536, test_labels.size() - begin));
+    std::iota(rows.begin(), rows.end(), begin);
+    FeatureBatch part;
+    part.as_of_ms = test_batch.as_of_ms;
+    part.feature_names = test_batch.feature_names;
+    for (const auto& column : test_batch.columns) {
+      part.columns.emplace_back(column.begin() + static_cast<std::ptrdiff_t>(begin),
+                                column.begin() + static_cast<std::ptrdiff_t>(begin + rows.size()));
+    }
+    part.customer_ids.assign(test_batch.customer_ids.begin() + static_cast<std::ptrdiff_t>(begin),
+                             test_batch.customer_ids.begin() + static_cast<std::ptrdiff_t>(begin + rows.size()));
+    for (const double score : score_batch(*scorer, part, false).scores) {
+      risk.push_back(100 - score);
+    }
+  }
+  const double seconds = seconds_since(start);
+  std::cout << fmt::format("scorer_logit {:.3f} s for fit on {} + predict on {}; ROC-AUC {:.4f}\n", seconds,
+                           train_labels.size(), test_labels.size(), roc_auc(risk, test_labels));
+  return 0;
+}
+
 int export_features(const std::string& path, const std::string& out) {
   Store store(path);
   std::filesystem::create_directories(out);
   const std::vector<std::string> names = {"recency_days",    "order_count",      "monetary_total",
                                           "order_count_90d", "order_count_365d", "recency_ratio"};
   for (const auto& [as_of, file] :
-       {std::pair{kAsOfMs - 90 * kDay, std::string("train")}, std::pair{kAsOfMs, std::string("test")}}) {
+       {std::pair{kAsOfMs - 180 * kDay, std::string("train")}, std::pair{kAsOfMs - 90 * kDay, std::string("test")}}) {
     const CustomerFeatures features = build_features(store.database(), FeatureSettings{}, as_of);
     const std::vector<double> labels = churn_labels(store.database(), features, as_of, as_of + 90 * kDay);
     std::ofstream matrix(out + "/" + file + ".f64", std::ios::binary);
@@ -330,7 +384,8 @@ int main(int argc, char** argv) {
   auto* train_command = app.add_subcommand("train", "Train the learning scorers and store their models");
   auto* end_to_end_command = app.add_subcommand("end-to-end", "Features + all scorers + storing, timed");
   auto* abi_command = app.add_subcommand("abi", "scorer_health through the ABI vs linked in");
-  for (auto* command : {train_command, end_to_end_command, abi_command}) {
+  auto* logit_command = app.add_subcommand("logit", "scorer_logit fit + predict, the side of the scikit-learn peer");
+  for (auto* command : {train_command, end_to_end_command, abi_command, logit_command}) {
     command->add_option("--db", db)->required();
     command->add_option("--plugin-dir", plugin_dir)->required();
   }
@@ -350,6 +405,9 @@ int main(int argc, char** argv) {
   }
   if (abi_command->parsed()) {
     return abi(db, plugin_dir, runs);
+  }
+  if (logit_command->parsed()) {
+    return logit_peer_side(db, plugin_dir);
   }
   return export_features(db, out);
 }

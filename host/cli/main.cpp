@@ -413,7 +413,7 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
   nlohmann::json changed = nlohmann::json::array();
   for (const BandChange& change : changes) {
     changed.push_back({{"customer_id", change.customer_id},
-                       {"from", change.from_band},
+                       {"from", change.from_band.empty() ? nlohmann::json(nullptr) : nlohmann::json(change.from_band)},
                        {"to", change.to_band},
                        {"score", json_number(change.score)}});
   }
@@ -436,8 +436,9 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
     }
     std::cout << fmt::format("{} customer(s) changed band since the last run\n", changes.size());
     for (std::size_t i = 0; i < changes.size() && i < 20; ++i) {
-      std::cout << fmt::format("  customer {}: {} -> {} ({:.1f})\n", changes[i].customer_id, changes[i].from_band,
-                               changes[i].to_band, changes[i].score);
+      std::cout << fmt::format("  customer {}: {} -> {} ({:.1f})\n", changes[i].customer_id,
+                               changes[i].from_band.empty() ? "new" : changes[i].from_band, changes[i].to_band,
+                               changes[i].score);
     }
     if (changes.size() > 20) {
       std::cout << fmt::format("  ... and {} more (--json lists all)\n", changes.size() - 20);

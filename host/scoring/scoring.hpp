@@ -62,7 +62,7 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
 
 struct BandChange {
   std::int64_t customer_id = 0;
-  std::string from_band;
+  std::string from_band;  // empty: not scored in the run before
   std::string to_band;
   double score = 0;
 };
