@@ -609,6 +609,7 @@ int command_train(const GlobalOptions& options, const std::string& as_of, int ho
   }
   const std::vector<double> labels_all = churn_labels(store.database(), all, train_as_of_ms, outcome_end_ms);
   std::vector<double> labels;
+  labels.reserve(buyers.size());
   for (const std::size_t i : buyers) {
     labels.push_back(labels_all[i]);
   }

@@ -69,7 +69,7 @@ struct OrderEvent {
 };
 
 // Events grouped by customer with a counting sort: O(n), no comparison sort of 10^7 rows.
-std::vector<OrderEvent> group_by_customer(std::vector<OrderEvent> events, std::size_t customer_count,
+std::vector<OrderEvent> group_by_customer(const std::vector<OrderEvent>& events, std::size_t customer_count,
                                           std::vector<std::size_t>& starts) {
   starts.assign(customer_count + 1, 0);
   for (const OrderEvent& event : events) {
@@ -261,7 +261,8 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
     }
   }
   std::vector<std::size_t> starts;
-  std::vector<OrderEvent> grouped = group_by_customer(std::move(events), customer_count, starts);
+  std::vector<OrderEvent> grouped = group_by_customer(events, customer_count, starts);
+  events = {};
   std::vector<int> last_order_day(customer_count, kNoDay);
   // Customers with no record at all before the date (not yet customers then) get no features.
   std::vector<bool> seen(customer_count, false);

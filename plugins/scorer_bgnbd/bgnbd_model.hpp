@@ -8,6 +8,8 @@
 // where a naive implementation fails to converge on Online Retail.
 #pragma once
 
+#include <math.h>  // lgamma_r
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -42,9 +44,15 @@ struct FitResult {
   bool at_boundary = false;
 };
 
+// lgamma sets the global signgam; lgamma_r does not, so fits may run on several threads.
+inline double log_gamma(double value) {
+  int sign = 0;
+  return ::lgamma_r(value, &sign);
+}
+
 inline double log_likelihood_one(const Parameters& p, const Customer& c) {
-  const double a1 = std::lgamma(p.r + c.x) - std::lgamma(p.r) + p.r * std::log(p.alpha);
-  const double a2 = std::lgamma(p.a + p.b) + std::lgamma(p.b + c.x) - std::lgamma(p.b) - std::lgamma(p.a + p.b + c.x);
+  const double a1 = log_gamma(p.r + c.x) - log_gamma(p.r) + p.r * std::log(p.alpha);
+  const double a2 = log_gamma(p.a + p.b) + log_gamma(p.b + c.x) - log_gamma(p.b) - log_gamma(p.a + p.b + c.x);
   const double a3 = -(p.r + c.x) * std::log(p.alpha + c.T);
   if (c.x <= 0) {
     return a1 + a2 + a3;
@@ -91,10 +99,10 @@ inline double log_likelihood(const Parameters& p, const Grouped& data) {
   // a1 + a2 without the r*log(alpha) part, and log(a) - log(b + x - 1), per x.
   std::vector<double> x_terms(data.max_x + 1);
   std::vector<double> dropout_terms(data.max_x + 1);
-  const double constant = -std::lgamma(p.r) + p.r * std::log(p.alpha) + std::lgamma(p.a + p.b) - std::lgamma(p.b);
+  const double constant = -log_gamma(p.r) + p.r * std::log(p.alpha) + log_gamma(p.a + p.b) - log_gamma(p.b);
   for (std::size_t x = 0; x <= data.max_x; ++x) {
     const auto xd = static_cast<double>(x);
-    x_terms[x] = std::lgamma(p.r + xd) + std::lgamma(p.b + xd) - std::lgamma(p.a + p.b + xd) + constant;
+    x_terms[x] = log_gamma(p.r + xd) + log_gamma(p.b + xd) - log_gamma(p.a + p.b + xd) + constant;
     dropout_terms[x] = x > 0 ? std::log(p.a) - std::log(p.b + xd - 1) : 0;
   }
   for (std::size_t i = 0; i < data.customers.size(); ++i) {
@@ -130,16 +138,16 @@ inline FitResult fit(const std::vector<Customer>& customers, int max_iterations 
     return std::isfinite(value) ? value : 1e300;
   };
   // Start where the means suggest: alpha near the mean time, r near 1 purchase per alpha.
-  double mean_T = 0;
+  double mean_age = 0;
   for (const Customer& c : customers) {
-    mean_T += c.T;
+    mean_age += c.T;
   }
-  mean_T = customers.empty() ? 1 : std::max(1e-3, mean_T / static_cast<double>(customers.size()));
-  Point best = {0.0, std::log(mean_T / 4), 0.0, 0.0};
+  mean_age = customers.empty() ? 1 : std::max(1e-3, mean_age / static_cast<double>(customers.size()));
+  Point best = {0.0, std::log(mean_age / 4), 0.0, 0.0};
   double best_value = objective(best);
   FitResult result;
   for (int restart = 0; restart < 8 && result.iterations < max_iterations; ++restart) {
-    std::array<Point, 5> simplex;
+    std::array<Point, 5> simplex{};
     std::array<double, 5> values{};
     simplex[0] = best;
     for (std::size_t k = 0; k < 4; ++k) {

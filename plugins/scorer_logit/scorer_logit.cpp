@@ -90,7 +90,7 @@ class LogitScorer final : public crm::TrainableScorer {
       rows.push_back(row);
       labels.push_back(churned[i] > 0.5 ? 1.0 : 0.0);
     }
-    const double positives = std::count(labels.begin(), labels.end(), 1.0);
+    const auto positives = static_cast<double>(std::count(labels.begin(), labels.end(), 1.0));
     if (rows.size() < min_customers_ || positives == 0 || positives == static_cast<double>(rows.size())) {
       throw crm::DataError("cannot train on " + std::to_string(rows.size()) + " customers of whom " +
                            std::to_string(static_cast<long>(positives)) +

@@ -588,19 +588,19 @@ crm_status load_model(crm_plugin_instance* instance, const crm_host* host, crm_s
 
 template <class P, class = void>
 struct ReasonCodesOf {
-  static constexpr const char* const* value = nullptr;
+  static constexpr const char* const* kNames = nullptr;
 };
 template <class P>
 struct ReasonCodesOf<P, std::void_t<decltype(P::kReasonCodes)>> {
-  static constexpr const char* const* value = P::kReasonCodes;
+  static constexpr const char* const* kNames = P::kReasonCodes;
 };
 template <class P, class = void>
 struct OutputColumnsOf {
-  static constexpr const char* const* value = nullptr;
+  static constexpr const char* const* kNames = nullptr;
 };
 template <class P>
 struct OutputColumnsOf<P, std::void_t<decltype(P::kOutputColumns)>> {
-  static constexpr const char* const* value = P::kOutputColumns;
+  static constexpr const char* const* kNames = P::kOutputColumns;
 };
 
 template <class P>
@@ -642,8 +642,8 @@ const void* kind_api() noexcept {
       static const crm_scorer_api api = {sizeof(crm_scorer_api),
                                          P::kRequiredFeatures,
                                          &score<P>,
-                                         ReasonCodesOf<P>::value,
-                                         OutputColumnsOf<P>::value,
+                                         ReasonCodesOf<P>::kNames,
+                                         OutputColumnsOf<P>::kNames,
                                          &train<P>,
                                          &save_model<P>,
                                          &load_model<P>};
@@ -652,8 +652,8 @@ const void* kind_api() noexcept {
       static const crm_scorer_api api = {sizeof(crm_scorer_api),
                                          P::kRequiredFeatures,
                                          &score<P>,
-                                         ReasonCodesOf<P>::value,
-                                         OutputColumnsOf<P>::value,
+                                         ReasonCodesOf<P>::kNames,
+                                         OutputColumnsOf<P>::kNames,
                                          nullptr,
                                          nullptr,
                                          nullptr};
