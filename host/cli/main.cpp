@@ -7,7 +7,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -490,10 +492,43 @@ std::string label_of(const ScoringSettings& settings, const std::string& key) {
   return found != kDefaults.end() ? found->second : key;
 }
 
-int command_explain(const GlobalOptions& options, std::int64_t customer_id, bool as_json) {
+// A customer named on the command line: the store's id, or SOURCE:EXTERNAL_ID as the connector knows it.
+std::optional<std::int64_t> resolve_customer(Store& store, const std::string& text) {
+  const std::size_t colon = text.find(':');
+  if (colon == std::string::npos) {
+    char* end = nullptr;
+    const long long id = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0') {
+      throw ConfigError(fmt::format("customer '{}' is neither a store id nor SOURCE:EXTERNAL_ID", text));
+    }
+    return id;
+  }
+  Statement query =
+      store.database().prepare("SELECT coalesce(unified_id, id) FROM customers WHERE source = ?1 AND external_id = ?2");
+  query.bind(1, std::string_view(text).substr(0, colon)).bind(2, std::string_view(text).substr(colon + 1));
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  return query.column_int64(0);
+}
+
+int command_explain(const GlobalOptions& options, const std::string& customer, bool as_json) {
   Session session;
   prepare(options, session, LogLevel::warn);
   Store store(session.database->string());
+  const std::optional<std::int64_t> resolved = resolve_customer(store, customer);
+  if (!resolved) {
+    std::cerr << fmt::format("crmhost: no customer {} in the store\n", customer);
+    return kExitFailure;
+  }
+  const std::int64_t customer_id = *resolved;
+  std::vector<std::string> known_as;
+  Statement names = store.database().prepare(
+      "SELECT source || ':' || external_id FROM customers WHERE coalesce(unified_id, id) = ?1 ORDER BY id");
+  names.bind(1, customer_id);
+  while (names.step()) {
+    known_as.push_back(names.column_text(0));
+  }
   Statement query = store.database().prepare(
       "SELECT s.run_id, r.as_of_ms, s.score, s.band, s.tier, s.stage, s.abc_class, s.reasons, s.scores_json, "
       "s.explain_json, r.primary_scorer, r.scorers_json FROM customer_scores s JOIN score_runs r ON r.id = s.run_id "
@@ -501,8 +536,8 @@ int command_explain(const GlobalOptions& options, std::int64_t customer_id, bool
   query.bind(1, customer_id);
   if (!query.step()) {
     std::cerr << fmt::format(
-        "crmhost: customer {} has no score yet; run `crmhost score` (ids are the store's "
-        "unified customer ids)\n",
+        "crmhost: customer {} has no score yet; run `crmhost score` (a customer is the store's id or "
+        "SOURCE:EXTERNAL_ID)\n",
         customer_id);
     return kExitFailure;
   }
@@ -512,6 +547,7 @@ int command_explain(const GlobalOptions& options, std::int64_t customer_id, bool
   const double score = query.column_is_null(2) ? std::nan("") : query.column_double(2);
   const std::string band = text_or_empty(3);
   nlohmann::json report = {{"customer_id", customer_id},
+                           {"known_as", known_as},
                            {"run_id", query.column_int64(0)},
                            {"as_of", date_text(query.column_int64(1))},
                            {"score", json_number(score)},
@@ -559,6 +595,9 @@ int command_explain(const GlobalOptions& options, std::int64_t customer_id, bool
       report.contains("previous_band") && report["previous_band"] != band
           ? fmt::format(" (was {})", report["previous_band"].get<std::string>())
           : std::string());
+  if (!known_as.empty()) {
+    std::cout << fmt::format("  known as: {}\n", fmt::join(known_as, ", "));
+  }
   if (report.contains("owner")) {
     std::cout << fmt::format("  owner: {}{}\n", report["owner"].get<std::string>(),
                              report["response_hours"].get<int>() > 0
@@ -782,9 +821,12 @@ int main(int argc, char** argv) {
   score->add_flag("--json", score_json, "Print the band distribution and band changes as JSON");
 
   bool explain_json = false;
-  std::int64_t explain_customer = 0;
+  std::string explain_customer;
   auto* explain = app.add_subcommand("explain", "Why a customer has their score: band, tier, stage, reasons");
-  explain->add_option("CUSTOMER_ID", explain_customer, "The store's (unified) customer id")->required();
+  explain
+      ->add_option("CUSTOMER_ID", explain_customer,
+                   "The store's customer id (as `score` prints it), or SOURCE:EXTERNAL_ID (erp_csv:17850)")
+      ->required();
   explain->add_flag("--json", explain_json, "Print JSON");
 
   bool train_json = false;

@@ -212,6 +212,11 @@ TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
   EXPECT_LT(report["top_contributions"][0]["points"].get<double>(), 0);
   result = run_crmhost(fmt::format("{} explain 2", base));
   EXPECT_NE(result.output.find("order rhythm broken"), std::string::npos) << result.output;
+  // The connector's own id finds the same customer.
+  result = run_crmhost(fmt::format("{} explain erp:C2 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  EXPECT_EQ(nlohmann::json::parse(result.output)["customer_id"], 2);
+  EXPECT_EQ(nlohmann::json::parse(result.output)["known_as"], nlohmann::json({"erp:C2"}));
 
   result = run_crmhost(fmt::format("{} backtest --as-of 2023-10-01 --horizon 60 --lead-step 30 --json", base));
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
@@ -232,6 +237,8 @@ TEST_F(CrmhostCli, ScoringCommandsExplainBadInput) {
   const fs::path db = scoring_store(dir_);
   EXPECT_EQ(run_crmhost(fmt::format("--db '{}' score --as-of 2024-13-01", db.string())).exit_code, kExitConfig);
   EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain 99999", db.string())).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain erp:nobody", db.string())).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain twelve", db.string())).exit_code, kExitConfig);
   EXPECT_EQ(run_crmhost(fmt::format("--db '{}' backtest --horizon 90", db.string())).exit_code, kExitUsage);
   const CommandResult features = run_crmhost("features --json");
   EXPECT_EQ(features.exit_code, kExitOk);
