@@ -32,6 +32,8 @@ constexpr std::uint32_t kLibraryMinimumSize = CRM_SIZE_THROUGH(crm_library, plug
 constexpr std::uint32_t kDescriptorMinimumSize = CRM_SIZE_THROUGH(crm_plugin_descriptor, kind_api);
 constexpr std::uint32_t kConnectorMinimumSize = CRM_SIZE_THROUGH(crm_connector_api, reprocess);
 constexpr std::uint32_t kScorerMinimumSize = CRM_SIZE_THROUGH(crm_scorer_api, score);
+// Channels arrived with 1.1: their first size is the 1.1 one.
+constexpr std::uint32_t kChannelMinimumSize = CRM_SIZE_THROUGH(crm_channel_api, send);
 
 #undef CRM_SIZE_THROUGH
 
@@ -513,6 +515,15 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       }
     }
 
+    std::optional<crm_channel_api> channel_api;
+    if (descriptor.kind == CRM_KIND_CHANNEL) {
+      channel_api = read_sized(static_cast<const crm_channel_api*>(descriptor.kind_api), kChannelMinimumSize,
+                               "crm_channel_api", manifest.abi_version);
+      if (channel_api->send == nullptr) {
+        throw Refusal{"crm_channel_api lacks send; fill it"};
+      }
+    }
+
     std::optional<JsonSchema> schema;
     if (declared->config_schema) {
       try {
@@ -593,6 +604,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     auto plugin = std::make_unique<LoadedPlugin>(record, descriptor, std::move(services));
     plugin->scorer_api_ = scorer_api;
     plugin->connector_api_ = connector_api;
+    plugin->channel_api_ = channel_api;
     plugin->instance_ = InstanceHandle(&plugin->descriptor_, instance);
     logger_.log(LogLevel::debug, "host",
                 fmt::format("loaded {} '{}' {} from {}", record.kind, record.id, record.version, file.string()));

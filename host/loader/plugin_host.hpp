@@ -57,6 +57,8 @@ class LoadedPlugin {
   [[nodiscard]] const crm_scorer_api* scorer_api() const { return scorer_api_ ? &*scorer_api_ : nullptr; }
   // The connector table (zero-padded to this host's size) when the plugin is a connector.
   [[nodiscard]] const crm_connector_api* connector_api() const { return connector_api_ ? &*connector_api_ : nullptr; }
+  // The channel table when the plugin is an alert channel.
+  [[nodiscard]] const crm_channel_api* channel_api() const { return channel_api_ ? &*channel_api_ : nullptr; }
 
   // Serialises calls into the instance unless it declared CRM_CAP_THREAD_SAFE.
   [[nodiscard]] std::unique_lock<std::mutex> call_lock();
@@ -67,6 +69,7 @@ class LoadedPlugin {
   crm_plugin_descriptor descriptor_;
   std::optional<crm_scorer_api> scorer_api_;
   std::optional<crm_connector_api> connector_api_;
+  std::optional<crm_channel_api> channel_api_;
   std::unique_ptr<PluginServices> services_;
   InstanceHandle instance_;
   std::mutex call_mutex_;

@@ -58,6 +58,8 @@ class Database {
   void exec(std::string_view sql);
   Statement prepare(std::string_view sql);
   [[nodiscard]] std::int64_t last_insert_rowid() const;
+  // Rows changed by the last INSERT, UPDATE or DELETE.
+  [[nodiscard]] std::int64_t changes() const;
   [[nodiscard]] sqlite3* handle() const { return db_; }
   [[nodiscard]] const std::string& path() const { return path_; }
 

@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 3> kMigrations = {
+constexpr std::array<const char*, 4> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -199,6 +199,47 @@ CREATE TABLE models (
   model BLOB NOT NULL
 );
 CREATE INDEX models_by_scorer ON models(scorer_id, id);
+)sql",
+    // 4: alerts and their delivery. An alert is identified by (customer, reason)
+    // while it is not resolved; every notification goes through the outbox,
+    // written before it is sent and marked after.
+    R"sql(
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  level TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+  title TEXT,
+  detail TEXT,
+  opened_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  last_notified_ms INTEGER,
+  deadline_ms INTEGER,
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  escalated_ms INTEGER,
+  acked_by TEXT,
+  acked_ms INTEGER,
+  resolved_by TEXT,
+  resolved_ms INTEGER,
+  resolution_note TEXT
+);
+CREATE UNIQUE INDEX alerts_active ON alerts(customer_id, reason) WHERE state != 'resolved';
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER REFERENCES alerts(id),
+  channel_id TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  notification TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT,
+  created_ms INTEGER NOT NULL,
+  sent_ms INTEGER
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_ms);
+CREATE INDEX outbox_sent_by_channel ON outbox(channel_id, sent_ms) WHERE state = 'sent';
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");

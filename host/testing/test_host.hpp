@@ -87,6 +87,7 @@ class TestHost {
 
   PluginHost& host() { return *host_; }
   ManualClock& clock() { return clock_; }
+  Logger& logger() { return logger_; }
   InMemoryStateStore& state() { return state_; }
   std::atomic<bool>& cancelled() { return cancelled_; }
 

@@ -76,6 +76,28 @@ static_assert(offsetof(crm_train_input, churned) == 16);
 static_assert(offsetof(crm_train_input, horizon_days) == 24);
 static_assert(sizeof(crm_train_input) == 32);
 
+// crm/channel.h, since 1.1.
+static_assert(sizeof(crm_link) == 32);
+static_assert(offsetof(crm_channel_message, struct_size) == 0);
+static_assert(offsetof(crm_channel_message, severity) == 4);
+static_assert(offsetof(crm_channel_message, idempotency_key) == 8);
+static_assert(offsetof(crm_channel_message, title) == 24);
+static_assert(offsetof(crm_channel_message, text) == 40);
+static_assert(offsetof(crm_channel_message, markdown) == 56);
+static_assert(offsetof(crm_channel_message, recipients) == 72);
+static_assert(offsetof(crm_channel_message, recipient_count) == 80);
+static_assert(offsetof(crm_channel_message, links) == 88);
+static_assert(offsetof(crm_channel_message, link_count) == 96);
+static_assert(offsetof(crm_channel_message, created_ms) == 104);
+static_assert(sizeof(crm_channel_message) == 112);
+static_assert(offsetof(crm_channel_result, recipient_failed) == 8);
+static_assert(offsetof(crm_channel_result, retry_after_ms) == 16);
+static_assert(sizeof(crm_channel_result) == 24);
+static_assert(offsetof(crm_channel_api, max_message_bytes) == 4);
+static_assert(offsetof(crm_channel_api, messages_per_minute) == 8);
+static_assert(offsetof(crm_channel_api, send) == 16);
+static_assert(sizeof(crm_channel_api) == 24);
+
 // Constants are part of the ABI too.
 static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIABLE == 2 && CRM_STATUS_DATA == 3 &&
               CRM_STATUS_FATAL == 4 && CRM_STATUS_NOT_FOUND == 5 && CRM_STATUS_BUFFER_TOO_SMALL == 6 &&

@@ -6,6 +6,7 @@
 #define CRM_CRM_H
 
 #include "crm/abi.h"
+#include "crm/channel.h"
 #include "crm/connector.h"
 #include "crm/host.h"
 #include "crm/plugin.h"

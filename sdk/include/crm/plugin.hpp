@@ -472,6 +472,78 @@ class Connector {
   RecordBatch batch_;
 };
 
+// ---------------------------------------------------------------- channel (since 1.1)
+
+// A retriable failure with a time before which the host should not retry.
+class RetryAfterError : public RetriableError {
+ public:
+  RetryAfterError(const std::string& message, std::int64_t retry_after_ms)
+      : RetriableError(message), retry_after_ms_(retry_after_ms) {}
+  [[nodiscard]] std::int64_t retry_after_ms() const noexcept { return retry_after_ms_; }
+
+ private:
+  std::int64_t retry_after_ms_;
+};
+
+// A view of one notification for the duration of a send call.
+class ChannelMessage {
+ public:
+  explicit ChannelMessage(const crm_channel_message* message) noexcept : message_(message) {}
+  [[nodiscard]] crm_severity severity() const noexcept { return message_->severity; }
+  [[nodiscard]] std::string_view idempotency_key() const noexcept { return to_string_view(message_->idempotency_key); }
+  [[nodiscard]] std::string_view title() const noexcept { return to_string_view(message_->title); }
+  [[nodiscard]] std::string_view text() const noexcept { return to_string_view(message_->text); }
+  [[nodiscard]] std::string_view markdown() const noexcept { return to_string_view(message_->markdown); }
+  [[nodiscard]] std::size_t recipient_count() const noexcept { return message_->recipient_count; }
+  [[nodiscard]] std::string_view recipient(std::size_t index) const noexcept {
+    return to_string_view(message_->recipients[index]);
+  }
+  [[nodiscard]] std::size_t link_count() const noexcept { return message_->link_count; }
+  [[nodiscard]] std::string_view link_label(std::size_t index) const noexcept {
+    return to_string_view(message_->links[index].label);
+  }
+  [[nodiscard]] std::string_view link_url(std::size_t index) const noexcept {
+    return to_string_view(message_->links[index].url);
+  }
+  [[nodiscard]] std::int64_t created_ms() const noexcept { return message_->created_ms; }
+
+ private:
+  const crm_channel_message* message_;
+};
+
+// What a send reports besides its status: which recipients were refused.
+class ChannelResult {
+ public:
+  ChannelResult(crm_channel_result* result, std::size_t recipient_count) noexcept
+      : result_(result), recipient_count_(recipient_count) {}
+  // Recipient `index` was refused (a partial delivery when others went through).
+  void fail_recipient(std::size_t index) noexcept {
+    if (result_->recipient_failed != nullptr && index < recipient_count_) {
+      result_->recipient_failed[index] = 1;
+    }
+  }
+
+ private:
+  crm_channel_result* result_;
+  std::size_t recipient_count_;
+};
+
+// Base class of C++ channel plugins. A derived class defines
+//   static constexpr std::uint32_t kMaxMessageBytes = ...;     // 0: no limit
+//   static constexpr std::uint32_t kMessagesPerMinute = ...;   // 0: no limit
+// and send(): return normally when delivered (marking refused recipients in
+// `result`), throw RetriableError / RetryAfterError to be retried, ConfigError
+// or DataError when the message can never go through.
+class Channel {
+ public:
+  static constexpr crm_plugin_kind kKind = CRM_KIND_CHANNEL;
+  Channel() = default;
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  virtual ~Channel() = default;
+  virtual void send(const Host& host, const ChannelMessage& message, ChannelResult& result) = 0;
+};
+
 // ---------------------------------------------------------------- host-side RAII
 
 // Owns one plugin instance and destroys it through its descriptor.
@@ -586,6 +658,21 @@ crm_status load_model(crm_plugin_instance* instance, const crm_host* host, crm_s
   return guard(error, [&] { instance_cast<P>(instance)->load_model(Host(host), to_string_view(model)); });
 }
 
+template <class P>
+crm_status send(crm_plugin_instance* instance, const crm_host* host, const crm_channel_message* message,
+                crm_channel_result* result, crm_error* error) noexcept {
+  try {
+    ChannelResult out(result, message->recipient_count);
+    instance_cast<P>(instance)->send(Host(host), ChannelMessage(message), out);
+    return CRM_STATUS_OK;
+  } catch (const RetryAfterError& e) {
+    result->retry_after_ms = e.retry_after_ms();
+    return crm_error_set(error, e.status(), e.what());
+  } catch (...) {
+    return guard(error, [] { throw; });
+  }
+}
+
 template <class P, class = void>
 struct ReasonCodesOf {
   static constexpr const char* const* kNames = nullptr;
@@ -667,9 +754,12 @@ const void* kind_api() noexcept {
     static const crm_connector_api api = {sizeof(crm_connector_api), P::kRecordTypes, std::size(P::kRecordTypes),
                                           &fetch<P>, reprocess_fn};
     return &api;
+  } else if constexpr (std::is_base_of_v<Channel, P>) {
+    static const crm_channel_api api = {sizeof(crm_channel_api), P::kMaxMessageBytes, P::kMessagesPerMinute, &send<P>};
+    return &api;
   } else {
-    static_assert(std::is_base_of_v<Scorer, P> || std::is_base_of_v<Connector, P>,
-                  "a plugin class derives from crm::Scorer or crm::Connector");
+    static_assert(std::is_base_of_v<Scorer, P> || std::is_base_of_v<Connector, P> || std::is_base_of_v<Channel, P>,
+                  "a plugin class derives from crm::Scorer, crm::Connector or crm::Channel");
     return nullptr;
   }
 }

@@ -90,7 +90,7 @@ TEST_F(CrmhostCli, RunRecordsItselfInTheDatabaseAndReportsRefusalsWithExitCode4)
   EXPECT_EQ(result.exit_code, kExitPartial);
   auto summary = nlohmann::json::parse(result.output);
   EXPECT_EQ(summary["status"], "partial");
-  EXPECT_EQ(summary["loaded"], 6);  // the six scorers; connectors wait for their configuration
+  EXPECT_EQ(summary["loaded"], 7);  // six scorers and the console channel; connectors wait for configuration
   EXPECT_EQ(summary["refused"], 1);
   EXPECT_TRUE(fs::exists(db));
 

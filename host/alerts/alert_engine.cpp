@@ -1,0 +1,559 @@
+#include "alerts/alert_engine.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+#include <set>
+
+namespace crm::host {
+namespace {
+
+constexpr std::int64_t kHourMs = 3'600'000;
+
+bool matches(const std::vector<std::string>& allowed, const std::string& value) {
+  return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
+}
+
+std::vector<std::string> split_reasons(const std::string& text) {
+  std::vector<std::string> reasons;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    if (end > start) {
+      reasons.push_back(text.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  return reasons;
+}
+
+}  // namespace
+
+const char* const kAlertSettingsSchema = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "routes": {
+      "type": "array",
+      "items": {
+        "type": "object", "additionalProperties": false, "required": ["channel"],
+        "properties": {
+          "levels": {"type": "array", "items": {"type": "string"}},
+          "reasons": {"type": "array", "items": {"type": "string"}},
+          "tiers": {"type": "array", "items": {"type": "string"}},
+          "channel": {"type": "string", "minLength": 1},
+          "recipients": {"type": "array", "items": {"type": "string"}}
+        }
+      }
+    },
+    "roles": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    "repeat_interval_hours": {"type": "number", "exclusiveMinimum": 0},
+    "signal_response_hours": {"type": "number", "exclusiveMinimum": 0},
+    "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+    "initial_backoff_ms": {"type": "integer", "minimum": 0},
+    "max_backoff_ms": {"type": "integer", "minimum": 0},
+    "notify_resolved": {"type": "boolean"}
+  }
+})";
+
+AlertSettings parse_alert_settings(const nlohmann::json& section) {
+  AlertSettings settings;
+  if (!section.is_object()) {
+    return settings;
+  }
+  if (const auto routes = section.find("routes"); routes != section.end()) {
+    for (const auto& route : *routes) {
+      settings.routes.push_back({route.value("levels", std::vector<std::string>{}),
+                                 route.value("reasons", std::vector<std::string>{}),
+                                 route.value("tiers", std::vector<std::string>{}), route["channel"].get<std::string>(),
+                                 route.value("recipients", std::vector<std::string>{})});
+    }
+  }
+  if (const auto roles = section.find("roles"); roles != section.end()) {
+    for (const auto& [role, addresses] : roles->items()) {
+      settings.roles[role] = addresses.get<std::vector<std::string>>();
+    }
+  }
+  if (section.contains("repeat_interval_hours")) {
+    settings.repeat_interval_ms =
+        std::llround(section["repeat_interval_hours"].get<double>() * static_cast<double>(kHourMs));
+  }
+  if (section.contains("signal_response_hours")) {
+    settings.signal_response_ms =
+        std::llround(section["signal_response_hours"].get<double>() * static_cast<double>(kHourMs));
+  }
+  settings.max_attempts = section.value("max_attempts", settings.max_attempts);
+  settings.initial_backoff_ms = section.value("initial_backoff_ms", settings.initial_backoff_ms);
+  settings.max_backoff_ms = section.value("max_backoff_ms", settings.max_backoff_ms);
+  settings.notify_resolved = section.value("notify_resolved", settings.notify_resolved);
+  return settings;
+}
+
+AlertEngine::AlertEngine(Store& store, PluginHost& plugins, Logger& logger, const Clock& clock, AlertSettings settings,
+                         ScoringSettings scoring)
+    : store_(store),
+      plugins_(plugins),
+      logger_(logger),
+      clock_(clock),
+      settings_(std::move(settings)),
+      scoring_(std::move(scoring)),
+      jitter_(static_cast<std::uint64_t>(clock.now_ms())) {}
+
+std::int64_t AlertEngine::response_ms(const std::string& level) const {
+  for (const BandRule& band : scoring_.bands) {
+    if (band.name == level && band.response_hours > 0) {
+      return band.response_hours * kHourMs;
+    }
+  }
+  return settings_.signal_response_ms;
+}
+
+std::string AlertEngine::next_level(const std::string& level) const {
+  for (std::size_t b = 1; b + 1 < scoring_.bands.size(); ++b) {
+    if (scoring_.bands[b].name == level) {
+      return scoring_.bands[b + 1].name;
+    }
+  }
+  if (level == "signal" && scoring_.bands.size() > 1) {
+    return scoring_.bands[1].name;
+  }
+  return level;
+}
+
+std::string AlertEngine::owner_role(const std::string& level) const {
+  for (const BandRule& band : scoring_.bands) {
+    if (band.name == level) {
+      return band.owner;
+    }
+  }
+  return scoring_.bands.size() > 1 ? scoring_.bands[1].owner : std::string("csm");
+}
+
+std::vector<std::string> AlertEngine::resolve_recipients(const std::vector<std::string>& recipients,
+                                                         const std::string& level) const {
+  std::vector<std::string> resolved;
+  for (const std::string& recipient : recipients) {
+    if (recipient.empty() || recipient[0] != '@') {
+      resolved.push_back(recipient);
+      continue;
+    }
+    const std::string role = recipient == "@owner" ? owner_role(level) : recipient.substr(1);
+    if (const auto found = settings_.roles.find(role); found != settings_.roles.end()) {
+      resolved.insert(resolved.end(), found->second.begin(), found->second.end());
+    } else {
+      resolved.push_back(role);  // no address configured: the role name itself
+    }
+  }
+  return resolved;
+}
+
+void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason,
+                         const Condition& condition, const std::string& event) {
+  Database& db = store_.database();
+  std::vector<std::pair<std::string, std::vector<std::string>>> targets;  // channel, recipients
+  if (settings_.routes.empty()) {
+    for (LoadedPlugin* channel : plugins_.plugins_of_kind(CRM_KIND_CHANNEL)) {
+      targets.emplace_back(channel->id(), resolve_recipients({"@owner"}, condition.level));
+    }
+  } else {
+    for (const AlertRoute& route : settings_.routes) {
+      if (matches(route.levels, condition.level) && matches(route.reasons, reason) &&
+          matches(route.tiers, condition.tier)) {
+        targets.emplace_back(
+            route.channel,
+            resolve_recipients(route.recipients.empty() ? std::vector<std::string>{"@owner"} : route.recipients,
+                               condition.level));
+        break;
+      }
+    }
+  }
+  const std::int64_t now = clock_.now_ms();
+  Statement sequence = db.prepare("SELECT count(*) FROM outbox WHERE alert_id = ?1");
+  sequence.bind(1, alert_id);
+  sequence.step();
+  const std::int64_t n = sequence.column_int64(0);
+  Statement insert = db.prepare(
+      "INSERT INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, created_ms) "
+      "VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)");
+  for (const auto& [channel, recipients] : targets) {
+    const crm_severity severity = event == "resolved" ? CRM_SEVERITY_INFO
+                                  : (condition.level == "signal" || condition.level == next_level("signal"))
+                                      ? CRM_SEVERITY_WARNING
+                                      : CRM_SEVERITY_CRITICAL;
+    const std::string title = event == "resolved"    ? "Resolved: " + condition.title
+                              : event == "escalated" ? "Escalated: " + condition.title
+                              : event == "reminder"  ? "Reminder: " + condition.title
+                                                     : condition.title;
+    const nlohmann::json notification = {
+        {"severity", severity},       {"title", title},   {"text", condition.detail}, {"recipients", recipients},
+        {"customer_id", customer_id}, {"reason", reason}, {"level", condition.level}, {"event", event},
+        {"created_ms", now}};
+    insert.bind(1, alert_id)
+        .bind(2, channel)
+        .bind(3, fmt::format("crm-alert-{}-{}-{}", alert_id, n + 1, channel))
+        .bind(4, notification.dump())
+        .bind(5, now)
+        .run();
+  }
+  db.prepare("UPDATE alerts SET last_notified_ms = ?1 WHERE id = ?2").bind(1, now).bind(2, alert_id).run();
+}
+
+AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
+  AlertCounts counts;
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  Transaction transaction(db);
+  struct Active {
+    std::int64_t id;
+    std::string level;
+    std::int64_t last_notified_ms;
+  };
+  std::map<std::pair<std::int64_t, std::string>, Active> active;
+  {
+    Statement query = db.prepare(
+        "SELECT id, customer_id, reason, level, coalesce(last_notified_ms, 0) FROM alerts WHERE state != 'resolved' "
+        "AND customer_id != 0");
+    while (query.step()) {
+      active[{query.column_int64(1), query.column_text(2)}] = {query.column_int64(0), query.column_text(3),
+                                                               query.column_int64(4)};
+    }
+  }
+  const auto band_rank = [&](const std::string& name) {
+    for (std::size_t b = 0; b < scoring_.bands.size(); ++b) {
+      if (scoring_.bands[b].name == name) {
+        return static_cast<int>(b);
+      }
+    }
+    return 0;
+  };
+  std::set<std::pair<std::int64_t, std::string>> current;
+  Statement scores = db.prepare(
+      "SELECT customer_id, band, coalesce(reasons, ''), coalesce(tier, ''), score FROM customer_scores WHERE run_id = "
+      "?1 AND band IS NOT NULL");
+  scores.bind(1, run_id);
+  Statement update = db.prepare("UPDATE alerts SET updated_ms = ?1, level = ?2, deadline_ms = ?3 WHERE id = ?4");
+  Statement touch = db.prepare("UPDATE alerts SET updated_ms = ?1 WHERE id = ?2");
+  Statement insert = db.prepare(
+      "INSERT INTO alerts(customer_id, reason, level, state, title, detail, opened_ms, updated_ms, deadline_ms) "
+      "VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?6, ?7)");
+  while (scores.step()) {
+    const std::int64_t customer = scores.column_int64(0);
+    const std::string band = scores.column_text(1);
+    const double score = scores.column_double(4);
+    std::vector<std::pair<std::string, Condition>> conditions;
+    const std::string band_owner = owner_role(band);
+    if (band_rank(band) >= 1) {
+      conditions.push_back({"band",
+                            {band, fmt::format("[{}] customer {}: health {:.1f}", band, customer, score),
+                             fmt::format("Customer {} is {} (score {:.1f}); owner {}, respond within {} h.", customer,
+                                         band, score, band_owner, response_ms(band) / kHourMs),
+                             scores.column_text(3)}});
+    }
+    for (const std::string& reason : split_reasons(scores.column_text(2))) {
+      conditions.push_back({reason,
+                            {"signal", fmt::format("[signal] customer {}: {}", customer, reason),
+                             fmt::format("Customer {} shows the churn signal '{}' (score {:.1f}, band {}).", customer,
+                                         reason, score, band),
+                             scores.column_text(3)}});
+    }
+    for (const auto& [reason, condition] : conditions) {
+      const std::pair<std::int64_t, std::string> key{customer, reason};
+      current.insert(key);
+      const auto found = active.find(key);
+      if (found == active.end()) {
+        insert.bind(1, customer)
+            .bind(2, reason)
+            .bind(3, condition.level)
+            .bind(4, condition.title)
+            .bind(5, condition.detail)
+            .bind(6, now)
+            .bind(7, now + response_ms(condition.level))
+            .run();
+        const std::int64_t id = db.last_insert_rowid();
+        notify(id, customer, reason, condition, "opened");
+        ++counts.opened;
+        ++counts.opened_by_level[condition.level];
+        continue;
+      }
+      const Active& alert = found->second;
+      if (reason == "band" && band_rank(condition.level) > band_rank(alert.level)) {
+        update.bind(1, now)
+            .bind(2, condition.level)
+            .bind(3, now + response_ms(condition.level))
+            .bind(4, alert.id)
+            .run();
+        notify(alert.id, customer, reason, condition, "escalated");
+        ++counts.updated;
+      } else if (reason == "band" && condition.level != alert.level) {
+        update.bind(1, now)
+            .bind(2, condition.level)
+            .bind(3, now + response_ms(condition.level))
+            .bind(4, alert.id)
+            .run();
+        ++counts.updated;
+      } else {
+        touch.bind(1, now).bind(2, alert.id).run();
+        if (now - alert.last_notified_ms >= settings_.repeat_interval_ms) {
+          notify(alert.id, customer, reason, condition, "reminder");
+          ++counts.renotified;
+        }
+      }
+    }
+  }
+  Statement resolve_statement = db.prepare(
+      "UPDATE alerts SET state = 'resolved', resolved_ms = ?1, resolved_by = 'system', resolution_note = 'condition "
+      "ended', updated_ms = ?1 WHERE id = ?2");
+  for (const auto& [key, alert] : active) {
+    if (current.count(key) != 0) {
+      continue;
+    }
+    resolve_statement.bind(1, now).bind(2, alert.id).run();
+    ++counts.resolved;
+    if (settings_.notify_resolved) {
+      notify(alert.id, key.first, key.second,
+             {alert.level, fmt::format("[{}] customer {}: {}", alert.level, key.first, key.second),
+              fmt::format("The condition '{}' of customer {} has ended.", key.second, key.first), ""},
+             "resolved");
+    }
+  }
+  transaction.commit();
+  return counts;
+}
+
+void AlertEngine::raise_sync_failure(const std::string& connector_id, const std::string& message) {
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  Transaction transaction(db);
+  const std::string reason = "sync_failed:" + connector_id;
+  Statement existing =
+      db.prepare("SELECT id FROM alerts WHERE customer_id = 0 AND reason = ?1 AND state != 'resolved'");
+  existing.bind(1, reason);
+  const Condition condition{next_level(next_level("signal")), "[sync] connector " + connector_id + " failed", message,
+                            ""};
+  if (existing.step()) {
+    db.prepare("UPDATE alerts SET updated_ms = ?1, detail = ?2 WHERE id = ?3")
+        .bind(1, now)
+        .bind(2, message)
+        .bind(3, existing.column_int64(0))
+        .run();
+  } else {
+    db.prepare(
+          "INSERT INTO alerts(customer_id, reason, level, state, title, detail, opened_ms, updated_ms, deadline_ms) "
+          "VALUES (0, ?1, ?2, 'open', ?3, ?4, ?5, ?5, ?6)")
+        .bind(1, reason)
+        .bind(2, condition.level)
+        .bind(3, condition.title)
+        .bind(4, message)
+        .bind(5, now)
+        .bind(6, now + settings_.signal_response_ms)
+        .run();
+    notify(db.last_insert_rowid(), 0, reason, condition, "opened");
+  }
+  transaction.commit();
+}
+
+std::size_t AlertEngine::escalate() {
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  Transaction transaction(db);
+  struct Due {
+    std::int64_t id;
+    std::int64_t customer_id;
+    std::string reason;
+    std::string level;
+    std::string title;
+    std::string detail;
+  };
+  std::vector<Due> due;
+  Statement query = db.prepare(
+      "SELECT id, customer_id, reason, level, title, detail FROM alerts WHERE state = 'open' AND deadline_ms <= ?1");
+  query.bind(1, now);
+  while (query.step()) {
+    due.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
+                   query.column_text(4), query.column_text(5)});
+  }
+  for (const Due& alert : due) {
+    const std::string level = next_level(alert.level);
+    db.prepare(
+          "UPDATE alerts SET level = ?1, escalation_level = escalation_level + 1, escalated_ms = ?2, deadline_ms = ?3, "
+          "updated_ms = ?2 WHERE id = ?4")
+        .bind(1, level)
+        .bind(2, now)
+        .bind(3, now + response_ms(level))
+        .bind(4, alert.id)
+        .run();
+    notify(
+        alert.id, alert.customer_id, alert.reason,
+        {level, alert.title + fmt::format(" (not acknowledged in time; now {})", owner_role(level)), alert.detail, ""},
+        "escalated");
+  }
+  transaction.commit();
+  return due.size();
+}
+
+DeliveryCounts AlertEngine::deliver() {
+  DeliveryCounts counts;
+  Database& db = store_.database();
+  struct Pending {
+    std::int64_t id;
+    std::string channel_id;
+    std::string key;
+    nlohmann::json notification;
+    int attempts;
+  };
+  std::vector<Pending> pending;
+  {
+    Statement query = db.prepare(
+        "SELECT id, channel_id, idempotency_key, notification, attempts FROM outbox WHERE state = 'pending' AND "
+        "next_attempt_ms <= ?1 ORDER BY id");
+    query.bind(1, clock_.now_ms());
+    while (query.step()) {
+      pending.push_back({query.column_int64(0), query.column_text(1), query.column_text(2),
+                         nlohmann::json::parse(query.column_text(3)), static_cast<int>(query.column_int64(4))});
+    }
+  }
+  Statement sent =
+      db.prepare("UPDATE outbox SET state = 'sent', sent_ms = ?1, attempts = ?2, last_error = ?3 WHERE id = ?4");
+  Statement retry =
+      db.prepare("UPDATE outbox SET attempts = ?1, next_attempt_ms = ?2, last_error = ?3, state = ?4 WHERE id = ?5");
+  Statement recent =
+      db.prepare("SELECT count(*), min(sent_ms) FROM outbox WHERE channel_id = ?1 AND state = 'sent' AND sent_ms > ?2");
+  for (const Pending& item : pending) {
+    const std::int64_t now = clock_.now_ms();
+    LoadedPlugin* channel = plugins_.find(item.channel_id);
+    DeliveryResult result;
+    if (channel == nullptr || channel->channel_api() == nullptr) {
+      result.outcome = DeliveryOutcome::retriable;
+      result.error = fmt::format("channel '{}' is not loaded", item.channel_id);
+    } else {
+      // Pace to the channel's own limit: wait for the minute window rather than drop.
+      const std::uint32_t per_minute = channel->channel_api()->messages_per_minute;
+      if (per_minute > 0) {
+        recent.bind(1, item.channel_id).bind(2, now - 60'000);
+        recent.step();
+        const std::int64_t in_window = recent.column_int64(0);
+        const std::int64_t oldest = recent.column_is_null(1) ? now : recent.column_int64(1);
+        recent.reset();
+        if (in_window >= per_minute) {
+          retry.bind(1, static_cast<std::int64_t>(item.attempts))
+              .bind(2, oldest + 60'000)
+              .bind(3, std::string_view("paced: channel limit per minute reached"))
+              .bind(4, std::string_view("pending"))
+              .bind(5, item.id)
+              .run();
+          continue;
+        }
+      }
+      Notification notification;
+      notification.severity = item.notification.value("severity", CRM_SEVERITY_WARNING);
+      notification.idempotency_key = item.key;
+      notification.title = item.notification.value("title", "");
+      notification.text = item.notification.value("text", "");
+      notification.markdown = "**" + notification.title + "**\n\n" + notification.text;
+      notification.recipients = item.notification.value("recipients", std::vector<std::string>{});
+      notification.created_ms = item.notification.value("created_ms", std::int64_t{0});
+      result = send_notification(*channel, notification);
+    }
+    const int attempts = item.attempts + 1;
+    if (result.outcome == DeliveryOutcome::delivered || result.outcome == DeliveryOutcome::partial) {
+      const std::string note =
+          result.failed_recipients.empty()
+              ? std::string()
+              : fmt::format("partial: refused {}", nlohmann::json(result.failed_recipients).dump());
+      sent.bind(1, clock_.now_ms()).bind(2, static_cast<std::int64_t>(attempts)).bind(3, note).bind(4, item.id).run();
+      ++(result.outcome == DeliveryOutcome::delivered ? counts.delivered : counts.partial);
+      continue;
+    }
+    const std::string error = logger_.redact(result.error);
+    const bool dead = result.outcome == DeliveryOutcome::permanent || attempts >= settings_.max_attempts;
+    const double exponential = static_cast<double>(settings_.initial_backoff_ms) * std::pow(2.0, attempts - 1);
+    const auto capped = static_cast<std::int64_t>(std::min(exponential, static_cast<double>(settings_.max_backoff_ms)));
+    const std::int64_t wait =
+        std::max(result.retry_after_ms,
+                 capped / 2 + static_cast<std::int64_t>(jitter_() % static_cast<std::uint64_t>(capped / 2 + 1)));
+    retry.bind(1, static_cast<std::int64_t>(attempts))
+        .bind(2, now + wait)
+        .bind(3, error)
+        .bind(4, std::string_view(dead ? "dead" : "pending"))
+        .bind(5, item.id)
+        .run();
+    if (dead) {
+      ++counts.dead;
+      logger_.log(LogLevel::warn, "alerts",
+                  fmt::format("notification {} to '{}' is dead after {} attempt(s): {}", item.id, item.channel_id,
+                              attempts, error));
+    } else {
+      ++counts.retried;
+    }
+  }
+  return counts;
+}
+
+bool AlertEngine::acknowledge(std::int64_t alert_id, const std::string& by) {
+  Statement update = store_.database().prepare(
+      "UPDATE alerts SET state = 'acknowledged', acked_by = ?1, acked_ms = ?2, updated_ms = ?2 WHERE id = ?3 AND "
+      "state = 'open'");
+  update.bind(1, by).bind(2, clock_.now_ms()).bind(3, alert_id).run();
+  return store_.database().changes() > 0;
+}
+
+bool AlertEngine::resolve(std::int64_t alert_id, const std::string& by, const std::string& note) {
+  Statement update = store_.database().prepare(
+      "UPDATE alerts SET state = 'resolved', resolved_by = ?1, resolved_ms = ?2, resolution_note = ?3, updated_ms = "
+      "?2 WHERE id = ?4 AND state != 'resolved'");
+  update.bind(1, by).bind(2, clock_.now_ms()).bind(3, note).bind(4, alert_id).run();
+  return store_.database().changes() > 0;
+}
+
+bool AlertEngine::resend(std::int64_t outbox_id) {
+  Statement update = store_.database().prepare(
+      "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_ms = ?1 WHERE id = ?2 AND state = 'dead'");
+  update.bind(1, clock_.now_ms()).bind(2, outbox_id).run();
+  return store_.database().changes() > 0;
+}
+
+std::vector<AlertRow> AlertEngine::list(const std::string& state_filter) {
+  std::vector<AlertRow> rows;
+  Statement query = store_.database().prepare(
+      "SELECT id, customer_id, reason, level, state, coalesce(title, ''), opened_ms, coalesce(deadline_ms, 0), "
+      "escalation_level, coalesce(acked_by, ''), coalesce(acked_ms, 0), coalesce(resolved_by, ''), "
+      "coalesce(resolution_note, '') FROM alerts WHERE ?1 = '' OR state = ?1 ORDER BY id");
+  query.bind(1, state_filter);
+  while (query.step()) {
+    rows.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
+                    query.column_text(4), query.column_text(5), query.column_int64(6), query.column_int64(7),
+                    static_cast<int>(query.column_int64(8)), query.column_text(9), query.column_int64(10),
+                    query.column_text(11), query.column_text(12)});
+  }
+  return rows;
+}
+
+std::vector<OutboxRow> AlertEngine::outbox(const std::string& state_filter) {
+  std::vector<OutboxRow> rows;
+  Statement query = store_.database().prepare(
+      "SELECT id, coalesce(alert_id, 0), channel_id, state, attempts, coalesce(last_error, ''), notification FROM "
+      "outbox WHERE ?1 = '' OR state = ?1 ORDER BY id");
+  query.bind(1, state_filter);
+  while (query.step()) {
+    rows.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
+                    static_cast<int>(query.column_int64(4)), query.column_text(5),
+                    nlohmann::json::parse(query.column_text(6)).value("title", "")});
+  }
+  return rows;
+}
+
+std::optional<double> AlertEngine::median_time_to_acknowledge_ms() {
+  std::vector<double> times;
+  Statement query =
+      store_.database().prepare("SELECT acked_ms - opened_ms FROM alerts WHERE acked_ms IS NOT NULL ORDER BY 1");
+  while (query.step()) {
+    times.push_back(query.column_double(0));
+  }
+  if (times.empty()) {
+    return std::nullopt;
+  }
+  return times.size() % 2 == 1 ? times[times.size() / 2]
+                               : (times[times.size() / 2 - 1] + times[times.size() / 2]) / 2.0;
+}
+
+}  // namespace crm::host

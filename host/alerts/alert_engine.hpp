@@ -1,0 +1,141 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/logger.hpp"
+#include "loader/channel_call.hpp"
+#include "loader/plugin_host.hpp"
+#include "scoring/settings.hpp"
+#include "store/store.hpp"
+
+namespace crm::host {
+
+// Where a kind of alert goes: the first route whose match fits (empty match
+// fields match anything) sends to its channel; recipients are addresses or
+// roles ("@csm", "@owner") resolved through AlertSettings::roles.
+struct AlertRoute {
+  std::vector<std::string> levels;   // yellow, orange, red, signal
+  std::vector<std::string> reasons;  // band, a scorer reason code, sync_failed
+  std::vector<std::string> tiers;
+  std::string channel;
+  std::vector<std::string> recipients;
+};
+
+// The "alerts" section of the host configuration; every number a default.
+struct AlertSettings {
+  std::vector<AlertRoute> routes;  // empty: every loaded channel, the level owner's role as recipient
+  std::map<std::string, std::vector<std::string>> roles;  // "csm" -> addresses
+  std::int64_t repeat_interval_ms = 24LL * 3'600'000;     // re-notify a lasting alert after this
+  std::int64_t signal_response_ms = 24LL * 3'600'000;     // deadline of rule-signal alerts
+  int max_attempts = 8;                                   // then the notification is dead
+  std::int64_t initial_backoff_ms = 30'000;
+  std::int64_t max_backoff_ms = 3'600'000;
+  bool notify_resolved = true;
+};
+
+AlertSettings parse_alert_settings(const nlohmann::json& section);
+extern const char* const kAlertSettingsSchema;
+
+struct AlertCounts {
+  std::size_t opened = 0;
+  std::size_t updated = 0;
+  std::size_t renotified = 0;
+  std::size_t resolved = 0;
+  std::size_t escalated = 0;
+  std::map<std::string, std::size_t> opened_by_level;
+};
+
+struct DeliveryCounts {
+  std::size_t delivered = 0;
+  std::size_t partial = 0;
+  std::size_t retried = 0;
+  std::size_t dead = 0;
+};
+
+struct AlertRow {
+  std::int64_t id = 0;
+  std::int64_t customer_id = 0;
+  std::string reason;
+  std::string level;
+  std::string state;
+  std::string title;
+  std::int64_t opened_ms = 0;
+  std::int64_t deadline_ms = 0;
+  int escalation_level = 0;
+  std::string acked_by;
+  std::int64_t acked_ms = 0;
+  std::string resolved_by;
+  std::string resolution_note;
+};
+
+struct OutboxRow {
+  std::int64_t id = 0;
+  std::int64_t alert_id = 0;
+  std::string channel_id;
+  std::string state;
+  int attempts = 0;
+  std::string last_error;
+  std::string title;
+};
+
+// Alerts from scoring runs, their SLAs and escalation, and their delivery
+// through an outbox: a notification is written before it is sent and marked
+// after, so a crash loses nothing and repeats at most the one send in flight
+// (which carries the same idempotency key).
+class AlertEngine {
+ public:
+  AlertEngine(Store& store, PluginHost& plugins, Logger& logger, const Clock& clock, AlertSettings settings,
+              ScoringSettings scoring);
+
+  // Opens, updates, re-notifies and resolves alerts from scoring run `run_id`.
+  AlertCounts evaluate(std::int64_t run_id);
+  // One alert for a connector that failed as a whole (customer 0).
+  void raise_sync_failure(const std::string& connector_id, const std::string& message);
+  // Alerts past their deadline without acknowledgement move up one level.
+  std::size_t escalate();
+  // Sends every due notification of the outbox once.
+  DeliveryCounts deliver();
+
+  bool acknowledge(std::int64_t alert_id, const std::string& by);
+  bool resolve(std::int64_t alert_id, const std::string& by, const std::string& note);
+  // Puts a dead notification back in the queue.
+  bool resend(std::int64_t outbox_id);
+
+  std::vector<AlertRow> list(const std::string& state_filter);
+  std::vector<OutboxRow> outbox(const std::string& state_filter);
+  // Median milliseconds from opening to acknowledgement over acknowledged alerts (nullopt: none yet).
+  std::optional<double> median_time_to_acknowledge_ms();
+
+ private:
+  struct Condition {
+    std::string level;
+    std::string title;
+    std::string detail;
+    std::string tier;
+  };
+  std::int64_t response_ms(const std::string& level) const;
+  std::string next_level(const std::string& level) const;
+  std::string owner_role(const std::string& level) const;
+  void notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason, const Condition& condition,
+              const std::string& event);
+  std::vector<std::string> resolve_recipients(const std::vector<std::string>& recipients,
+                                              const std::string& level) const;
+
+  Store& store_;
+  PluginHost& plugins_;
+  Logger& logger_;
+  const Clock& clock_;
+  AlertSettings settings_;
+  ScoringSettings scoring_;
+  std::mt19937_64 jitter_;
+};
+
+}  // namespace crm::host

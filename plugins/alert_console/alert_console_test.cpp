@@ -1,0 +1,56 @@
+// alert_console through the real loader: a notification is appended once,
+// even when the host sends it again after a crash (same idempotency key).
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+
+#include "loader/channel_call.hpp"
+#include "testing/sync_harness.hpp"
+
+namespace crm::host {
+namespace {
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream input(path);
+  std::stringstream text;
+  text << input.rdbuf();
+  return text.str();
+}
+
+TEST(AlertConsole, AppendsEachNotificationOnceAcrossRestarts) {
+  testing::TempDir dir("alert-console");
+  const auto path = dir / "alerts.txt";
+  Notification notification;
+  notification.severity = CRM_SEVERITY_CRITICAL;
+  notification.idempotency_key = "crm-alert-1-1-alert_console";
+  notification.title = "[red] customer 7: health 42.0";
+  notification.text = "客户 7 进入红色区间";
+  notification.recipients = {"coo@example.test"};
+  notification.links = {{"customer", "http://crm.example.test/customers/7"}};
+  for (int restart = 0; restart < 2; ++restart) {
+    testing::TestHost test;
+    test.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", path.string()}}}}}});
+    LoadedPlugin* channel = test.host().find("alert_console");
+    ASSERT_NE(channel, nullptr) << test.record("alert_console")->reason;
+    EXPECT_EQ(send_notification(*channel, notification).outcome, DeliveryOutcome::delivered);
+    EXPECT_EQ(send_notification(*channel, notification).outcome, DeliveryOutcome::delivered);
+  }
+  EXPECT_EQ(read_file(path),
+            "[CRITICAL] [red] customer 7: health 42.0\nto: coo@example.test\n客户 7 进入红色区间\n"
+            "customer: http://crm.example.test/customers/7\nkey: crm-alert-1-1-alert_console\n\n");
+}
+
+TEST(AlertConsole, AnUnwritableFileIsRetriable) {
+  testing::TestHost test;
+  test.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", "/nonexistent/dir/alerts.txt"}}}}}});
+  LoadedPlugin* channel = test.host().find("alert_console");
+  ASSERT_NE(channel, nullptr);
+  Notification notification;
+  notification.idempotency_key = "k";
+  const DeliveryResult result = send_notification(*channel, notification);
+  EXPECT_EQ(result.outcome, DeliveryOutcome::retriable);
+  EXPECT_NE(result.error.find("cannot append to /nonexistent/dir/alerts.txt"), std::string::npos) << result.error;
+}
+
+}  // namespace
+}  // namespace crm::host

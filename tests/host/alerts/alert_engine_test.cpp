@@ -1,0 +1,233 @@
+// The alert engine over a real store and the real alert_console channel,
+// with a clock the tests move: identity and de-duplication across runs,
+// SLA escalation, acknowledgement, and delivery through the outbox while
+// the channel is down.
+#include "alerts/alert_engine.hpp"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+
+#include "testing/sync_harness.hpp"
+
+namespace crm::host {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::int64_t kHour = 3'600'000;
+
+struct Scored {
+  std::int64_t customer;
+  std::string band;
+  std::string reasons;
+  double score;
+};
+
+class AlertEngineTest : public ::testing::Test {
+ protected:
+  AlertEngineTest() : dir_("alert-engine"), store_((dir_ / "crm.db").string()) {
+    fs::create_directories(dir_ / "out");
+    test_.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", output().string()}}}}}});
+    settings_.initial_backoff_ms = 1'000;
+    settings_.max_backoff_ms = 60'000;
+    settings_.max_attempts = 4;
+    settings_.roles = {{"csm", {"csm@example.test"}}, {"cs_director", {"director@example.test"}}};
+  }
+
+  fs::path output() { return dir_ / "out" / "alerts.txt"; }
+  AlertEngine engine() { return AlertEngine(store_, test_.host(), test_.logger(), test_.clock(), settings_, {}); }
+
+  std::int64_t run(const std::vector<Scored>& customers) {
+    Database& db = store_.database();
+    db.prepare("INSERT INTO score_runs(as_of_ms, started_ms, finished_ms) VALUES (?1, ?1, ?1)")
+        .bind(1, test_.clock().now_ms())
+        .run();
+    const std::int64_t id = db.last_insert_rowid();
+    for (const Scored& c : customers) {
+      db.prepare("INSERT INTO customer_scores(run_id, customer_id, score, band, reasons) VALUES (?1, ?2, ?3, ?4, ?5)")
+          .bind(1, id)
+          .bind(2, c.customer)
+          .bind(3, c.score)
+          .bind(4, c.band)
+          .bind(5, c.reasons)
+          .run();
+    }
+    return id;
+  }
+
+  std::string written() {
+    std::ifstream input(output());
+    std::stringstream text;
+    text << input.rdbuf();
+    return text.str();
+  }
+  std::size_t occurrences(const std::string& needle) {
+    const std::string text = written();
+    std::size_t count = 0;
+    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++count;
+    }
+    return count;
+  }
+
+  testing::TempDir dir_;
+  Store store_;
+  testing::TestHost test_;
+  AlertSettings settings_;
+};
+
+TEST_F(AlertEngineTest, FiresOnceIsQuietOnARerunRemindsAfterTheIntervalAndResolves) {
+  AlertEngine alerts = engine();
+  const std::vector<Scored> first = {{1, "yellow", "", 75}, {2, "green", "volume_drop", 85}, {3, "green", "", 95}};
+  AlertCounts counts = alerts.evaluate(run(first));
+  EXPECT_EQ(counts.opened, 2U);
+  EXPECT_EQ(counts.opened_by_level["yellow"], 1U);
+  EXPECT_EQ(counts.opened_by_level["signal"], 1U);
+  EXPECT_EQ(alerts.deliver().delivered, 2U);
+  EXPECT_EQ(occurrences("[yellow] customer 1: health 75.0"), 1U);
+  EXPECT_EQ(occurrences("to: csm@example.test"), 2U);  // the yellow owner, and signals go to the CSM
+
+  // The same condition again: nothing new is sent.
+  test_.clock().advance_ms(kHour);
+  counts = alerts.evaluate(run(first));
+  EXPECT_EQ(counts.opened + counts.renotified + counts.resolved, 0U);
+  EXPECT_EQ(alerts.deliver().delivered, 0U);
+
+  // After the repeat interval (24 h) the lasting alerts are re-notified once.
+  test_.clock().advance_ms(24 * kHour);
+  EXPECT_EQ(alerts.evaluate(run(first)).renotified, 2U);
+  EXPECT_EQ(alerts.deliver().delivered, 2U);
+  EXPECT_EQ(occurrences("Reminder: [yellow] customer 1"), 1U);
+
+  // Healthy again: both resolve, and say so.
+  counts = alerts.evaluate(run({{1, "green", "", 90}, {2, "green", "", 90}}));
+  EXPECT_EQ(counts.resolved, 2U);
+  EXPECT_EQ(alerts.deliver().delivered, 2U);
+  EXPECT_EQ(occurrences("Resolved: "), 2U);
+  EXPECT_TRUE(alerts.list("open").empty());
+  // A new episode is a new alert.
+  EXPECT_EQ(alerts.evaluate(run(first)).opened, 2U);
+  EXPECT_EQ(alerts.list("").size(), 4U);
+}
+
+TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateAtTheirDeadline) {
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "yellow", "", 72}, {2, "yellow", "", 71}}));
+  const auto open = alerts.list("open");
+  ASSERT_EQ(open.size(), 2U);
+  EXPECT_EQ(open[0].deadline_ms - open[0].opened_ms, 48 * kHour);  // yellow: a plan within 48 h
+  test_.clock().advance_ms(30 * 60'000);
+  ASSERT_TRUE(alerts.acknowledge(open[1].id, "li.wei"));
+  EXPECT_EQ(alerts.median_time_to_acknowledge_ms(), 30 * 60'000.0);
+
+  test_.clock().advance_ms(47 * kHour);
+  EXPECT_EQ(alerts.escalate(), 0U);
+  test_.clock().advance_ms(1 * kHour);
+  EXPECT_EQ(alerts.escalate(), 1U);  // the acknowledged one stays where it is
+  const auto after = alerts.list("");
+  EXPECT_EQ(after[0].level, "orange");
+  EXPECT_EQ(after[0].escalation_level, 1);
+  EXPECT_EQ(after[0].deadline_ms, test_.clock().now_ms() + 24 * kHour);
+  EXPECT_EQ(after[1].level, "yellow");
+  EXPECT_EQ(after[1].acked_by, "li.wei");
+  alerts.deliver();
+  EXPECT_EQ(occurrences("Escalated: [yellow] customer 1: health 72.0 (not acknowledged in time; now cs_director)"), 1U);
+  EXPECT_EQ(occurrences("to: director@example.test"), 1U);
+
+  // Not acknowledged again: orange -> red, to the COO.
+  test_.clock().advance_ms(24 * kHour);
+  EXPECT_EQ(alerts.escalate(), 1U);
+  EXPECT_EQ(alerts.list("")[0].level, "red");
+  EXPECT_TRUE(alerts.resolve(after[1].id, "li.wei", "called the buyer; order placed"));
+  EXPECT_EQ(alerts.list("resolved")[0].resolution_note, "called the buyer; order placed");
+}
+
+TEST_F(AlertEngineTest, ABandGettingWorseNotifiesAgainAtOnce) {
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "yellow", "", 75}}));
+  test_.clock().advance_ms(kHour);
+  const AlertCounts counts = alerts.evaluate(run({{1, "red", "", 50}}));
+  EXPECT_EQ(counts.updated, 1U);
+  EXPECT_EQ(alerts.list("open")[0].level, "red");
+  EXPECT_EQ(alerts.deliver().delivered, 2U);
+  EXPECT_EQ(occurrences("Escalated: [red] customer 1: health 50.0"), 1U);
+}
+
+TEST_F(AlertEngineTest, AChannelDownForAWhileDeliversEverythingExactlyOnceWhenBack) {
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 40}, {2, "orange", "", 65}, {3, "yellow", "csat_low_streak", 75}}));
+  fs::remove_all(dir_ / "out");  // the channel cannot write: down
+  DeliveryCounts counts = alerts.deliver();
+  EXPECT_EQ(counts.retried, 4U);
+  EXPECT_EQ(alerts.deliver().retried, 0U);  // nothing is due before its backoff
+  test_.clock().advance_ms(2'000);
+  EXPECT_EQ(alerts.deliver().retried, 4U);
+  fs::create_directories(dir_ / "out");  // back
+  test_.clock().advance_ms(60'000);
+  counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 4U);
+  for (const OutboxRow& row : alerts.outbox("")) {
+    EXPECT_EQ(row.state, "sent");
+    EXPECT_EQ(row.attempts, 3);
+    EXPECT_EQ(occurrences(fmt::format("key: crm-alert-{}-1-alert_console", row.alert_id)), 1U);
+  }
+  test_.clock().advance_ms(kHour);
+  EXPECT_EQ(alerts.deliver().delivered, 0U);
+}
+
+TEST_F(AlertEngineTest, AfterTooManyFailuresANotificationIsDeadListedAndResendable) {
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 40}}));
+  fs::remove_all(dir_ / "out");
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    alerts.deliver();
+    test_.clock().advance_ms(60'000);
+  }
+  const auto dead = alerts.outbox("dead");
+  ASSERT_EQ(dead.size(), 1U);
+  EXPECT_EQ(dead[0].attempts, 4);
+  EXPECT_NE(dead[0].last_error.find("cannot append to"), std::string::npos) << dead[0].last_error;
+  fs::create_directories(dir_ / "out");
+  ASSERT_TRUE(alerts.resend(dead[0].id));
+  EXPECT_EQ(alerts.deliver().delivered, 1U);
+  EXPECT_EQ(occurrences("[red] customer 1"), 1U);
+}
+
+TEST_F(AlertEngineTest, ACrashBetweenSendAndMarkSendsNothingTwice) {
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 40}}));
+  // The process sent the notification and died before marking it sent: the
+  // outbox still says pending, so the next run sends it again, with the same key.
+  const OutboxRow pending = alerts.outbox("pending").at(0);
+  Notification notification;
+  notification.idempotency_key = fmt::format("crm-alert-{}-1-alert_console", pending.alert_id);
+  notification.title = pending.title;
+  ASSERT_EQ(send_notification(*test_.host().find("alert_console"), notification).outcome, DeliveryOutcome::delivered);
+  testing::TestHost restarted;
+  restarted.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", output().string()}}}}}});
+  AlertEngine after(store_, restarted.host(), restarted.logger(), test_.clock(), settings_, {});
+  EXPECT_EQ(after.deliver().delivered, 1U);
+  EXPECT_EQ(occurrences("[red] customer 1"), 1U);
+  EXPECT_EQ(after.outbox("sent").size(), 1U);
+}
+
+TEST_F(AlertEngineTest, RoutesPickTheChannelAndRecipientsByLevelAndReason) {
+  settings_.routes = {{{"red"}, {}, {}, "alert_console", {"@coo", "ops@example.test"}},
+                      {{}, {"csat_low_streak"}, {}, "no_such_channel", {"@csm"}}};
+  settings_.roles["coo"] = {"coo@example.test"};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 40}, {2, "green", "csat_low_streak", 85}, {3, "yellow", "", 75}}));
+  const auto queued = alerts.outbox("");
+  ASSERT_EQ(queued.size(), 2U);  // yellow matches no route
+  EXPECT_EQ(queued[0].channel_id, "alert_console");
+  EXPECT_EQ(queued[1].channel_id, "no_such_channel");
+  const DeliveryCounts counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 1U);
+  EXPECT_EQ(counts.retried, 1U);
+  EXPECT_EQ(occurrences("to: coo@example.test ops@example.test"), 1U);
+  EXPECT_EQ(alerts.outbox("pending")[0].last_error, "channel 'no_such_channel' is not loaded");
+}
+
+}  // namespace
+}  // namespace crm::host
