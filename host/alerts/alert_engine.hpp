@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/alert_settings.hpp"
 #include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "loader/channel_call.hpp"
@@ -17,32 +18,6 @@
 #include "store/store.hpp"
 
 namespace crm::host {
-
-// Where a kind of alert goes: the first route whose match fits (empty match
-// fields match anything) sends to its channel; recipients are addresses or
-// roles ("@csm", "@owner") resolved through AlertSettings::roles.
-struct AlertRoute {
-  std::vector<std::string> levels;   // yellow, orange, red, signal
-  std::vector<std::string> reasons;  // band, a scorer reason code, sync_failed
-  std::vector<std::string> tiers;
-  std::string channel;
-  std::vector<std::string> recipients;
-};
-
-// The "alerts" section of the host configuration; every number a default.
-struct AlertSettings {
-  std::vector<AlertRoute> routes;  // empty: every loaded channel, the level owner's role as recipient
-  std::map<std::string, std::vector<std::string>> roles;  // "csm" -> addresses
-  std::int64_t repeat_interval_ms = 24LL * 3'600'000;     // re-notify a lasting alert after this
-  std::int64_t signal_response_ms = 24LL * 3'600'000;     // deadline of rule-signal alerts
-  int max_attempts = 8;                                   // then the notification is dead
-  std::int64_t initial_backoff_ms = 30'000;
-  std::int64_t max_backoff_ms = 3'600'000;
-  bool notify_resolved = true;
-};
-
-AlertSettings parse_alert_settings(const nlohmann::json& section);
-extern const char* const kAlertSettingsSchema;
 
 struct AlertCounts {
   std::size_t opened = 0;

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/alert_engine.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/plugin_table.hpp"
 #include "cli/progress.hpp"
@@ -254,55 +255,6 @@ int command_quarantine_retry(const GlobalOptions& options, const std::string& co
   return kExitOk;
 }
 
-int command_run(const GlobalOptions& options, bool as_json) {
-  Session session;
-  prepare(options, session, LogLevel::info);
-  Store store(session.database->string());
-  const std::int64_t run_id = store.begin_run("run", session.clock.now_ms());
-  PluginHost host(session.logger, session.clock, store, g_cancelled);
-  host.load(session.plugin_options);
-
-  const std::vector<SyncSummary> syncs = sync_connectors(session, store, host, "");
-  nlohmann::json sync_report = nlohmann::json::array();
-  bool sync_failed = false;
-  for (const SyncSummary& sync : syncs) {
-    sync_report.push_back(sync_summary_json(sync));
-    sync_failed = sync_failed || sync.status == "failed";
-  }
-
-  nlohmann::json summary = {
-      {"run_id", run_id},
-      {"sync", sync_report},
-      {"database", session.database->string()},
-      {"loaded", host.plugins().size()},
-      {"refused", host.refused_count()},
-      {"plugins", plugin_records_json(host.records())["plugins"]},
-  };
-  const bool cancelled = g_cancelled.load();
-  const std::string status =
-      cancelled ? "cancelled" : (sync_failed ? "failed" : (host.refused_count() > 0 ? "partial" : "ok"));
-  summary["status"] = status;
-  store.finish_run(run_id, status, summary.dump(), session.clock.now_ms());
-
-  if (as_json) {
-    std::cout << summary.dump(2) << '\n';
-  } else {
-    std::cout << fmt::format("run {} on {}: {} plugin(s) loaded, {} refused\n", run_id, session.database->string(),
-                             host.plugins().size(), host.refused_count());
-    print_plugin_table(std::cout, host.records());
-    for (const SyncSummary& sync : syncs) {
-      std::cout << "sync " << sync_summary_line(sync) << '\n';
-    }
-  }
-  if (cancelled) {
-    return kExitCancelled;
-  }
-  if (sync_failed) {
-    return kExitSyncFailed;
-  }
-  return host.refused_count() > 0 ? kExitPartial : kExitOk;
-}
-
 int command_version(bool as_json) {
   const nlohmann::json version = {{"crmhost", CRM_HOST_VERSION},
                                   {"abi", fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)}};
@@ -359,20 +311,24 @@ nlohmann::json json_number(double value) {
   return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(std::round(value * 10000) / 10000);
 }
 
-int command_score(const GlobalOptions& options, const std::string& as_of, bool as_json) {
-  Session session;
-  prepare(options, session, LogLevel::warn);
-  Store store(session.database->string());
-  PluginHost host(session.logger, session.clock, store, g_cancelled);
-  host.load(session.plugin_options);
-  report_refusals(host);
-  if (loaded_scorers(host).empty()) {
-    std::cerr << "crmhost: no scorer plugin is loaded; see `crmhost plugins`\n";
-    return kExitConfig;
-  }
+// One scoring pass as `score` and `run` do it: features, every scorer, the run stored.
+struct ScoringPass {
+  std::int64_t run_id = 0;
+  std::int64_t as_of_ms = 0;
+  std::size_t customers = 0;
+  std::string primary_scorer;
+  std::map<std::string, std::size_t> bands;
+  std::map<std::string, std::size_t> tiers;
+  std::size_t unscored = 0;
+  std::vector<std::string> skipped;
+  std::vector<BandChange> changes;
+};
+
+ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms) {
+  ScoringPass pass;
+  pass.as_of_ms = as_of_ms;
   std::map<std::string, std::string> models;
   const std::vector<std::string> untrained = load_stored_models(store, host, models);
-  const std::int64_t as_of_ms = as_of_or_today(as_of, session.clock);
   ProgressLine progress;
   progress.update("computing features");
   const CustomerFeatures features = build_features(store.database(), session.config.features, as_of_ms);
@@ -386,32 +342,59 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
     }
   }
   progress.update("storing scores");
-  const std::int64_t run_id =
-      store_scoring_run(store, features, result, session.config.scoring, session.clock.now_ms());
+  pass.run_id = store_scoring_run(store, features, result, session.config.scoring, session.clock.now_ms());
   progress.clear();
-  const std::vector<BandChange> changes = band_changes(store, run_id);
-
-  std::map<std::string, std::size_t> bands;
+  pass.changes = band_changes(store, pass.run_id);
+  pass.customers = features.size();
+  pass.skipped = result.skipped;
   for (const BandRule& band : session.config.scoring.bands) {
-    bands[band.name] = 0;
+    pass.bands[band.name] = 0;
   }
-  std::size_t unscored = 0;
   if (result.primary) {
+    pass.primary_scorer = result.scorers[*result.primary].scorer_id;
     for (const double score : result.scorers[*result.primary].scores) {
       if (std::isnan(score)) {
-        ++unscored;
+        ++pass.unscored;
       } else {
-        ++bands[band_of(session.config.scoring, score).name];
+        ++pass.bands[band_of(session.config.scoring, score).name];
       }
     }
   }
+  Statement tiers = store.database().prepare(
+      "SELECT tier, count(*) FROM customer_scores WHERE run_id = ?1 AND tier IS NOT NULL GROUP BY tier");
+  tiers.bind(1, pass.run_id);
+  while (tiers.step()) {
+    pass.tiers[tiers.column_text(0)] = static_cast<std::size_t>(tiers.column_int64(1));
+  }
+  return pass;
+}
+
+int command_score(const GlobalOptions& options, const std::string& as_of, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  host.load(session.plugin_options);
+  report_refusals(host);
+  if (loaded_scorers(host).empty()) {
+    std::cerr << "crmhost: no scorer plugin is loaded; see `crmhost plugins`\n";
+    return kExitConfig;
+  }
+  const ScoringPass pass = run_scoring(session, store, host, as_of_or_today(as_of, session.clock));
+  const std::int64_t run_id = pass.run_id;
+  const std::int64_t as_of_ms = pass.as_of_ms;
+  const std::vector<BandChange>& changes = pass.changes;
+  std::map<std::string, std::size_t> bands = pass.bands;
+  const std::size_t unscored = pass.unscored;
+  const std::size_t customer_count = pass.customers;
   nlohmann::json report = {{"run_id", run_id},
                            {"as_of", date_text(as_of_ms)},
-                           {"customers", features.size()},
-                           {"primary_scorer", result.primary ? result.scorers[*result.primary].scorer_id : ""},
+                           {"customers", customer_count},
+                           {"primary_scorer", pass.primary_scorer},
                            {"bands", bands},
+                           {"tiers", pass.tiers},
                            {"unscored", unscored},
-                           {"skipped", result.skipped}};
+                           {"skipped", pass.skipped}};
   nlohmann::json changed = nlohmann::json::array();
   for (const BandChange& change : changes) {
     changed.push_back({{"customer_id", change.customer_id},
@@ -423,7 +406,7 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
   if (as_json) {
     std::cout << report.dump(2) << '\n';
   } else {
-    std::cout << fmt::format("scored {} customers as of {} (run {}, bands by {})\n", features.size(),
+    std::cout << fmt::format("scored {} customers as of {} (run {}, bands by {})\n", customer_count,
                              date_text(as_of_ms), run_id, report["primary_scorer"].get<std::string>());
     for (const BandRule& band : session.config.scoring.bands) {
       std::cout << fmt::format(
@@ -433,7 +416,7 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
     if (unscored > 0) {
       std::cout << fmt::format("  {:<8} {:>9}  (no signal to score yet)\n", "unscored", unscored);
     }
-    for (const std::string& skipped : result.skipped) {
+    for (const std::string& skipped : pass.skipped) {
       std::cout << "  skipped " << skipped << '\n';
     }
     std::cout << fmt::format("{} customer(s) changed band since the last run\n", changes.size());
@@ -766,6 +749,185 @@ int command_features(const GlobalOptions& options, bool as_json) {
   return kExitOk;
 }
 
+// The main job: sync every connector, score everyone, raise, escalate and deliver alerts.
+int command_run(const GlobalOptions& options, const std::string& as_of, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::info);
+  Store store(session.database->string());
+  const std::int64_t run_id = store.begin_run("run", session.clock.now_ms());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  host.load(session.plugin_options);
+
+  const std::vector<SyncSummary> syncs = sync_connectors(session, store, host, "");
+  nlohmann::json sync_report = nlohmann::json::array();
+  bool sync_failed = false;
+  for (const SyncSummary& sync : syncs) {
+    sync_report.push_back(sync_summary_json(sync));
+    sync_failed = sync_failed || sync.status == "failed";
+  }
+  nlohmann::json summary = {
+      {"run_id", run_id},
+      {"sync", sync_report},
+      {"database", session.database->string()},
+      {"loaded", host.plugins().size()},
+      {"refused", host.refused_count()},
+      {"plugins", plugin_records_json(host.records())["plugins"]},
+  };
+
+  std::optional<ScoringPass> scoring;
+  if (!g_cancelled.load() && !loaded_scorers(host).empty()) {
+    scoring = run_scoring(session, store, host, as_of_or_today(as_of, session.clock));
+    summary["scoring"] = {{"run_id", scoring->run_id},       {"as_of", date_text(scoring->as_of_ms)},
+                          {"customers", scoring->customers}, {"bands", scoring->bands},
+                          {"tiers", scoring->tiers},         {"band_changes", scoring->changes.size()},
+                          {"skipped", scoring->skipped}};
+  }
+  AlertEngine alerts(store, host, session.logger, session.clock, session.config.alerts, session.config.scoring);
+  for (const SyncSummary& sync : syncs) {
+    if (sync.status == "failed") {
+      alerts.raise_sync_failure(sync.connector_id, sync.message);
+    }
+  }
+  AlertCounts raised;
+  if (scoring) {
+    raised = alerts.evaluate(scoring->run_id);
+  }
+  const std::size_t escalated = alerts.escalate();
+  const DeliveryCounts delivered = alerts.deliver();
+  const std::size_t dead_total = alerts.outbox("dead").size();
+  summary["alerts"] = {{"opened", raised.opened},       {"opened_by_level", raised.opened_by_level},
+                       {"reminded", raised.renotified}, {"resolved", raised.resolved},
+                       {"escalated", escalated},        {"delivered", delivered.delivered},
+                       {"partial", delivered.partial},  {"retrying", delivered.retried},
+                       {"dead", delivered.dead},        {"dead_total", dead_total}};
+
+  const bool cancelled = g_cancelled.load();
+  const std::string status =
+      cancelled ? "cancelled" : (sync_failed ? "failed" : (host.refused_count() > 0 ? "partial" : "ok"));
+  summary["status"] = status;
+  store.finish_run(run_id, status, summary.dump(), session.clock.now_ms());
+
+  if (as_json) {
+    std::cout << summary.dump(2) << '\n';
+  } else {
+    std::cout << fmt::format("run {} on {}: {} plugin(s) loaded, {} refused\n", run_id, session.database->string(),
+                             host.plugins().size(), host.refused_count());
+    print_plugin_table(std::cout, host.records());
+    for (const SyncSummary& sync : syncs) {
+      std::cout << "sync " << sync_summary_line(sync) << '\n';
+    }
+    if (scoring) {
+      std::string bands;
+      for (const BandRule& band : session.config.scoring.bands) {
+        bands += fmt::format("{}{} {}", bands.empty() ? "" : ", ", band.name, scoring->bands[band.name]);
+      }
+      std::string tiers;
+      for (const auto& [tier, count] : scoring->tiers) {
+        tiers += fmt::format("{}{} {}", tiers.empty() ? "" : ", ", tier, count);
+      }
+      std::cout << fmt::format("score: {} customers as of {}: {}; tiers: {}; {} changed band\n", scoring->customers,
+                               date_text(scoring->as_of_ms), bands, tiers.empty() ? "-" : tiers,
+                               scoring->changes.size());
+    }
+    std::string levels;
+    for (const auto& [level, count] : raised.opened_by_level) {
+      levels += fmt::format("{}{} {}", levels.empty() ? "" : ", ", level, count);
+    }
+    std::cout << fmt::format(
+        "alerts: {} new{}, {} reminded, {} resolved, {} escalated; deliveries: {} sent, {} partial, {} retrying, {} "
+        "dead ({} dead in all: `crmhost alerts outbox --state dead`)\n",
+        raised.opened, levels.empty() ? "" : " (" + levels + ")", raised.renotified, raised.resolved, escalated,
+        delivered.delivered, delivered.partial, delivered.retried, delivered.dead, dead_total);
+  }
+  if (cancelled) {
+    return kExitCancelled;
+  }
+  if (sync_failed) {
+    return kExitSyncFailed;
+  }
+  return host.refused_count() > 0 ? kExitPartial : kExitOk;
+}
+
+int command_alerts(const GlobalOptions& options, const std::string& action, std::int64_t id, const std::string& by,
+                   const std::string& note, const std::string& state, bool as_json) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  AlertEngine alerts(store, host, session.logger, session.clock, session.config.alerts, session.config.scoring);
+  if (action == "ack" || action == "resolve" || action == "resend") {
+    const bool done = action == "ack"       ? alerts.acknowledge(id, by)
+                      : action == "resolve" ? alerts.resolve(id, by, note)
+                                            : alerts.resend(id);
+    if (!done) {
+      std::cerr << fmt::format("crmhost: {} {} is not {}\n", action == "resend" ? "notification" : "alert", id,
+                               action == "ack"       ? "open"
+                               : action == "resolve" ? "unresolved"
+                                                     : "dead");
+      return kExitFailure;
+    }
+    if (as_json) {
+      std::cout << nlohmann::json{{"id", id}, {"done", action}}.dump(2) << '\n';
+    } else {
+      std::cout << fmt::format("{} {}: {}\n", action == "resend" ? "notification" : "alert", id,
+                               action == "ack"       ? "acknowledged"
+                               : action == "resolve" ? "resolved"
+                                                     : "queued again");
+    }
+    return kExitOk;
+  }
+  if (action == "outbox") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const OutboxRow& row : alerts.outbox(state)) {
+      rows.push_back({{"id", row.id},
+                      {"alert_id", row.alert_id},
+                      {"channel", row.channel_id},
+                      {"state", row.state},
+                      {"attempts", row.attempts},
+                      {"last_error", row.last_error},
+                      {"title", row.title}});
+      if (!as_json) {
+        std::cout << fmt::format("{:>6}  {:<8} {:<16} attempts {:<3} {}{}\n", row.id, row.state, row.channel_id,
+                                 row.attempts, row.title, row.last_error.empty() ? "" : "  (" + row.last_error + ")");
+      }
+    }
+    if (as_json) {
+      std::cout << rows.dump(2) << '\n';
+    }
+    return kExitOk;
+  }
+  nlohmann::json rows = nlohmann::json::array();
+  for (const AlertRow& row : alerts.list(state)) {
+    rows.push_back({{"id", row.id},
+                    {"customer_id", row.customer_id},
+                    {"reason", row.reason},
+                    {"level", row.level},
+                    {"state", row.state},
+                    {"title", row.title},
+                    {"opened_ms", row.opened_ms},
+                    {"deadline_ms", row.deadline_ms},
+                    {"escalation_level", row.escalation_level},
+                    {"acked_by", row.acked_by},
+                    {"resolved_by", row.resolved_by},
+                    {"resolution_note", row.resolution_note}});
+    if (!as_json) {
+      std::cout << fmt::format(
+          "{:>6}  {:<12} {:<7} {}{}\n", row.id, row.state, row.level, row.title,
+          row.escalation_level > 0 ? fmt::format("  (escalated x{})", row.escalation_level) : std::string());
+    }
+  }
+  const std::optional<double> to_ack = alerts.median_time_to_acknowledge_ms();
+  if (as_json) {
+    std::cout << nlohmann::json{{"alerts", rows},
+                                {"median_time_to_acknowledge_minutes",
+                                 to_ack ? nlohmann::json(*to_ack / 60'000.0) : nlohmann::json(nullptr)}}
+                     .dump(2)
+              << '\n';
+  } else if (to_ack) {
+    std::cout << fmt::format("median time to acknowledge: {:.0f} min\n", *to_ack / 60'000.0);
+  }
+  return kExitOk;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -791,7 +953,9 @@ int main(int argc, char** argv) {
   plugins->add_flag("--json", plugins_json, "Print JSON for scripts");
 
   bool run_json = false;
-  auto* run = app.add_subcommand("run", "The main job: open the store, load the plugins, run them once");
+  std::string run_as_of;
+  auto* run = app.add_subcommand("run", "The main job: sync every connector, score everyone, raise and deliver alerts");
+  run->add_option("--as-of", run_as_of, "Score as of this date, YYYY-MM-DD (default: today)");
   run->add_flag("--json", run_json, "Print the run summary as JSON");
 
   bool sync_json = false;
@@ -856,6 +1020,34 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 365));
   backtest->add_flag("--json", backtest_json, "Print JSON");
 
+  auto* alerts = app.add_subcommand("alerts", "Alerts and their notifications: list, acknowledge, resolve, resend");
+  alerts->require_subcommand(1);
+  bool alerts_json = false;
+  std::string alerts_state;
+  std::string alerts_by = std::getenv("USER") != nullptr ? std::getenv("USER") : "crmhost";
+  std::string alerts_note;
+  std::int64_t alerts_id = 0;
+  auto* alerts_list = alerts->add_subcommand("list", "Alerts, oldest first, and the median time to acknowledge");
+  alerts_list->add_option("--state", alerts_state, "open, acknowledged or resolved")
+      ->check(CLI::IsMember({"open", "acknowledged", "resolved"}));
+  alerts_list->add_flag("--json", alerts_json, "Print JSON");
+  auto* alerts_ack = alerts->add_subcommand("ack", "Acknowledge an alert: it stops escalating");
+  alerts_ack->add_option("ID", alerts_id, "Alert id")->required();
+  alerts_ack->add_option("--by", alerts_by, "Who acknowledges (default: $USER)");
+  alerts_ack->add_flag("--json", alerts_json, "Print JSON");
+  auto* alerts_resolve = alerts->add_subcommand("resolve", "Close an alert with a note");
+  alerts_resolve->add_option("ID", alerts_id, "Alert id")->required();
+  alerts_resolve->add_option("--note", alerts_note, "What was done")->required();
+  alerts_resolve->add_option("--by", alerts_by, "Who resolves (default: $USER)");
+  alerts_resolve->add_flag("--json", alerts_json, "Print JSON");
+  auto* alerts_outbox = alerts->add_subcommand("outbox", "Notifications: pending, sent or dead, with their errors");
+  alerts_outbox->add_option("--state", alerts_state, "pending, sent or dead")
+      ->check(CLI::IsMember({"pending", "sent", "dead"}));
+  alerts_outbox->add_flag("--json", alerts_json, "Print JSON");
+  auto* alerts_resend = alerts->add_subcommand("resend", "Queue a dead notification again");
+  alerts_resend->add_option("ID", alerts_id, "Notification id (from `alerts outbox`)")->required();
+  alerts_resend->add_flag("--json", alerts_json, "Print JSON");
+
   bool features_json = false;
   auto* features = app.add_subcommand("features", "List the customer features this host computes for scorers");
   features->add_flag("--json", features_json, "Print JSON");
@@ -875,7 +1067,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_stop_signal);
   try {
     if (plugins->parsed()) return command_plugins(options, plugins_json);
-    if (run->parsed()) return command_run(options, run_json);
+    if (run->parsed()) return command_run(options, run_as_of, run_json);
     if (version->parsed()) return command_version(version_json);
     if (score->parsed()) return command_score(options, score_as_of, score_json);
     if (explain->parsed()) return command_explain(options, explain_customer, explain_json);
@@ -884,6 +1076,16 @@ int main(int argc, char** argv) {
       return command_backtest(options, backtest_as_of, backtest_horizon_days, backtest_lead_step_days, backtest_json);
     }
     if (features->parsed()) return command_features(options, features_json);
+    for (const auto& [command, action] :
+         std::initializer_list<std::pair<CLI::App*, const char*>>{{alerts_list, "list"},
+                                                                  {alerts_ack, "ack"},
+                                                                  {alerts_resolve, "resolve"},
+                                                                  {alerts_outbox, "outbox"},
+                                                                  {alerts_resend, "resend"}}) {
+      if (command->parsed()) {
+        return command_alerts(options, action, alerts_id, alerts_by, alerts_note, alerts_state, alerts_json);
+      }
+    }
     if (sync->parsed()) return command_sync(options, sync_connector, sync_json);
     if (quarantine_list->parsed()) {
       return command_quarantine_list(options, quarantine_connector, quarantine_all, quarantine_json);

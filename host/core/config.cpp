@@ -59,6 +59,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
     nlohmann::json document = nlohmann::json::parse(kHostConfigSchema);
     document["properties"]["features"] = nlohmann::json::parse(kFeatureSettingsSchema);
     document["properties"]["scoring"] = nlohmann::json::parse(kScoringSettingsSchema);
+    document["properties"]["alerts"] = nlohmann::json::parse(kAlertSettingsSchema);
     return document;
   }());
   if (const auto violations = schema.validate(document); !violations.empty()) {
@@ -84,6 +85,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   config.sync_max_backoff_ms = sync.value("max_backoff_ms", config.sync_max_backoff_ms);
   config.features = parse_feature_settings(document.value("features", nlohmann::json::object()));
   config.scoring = parse_scoring_settings(document.value("scoring", nlohmann::json::object()));
+  config.alerts = parse_alert_settings(document.value("alerts", nlohmann::json::object()));
   return config;
 }
 

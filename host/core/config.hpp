@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/alert_settings.hpp"
 #include "scoring/settings.hpp"
 
 namespace crm::host {
@@ -32,6 +33,7 @@ struct HostConfig {
   std::int64_t sync_max_backoff_ms = 30'000;
   FeatureSettings features;
   ScoringSettings scoring;
+  AlertSettings alerts;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

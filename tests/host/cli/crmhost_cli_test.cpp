@@ -245,5 +245,50 @@ TEST_F(CrmhostCli, ScoringCommandsExplainBadInput) {
   EXPECT_NE(features.output.find("\"recency_days\""), std::string::npos);
 }
 
+TEST_F(CrmhostCli, RunSyncsScoresAlertsOnceAndAlertsCanBeAcknowledgedAndResolved) {
+  const fs::path db = scoring_store(dir_);
+  const fs::path alerts_file = dir_ / "alerts.txt";
+  const fs::path config =
+      write("crmhost.json",
+            nlohmann::json{{"database", db.string()},
+                           {"plugins", {{"alert_console", {{"config", {{"path", alerts_file.string()}}}}}}},
+                           {"alerts", {{"roles", {{"csm", {"csm@example.test"}}, {"coo", {"coo@example.test"}}}}}}}
+                .dump());
+  const std::string base = fmt::format("--config '{}'", config.string());
+  CommandResult result = run_crmhost(fmt::format("{} run --as-of 2024-01-01 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  auto summary = nlohmann::json::parse(result.output);
+  EXPECT_EQ(summary["scoring"]["customers"], 200);
+  const auto opened = summary["alerts"]["opened"].get<std::size_t>();
+  EXPECT_GE(opened, 100U);  // the 100 customers who stopped buying, and their signals
+  EXPECT_EQ(summary["alerts"]["delivered"], opened);
+
+  // Twice in a row sends nothing new.
+  result = run_crmhost(fmt::format("{} run --as-of 2024-01-01 --json", base));
+  summary = nlohmann::json::parse(result.output);
+  EXPECT_EQ(summary["alerts"]["opened"], 0);
+  EXPECT_EQ(summary["alerts"]["delivered"], 0);
+
+  result = run_crmhost(fmt::format("{} alerts list --state open --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk);
+  const auto listing = nlohmann::json::parse(result.output);
+  EXPECT_EQ(listing["alerts"].size(), opened);
+  EXPECT_TRUE(listing["median_time_to_acknowledge_minutes"].is_null());
+  const auto first = listing["alerts"][0]["id"].get<std::int64_t>();
+  EXPECT_EQ(run_crmhost(fmt::format("{} alerts ack {} --by li.wei", base, first)).exit_code, kExitOk);
+  EXPECT_EQ(run_crmhost(fmt::format("{} alerts ack {} --by li.wei", base, first)).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("{} alerts resolve {} --note 'called them' --by li.wei", base, first)).exit_code,
+            kExitOk);
+  result = run_crmhost(fmt::format("{} alerts list --state resolved --json", base));
+  const auto resolved = nlohmann::json::parse(result.output)["alerts"];
+  ASSERT_EQ(resolved.size(), 1U);
+  EXPECT_EQ(resolved[0]["resolved_by"], "li.wei");
+  EXPECT_EQ(resolved[0]["resolution_note"], "called them");
+  EXPECT_FALSE(nlohmann::json::parse(result.output)["median_time_to_acknowledge_minutes"].is_null());
+  result = run_crmhost(fmt::format("{} alerts outbox --state sent --json", base));
+  EXPECT_EQ(nlohmann::json::parse(result.output).size(), opened);
+  EXPECT_EQ(run_crmhost(fmt::format("{} alerts resend 1", base)).exit_code, kExitFailure);  // not dead
+}
+
 }  // namespace
 }  // namespace crm::host
