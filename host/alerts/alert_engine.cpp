@@ -52,7 +52,8 @@ const char* const kAlertSettingsSchema = R"({
     "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
     "initial_backoff_ms": {"type": "integer", "minimum": 0},
     "max_backoff_ms": {"type": "integer", "minimum": 0},
-    "notify_resolved": {"type": "boolean"}
+    "notify_resolved": {"type": "boolean"},
+    "signal_reasons": {"type": "array", "items": {"type": "string"}}
   }
 })";
 
@@ -86,6 +87,7 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   settings.initial_backoff_ms = section.value("initial_backoff_ms", settings.initial_backoff_ms);
   settings.max_backoff_ms = section.value("max_backoff_ms", settings.max_backoff_ms);
   settings.notify_resolved = section.value("notify_resolved", settings.notify_resolved);
+  settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
   return settings;
 }
 
@@ -250,6 +252,9 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
                              scores.column_text(3)}});
     }
     for (const std::string& reason : split_reasons(scores.column_text(2))) {
+      if (!matches(settings_.signal_reasons, reason) || settings_.signal_reasons.empty()) {
+        continue;
+      }
       conditions.push_back({reason,
                             {"signal", fmt::format("[signal] customer {}: {}", customer, reason),
                              fmt::format("Customer {} shows the churn signal '{}' (score {:.1f}, band {}).", customer,

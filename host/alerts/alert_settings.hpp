@@ -29,6 +29,13 @@ struct AlertSettings {
   std::int64_t initial_backoff_ms = 30'000;
   std::int64_t max_backoff_ms = 3'600'000;
   bool notify_resolved = true;
+  // Scorer reason codes that raise an alert of their own: the rule signals of
+  // domain.md section 3. Others (an RFM quintile, say) stay explanations.
+  std::vector<std::string> signal_reasons = {
+      "volume_drop",         "nps_below_industry",  "login_silence_and_frequency_drop",
+      "csat_low_streak",     "repeated_complaints", "communication_drop",
+      "key_contact_changed", "cadence_missed",      "order_trend_break",
+      "payment_delay",       "downloads_drop"};
 };
 
 AlertSettings parse_alert_settings(const nlohmann::json& section);
