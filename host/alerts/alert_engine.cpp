@@ -401,6 +401,7 @@ DeliveryCounts AlertEngine::deliver() {
   Database& db = store_.database();
   struct Pending {
     std::int64_t id;
+    std::int64_t alert_id;
     std::string channel_id;
     std::string key;
     nlohmann::json notification;
@@ -409,12 +410,13 @@ DeliveryCounts AlertEngine::deliver() {
   std::vector<Pending> pending;
   {
     Statement query = db.prepare(
-        "SELECT id, channel_id, idempotency_key, notification, attempts FROM outbox WHERE state = 'pending' AND "
+        "SELECT id, coalesce(alert_id, 0), channel_id, idempotency_key, notification, attempts FROM outbox WHERE state "
+        "= 'pending' AND "
         "next_attempt_ms <= ?1 ORDER BY id");
     query.bind(1, clock_.now_ms());
     while (query.step()) {
-      pending.push_back({query.column_int64(0), query.column_text(1), query.column_text(2),
-                         nlohmann::json::parse(query.column_text(3)), static_cast<int>(query.column_int64(4))});
+      pending.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
+                         nlohmann::json::parse(query.column_text(4)), static_cast<int>(query.column_int64(5))});
     }
   }
   Statement sent =
@@ -457,6 +459,13 @@ DeliveryCounts AlertEngine::deliver() {
       notification.markdown = "**" + notification.title + "**\n\n" + notification.text;
       notification.recipients = item.notification.value("recipients", std::vector<std::string>{});
       notification.created_ms = item.notification.value("created_ms", std::int64_t{0});
+      notification.event = item.notification.value("event", "opened");
+      notification.labels_json =
+          nlohmann::json{{"customer_id", std::to_string(item.notification.value("customer_id", std::int64_t{0}))},
+                         {"reason", item.notification.value("reason", "")},
+                         {"level", item.notification.value("level", "")},
+                         {"alert_id", std::to_string(item.alert_id)}}
+              .dump();
       result = send_notification(*channel, notification);
     }
     const int attempts = item.attempts + 1;

@@ -46,7 +46,9 @@ DeliveryResult send_notification(LoadedPlugin& channel, const Notification& noti
                                        recipients.size(),
                                        links.data(),
                                        links.size(),
-                                       notification.created_ms};
+                                       notification.created_ms,
+                                       to_crm_str(notification.event),
+                                       to_crm_str(notification.labels_json)};
   std::vector<std::uint8_t> failed(recipients.size(), 0);
   crm_channel_result out = {sizeof(crm_channel_result), failed.empty() ? nullptr : failed.data(), 0};
   ErrorBuffer error;

@@ -19,6 +19,8 @@ struct Notification {
   std::vector<std::string> recipients;
   std::vector<std::pair<std::string, std::string>> links;  // label, url
   std::int64_t created_ms = 0;
+  std::string event = "opened";
+  std::string labels_json = "{}";
 };
 
 enum class DeliveryOutcome { delivered, partial, retriable, permanent };

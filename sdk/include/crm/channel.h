@@ -64,6 +64,11 @@ typedef struct crm_channel_message {
   size_t link_count;
   /* When the alert behind the message was raised, ms since the epoch. */
   int64_t created_ms;
+  /* What happened to the alert: "opened", "reminder", "escalated" or "resolved". */
+  crm_str event;
+  /* The alert's labels as one JSON object of strings (customer_id, reason, level...), for
+   * channels that carry structured data (webhooks); "{}" when none. */
+  crm_str labels_json;
 } crm_channel_message;
 
 /*

@@ -506,6 +506,8 @@ class ChannelMessage {
     return to_string_view(message_->links[index].url);
   }
   [[nodiscard]] std::int64_t created_ms() const noexcept { return message_->created_ms; }
+  [[nodiscard]] std::string_view event() const noexcept { return to_string_view(message_->event); }
+  [[nodiscard]] std::string_view labels_json() const noexcept { return to_string_view(message_->labels_json); }
 
  private:
   const crm_channel_message* message_;

@@ -1,0 +1,175 @@
+// alert_webhook against a real HTTP receiver on loopback
+// (tests/servers/webhook_receiver.py): Alertmanager v4 payload, HMAC-SHA256
+// signature checked here with OpenSSL, 5xx retried, 4xx permanent, timeouts
+// retried, and the secret nowhere in the logs or errors.
+#include <array>
+#include <curl/curl.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "loader/channel_call.hpp"
+#include "testing/child_process.hpp"
+#include "testing/test_host.hpp"
+
+namespace crm::host {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kSecret = "webhook-signing-secret-7f3a";
+
+std::size_t append(char* data, std::size_t size, std::size_t count, void* target) {
+  static_cast<std::string*>(target)->append(data, size * count);
+  return size * count;
+}
+
+class Receiver {
+ public:
+  Receiver()
+      : process_(
+            {"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/tests/servers/webhook_receiver.py", "--port", "0"}) {
+    const std::string banner = process_.read_line();
+    if (banner.rfind("listening ", 0) != 0) {
+      throw std::runtime_error("the webhook receiver did not start: " + banner);
+    }
+    base_ = "http://127.0.0.1:" + banner.substr(10);
+  }
+  [[nodiscard]] std::string url() const { return base_ + "/hooks/crm?token=abc"; }
+
+  json control(const std::string& path, const json& body = nullptr) {
+    CURL* curl = curl_easy_init();
+    std::string response;
+    const std::string url = base_ + "/__control/" + path;
+    const std::string text = body.is_null() ? std::string() : body.dump();
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
+    if (!body.is_null()) {
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text.c_str());
+    }
+    curl_easy_perform(curl);
+    curl_easy_cleanup(curl);
+    return json::parse(response);
+  }
+
+ private:
+  testing::ChildProcess process_;
+  std::string base_;
+};
+
+std::string hmac_hex(const std::string& key, const std::string& body) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(body.data()),
+       body.size(), digest.data(), &length);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    std::array<char, 3> pair{};
+    std::snprintf(pair.data(), pair.size(), "%02x", digest[i]);
+    hex += pair.data();
+  }
+  return hex;
+}
+
+Notification red_alert() {
+  Notification notification;
+  notification.severity = CRM_SEVERITY_CRITICAL;
+  notification.idempotency_key = "crm-alert-12-1-alert_webhook";
+  notification.title = "[red] customer 12: health 41.0";
+  notification.text = "客户 12 进入红色区间; owner coo, respond within 24 h.";
+  notification.recipients = {"coo@example.test"};
+  notification.created_ms = 1'790'000'000'000;
+  notification.labels_json = R"({"customer_id": "12", "reason": "band", "level": "red", "alert_id": "12"})";
+  return notification;
+}
+
+class AlertWebhook : public ::testing::Test {
+ protected:
+  LoadedPlugin& load(json extra = json::object()) {
+    json config = {{"url", receiver_.url()}, {"secret", {{"env", "CRM_WEBHOOK_SECRET"}}}, {"timeout_ms", 1000}};
+    config.update(extra);
+    test_.load({CRM_PLUGIN_DIR}, {{"alert_webhook", {{"config", config}}}}, {{"CRM_WEBHOOK_SECRET", kSecret}});
+    LoadedPlugin* channel = test_.host().find("alert_webhook");
+    if (channel == nullptr) {
+      throw std::runtime_error(test_.record("alert_webhook")->reason);
+    }
+    return *channel;
+  }
+  void expect_no_secret_anywhere(const DeliveryResult& result) {
+    EXPECT_EQ(result.error.find(kSecret), std::string::npos);
+    EXPECT_EQ(result.error.find("token=abc"), std::string::npos) << result.error;
+    for (const std::string& line : test_.log_lines()) {
+      EXPECT_EQ(line.find(kSecret), std::string::npos) << line;
+    }
+  }
+  Receiver receiver_;
+  testing::TestHost test_;
+};
+
+TEST_F(AlertWebhook, PostsAnAlertmanagerV4PayloadSignedWithHmacSha256) {
+  LoadedPlugin& channel = load();
+  const DeliveryResult result = send_notification(channel, red_alert());
+  ASSERT_EQ(result.outcome, DeliveryOutcome::delivered) << result.error;
+  const json requests = receiver_.control("requests");
+  ASSERT_EQ(requests.size(), 1U);
+  const json& request = requests[0];
+  EXPECT_EQ(request["path"], "/hooks/crm?token=abc");
+  const std::string body = request["body"];
+  EXPECT_EQ(request["headers"]["X-CRM-Signature"], "sha256=" + hmac_hex(kSecret, body));
+  EXPECT_EQ(request["headers"]["Idempotency-Key"], "crm-alert-12-1-alert_webhook");
+  EXPECT_EQ(request["headers"]["Content-Type"], "application/json");
+  const json payload = json::parse(body);
+  EXPECT_EQ(payload["version"], "4");
+  EXPECT_EQ(payload["status"], "firing");
+  EXPECT_EQ(payload["receiver"], "crmhost");
+  ASSERT_EQ(payload["alerts"].size(), 1U);
+  const json& alert = payload["alerts"][0];
+  EXPECT_EQ(alert["status"], "firing");
+  EXPECT_EQ(alert["labels"]["alertname"], "band");
+  EXPECT_EQ(alert["labels"]["severity"], "critical");
+  EXPECT_EQ(alert["labels"]["customer_id"], "12");
+  EXPECT_EQ(alert["annotations"]["summary"], "[red] customer 12: health 41.0");
+  EXPECT_EQ(alert["annotations"]["description"], "客户 12 进入红色区间; owner coo, respond within 24 h.");
+  EXPECT_EQ(alert["startsAt"], "2026-09-21T14:13:20Z");
+  EXPECT_EQ(alert["endsAt"], "0001-01-01T00:00:00Z");
+  for (const char* field :
+       {"groupKey", "truncatedAlerts", "groupLabels", "commonLabels", "commonAnnotations", "externalURL"}) {
+    EXPECT_TRUE(payload.contains(field)) << field;
+  }
+
+  Notification resolved = red_alert();
+  resolved.event = "resolved";
+  ASSERT_EQ(send_notification(channel, resolved).outcome, DeliveryOutcome::delivered);
+  EXPECT_EQ(json::parse(receiver_.control("requests")[1]["body"].get<std::string>())["status"], "resolved");
+}
+
+TEST_F(AlertWebhook, ServerErrorsAndTimeoutsAreRetriedOtherClientErrorsArePermanent) {
+  LoadedPlugin& channel = load();
+  receiver_.control("script", {{"statuses", {503, 429, 404}}});
+  DeliveryResult result = send_notification(channel, red_alert());
+  EXPECT_EQ(result.outcome, DeliveryOutcome::retriable);
+  EXPECT_NE(result.error.find("HTTP 503"), std::string::npos) << result.error;
+  expect_no_secret_anywhere(result);
+  EXPECT_EQ(send_notification(channel, red_alert()).outcome, DeliveryOutcome::retriable);  // 429
+  result = send_notification(channel, red_alert());
+  EXPECT_EQ(result.outcome, DeliveryOutcome::permanent);
+  EXPECT_NE(result.error.find("HTTP 404"), std::string::npos) << result.error;
+  expect_no_secret_anywhere(result);
+
+  receiver_.control("script", {{"statuses", json::array()}, {"delay_s", 2.5}});
+  result = send_notification(channel, red_alert());
+  EXPECT_EQ(result.outcome, DeliveryOutcome::retriable);
+  expect_no_secret_anywhere(result);
+}
+
+TEST_F(AlertWebhook, AnUnsetSecretVariableIsAConfigurationErrorWithoutTheValue) {
+  test_.load({CRM_PLUGIN_DIR},
+             {{"alert_webhook", {{"config", {{"url", receiver_.url()}, {"secret", {{"env", "NOPE"}}}}}}}});
+  EXPECT_EQ(test_.host().find("alert_webhook"), nullptr);
+  EXPECT_NE(test_.record("alert_webhook")->reason.find("NOPE"), std::string::npos)
+      << test_.record("alert_webhook")->reason;
+}
+
+}  // namespace
+}  // namespace crm::host
