@@ -13,7 +13,7 @@ CRM_PACKAGES=(
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3
+  python3 python3-aiosmtpd
   json-schema-test-suite
   clang-format
 )

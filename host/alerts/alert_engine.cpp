@@ -206,9 +206,9 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
   const std::int64_t now = clock_.now_ms();
   Transaction transaction(db);
   struct Active {
-    std::int64_t id;
+    std::int64_t id = 0;
     std::string level;
-    std::int64_t last_notified_ms;
+    std::int64_t last_notified_ms = 0;
   };
   std::map<std::pair<std::int64_t, std::string>, Active> active;
   {

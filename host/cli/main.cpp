@@ -1024,7 +1024,9 @@ int main(int argc, char** argv) {
   alerts->require_subcommand(1);
   bool alerts_json = false;
   std::string alerts_state;
-  std::string alerts_by = std::getenv("USER") != nullptr ? std::getenv("USER") : "crmhost";
+  // Read once, before any thread starts: who acknowledges or resolves by default.
+  const char* user = std::getenv("USER");  // NOLINT(concurrency-mt-unsafe)
+  std::string alerts_by = user != nullptr ? user : "crmhost";
   std::string alerts_note;
   std::int64_t alerts_id = 0;
   auto* alerts_list = alerts->add_subcommand("list", "Alerts, oldest first, and the median time to acknowledge");

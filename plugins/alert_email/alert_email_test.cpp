@@ -1,0 +1,182 @@
+// alert_email against a real SMTP server (python3-aiosmtpd on loopback, its
+// Mailbox handler writing a Maildir): the delivered message is read back and
+// its headers and body checked; an unreachable server is retriable and no
+// error shows the password.
+#include <chrono>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+#include <thread>
+
+#include "loader/channel_call.hpp"
+#include "testing/child_process.hpp"
+#include "testing/loopback.hpp"
+#include "testing/sync_harness.hpp"
+
+namespace crm::host {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kPassword = "smtp-password-91d2";
+
+std::string base64_decode(const std::string& text) {
+  static const std::string kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  int value = 0;
+  int bits = -8;
+  for (const char c : text) {
+    const auto index = kAlphabet.find(c);
+    if (index == std::string::npos) {
+      continue;
+    }
+    value = (value << 6) + static_cast<int>(index);
+    bits += 6;
+    if (bits >= 0) {
+      out.push_back(static_cast<char>((value >> bits) & 0xFF));
+      bits -= 8;
+    }
+  }
+  return out;
+}
+
+class SmtpServer {
+ public:
+  explicit SmtpServer(const fs::path& maildir) : port_(testing::free_loopback_port()) {
+    for (const char* sub : {"tmp", "new", "cur"}) {
+      fs::create_directories(maildir / sub);
+    }
+    process_ = std::make_unique<testing::ChildProcess>(
+        std::vector<std::string>{"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port_),
+                                 "-c", "aiosmtpd.handlers.Mailbox", maildir.string()});
+    for (int i = 0; i < 200 && !testing::loopback_port_accepts(port_); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+  }
+  [[nodiscard]] int port() const { return port_; }
+
+ private:
+  int port_;
+  std::unique_ptr<testing::ChildProcess> process_;
+};
+
+std::vector<std::string> delivered(const fs::path& maildir) {
+  std::vector<std::string> messages;
+  for (const auto& entry : fs::directory_iterator(maildir / "new")) {
+    std::ifstream input(entry.path(), std::ios::binary);
+    std::stringstream text;
+    text << input.rdbuf();
+    messages.push_back(text.str());
+  }
+  return messages;
+}
+
+std::string header(const std::string& stored, const std::string& name) {
+  const std::string message = "\n" + stored;
+  const std::size_t at = message.find("\n" + name + ": ");
+  if (at == std::string::npos) {
+    return {};
+  }
+  std::size_t end = message.find('\n', at + 1);
+  while (end != std::string::npos && end + 1 < message.size() && message[end + 1] == ' ') {
+    end = message.find('\n', end + 1);  // folded
+  }
+  std::string value = message.substr(at + name.size() + 3, end - at - name.size() - 3);
+  value.erase(std::remove(value.begin(), value.end(), '\r'), value.end());
+  return value;
+}
+
+Notification alert() {
+  Notification notification;
+  notification.severity = CRM_SEVERITY_CRITICAL;
+  notification.idempotency_key = "crm-alert-7-1-alert_email";
+  notification.title = "[red] 客户 上海华东机械有限公司: 健康分 41.0，已进入红色区间，请首席运营官在24小时内响应";
+  notification.text = "客户 7 进入红色区间 (score 41.0); owner coo, respond within 24 h.";
+  notification.recipients = {"coo@example.test", "director@example.test"};
+  notification.links = {{"customer", "http://crm.example.test/customers/7?a=1&b=2"}};
+  notification.created_ms = 1'790'000'000'000;
+  return notification;
+}
+
+TEST(AlertEmail, DeliversARfc5322MessageWithEncodedChineseSubjectAndBothParts) {
+  testing::TempDir dir("alert-email");
+  SmtpServer server(dir / "maildir");
+  testing::TestHost test;
+  test.load({CRM_PLUGIN_DIR}, {{"alert_email",
+                                {{"config",
+                                  {{"smtp_url", "smtp://127.0.0.1:" + std::to_string(server.port())},
+                                   {"from", "alerts@example.test"},
+                                   {"from_name", "客户成功"}}}}}});
+  LoadedPlugin* channel = test.host().find("alert_email");
+  ASSERT_NE(channel, nullptr) << test.record("alert_email")->reason;
+  const DeliveryResult result = send_notification(*channel, alert());
+  ASSERT_EQ(result.outcome, DeliveryOutcome::delivered) << result.error;
+  const auto messages = delivered(dir / "maildir");
+  ASSERT_EQ(messages.size(), 1U);
+  const std::string& message = messages[0];
+  EXPECT_EQ(header(message, "Message-ID"), "<crm-alert-7-1-alert_email@example.test>");
+  EXPECT_EQ(header(message, "Date"), "Mon, 21 Sep 2026 14:13:20 +0000");
+  EXPECT_EQ(header(message, "To"), "coo@example.test, director@example.test");
+  EXPECT_NE(header(message, "From").find("<alerts@example.test>"), std::string::npos);
+  // The subject: encoded words of at most 75 characters that decode to the title.
+  const std::string subject = header(message, "Subject");
+  std::string decoded;
+  std::stringstream words(subject);
+  std::string word;
+  while (words >> word) {
+    ASSERT_EQ(word.rfind("=?UTF-8?B?", 0), 0U) << word;
+    EXPECT_LE(word.size(), 75U);
+    decoded += base64_decode(word.substr(10, word.size() - 12));
+  }
+  EXPECT_EQ(decoded, alert().title);
+  EXPECT_NE(header(message, "Content-Type").find("multipart/alternative"), std::string::npos);
+  // Both parts, base64 UTF-8.
+  const std::size_t plain = message.find("Content-Type: text/plain; charset=UTF-8");
+  const std::size_t html = message.find("Content-Type: text/html; charset=UTF-8");
+  ASSERT_NE(plain, std::string::npos);
+  ASSERT_NE(html, std::string::npos);
+  const auto part_body = [&](std::size_t start) {
+    const std::size_t body =
+        message.find("\n\n", start) != std::string::npos && message.find("\r\n\r\n", start) == std::string::npos
+            ? message.find("\n\n", start) + 2
+            : message.find("\r\n\r\n", start) + 4;
+    return base64_decode(message.substr(body, message.find("--crm-", body) - body));
+  };
+  EXPECT_EQ(part_body(plain), alert().text + "\ncustomer: http://crm.example.test/customers/7?a=1&b=2");
+  EXPECT_NE(part_body(html).find("<a href=\"http://crm.example.test/customers/7?a=1&amp;b=2\">customer</a>"),
+            std::string::npos);
+
+  // The same notification again (a retry after a lost reply) carries the same Message-ID.
+  ASSERT_EQ(send_notification(*channel, alert()).outcome, DeliveryOutcome::delivered);
+  for (const std::string& again : delivered(dir / "maildir")) {
+    EXPECT_EQ(header(again, "Message-ID"), "<crm-alert-7-1-alert_email@example.test>");
+  }
+}
+
+TEST(AlertEmail, AnUnreachableServerIsRetriableAndNoErrorShowsThePassword) {
+  const int port = testing::free_loopback_port();
+  testing::TestHost test;
+  test.load({CRM_PLUGIN_DIR},
+            {{"alert_email",
+              {{"config",
+                {{"smtp_url", "smtp://127.0.0.1:" + std::to_string(port)},
+                 {"from", "alerts@example.test"},
+                 {"username", "alerts"},
+                 {"password", {{"env", "SMTP_PASSWORD"}}},
+                 {"timeout_ms", 2000}}}}}},
+            {{"SMTP_PASSWORD", kPassword}});
+  LoadedPlugin* channel = test.host().find("alert_email");
+  ASSERT_NE(channel, nullptr) << test.record("alert_email")->reason;
+  const DeliveryResult result = send_notification(*channel, alert());
+  EXPECT_EQ(result.outcome, DeliveryOutcome::retriable);
+  EXPECT_NE(result.error.find("SMTP: "), std::string::npos) << result.error;
+  EXPECT_EQ(result.error.find(kPassword), std::string::npos);
+  for (const std::string& line : test.log_lines()) {
+    EXPECT_EQ(line.find(kPassword), std::string::npos) << line;
+  }
+  Notification nobody = alert();
+  nobody.recipients.clear();
+  EXPECT_EQ(send_notification(*channel, nobody).outcome, DeliveryOutcome::permanent);
+}
+
+}  // namespace
+}  // namespace crm::host
