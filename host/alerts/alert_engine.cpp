@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 
 namespace crm::host {
@@ -25,6 +26,25 @@ std::vector<std::string> split_reasons(const std::string& text) {
     start = end + 1;
   }
   return reasons;
+}
+
+// When the quiet window around `now_ms` ends, or nullopt when `now_ms` is outside it.
+std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t now_ms) {
+  if (quiet.start_minute < 0 || quiet.start_minute == quiet.end_minute) {
+    return std::nullopt;
+  }
+  constexpr std::int64_t kMinuteMs = 60'000;
+  constexpr std::int64_t kDayMinutes = 1'440;
+  const std::int64_t local_ms = now_ms + quiet.utc_offset_minutes * kMinuteMs;
+  const std::int64_t minute = ((local_ms / kMinuteMs) % kDayMinutes + kDayMinutes) % kDayMinutes;
+  const bool wraps = quiet.start_minute > quiet.end_minute;  // 22:00-07:00
+  const bool inside = wraps ? (minute >= quiet.start_minute || minute < quiet.end_minute)
+                            : (minute >= quiet.start_minute && minute < quiet.end_minute);
+  if (!inside) {
+    return std::nullopt;
+  }
+  const std::int64_t to_end = (quiet.end_minute - minute + kDayMinutes) % kDayMinutes;
+  return (local_ms / kMinuteMs + to_end) * kMinuteMs - quiet.utc_offset_minutes * kMinuteMs;
 }
 
 }  // namespace
@@ -53,6 +73,15 @@ const char* const kAlertSettingsSchema = R"({
     "initial_backoff_ms": {"type": "integer", "minimum": 0},
     "max_backoff_ms": {"type": "integer", "minimum": 0},
     "notify_resolved": {"type": "boolean"},
+    "quiet_hours": {
+      "type": "object", "additionalProperties": false, "required": ["start", "end"],
+      "properties": {
+        "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+        "end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+        "utc_offset_minutes": {"type": "integer", "minimum": -840, "maximum": 840},
+        "levels": {"type": "array", "items": {"type": "string"}}
+      }
+    },
     "signal_reasons": {"type": "array", "items": {"type": "string"}}
   }
 })";
@@ -88,6 +117,15 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   settings.max_backoff_ms = section.value("max_backoff_ms", settings.max_backoff_ms);
   settings.notify_resolved = section.value("notify_resolved", settings.notify_resolved);
   settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
+  if (const auto quiet = section.find("quiet_hours"); quiet != section.end()) {
+    const auto minutes = [](const std::string& text) {
+      return std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3));
+    };
+    settings.quiet_hours.start_minute = minutes(quiet->at("start").get<std::string>());
+    settings.quiet_hours.end_minute = minutes(quiet->at("end").get<std::string>());
+    settings.quiet_hours.utc_offset_minutes = quiet->value("utc_offset_minutes", 0);
+    settings.quiet_hours.levels = quiet->value("levels", settings.quiet_hours.levels);
+  }
   return settings;
 }
 
@@ -427,6 +465,19 @@ DeliveryCounts AlertEngine::deliver() {
       db.prepare("SELECT count(*), min(sent_ms) FROM outbox WHERE channel_id = ?1 AND state = 'sent' AND sent_ms > ?2");
   for (const Pending& item : pending) {
     const std::int64_t now = clock_.now_ms();
+    // Quiet hours hold the levels they name until the window ends; nothing is dropped.
+    if (const auto until = quiet_until(settings_.quiet_hours, now);
+        until && matches(settings_.quiet_hours.levels, item.notification.value("level", "")) &&
+        !settings_.quiet_hours.levels.empty()) {
+      retry.bind(1, static_cast<std::int64_t>(item.attempts))
+          .bind(2, *until)
+          .bind(3, std::string_view("held: quiet hours"))
+          .bind(4, std::string_view("pending"))
+          .bind(5, item.id)
+          .run();
+      ++counts.held;
+      continue;
+    }
     LoadedPlugin* channel = plugins_.find(item.channel_id);
     DeliveryResult result;
     if (channel == nullptr || channel->channel_api() == nullptr) {

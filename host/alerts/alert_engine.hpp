@@ -33,6 +33,7 @@ struct DeliveryCounts {
   std::size_t partial = 0;
   std::size_t retried = 0;
   std::size_t dead = 0;
+  std::size_t held = 0;  // by quiet hours, released when they end
 };
 
 struct AlertRow {

@@ -20,6 +20,15 @@ struct AlertRoute {
 };
 
 // The "alerts" section of the host configuration; every number a default.
+// Hours in which notifications of some levels are held (not dropped) and
+// released when the window ends, in the recipients' local time.
+struct QuietHours {
+  int start_minute = -1;  // minutes after local midnight; -1: no quiet hours
+  int end_minute = -1;
+  int utc_offset_minutes = 0;
+  std::vector<std::string> levels = {"yellow", "signal"};  // red and orange go through
+};
+
 struct AlertSettings {
   std::vector<AlertRoute> routes;  // empty: every loaded channel, the level owner's role as recipient
   std::map<std::string, std::vector<std::string>> roles;  // "csm" -> addresses
@@ -29,6 +38,7 @@ struct AlertSettings {
   std::int64_t initial_backoff_ms = 30'000;
   std::int64_t max_backoff_ms = 3'600'000;
   bool notify_resolved = true;
+  QuietHours quiet_hours;
   // Scorer reason codes that raise an alert of their own: the rule signals of
   // domain.md section 3. Others (an RFM quintile, say) stay explanations.
   std::vector<std::string> signal_reasons = {

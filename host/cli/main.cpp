@@ -799,7 +799,8 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
                        {"reminded", raised.renotified}, {"resolved", raised.resolved},
                        {"escalated", escalated},        {"delivered", delivered.delivered},
                        {"partial", delivered.partial},  {"retrying", delivered.retried},
-                       {"dead", delivered.dead},        {"dead_total", dead_total}};
+                       {"dead", delivered.dead},        {"held_by_quiet_hours", delivered.held},
+                       {"dead_total", dead_total}};
 
   const bool cancelled = g_cancelled.load();
   const std::string status =
@@ -835,9 +836,9 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
     }
     std::cout << fmt::format(
         "alerts: {} new{}, {} reminded, {} resolved, {} escalated; deliveries: {} sent, {} partial, {} retrying, {} "
-        "dead ({} dead in all: `crmhost alerts outbox --state dead`)\n",
+        "held by quiet hours, {} dead ({} dead in all: `crmhost alerts outbox --state dead`)\n",
         raised.opened, levels.empty() ? "" : " (" + levels + ")", raised.renotified, raised.resolved, escalated,
-        delivered.delivered, delivered.partial, delivered.retried, delivered.dead, dead_total);
+        delivered.delivered, delivered.partial, delivered.retried, delivered.held, delivered.dead, dead_total);
   }
   if (cancelled) {
     return kExitCancelled;

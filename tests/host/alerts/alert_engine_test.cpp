@@ -229,5 +229,25 @@ TEST_F(AlertEngineTest, RoutesPickTheChannelAndRecipientsByLevelAndReason) {
   EXPECT_EQ(alerts.outbox("pending")[0].last_error, "channel 'no_such_channel' is not loaded");
 }
 
+TEST_F(AlertEngineTest, QuietHoursHoldTheirLevelsAndReleaseThemWhenTheyEnd) {
+  // 22:00-07:00 in UTC+8; the test clock starts at 2026-09-21 14:13:20 UTC = 22:13:20 in UTC+8.
+  settings_.quiet_hours = {22 * 60, 7 * 60, 8 * 60, {"yellow", "signal"}};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "yellow", "", 75}, {2, "red", "", 40}}));
+  DeliveryCounts counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 1U);  // red goes through at night
+  EXPECT_EQ(counts.held, 1U);
+  EXPECT_EQ(occurrences("[red] customer 2"), 1U);
+  EXPECT_EQ(occurrences("[yellow] customer 1"), 0U);
+  test_.clock().advance_ms(4 * kHour);  // 02:13 local: still quiet, nothing due yet
+  EXPECT_EQ(alerts.deliver().delivered, 0U);
+  EXPECT_EQ(alerts.outbox("pending").size(), 1U);
+  test_.clock().advance_ms(5 * kHour);  // 07:13 local: released
+  counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 1U);
+  EXPECT_EQ(counts.held, 0U);
+  EXPECT_EQ(occurrences("[yellow] customer 1"), 1U);
+}
+
 }  // namespace
 }  // namespace crm::host
