@@ -155,13 +155,10 @@ int train(const std::string& path, const std::string& plugin_dir) {
   const std::int64_t train_as_of = kAsOfMs - 90 * kDay;
   const CustomerFeatures features = build_features(store.database(), FeatureSettings{}, train_as_of);
   const std::vector<double> labels = churn_labels(store.database(), features, train_as_of, kAsOfMs);
-  std::vector<std::size_t> rows;
+  const std::vector<std::size_t> rows = buyer_rows(features);
   std::vector<double> buyer_labels;
-  for (std::size_t i = 0; i < features.size(); ++i) {
-    if (features.column("order_count")[i] > 0) {
-      rows.push_back(i);
-      buyer_labels.push_back(labels[i]);
-    }
+  for (const std::size_t i : rows) {
+    buyer_labels.push_back(labels[i]);
   }
   for (LoadedPlugin* scorer : loaded_scorers(test.host())) {
     if (is_trainable(*scorer)) {
@@ -298,12 +295,9 @@ int logit_peer_side(const std::string& path, const std::string& plugin_dir) {
   const auto snapshot = [&](std::int64_t as_of, std::vector<double>& labels) {
     const CustomerFeatures features = build_features(store.database(), FeatureSettings{}, as_of);
     const std::vector<double> all_labels = churn_labels(store.database(), features, as_of, as_of + 90 * kDay);
-    std::vector<std::size_t> rows;
-    for (std::size_t i = 0; i < features.size(); ++i) {
-      if (features.column("order_count")[i] > 0) {
-        rows.push_back(i);
-        labels.push_back(all_labels[i]);
-      }
+    const std::vector<std::size_t> rows = buyer_rows(features);
+    for (const std::size_t i : rows) {
+      labels.push_back(all_labels[i]);
     }
     return features.select(rows, required_features(*scorer));
   };
@@ -348,10 +342,7 @@ int export_features(const std::string& path, const std::string& out) {
     const std::vector<double> labels = churn_labels(store.database(), features, as_of, as_of + 90 * kDay);
     std::ofstream matrix(out + "/" + file + ".f64", std::ios::binary);
     std::size_t rows = 0;
-    for (std::size_t i = 0; i < features.size(); ++i) {
-      if (!(features.column("order_count")[i] > 0)) {
-        continue;
-      }
+    for (const std::size_t i : buyer_rows(features)) {
       for (const std::string& name : names) {
         const double value = features.column(name)[i];
         matrix.write(reinterpret_cast<const char*>(&value), sizeof value);  // NOLINT

@@ -6,6 +6,8 @@
 #include <optional>
 #include <set>
 
+#include "scoring/scoring.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -13,19 +15,6 @@ constexpr std::int64_t kHourMs = 3'600'000;
 
 bool matches(const std::vector<std::string>& allowed, const std::string& value) {
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
-}
-
-std::vector<std::string> split_reasons(const std::string& text) {
-  std::vector<std::string> reasons;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const std::size_t end = std::min(text.find(',', start), text.size());
-    if (end > start) {
-      reasons.push_back(text.substr(start, end - start));
-    }
-    start = end + 1;
-  }
-  return reasons;
 }
 
 // When the quiet window around `now_ms` ends, or nullopt when `now_ms` is outside it.
@@ -289,7 +278,7 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
                                          band, score, band_owner, response_ms(band) / kHourMs),
                              scores.column_text(3)}});
     }
-    for (const std::string& reason : split_reasons(scores.column_text(2))) {
+    for (const std::string& reason : split_reason_codes(scores.column_text(2))) {
       if (!matches(settings_.signal_reasons, reason) || settings_.signal_reasons.empty()) {
         continue;
       }

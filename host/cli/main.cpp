@@ -548,12 +548,8 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
     }
   }
   nlohmann::json reasons = nlohmann::json::array();
-  for (std::size_t start = 0; !text_or_empty(7).empty() && start <= text_or_empty(7).size();) {
-    const std::string all = text_or_empty(7);
-    const std::size_t end = std::min(all.find(',', start), all.size());
-    const std::string code = all.substr(start, end - start);
+  for (const std::string& code : split_reason_codes(text_or_empty(7))) {
     reasons.push_back({{"code", code}, {"text", label_of(session.config.scoring, code)}});
-    start = end + 1;
   }
   report["reasons"] = reasons;
   nlohmann::json drivers = nlohmann::json::array();
@@ -622,13 +618,7 @@ int command_train(const GlobalOptions& options, const std::string& as_of, int ho
   ProgressLine progress;
   progress.update("computing features");
   const CustomerFeatures all = build_features(store.database(), session.config.features, train_as_of_ms);
-  std::vector<std::size_t> buyers;
-  const std::vector<double>& orders = all.column("order_count");
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (orders[i] > 0) {
-      buyers.push_back(i);
-    }
-  }
+  const std::vector<std::size_t> buyers = buyer_rows(all);
   const std::vector<double> labels_all = churn_labels(store.database(), all, train_as_of_ms, outcome_end_ms);
   std::vector<double> labels;
   labels.reserve(buyers.size());

@@ -13,14 +13,8 @@ namespace crm::host {
 namespace {
 
 // The customers with a purchase before the features' date: the backtest population.
-CustomerFeatures buyers_only(CustomerFeatures all) {
-  const std::vector<double>& orders = all.column("order_count");
-  std::vector<std::size_t> keep;
-  for (std::size_t i = 0; i < all.size(); ++i) {
-    if (orders[i] > 0) {
-      keep.push_back(i);
-    }
-  }
+CustomerFeatures buyers_only(const CustomerFeatures& all) {
+  const std::vector<std::size_t> keep = buyer_rows(all);
   CustomerFeatures buyers;
   buyers.as_of_ms = all.as_of_ms;
   buyers.names = all.names;

@@ -616,6 +616,17 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   return features;
 }
 
+std::vector<std::size_t> buyer_rows(const CustomerFeatures& features) {
+  const std::vector<double>& orders = features.column("order_count");
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < features.size(); ++i) {
+    if (orders[i] > 0) {
+      rows.push_back(i);
+    }
+  }
+  return rows;
+}
+
 std::vector<double> churn_labels(Database& db, const CustomerFeatures& features, std::int64_t from_ms,
                                  std::int64_t to_ms) {
   std::unordered_map<std::int64_t, std::size_t> position;

@@ -31,6 +31,10 @@ struct CustomerFeatures {
 // The names build_features computes with these settings, in column order.
 std::vector<std::string> feature_names(const FeatureSettings& settings);
 
+// The rows of `features` whose customer bought before its date: the population
+// that churn is measured on (training, backtests).
+std::vector<std::size_t> buyer_rows(const CustomerFeatures& features);
+
 // Computes every customer's features as of `as_of_ms` from the store: one scan
 // per table, nothing dated at or after as_of_ms read (no look-ahead). The
 // customer attributes (share of wallet, strategic value) carry no date and are

@@ -44,6 +44,19 @@ const std::vector<double>* ScorerOutcome::output(std::string_view name) const {
   return nullptr;
 }
 
+std::vector<std::string> split_reason_codes(std::string_view stored) {
+  std::vector<std::string> codes;
+  std::size_t start = 0;
+  while (start < stored.size()) {
+    const std::size_t end = std::min(stored.find(',', start), stored.size());
+    if (end > start) {
+      codes.emplace_back(stored.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  return codes;
+}
+
 std::string output_label(std::string_view column, double code) {
   if (column == "tier") {
     return code_name(kTierNames, code);

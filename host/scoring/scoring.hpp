@@ -53,6 +53,9 @@ ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& featu
                               bool explain, const std::function<void(std::size_t, std::size_t)>& progress,
                               const std::vector<std::string>& untrained = {});
 
+// The reason codes stored with a customer's score ("a,b,c"), in order.
+std::vector<std::string> split_reason_codes(std::string_view stored);
+
 // Labels of the codes the host knows ("tier", "abc_class", "stage"); empty when none.
 std::string output_label(std::string_view column, double code);
 
