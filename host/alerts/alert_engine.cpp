@@ -3,15 +3,21 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
 #include <optional>
 #include <set>
 
+#include "crm/plugin.hpp"
 #include "scoring/scoring.hpp"
 
 namespace crm::host {
 namespace {
 
 constexpr std::int64_t kHourMs = 3'600'000;
+constexpr std::int64_t kMinuteMs = 60'000;
+// Room kept in a digest for its title line; the rest is one line per notification.
+constexpr std::size_t kDigestHeaderBytes = 160;
+constexpr std::string_view kTruncatedMarker = "\n[...truncated]";
 
 bool matches(const std::vector<std::string>& allowed, const std::string& value) {
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
@@ -22,7 +28,6 @@ std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t no
   if (quiet.start_minute < 0 || quiet.start_minute == quiet.end_minute) {
     return std::nullopt;
   }
-  constexpr std::int64_t kMinuteMs = 60'000;
   constexpr std::int64_t kDayMinutes = 1'440;
   const std::int64_t local_ms = now_ms + quiet.utc_offset_minutes * kMinuteMs;
   const std::int64_t minute = ((local_ms / kMinuteMs) % kDayMinutes + kDayMinutes) % kDayMinutes;
@@ -34,6 +39,10 @@ std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t no
   }
   const std::int64_t to_end = (quiet.end_minute - minute + kDayMinutes) % kDayMinutes;
   return (local_ms / kMinuteMs + to_end) * kMinuteMs - quiet.utc_offset_minutes * kMinuteMs;
+}
+
+std::string digest_line(const OutboxItem& item) {
+  return "- " + item.notification.value("title", std::string()) + "\n";
 }
 
 }  // namespace
@@ -51,7 +60,10 @@ const char* const kAlertSettingsSchema = R"({
           "reasons": {"type": "array", "items": {"type": "string"}},
           "tiers": {"type": "array", "items": {"type": "string"}},
           "channel": {"type": "string", "minLength": 1},
-          "recipients": {"type": "array", "items": {"type": "string"}}
+          "recipients": {"type": "array", "items": {"type": "string"}},
+          "digest_window_minutes": {"type": "number", "minimum": 0},
+          "group_by": {"type": "array",
+                       "items": {"enum": ["level", "reason", "tier", "customer_id", "event"]}}
         }
       }
     },
@@ -71,6 +83,13 @@ const char* const kAlertSettingsSchema = R"({
         "levels": {"type": "array", "items": {"type": "string"}}
       }
     },
+    "recipient_cap": {
+      "type": "object", "additionalProperties": false, "required": ["per_hour"],
+      "properties": {
+        "per_hour": {"type": "integer", "minimum": 0},
+        "exempt_levels": {"type": "array", "items": {"type": "string"}}
+      }
+    },
     "signal_reasons": {"type": "array", "items": {"type": "string"}}
   }
 })";
@@ -85,7 +104,9 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
       settings.routes.push_back({route.value("levels", std::vector<std::string>{}),
                                  route.value("reasons", std::vector<std::string>{}),
                                  route.value("tiers", std::vector<std::string>{}), route["channel"].get<std::string>(),
-                                 route.value("recipients", std::vector<std::string>{})});
+                                 route.value("recipients", std::vector<std::string>{}),
+                                 std::llround(route.value("digest_window_minutes", 0.0) * 60'000.0),
+                                 route.value("group_by", std::vector<std::string>{})});
     }
   }
   if (const auto roles = section.find("roles"); roles != section.end()) {
@@ -114,6 +135,10 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
     settings.quiet_hours.end_minute = minutes(quiet->at("end").get<std::string>());
     settings.quiet_hours.utc_offset_minutes = quiet->value("utc_offset_minutes", 0);
     settings.quiet_hours.levels = quiet->value("levels", settings.quiet_hours.levels);
+  }
+  if (const auto cap = section.find("recipient_cap"); cap != section.end()) {
+    settings.recipient_cap.per_hour = cap->at("per_hour").get<int>();
+    settings.recipient_cap.exempt_levels = cap->value("exempt_levels", settings.recipient_cap.exempt_levels);
   }
   return settings;
 }
@@ -179,19 +204,25 @@ std::vector<std::string> AlertEngine::resolve_recipients(const std::vector<std::
 void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason,
                          const Condition& condition, const std::string& event) {
   Database& db = store_.database();
-  std::vector<std::pair<std::string, std::vector<std::string>>> targets;  // channel, recipients
+  struct Target {
+    std::string channel;
+    std::vector<std::string> recipients;
+    const AlertRoute* route = nullptr;
+  };
+  std::vector<Target> targets;
   if (settings_.routes.empty()) {
     for (LoadedPlugin* channel : plugins_.plugins_of_kind(CRM_KIND_CHANNEL)) {
-      targets.emplace_back(channel->id(), resolve_recipients({"@owner"}, condition.level));
+      targets.push_back({channel->id(), resolve_recipients({"@owner"}, condition.level), nullptr});
     }
   } else {
     for (const AlertRoute& route : settings_.routes) {
       if (matches(route.levels, condition.level) && matches(route.reasons, reason) &&
           matches(route.tiers, condition.tier)) {
-        targets.emplace_back(
-            route.channel,
-            resolve_recipients(route.recipients.empty() ? std::vector<std::string>{"@owner"} : route.recipients,
-                               condition.level));
+        targets.push_back(
+            {route.channel,
+             resolve_recipients(route.recipients.empty() ? std::vector<std::string>{"@owner"} : route.recipients,
+                                condition.level),
+             &route});
         break;
       }
     }
@@ -202,9 +233,12 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
   sequence.step();
   const std::int64_t n = sequence.column_int64(0);
   Statement insert = db.prepare(
-      "INSERT INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, created_ms) "
-      "VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5)");
-  for (const auto& [channel, recipients] : targets) {
+      "INSERT INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, created_ms, "
+      "group_key) VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?7)");
+  // A group's first notification opens its window; later ones join it and go out with it.
+  Statement group_due = db.prepare(
+      "SELECT min(next_attempt_ms) FROM outbox WHERE group_key = ?1 AND state = 'pending' AND digest_key IS NULL");
+  for (const Target& target : targets) {
     const crm_severity severity = event == "resolved" ? CRM_SEVERITY_INFO
                                   : (condition.level == "signal" || condition.level == next_level("signal"))
                                       ? CRM_SEVERITY_WARNING
@@ -213,16 +247,36 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
                               : event == "escalated" ? "Escalated: " + condition.title
                               : event == "reminder"  ? "Reminder: " + condition.title
                                                      : condition.title;
-    const nlohmann::json notification = {
-        {"severity", severity},       {"title", title},   {"text", condition.detail}, {"recipients", recipients},
-        {"customer_id", customer_id}, {"reason", reason}, {"level", condition.level}, {"event", event},
-        {"created_ms", now}};
+    const nlohmann::json notification = {{"severity", severity},       {"title", title},
+                                         {"text", condition.detail},   {"recipients", target.recipients},
+                                         {"customer_id", customer_id}, {"reason", reason},
+                                         {"level", condition.level},   {"event", event},
+                                         {"created_ms", now},          {"tier", condition.tier}};
+    std::int64_t due_ms = now;
+    std::optional<std::string> group_key;
+    if (target.route != nullptr && target.route->digest_window_ms > 0) {
+      nlohmann::json group = {target.channel, target.recipients};
+      for (const std::string& label : target.route->group_by) {
+        group.push_back(notification.value(label, nlohmann::json()).dump());
+      }
+      group_key = "route:" + group.dump();
+      group_due.bind(1, *group_key);
+      due_ms = group_due.step() && !group_due.column_is_null(0) ? group_due.column_int64(0)
+                                                                : now + target.route->digest_window_ms;
+      group_due.reset();
+    }
     insert.bind(1, alert_id)
-        .bind(2, channel)
-        .bind(3, fmt::format("crm-alert-{}-{}-{}", alert_id, n + 1, channel))
+        .bind(2, target.channel)
+        .bind(3, fmt::format("crm-alert-{}-{}-{}", alert_id, n + 1, target.channel))
         .bind(4, notification.dump())
-        .bind(5, now)
-        .run();
+        .bind(5, due_ms)
+        .bind(6, now);
+    if (group_key) {
+      insert.bind(7, *group_key);
+    } else {
+      insert.bind_null(7);
+    }
+    insert.run();
   }
   db.prepare("UPDATE alerts SET last_notified_ms = ?1 WHERE id = ?2").bind(1, now).bind(2, alert_id).run();
 }
@@ -426,121 +480,336 @@ std::size_t AlertEngine::escalate() {
 DeliveryCounts AlertEngine::deliver() {
   DeliveryCounts counts;
   Database& db = store_.database();
-  struct Pending {
-    std::int64_t id;
-    std::int64_t alert_id;
-    std::string channel_id;
-    std::string key;
-    nlohmann::json notification;
-    int attempts;
-  };
-  std::vector<Pending> pending;
+  const std::int64_t now = clock_.now_ms();
+  std::vector<OutboxItem> due;
   {
     Statement query = db.prepare(
-        "SELECT id, coalesce(alert_id, 0), channel_id, idempotency_key, notification, attempts FROM outbox WHERE state "
-        "= 'pending' AND "
-        "next_attempt_ms <= ?1 ORDER BY id");
-    query.bind(1, clock_.now_ms());
+        "SELECT id, coalesce(alert_id, 0), channel_id, idempotency_key, notification, attempts, coalesce(group_key, "
+        "''), coalesce(digest_key, '') FROM outbox WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY id");
+    query.bind(1, now);
     while (query.step()) {
-      pending.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
-                         nlohmann::json::parse(query.column_text(4)), static_cast<int>(query.column_int64(5))});
+      due.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
+                     nlohmann::json::parse(query.column_text(4)), static_cast<int>(query.column_int64(5)),
+                     query.column_text(6), query.column_text(7)});
     }
   }
-  Statement sent =
-      db.prepare("UPDATE outbox SET state = 'sent', sent_ms = ?1, attempts = ?2, last_error = ?3 WHERE id = ?4");
-  Statement retry =
-      db.prepare("UPDATE outbox SET attempts = ?1, next_attempt_ms = ?2, last_error = ?3, state = ?4 WHERE id = ?5");
-  Statement recent =
-      db.prepare("SELECT count(*), min(sent_ms) FROM outbox WHERE channel_id = ?1 AND state = 'sent' AND sent_ms > ?2");
-  for (const Pending& item : pending) {
-    const std::int64_t now = clock_.now_ms();
-    // Quiet hours hold the levels they name until the window ends; nothing is dropped.
+  if (due.empty()) {
+    return counts;
+  }
+  const std::vector<const OutboxItem*> ready = hold_back(due, counts);
+  std::map<std::string, std::vector<const OutboxItem*>> by_channel;
+  for (const OutboxItem* item : ready) {
+    by_channel[item->channel_id].push_back(item);
+  }
+  for (const auto& [channel_id, items] : by_channel) {
+    deliver_channel(channel_id, items, counts);
+  }
+  return counts;
+}
+
+// Quiet hours and recipient caps: what they hold waits (never dropped) and
+// comes back when they allow. Notifications already in a digest are not
+// held one by one (the digest goes out whole).
+std::vector<const OutboxItem*> AlertEngine::hold_back(const std::vector<OutboxItem>& due, DeliveryCounts& counts) {
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  const RecipientCap& cap = settings_.recipient_cap;
+  // recipient -> message key -> when sent, over the last hour
+  std::map<std::string, std::map<std::string, std::int64_t>> recent_by_recipient;
+  if (cap.per_hour > 0) {
+    Statement recent = db.prepare(
+        "SELECT r.value, coalesce(o.digest_key, o.idempotency_key), o.sent_ms FROM outbox o, "
+        "json_each(o.notification, '$.recipients') r WHERE o.state = 'sent' AND o.sent_ms > ?1");
+    recent.bind(1, now - kHourMs);
+    while (recent.step()) {
+      recent_by_recipient[recent.column_text(0)][recent.column_text(1)] = recent.column_int64(2);
+    }
+  }
+  Statement hold = db.prepare(
+      "UPDATE outbox SET next_attempt_ms = ?1, last_error = ?2, group_key = coalesce(group_key, ?3) WHERE id = ?4");
+  std::vector<const OutboxItem*> ready;
+  Transaction transaction(db);
+  for (const OutboxItem& item : due) {
+    if (!item.digest_key.empty()) {
+      ready.push_back(&item);
+      continue;
+    }
+    const std::string level = item.notification.value("level", "");
     if (const auto until = quiet_until(settings_.quiet_hours, now);
-        until && matches(settings_.quiet_hours.levels, item.notification.value("level", "")) &&
-        !settings_.quiet_hours.levels.empty()) {
-      retry.bind(1, static_cast<std::int64_t>(item.attempts))
-          .bind(2, *until)
-          .bind(3, std::string_view("held: quiet hours"))
-          .bind(4, std::string_view("pending"))
-          .bind(5, item.id)
-          .run();
+        until && !settings_.quiet_hours.levels.empty() && matches(settings_.quiet_hours.levels, level)) {
+      hold.bind(1, *until).bind(2, std::string_view("held: quiet hours")).bind_null(3).bind(4, item.id).run();
       ++counts.held;
       continue;
     }
-    LoadedPlugin* channel = plugins_.find(item.channel_id);
-    DeliveryResult result;
-    if (channel == nullptr || channel->channel_api() == nullptr) {
-      result.outcome = DeliveryOutcome::retriable;
-      result.error = fmt::format("channel '{}' is not loaded", item.channel_id);
-    } else {
-      // Pace to the channel's own limit: wait for the minute window rather than drop.
-      const std::uint32_t per_minute = channel->channel_api()->messages_per_minute;
-      if (per_minute > 0) {
-        recent.bind(1, item.channel_id).bind(2, now - 60'000);
-        recent.step();
-        const std::int64_t in_window = recent.column_int64(0);
-        const std::int64_t oldest = recent.column_is_null(1) ? now : recent.column_int64(1);
-        recent.reset();
-        if (in_window >= per_minute) {
-          retry.bind(1, static_cast<std::int64_t>(item.attempts))
-              .bind(2, oldest + 60'000)
-              .bind(3, std::string_view("paced: channel limit per minute reached"))
-              .bind(4, std::string_view("pending"))
-              .bind(5, item.id)
-              .run();
-          continue;
+    if (cap.per_hour > 0 && !(matches(cap.exempt_levels, level) && !cap.exempt_levels.empty())) {
+      const auto recipients = item.notification.value("recipients", std::vector<std::string>{});
+      std::int64_t release_ms = 0;
+      for (const std::string& recipient : recipients) {
+        const auto& sent = recent_by_recipient[recipient];
+        if (static_cast<int>(sent.size()) >= cap.per_hour) {
+          std::int64_t oldest = now;
+          for (const auto& [key, sent_ms] : sent) {
+            oldest = std::min(oldest, sent_ms);
+          }
+          release_ms = std::max(release_ms, oldest + kHourMs);
         }
       }
-      Notification notification;
-      notification.severity = item.notification.value("severity", CRM_SEVERITY_WARNING);
-      notification.idempotency_key = item.key;
-      notification.title = item.notification.value("title", "");
-      notification.text = item.notification.value("text", "");
-      notification.markdown = "**" + notification.title + "**\n\n" + notification.text;
-      notification.recipients = item.notification.value("recipients", std::vector<std::string>{});
-      notification.created_ms = item.notification.value("created_ms", std::int64_t{0});
-      notification.event = item.notification.value("event", "opened");
-      notification.labels_json =
-          nlohmann::json{{"customer_id", std::to_string(item.notification.value("customer_id", std::int64_t{0}))},
-                         {"reason", item.notification.value("reason", "")},
-                         {"level", item.notification.value("level", "")},
-                         {"alert_id", std::to_string(item.alert_id)}}
-              .dump();
-      result = send_notification(*channel, notification);
+      if (release_ms > 0) {
+        // Held ones share a group so that they leave together, as one digest.
+        hold.bind(1, release_ms)
+            .bind(2, std::string_view("held: recipient cap per hour"))
+            .bind(3, "cap:" + nlohmann::json{item.channel_id, recipients}.dump())
+            .bind(4, item.id)
+            .run();
+        ++counts.held;
+        continue;
+      }
+      for (const std::string& recipient : recipients) {
+        // Counted as sent by this pass; a group leaves as one digest, so it counts once.
+        recent_by_recipient[recipient][item.group_key.empty() ? item.key : item.group_key] = now;
+      }
     }
-    const int attempts = item.attempts + 1;
+    ready.push_back(&item);
+  }
+  transaction.commit();
+  return ready;
+}
+
+void AlertEngine::deliver_channel(const std::string& channel_id, const std::vector<const OutboxItem*>& items,
+                                  DeliveryCounts& counts) {
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  LoadedPlugin* channel = plugins_.find(channel_id);
+  if (channel == nullptr || channel->channel_api() == nullptr) {
+    DeliveryResult missing;
+    missing.error = fmt::format("channel '{}' is not loaded", channel_id);
+    for (const OutboxItem* item : items) {
+      record_result({item->key, {item}}, missing, counts);
+    }
+    return;
+  }
+  const std::uint32_t per_minute = channel->channel_api()->messages_per_minute;
+  const std::size_t max_bytes = channel->channel_api()->max_message_bytes;
+
+  // Digests formed before (and not yet sent) go out as they were: same members, same key.
+  std::vector<Batch> batches;
+  std::map<std::string, std::size_t> formed;
+  std::map<std::string, std::vector<const OutboxItem*>> groups;
+  std::vector<const OutboxItem*> singles;
+  for (const OutboxItem* item : items) {
+    if (!item->digest_key.empty()) {
+      const auto [found, inserted] = formed.try_emplace(item->digest_key, batches.size());
+      if (inserted) {
+        batches.push_back({item->digest_key, {}});
+      }
+      batches[found->second].items.push_back(item);
+    } else if (!item->group_key.empty()) {
+      groups[item->group_key].push_back(item);
+    } else {
+      singles.push_back(item);
+    }
+  }
+  std::vector<Batch> fresh;
+  for (const auto& [group_key, members] : groups) {
+    pack_digests(channel_id, members, max_bytes, fresh);
+  }
+  std::int64_t sent_in_window = 0;
+  std::int64_t window_start_ms = now;
+  if (per_minute > 0) {
+    Statement recent = db.prepare(
+        "SELECT count(DISTINCT coalesce(digest_key, idempotency_key)), min(sent_ms) FROM outbox WHERE channel_id = ?1 "
+        "AND state = 'sent' AND sent_ms > ?2");
+    recent.bind(1, channel_id).bind(2, now - kMinuteMs);
+    recent.step();
+    sent_in_window = recent.column_int64(0);
+    window_start_ms = recent.column_is_null(1) ? now : recent.column_int64(1);
+  }
+  const auto budget = per_minute > 0 ? std::max<std::int64_t>(0, per_minute - sent_in_window)
+                                     : std::numeric_limits<std::int64_t>::max();
+  if (static_cast<std::int64_t>(batches.size() + fresh.size() + singles.size()) > budget) {
+    // More than the channel may carry this minute: merge what goes to the same recipients.
+    std::map<std::string, std::vector<const OutboxItem*>> by_recipients;
+    for (const OutboxItem* item : singles) {
+      by_recipients[item->notification.value("recipients", nlohmann::json::array()).dump()].push_back(item);
+    }
+    for (const auto& [recipients, members] : by_recipients) {
+      pack_digests(channel_id, members, max_bytes, fresh);
+    }
+  } else {
+    for (const OutboxItem* item : singles) {
+      fresh.push_back({item->key, {item}});
+    }
+  }
+  {
+    // The digest's membership is stored before it is sent, so a crash repeats the same message.
+    Transaction transaction(db);
+    Statement assign = db.prepare("UPDATE outbox SET digest_key = ?1 WHERE id = ?2");
+    for (const Batch& batch : fresh) {
+      if (batch.items.size() > 1) {
+        for (const OutboxItem* item : batch.items) {
+          assign.bind(1, batch.key).bind(2, item->id).run();
+        }
+      }
+    }
+    transaction.commit();
+  }
+  batches.insert(batches.end(), std::make_move_iterator(fresh.begin()), std::make_move_iterator(fresh.end()));
+  std::sort(batches.begin(), batches.end(),
+            [](const Batch& a, const Batch& b) { return a.items.front()->id < b.items.front()->id; });
+
+  Statement pace = db.prepare("UPDATE outbox SET next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3");
+  for (std::size_t b = 0; b < batches.size(); ++b) {
+    if (per_minute > 0 && sent_in_window >= per_minute) {
+      // Wait for the minute window rather than drop.
+      Transaction transaction(db);
+      for (std::size_t rest = b; rest < batches.size(); ++rest) {
+        for (const OutboxItem* item : batches[rest].items) {
+          pace.bind(1, window_start_ms + kMinuteMs)
+              .bind(2, std::string_view("paced: channel limit per minute reached"))
+              .bind(3, item->id)
+              .run();
+          ++counts.paced;
+        }
+      }
+      transaction.commit();
+      break;
+    }
+    const DeliveryResult result = send_notification(*channel, render(batches[b], max_bytes));
+    record_result(batches[b], result, counts);
     if (result.outcome == DeliveryOutcome::delivered || result.outcome == DeliveryOutcome::partial) {
-      const std::string note =
-          result.failed_recipients.empty()
-              ? std::string()
-              : fmt::format("partial: refused {}", nlohmann::json(result.failed_recipients).dump());
-      sent.bind(1, clock_.now_ms()).bind(2, static_cast<std::int64_t>(attempts)).bind(3, note).bind(4, item.id).run();
-      ++(result.outcome == DeliveryOutcome::delivered ? counts.delivered : counts.partial);
-      continue;
+      ++sent_in_window;
     }
-    const std::string error = logger_.redact(result.error);
-    const bool dead = result.outcome == DeliveryOutcome::permanent || attempts >= settings_.max_attempts;
-    const double exponential = static_cast<double>(settings_.initial_backoff_ms) * std::pow(2.0, attempts - 1);
-    const auto capped = static_cast<std::int64_t>(std::min(exponential, static_cast<double>(settings_.max_backoff_ms)));
-    const std::int64_t wait =
-        std::max(result.retry_after_ms,
-                 capped / 2 + static_cast<std::int64_t>(jitter_() % static_cast<std::uint64_t>(capped / 2 + 1)));
+  }
+}
+
+void AlertEngine::pack_digests(const std::string& channel_id, const std::vector<const OutboxItem*>& members,
+                               std::size_t max_bytes, std::vector<Batch>& out) const {
+  const std::size_t header_bytes = std::min<std::size_t>(kDigestHeaderBytes, max_bytes / 4);
+  std::vector<const OutboxItem*> current;
+  std::size_t current_bytes = 0;
+  const auto flush = [&] {
+    if (current.empty()) {
+      return;
+    }
+    const std::string key =
+        current.size() == 1 ? current.front()->key : fmt::format("crm-digest-{}-{}", current.front()->id, channel_id);
+    out.push_back({key, current});
+    current.clear();
+    current_bytes = 0;
+  };
+  for (const OutboxItem* item : members) {
+    const std::size_t line_bytes = digest_line(*item).size();
+    if (max_bytes > 0 && !current.empty() && header_bytes + current_bytes + line_bytes > max_bytes) {
+      flush();
+    }
+    current.push_back(item);
+    current_bytes += line_bytes;
+  }
+  flush();
+}
+
+Notification AlertEngine::render(const Batch& batch, std::size_t max_bytes) const {
+  Notification notification;
+  notification.idempotency_key = batch.key;
+  if (batch.items.size() == 1) {
+    const OutboxItem& item = *batch.items.front();
+    const nlohmann::json& stored = item.notification;
+    notification.severity = stored.value("severity", CRM_SEVERITY_WARNING);
+    notification.title = stored.value("title", "");
+    notification.text = truncate_utf8(stored.value("text", ""), max_bytes, kTruncatedMarker);
+    notification.markdown =
+        truncate_utf8("**" + notification.title + "**\n\n" + stored.value("text", ""), max_bytes, kTruncatedMarker);
+    notification.recipients = stored.value("recipients", std::vector<std::string>{});
+    notification.created_ms = stored.value("created_ms", std::int64_t{0});
+    notification.event = stored.value("event", "opened");
+    notification.labels_json =
+        nlohmann::json{{"customer_id", std::to_string(stored.value("customer_id", std::int64_t{0}))},
+                       {"reason", stored.value("reason", "")},
+                       {"level", stored.value("level", "")},
+                       {"alert_id", std::to_string(item.alert_id)}}
+            .dump();
+    return notification;
+  }
+  std::map<std::string, int> by_level;
+  std::string lines;
+  std::string alert_ids;
+  notification.severity = CRM_SEVERITY_INFO;
+  notification.created_ms = std::numeric_limits<std::int64_t>::max();
+  for (const OutboxItem* item : batch.items) {
+    ++by_level[item->notification.value("level", "")];
+    lines += digest_line(*item);
+    alert_ids += (alert_ids.empty() ? "" : ",") + std::to_string(item->alert_id);
+    notification.severity = std::max(notification.severity, item->notification.value("severity", CRM_SEVERITY_INFO));
+    notification.created_ms =
+        std::min(notification.created_ms, item->notification.value("created_ms", std::int64_t{0}));
+  }
+  std::string summary;
+  for (const auto& [level, count] : by_level) {
+    summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", count, level);
+  }
+  notification.title = fmt::format("{} CRM alerts ({})", batch.items.size(), summary);
+  notification.text = truncate_utf8(lines, max_bytes, kTruncatedMarker);
+  notification.markdown = truncate_utf8("**" + notification.title + "**\n\n" + lines, max_bytes, kTruncatedMarker);
+  notification.recipients = batch.items.front()->notification.value("recipients", std::vector<std::string>{});
+  notification.event = "digest";
+  notification.labels_json = nlohmann::json{
+      {"digest", "true"},
+      {"count", std::to_string(batch.items.size())},
+      {"alert_ids", alert_ids}}.dump();
+  return notification;
+}
+
+void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result, DeliveryCounts& counts) {
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  int attempts = 0;
+  for (const OutboxItem* item : batch.items) {
+    attempts = std::max(attempts, item->attempts + 1);
+  }
+  Transaction transaction(db);
+  if (result.outcome == DeliveryOutcome::delivered || result.outcome == DeliveryOutcome::partial) {
+    const std::string note = result.failed_recipients.empty()
+                                 ? std::string()
+                                 : fmt::format("partial: refused {}", nlohmann::json(result.failed_recipients).dump());
+    Statement sent =
+        db.prepare("UPDATE outbox SET state = 'sent', sent_ms = ?1, attempts = ?2, last_error = ?3 WHERE id = ?4");
+    for (const OutboxItem* item : batch.items) {
+      sent.bind(1, now).bind(2, static_cast<std::int64_t>(attempts)).bind(3, note).bind(4, item->id).run();
+    }
+    transaction.commit();
+    (result.outcome == DeliveryOutcome::delivered ? counts.delivered : counts.partial) += batch.items.size();
+    ++counts.messages;
+    if (batch.items.size() > 1) {
+      counts.digested += batch.items.size();
+    }
+    return;
+  }
+  const std::string error = logger_.redact(result.error);
+  const bool dead = result.outcome == DeliveryOutcome::permanent || attempts >= settings_.max_attempts;
+  const double exponential = static_cast<double>(settings_.initial_backoff_ms) * std::pow(2.0, attempts - 1);
+  const auto capped = static_cast<std::int64_t>(std::min(exponential, static_cast<double>(settings_.max_backoff_ms)));
+  const std::int64_t wait =
+      std::max(result.retry_after_ms,
+               capped / 2 + static_cast<std::int64_t>(jitter_() % static_cast<std::uint64_t>(capped / 2 + 1)));
+  Statement retry =
+      db.prepare("UPDATE outbox SET attempts = ?1, next_attempt_ms = ?2, last_error = ?3, state = ?4 WHERE id = ?5");
+  for (const OutboxItem* item : batch.items) {
     retry.bind(1, static_cast<std::int64_t>(attempts))
         .bind(2, now + wait)
         .bind(3, error)
         .bind(4, std::string_view(dead ? "dead" : "pending"))
-        .bind(5, item.id)
+        .bind(5, item->id)
         .run();
-    if (dead) {
-      ++counts.dead;
-      logger_.log(LogLevel::warn, "alerts",
-                  fmt::format("notification {} to '{}' is dead after {} attempt(s): {}", item.id, item.channel_id,
-                              attempts, error));
-    } else {
-      ++counts.retried;
-    }
   }
-  return counts;
+  transaction.commit();
+  if (dead) {
+    counts.dead += batch.items.size();
+    logger_.log(LogLevel::warn, "alerts",
+                fmt::format("notification {} to '{}' is dead after {} attempt(s): {}", batch.key,
+                            batch.items.front()->channel_id, attempts, error));
+  } else {
+    counts.retried += batch.items.size();
+  }
 }
 
 bool AlertEngine::acknowledge(std::int64_t alert_id, const std::string& by) {

@@ -33,7 +33,29 @@ struct DeliveryCounts {
   std::size_t partial = 0;
   std::size_t retried = 0;
   std::size_t dead = 0;
-  std::size_t held = 0;  // by quiet hours, released when they end
+  std::size_t held = 0;      // by quiet hours or a recipient cap, released when they allow
+  std::size_t paced = 0;     // waiting for the channel's per-minute window
+  std::size_t messages = 0;  // messages the channels carried (a digest is one)
+  std::size_t digested = 0;  // notifications that went out inside a digest
+};
+
+// One pending notification of the outbox.
+struct OutboxItem {
+  std::int64_t id = 0;
+  std::int64_t alert_id = 0;
+  std::string channel_id;
+  std::string key;
+  nlohmann::json notification;
+  int attempts = 0;
+  std::string group_key;   // "" when not in a digest group
+  std::string digest_key;  // "" until the notification is put in a digest
+};
+
+// One message to a channel: a notification alone (its own key), or a digest
+// of several (the digest's key, stored on each member before the send).
+struct Batch {
+  std::string key;
+  std::vector<const OutboxItem*> items;
 };
 
 struct AlertRow {
@@ -102,6 +124,13 @@ class AlertEngine {
   std::string owner_role(const std::string& level) const;
   void notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason, const Condition& condition,
               const std::string& event);
+  std::vector<const OutboxItem*> hold_back(const std::vector<OutboxItem>& due, DeliveryCounts& counts);
+  void deliver_channel(const std::string& channel_id, const std::vector<const OutboxItem*>& items,
+                       DeliveryCounts& counts);
+  void pack_digests(const std::string& channel_id, const std::vector<const OutboxItem*>& members, std::size_t max_bytes,
+                    std::vector<Batch>& out) const;
+  [[nodiscard]] Notification render(const Batch& batch, std::size_t max_bytes) const;
+  void record_result(const Batch& batch, const DeliveryResult& result, DeliveryCounts& counts);
   std::vector<std::string> resolve_recipients(const std::vector<std::string>& recipients,
                                               const std::string& level) const;
 

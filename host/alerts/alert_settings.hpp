@@ -17,6 +17,18 @@ struct AlertRoute {
   std::vector<std::string> tiers;
   std::string channel;
   std::vector<std::string> recipients;
+  // With a window, notifications of the route wait up to it and go out as one
+  // digest per group: same channel and recipients, and the same values of
+  // these labels (level, reason, tier, customer_id, event).
+  std::int64_t digest_window_ms = 0;
+  std::vector<std::string> group_by;
+};
+
+// At most per_hour notifications reach one recipient in any hour; more wait
+// (held, never dropped) and go out together as a digest when the hour allows.
+struct RecipientCap {
+  int per_hour = 0;  // 0: no cap
+  std::vector<std::string> exempt_levels = {"red"};
 };
 
 // The "alerts" section of the host configuration; every number a default.
@@ -39,6 +51,7 @@ struct AlertSettings {
   std::int64_t max_backoff_ms = 3'600'000;
   bool notify_resolved = true;
   QuietHours quiet_hours;
+  RecipientCap recipient_cap;
   // Scorer reason codes that raise an alert of their own: the rule signals of
   // domain.md section 3. Others (an RFM quintile, say) stay explanations.
   std::vector<std::string> signal_reasons = {

@@ -785,12 +785,13 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
   const std::size_t escalated = alerts.escalate();
   const DeliveryCounts delivered = alerts.deliver();
   const std::size_t dead_total = alerts.outbox("dead").size();
-  summary["alerts"] = {{"opened", raised.opened},       {"opened_by_level", raised.opened_by_level},
-                       {"reminded", raised.renotified}, {"resolved", raised.resolved},
-                       {"escalated", escalated},        {"delivered", delivered.delivered},
-                       {"partial", delivered.partial},  {"retrying", delivered.retried},
-                       {"dead", delivered.dead},        {"held_by_quiet_hours", delivered.held},
-                       {"dead_total", dead_total}};
+  summary["alerts"] = {{"opened", raised.opened},        {"opened_by_level", raised.opened_by_level},
+                       {"reminded", raised.renotified},  {"resolved", raised.resolved},
+                       {"escalated", escalated},         {"delivered", delivered.delivered},
+                       {"partial", delivered.partial},   {"retrying", delivered.retried},
+                       {"dead", delivered.dead},         {"held", delivered.held},
+                       {"paced", delivered.paced},       {"messages", delivered.messages},
+                       {"digested", delivered.digested}, {"dead_total", dead_total}};
 
   const bool cancelled = g_cancelled.load();
   const std::string status =
@@ -825,10 +826,12 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
       levels += fmt::format("{}{} {}", levels.empty() ? "" : ", ", level, count);
     }
     std::cout << fmt::format(
-        "alerts: {} new{}, {} reminded, {} resolved, {} escalated; deliveries: {} sent, {} partial, {} retrying, {} "
-        "held by quiet hours, {} dead ({} dead in all: `crmhost alerts outbox --state dead`)\n",
+        "alerts: {} new{}, {} reminded, {} resolved, {} escalated; deliveries: {} sent in {} message(s) ({} in "
+        "digests), {} partial, {} retrying, {} held (quiet hours, recipient caps), {} paced, {} dead ({} dead in all: "
+        "`crmhost alerts outbox --state dead`)\n",
         raised.opened, levels.empty() ? "" : " (" + levels + ")", raised.renotified, raised.resolved, escalated,
-        delivered.delivered, delivered.partial, delivered.retried, delivered.held, delivered.dead, dead_total);
+        delivered.delivered, delivered.messages, delivered.digested, delivered.partial, delivered.retried,
+        delivered.held, delivered.paced, delivered.dead, dead_total);
   }
   if (cancelled) {
     return kExitCancelled;

@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 4> kMigrations = {
+constexpr std::array<const char*, 5> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -240,6 +240,15 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox(state, next_attempt_ms);
 CREATE INDEX outbox_sent_by_channel ON outbox(channel_id, sent_ms) WHERE state = 'sent';
+)sql",
+    // 5: digests. Notifications of one group (a route's digest window, or
+    // those held by a recipient cap) share group_key and become due together;
+    // digest_key is written before a digest is sent, so a retried digest is
+    // the same message with the same members.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN group_key TEXT;
+ALTER TABLE outbox ADD COLUMN digest_key TEXT;
+CREATE INDEX outbox_pending_group ON outbox(group_key) WHERE state = 'pending' AND group_key IS NOT NULL;
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");

@@ -59,3 +59,24 @@ TEST(CppLayerHost, GrowsItsBufferToTheSizeTheHostAsksFor) {
 }
 
 }  // namespace
+
+TEST(Utf8Truncation, NeverCutsInsideACharacterAndKeepsTheMarkerWithinTheLimit) {
+  const std::string text = "客户流失预警 churn";  // 6 three-byte characters, a space, 5 ASCII
+  EXPECT_EQ(crm::utf8_prefix(text, 100), text);
+  EXPECT_EQ(crm::utf8_prefix(text, 3), "客");
+  EXPECT_EQ(crm::utf8_prefix(text, 5), "客");  // the second character does not fit whole
+  EXPECT_EQ(crm::utf8_prefix(text, 2), "");
+  for (std::size_t limit = 1; limit <= text.size(); ++limit) {
+    const std::string cut = crm::truncate_utf8(text, limit, "…");
+    EXPECT_LE(cut.size(), limit);
+    // Every lead byte is followed by all its continuation bytes.
+    for (std::size_t i = 0; i < cut.size();) {
+      const auto lead = static_cast<unsigned char>(cut[i]);
+      const std::size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+      ASSERT_LE(i + length, cut.size()) << "cut inside a character at limit " << limit;
+      i += length;
+    }
+  }
+  EXPECT_EQ(crm::truncate_utf8(text, 8, "…"), "客…");  // 5 bytes left for text hold one character, not 1.67
+  EXPECT_EQ(crm::truncate_utf8(text, 0, "…"), text);   // 0: no limit
+}

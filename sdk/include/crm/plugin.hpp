@@ -485,6 +485,39 @@ class RetryAfterError : public RetriableError {
   std::int64_t retry_after_ms_;
 };
 
+// The longest prefix of `text` of at most `max_bytes` bytes that does not end
+// inside a UTF-8 character (continuation bytes 10xxxxxx are never split from
+// their lead byte). Text that is not UTF-8 is cut at max_bytes.
+// Since: 1.1. Pure function, any thread.
+inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) noexcept {
+  if (text.size() <= max_bytes) {
+    return text;
+  }
+  std::size_t end = max_bytes;
+  std::size_t stepped_back = 0;
+  while (end > 0 && stepped_back < 4 && (static_cast<unsigned char>(text[end]) & 0xC0U) == 0x80U) {
+    --end;
+    ++stepped_back;
+  }
+  return text.substr(0, stepped_back == 4 ? max_bytes : end);
+}
+
+// `text` if it fits in `max_bytes` (0: no limit), else its UTF-8-safe prefix
+// followed by `marker`, the whole at most `max_bytes` bytes: what channels and
+// the host do with a body longer than a channel carries.
+// Since: 1.1. Pure function, any thread.
+inline std::string truncate_utf8(std::string_view text, std::size_t max_bytes, std::string_view marker) {
+  if (max_bytes == 0 || text.size() <= max_bytes) {
+    return std::string(text);
+  }
+  if (marker.size() >= max_bytes) {
+    return std::string(utf8_prefix(text, max_bytes));
+  }
+  std::string cut(utf8_prefix(text, max_bytes - marker.size()));
+  cut += marker;
+  return cut;
+}
+
 // A view of one notification for the duration of a send call.
 class ChannelMessage {
  public:

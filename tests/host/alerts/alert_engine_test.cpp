@@ -213,8 +213,8 @@ TEST_F(AlertEngineTest, ACrashBetweenSendAndMarkSendsNothingTwice) {
 }
 
 TEST_F(AlertEngineTest, RoutesPickTheChannelAndRecipientsByLevelAndReason) {
-  settings_.routes = {{{"red"}, {}, {}, "alert_console", {"@coo", "ops@example.test"}},
-                      {{}, {"csat_low_streak"}, {}, "no_such_channel", {"@csm"}}};
+  settings_.routes = {{{"red"}, {}, {}, "alert_console", {"@coo", "ops@example.test"}, 0, {}},
+                      {{}, {"csat_low_streak"}, {}, "no_such_channel", {"@csm"}, 0, {}}};
   settings_.roles["coo"] = {"coo@example.test"};
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "red", "", 40}, {2, "green", "csat_low_streak", 85}, {3, "yellow", "", 75}}));
@@ -247,6 +247,56 @@ TEST_F(AlertEngineTest, QuietHoursHoldTheirLevelsAndReleaseThemWhenTheyEnd) {
   EXPECT_EQ(counts.delivered, 1U);
   EXPECT_EQ(counts.held, 0U);
   EXPECT_EQ(occurrences("[yellow] customer 1"), 1U);
+}
+
+TEST_F(AlertEngineTest, ADigestWindowGroupsARoutesNotificationsIntoOneMessage) {
+  // Yellow alerts wait up to 10 minutes and leave as one digest per level; red goes at once.
+  settings_.routes = {{{"yellow"}, {}, {}, "alert_console", {"@csm"}, 10 * 60'000, {"level"}},
+                      {{"red"}, {}, {}, "alert_console", {"@coo"}, 0, {}}};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}, {3, "red", "", 40}}));
+  DeliveryCounts counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 1U);  // only the red one
+  EXPECT_EQ(occurrences("[red] customer 3"), 1U);
+  // A late member joins the open window rather than opening its own.
+  test_.clock().advance_ms(5 * 60'000);
+  alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}, {3, "red", "", 40}, {4, "yellow", "", 73}}));
+  EXPECT_EQ(alerts.deliver().delivered, 0U);
+  test_.clock().advance_ms(5 * 60'000);
+  counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 3U);
+  EXPECT_EQ(counts.messages, 1U);
+  EXPECT_EQ(counts.digested, 3U);
+  EXPECT_EQ(occurrences("3 CRM alerts (3 yellow)"), 1U);
+  for (const char* customer : {"customer 1:", "customer 2:", "customer 4:"}) {
+    EXPECT_EQ(occurrences(fmt::format("- [yellow] {}", customer)), 1U) << customer;
+  }
+  // Rerunning sends nothing again; the digest's key is stored on each member.
+  EXPECT_EQ(alerts.deliver().messages, 0U);
+  EXPECT_EQ(alerts.outbox("sent").size(), 4U);
+}
+
+TEST_F(AlertEngineTest, ARecipientCapHoldsTheRestAndReleasesThemAsOneDigest) {
+  settings_.recipient_cap = {2, {"red"}};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "yellow", "", 75},
+                       {2, "yellow", "", 74},
+                       {3, "yellow", "", 73},
+                       {4, "yellow", "", 72},
+                       {5, "yellow", "", 71},
+                       {6, "red", "", 30}}));
+  DeliveryCounts counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 3U);  // two yellow to the CSM, and red is exempt
+  EXPECT_EQ(counts.held, 3U);
+  EXPECT_EQ(occurrences("to: csm@example.test"), 2U);
+  test_.clock().advance_ms(30 * 60'000);
+  EXPECT_EQ(alerts.deliver().delivered, 0U) << "still inside the hour";
+  test_.clock().advance_ms(31 * 60'000);
+  counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 3U);
+  EXPECT_EQ(counts.messages, 1U);
+  EXPECT_EQ(occurrences("3 CRM alerts (3 yellow)"), 1U);
+  EXPECT_TRUE(alerts.outbox("pending").empty());
 }
 
 }  // namespace
