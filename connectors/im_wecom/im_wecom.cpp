@@ -43,7 +43,7 @@ class WecomContactsConnector final : public crm::Connector {
     }
     client_ =
         std::make_unique<WecomClient>(config.at("base_url").get<std::string>(), config.at("corp_id").get<std::string>(),
-                                      *secret, config.at("timeout_ms").get<long>());
+                                      *secret, "contact_secret", config.at("timeout_ms").get<long>());
     page_size_ = config.at("page_size").get<int>();
     users_per_request_ = config.at("users_per_request").get<std::size_t>();
   }

@@ -1,11 +1,10 @@
 // im_wecom against the local WeCom double (tests/doubles/wecom_double.py),
 // through the real loader, sync engine and store.
 #include <algorithm>
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 
-#include "testing/child_process.hpp"
 #include "testing/sync_harness.hpp"
+#include "testing/wecom_double.hpp"
 
 namespace crm::host {
 namespace {
@@ -16,55 +15,7 @@ using testing::TempDir;
 
 constexpr const char* kSecret = "contact-secret-8f3a9c";
 
-std::size_t append(char* data, std::size_t size, std::size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
-
-// The double and a way to drive it.
-class WecomDouble {
- public:
-  WecomDouble()
-      : process_({"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/tests/doubles/wecom_double.py", "--port", "0"}) {
-    const std::string banner = process_.read_line();
-    if (banner.rfind("listening ", 0) != 0) {
-      throw std::runtime_error("the WeCom double did not start: " + banner);
-    }
-    base_ = "http://127.0.0.1:" + banner.substr(10) + "/";
-  }
-
-  [[nodiscard]] std::string api_base() const { return base_ + "cgi-bin/"; }
-
-  json control(const std::string& path, const json& body = nullptr) {
-    CURL* curl = curl_easy_init();
-    std::string response;
-    const std::string url = base_ + "__control/" + path;
-    const std::string text = body.is_null() ? std::string() : body.dump();
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-    if (!body.is_null()) {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text.c_str());
-    }
-    curl_easy_perform(curl);
-    curl_easy_cleanup(curl);
-    return json::parse(response);
-  }
-
-  std::vector<json> requests_to(const std::string& path_part) {
-    std::vector<json> found;
-    for (const json& request : control("requests")) {
-      if (request["path"].get<std::string>().find(path_part) != std::string::npos) {
-        found.push_back(request);
-      }
-    }
-    return found;
-  }
-
- private:
-  testing::ChildProcess process_;
-  std::string base_;
-};
+using testing::WecomDouble;
 
 json contact(const std::string& id, const std::string& name, const std::string& corp,
              const std::vector<std::string>& owners) {

@@ -3,14 +3,13 @@
 // signature checked here with OpenSSL, 5xx retried, 4xx permanent, timeouts
 // retried, and the secret nowhere in the logs or errors.
 #include <array>
-#include <curl/curl.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "loader/channel_call.hpp"
-#include "testing/child_process.hpp"
+#include "testing/controlled_server.hpp"
 #include "testing/test_host.hpp"
 
 namespace crm::host {
@@ -19,43 +18,10 @@ namespace {
 using json = nlohmann::json;
 constexpr const char* kSecret = "webhook-signing-secret-7f3a";
 
-std::size_t append(char* data, std::size_t size, std::size_t count, void* target) {
-  static_cast<std::string*>(target)->append(data, size * count);
-  return size * count;
-}
-
-class Receiver {
+class Receiver : public testing::ControlledServer {
  public:
-  Receiver()
-      : process_(
-            {"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/tests/servers/webhook_receiver.py", "--port", "0"}) {
-    const std::string banner = process_.read_line();
-    if (banner.rfind("listening ", 0) != 0) {
-      throw std::runtime_error("the webhook receiver did not start: " + banner);
-    }
-    base_ = "http://127.0.0.1:" + banner.substr(10);
-  }
-  [[nodiscard]] std::string url() const { return base_ + "/hooks/crm?token=abc"; }
-
-  json control(const std::string& path, const json& body = nullptr) {
-    CURL* curl = curl_easy_init();
-    std::string response;
-    const std::string url = base_ + "/__control/" + path;
-    const std::string text = body.is_null() ? std::string() : body.dump();
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
-    if (!body.is_null()) {
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, text.c_str());
-    }
-    curl_easy_perform(curl);
-    curl_easy_cleanup(curl);
-    return json::parse(response);
-  }
-
- private:
-  testing::ChildProcess process_;
-  std::string base_;
+  Receiver() : ControlledServer("tests/servers/webhook_receiver.py") {}
+  [[nodiscard]] std::string url() const { return base_url() + "/hooks/crm?token=abc"; }
 };
 
 std::string hmac_hex(const std::string& key, const std::string& body) {

@@ -2,20 +2,27 @@
 """A local double of the WeCom APIs in ../shared/wecom-api.md, for tests.
 
 No WeCom server exists outside the service itself, so this is the one double
-the project allows. It serves the external-contact APIs (section 3) and the
-token endpoint under /cgi-bin/, keeps corpid/secret pairs and issued tokens
-with a configurable lifetime, records every request, and injects faults on
-demand. Tests drive it through /__control/*:
+the project allows. It serves the group-robot webhook (section 1), application messages
+(section 2), the external-contact APIs (section 3) and the token endpoint
+under /cgi-bin/; keeps corpid/secret pairs, issued tokens with a
+configurable lifetime, robot keys and app members; enforces the 60-second
+sliding windows (20 per robot key, 30 per app and member) on a clock the
+tests can move; records every request and every delivered message; and
+injects faults on demand. Tests drive it through /__control/*:
 
   POST /__control/state     {"corps": {"corpid": "secret"}, "token_lifetime_s": 7200,
-                             "follow_users": ["zhangsan"], "contacts": [{...}], "page_size": 2}
+                             "follow_users": ["zhangsan"], "contacts": [{...}], "page_size": 2,
+                             "robot_keys": ["key"], "members": ["zhangsan"], "agent_id": 1000002}
      contacts: {"external_userid", "name", "type", "corp_name", "corp_full_name",
                 "follow": [{"userid", "createtime", "remark"}]}
   POST /__control/fault     {"kind": "http_500" | "http_502" | "not_json" | "slow" | "drop" | "busy"
-                                     | "freq_limit" | "expire_tokens",
-                             "path": "substring of the path", "count": 1}
-  GET  /__control/requests  every request seen: method, path, query, body
-  POST /__control/reset     forget requests and faults
+                                     | "freq_limit" | "expire_tokens" | "invalid_token",
+                             "path": "substring of the path", "count": 1, "skip": 0}
+                            (skip: let that many matching calls through first: "-1 on the Nth call")
+  POST /__control/clock     {"advance_s": 60}: moves the clock of the rate windows and tokens
+  GET  /__control/requests  every request seen: method, path, query, body, errcode of the reply
+  GET  /__control/messages  every message delivered: {"to": robot key or member, "msgtype", "content"}
+  POST /__control/reset     forget requests, messages, faults and windows
 
 Usage: wecom_double.py [--port 0]; prints "listening PORT" on stdout once ready.
 """
@@ -36,18 +43,56 @@ STATE = {
     "contacts": [],
     "page_size": 100,
 }
-TOKENS = {}  # token -> expiry (monotonic seconds)
+TOKENS = {}  # token -> expiry (seconds on now())
 REQUESTS = []
-FAULTS = []  # {"kind", "path", "count"}
+MESSAGES = []
+FAULTS = []  # {"kind", "path", "count", "skip"}
+WINDOWS = {}  # robot key or (agent, member) -> send times in the last 60 s
+CLOCK_OFFSET_S = [0.0]
+ROBOT_LIMIT_PER_MINUTE = 20
+APP_MEMBER_LIMIT_PER_MINUTE = 30
+CONTENT_LIMIT_BYTES = {"text": 2048, "markdown": 4096}
+
+
+def now():
+    return time.monotonic() + CLOCK_OFFSET_S[0]
 
 
 def take_fault(path):
     with LOCK:
         for fault in FAULTS:
             if fault["count"] > 0 and fault.get("path", "") in path:
+                if fault.get("skip", 0) > 0:
+                    fault["skip"] -= 1
+                    continue
                 fault["count"] -= 1
                 return fault["kind"]
     return None
+
+
+def window_allows(name, limit):
+    """Counts one send against the 60-second sliding window `name`."""
+    with LOCK:
+        times = [t for t in WINDOWS.get(name, []) if t > now() - 60]
+        if len(times) >= limit:
+            WINDOWS[name] = times
+            return False
+        times.append(now())
+        WINDOWS[name] = times
+        return True
+
+
+def content_error(msgtype, payload):
+    """The errcode WeCom gives a message body, 0 when it is acceptable."""
+    if msgtype not in ("text", "markdown", "news", "textcard"):
+        return 40008, "invalid message type"
+    if msgtype in CONTENT_LIMIT_BYTES:
+        content = (payload.get(msgtype) or {}).get("content", "")
+        if not content:
+            return 44004, "empty content"
+        if len(content.encode("utf-8")) > CONTENT_LIMIT_BYTES[msgtype]:
+            return 40058, "content exceed max length"
+    return 0, "ok"
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -57,6 +102,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def reply(self, body, status=200, raw=False):
+        record = getattr(self, "record", None)
+        if isinstance(body, dict) and "errcode" in body and record is not None:
+            with LOCK:
+                record["errcode"] = body["errcode"]
         data = body if raw else json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -69,13 +118,18 @@ class Handler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        self.record = None
         if url.path.startswith("/__control/"):
             return self.control(method, url.path, body)
+        self.record = {"method": method, "path": url.path, "query": query, "body": body, "time": time.time()}
         with LOCK:
-            REQUESTS.append({"method": method, "path": url.path, "query": query, "body": body,
-                             "time": time.time()})
+            REQUESTS.append(self.record)
         fault = take_fault(url.path)
         if fault == "expire_tokens":
+            with LOCK:
+                for token in TOKENS:
+                    TOKENS[token] = now() - 1
+        elif fault == "invalid_token":
             with LOCK:
                 TOKENS.clear()
         elif fault in ("http_500", "http_502"):
@@ -101,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("POST")
 
     def control(self, method, path, body):
-        global FAULTS, REQUESTS
+        global FAULTS, REQUESTS, MESSAGES, WINDOWS
         with LOCK:
             if path == "/__control/state" and method == "POST":
                 STATE.update(json.loads(body))
@@ -113,9 +167,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply({"ok": True})
             if path == "/__control/requests":
                 return self.reply(REQUESTS)
+            if path == "/__control/messages":
+                return self.reply(MESSAGES)
+            if path == "/__control/clock" and method == "POST":
+                CLOCK_OFFSET_S[0] += float(json.loads(body).get("advance_s", 0))
+                return self.reply({"ok": True})
             if path == "/__control/reset":
                 FAULTS = []
                 REQUESTS = []
+                MESSAGES = []
+                WINDOWS = {}
                 return self.reply({"ok": True})
         return self.reply({"error": "unknown control"}, status=404)
 
@@ -124,7 +185,7 @@ class Handler(BaseHTTPRequestHandler):
             expiry = TOKENS.get(query.get("access_token", ""))
         if expiry is None:
             return {"errcode": 40014, "errmsg": "invalid access_token"}
-        if expiry < time.monotonic():
+        if expiry < now():
             return {"errcode": 42001, "errmsg": "access_token expired"}
         return None
 
@@ -137,12 +198,16 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply({"errcode": 40001, "errmsg": "invalid credential"})
             token = secrets.token_hex(16)
             with LOCK:
-                TOKENS[token] = time.monotonic() + STATE["token_lifetime_s"]
+                TOKENS[token] = now() + STATE["token_lifetime_s"]
             return self.reply({"errcode": 0, "errmsg": "ok", "access_token": token,
                                "expires_in": STATE["token_lifetime_s"]})
+        if path == "/cgi-bin/webhook/send" and method == "POST":
+            return self.robot_send(query, body)
         error = self.token_ok(query)
         if error:
             return self.reply(error)
+        if path == "/cgi-bin/message/send" and method == "POST":
+            return self.app_send(body)
         if path == "/cgi-bin/externalcontact/get_follow_user_list":
             return self.reply({"errcode": 0, "errmsg": "ok", "follow_user": STATE["follow_users"]})
         if path == "/cgi-bin/externalcontact/batch/get_by_user" and method == "POST":
@@ -166,6 +231,52 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply({"errcode": 0, "errmsg": "ok", "external_contact_list": page,
                                "next_cursor": next_cursor})
         return self.reply({"errcode": 404, "errmsg": "no such api in the double"}, status=404)
+
+
+    def robot_send(self, query, body):
+        key = query.get("key", "")
+        if key not in STATE.get("robot_keys", []):
+            return self.reply({"errcode": 93000, "errmsg": "invalid webhook url"})
+        payload = json.loads(body or "{}")
+        msgtype = payload.get("msgtype", "")
+        errcode, errmsg = content_error(msgtype, payload)
+        if errcode:
+            return self.reply({"errcode": errcode, "errmsg": errmsg})
+        if not window_allows("robot:" + key, ROBOT_LIMIT_PER_MINUTE):
+            return self.reply({"errcode": 45009, "errmsg": "api freq out of limit"})
+        with LOCK:
+            MESSAGES.append({"to": key, "msgtype": msgtype, "content": (payload.get(msgtype) or {}).get("content"),
+                             "mentioned_list": (payload.get(msgtype) or {}).get("mentioned_list", []),
+                             "time": now()})
+        return self.reply({"errcode": 0, "errmsg": "ok"})
+
+    def app_send(self, body):
+        payload = json.loads(body or "{}")
+        if payload.get("agentid") != STATE.get("agent_id", 1000002):
+            return self.reply({"errcode": 40056, "errmsg": "invalid agentid"})
+        msgtype = payload.get("msgtype", "")
+        errcode, errmsg = content_error(msgtype, payload)
+        if errcode:
+            return self.reply({"errcode": errcode, "errmsg": errmsg})
+        content = (payload.get(msgtype) or {}).get("content")
+        invalid = []
+        for member in [m for m in payload.get("touser", "").split("|") if m]:
+            if member not in STATE.get("members", []):
+                invalid.append(member)
+                continue
+            if not window_allows(f"app:{payload['agentid']}:{member}", APP_MEMBER_LIMIT_PER_MINUTE):
+                return self.reply({"errcode": 45009, "errmsg": "api freq out of limit"})
+            duplicate = False
+            if payload.get("enable_duplicate_check"):
+                interval = payload.get("duplicate_check_interval", 1800)
+                with LOCK:
+                    duplicate = any(m["to"] == member and m["content"] == content and m["time"] > now() - interval
+                                    for m in MESSAGES)
+            if not duplicate:
+                with LOCK:
+                    MESSAGES.append({"to": member, "msgtype": msgtype, "content": content, "time": now()})
+        return self.reply({"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "invalidparty": "",
+                           "invalidtag": "", "msgid": secrets.token_hex(8)})
 
 
 def main():

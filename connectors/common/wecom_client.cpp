@@ -11,6 +11,8 @@ namespace {
 
 // Refresh this long before the server's expiry, so a token never dies mid-sync.
 constexpr std::int64_t kTokenMarginMs = std::int64_t{5} * 60 * 1000;
+// 45009 means the 60-second window of the limit is full.
+constexpr std::int64_t kRateWindowMs = 60'000;
 
 std::string escape(CURL* curl, const std::string& text) {
   std::unique_ptr<char, decltype(&curl_free)> escaped(
@@ -20,10 +22,12 @@ std::string escape(CURL* curl, const std::string& text) {
 
 }  // namespace
 
-WecomClient::WecomClient(std::string base_url, std::string corp_id, std::string secret, long timeout_ms)
+WecomClient::WecomClient(std::string base_url, std::string corp_id, std::string secret, std::string secret_field,
+                         long timeout_ms)
     : base_url_(std::move(base_url)),
       corp_id_(std::move(corp_id)),
       secret_(std::move(secret)),
+      secret_field_(std::move(secret_field)),
       timeout_ms_(timeout_ms) {
   static std::once_flag curl_ready;
   std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -56,16 +60,37 @@ void WecomClient::refresh_token(const crm::Host& host) {
       false, "gettoken", "corpid=" + escape(curl.get(), corp_id_) + "&corpsecret=" + escape(curl.get(), secret_), {});
   const int errcode = reply.value("errcode", -1);
   if (errcode == 40013 || errcode == 40001) {
-    throw crm::ConfigError("WeCom rejected corp_id or contact_secret (errcode " + std::to_string(errcode) + ")");
-  }
-  if (errcode == -1 || errcode == 45009) {
-    throw crm::RetriableError("WeCom gettoken is busy (errcode " + std::to_string(errcode) + ")");
+    throw crm::ConfigError("WeCom rejected corp_id or " + secret_field_ + " (errcode " + std::to_string(errcode) + ")");
   }
   if (errcode != 0 || !reply.contains("access_token")) {
-    throw crm::FatalError("WeCom gettoken failed with errcode " + std::to_string(errcode));
+    throw_for_errcode("gettoken", reply);
   }
   token_ = reply["access_token"].get<std::string>();
   token_expires_ms_ = host.now_ms() + reply.value("expires_in", 7200) * 1000LL - kTokenMarginMs;
+}
+
+void WecomClient::throw_for_errcode(const std::string& path, const nlohmann::json& reply) {
+  const int errcode = reply.value("errcode", -1);
+  const std::string what =
+      "WeCom " + path + " errcode " + std::to_string(errcode) + " (" + reply.value("errmsg", std::string()) + ")";
+  switch (errcode) {
+    case 45009:
+      throw crm::RetryAfterError(what, kRateWindowMs);
+    case -1:
+    case 42001:
+    case 40014:
+      throw crm::RetriableError(what);
+    case 40013:
+    case 40001:
+    case 93000:
+      throw crm::ConfigError(what);
+    case 40008:
+    case 44004:
+    case 40058:
+      throw crm::DataError(what);
+    default:
+      throw crm::FatalError(what);
+  }
 }
 
 nlohmann::json WecomClient::call(const crm::Host& host, bool is_post, const std::string& path, const std::string& query,
@@ -84,14 +109,17 @@ nlohmann::json WecomClient::call(const crm::Host& host, bool is_post, const std:
       token_.clear();  // expired or revoked: fetch a new one once
       continue;
     }
-    const std::string what =
-        "WeCom " + path + " errcode " + std::to_string(errcode) + " (" + reply.value("errmsg", std::string()) + ")";
-    if (errcode == 45009 || errcode == -1 || errcode == 42001 || errcode == 40014) {
-      throw crm::RetriableError(what);
-    }
-    throw crm::FatalError(what);
+    throw_for_errcode(path, reply);
   }
   throw crm::RetriableError("WeCom " + path + " kept rejecting fresh tokens");
+}
+
+nlohmann::json WecomClient::post_keyed(const std::string& path, const std::string& query, const nlohmann::json& body) {
+  nlohmann::json reply = request(true, path, query, body.dump());
+  if (reply.value("errcode", 0) != 0) {
+    throw_for_errcode(path, reply);
+  }
+  return reply;
 }
 
 nlohmann::json WecomClient::get(const crm::Host& host, const std::string& path, const std::string& query) {
