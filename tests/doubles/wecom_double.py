@@ -16,7 +16,7 @@ injects faults on demand. Tests drive it through /__control/*:
      contacts: {"external_userid", "name", "type", "corp_name", "corp_full_name",
                 "follow": [{"userid", "createtime", "remark"}]}
   POST /__control/fault     {"kind": "http_500" | "http_502" | "not_json" | "slow" | "drop" | "busy"
-                                     | "freq_limit" | "expire_tokens" | "invalid_token",
+                                     | "freq_limit" | "expire_tokens" | "invalid_token" | "errcode:N",
                              "path": "substring of the path", "count": 1, "skip": 0}
                             (skip: let that many matching calls through first: "-1 on the Nth call")
   POST /__control/clock     {"advance_s": 60}: moves the clock of the rate windows and tokens
@@ -146,6 +146,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply({"errcode": -1, "errmsg": "system busy"})
         elif fault == "freq_limit":
             return self.reply({"errcode": 45009, "errmsg": "api freq out of limit"})
+        elif fault and fault.startswith("errcode:"):
+            return self.reply({"errcode": int(fault[8:]), "errmsg": "injected"})
         return self.api(method, url.path, query, body)
 
     def do_GET(self):

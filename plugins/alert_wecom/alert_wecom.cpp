@@ -1,0 +1,166 @@
+// alert_wecom: a notification to WeCom (../shared/wecom-api.md sections 1-2),
+// either to a group robot's webhook or as an application message to members.
+// The host paces to kMessagesPerMinute (a robot's 20 per minute) and digests
+// what does not fit; bodies longer than WeCom takes are cut at a UTF-8
+// boundary with a marker. Errcodes map to retriable or permanent through the
+// shared WecomClient; application messages report refused members as a
+// partial delivery. No error or log line carries the robot key, the secret or
+// a token: WecomClient names API paths only.
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "alert_wecom_manifest.h"
+#include "crm/plugin.hpp"
+#include "wecom_client.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+// Content limits of section 1 (application messages take the text limit).
+constexpr std::size_t kTextLimitBytes = 2048;
+constexpr std::size_t kRobotMarkdownLimitBytes = 4096;
+constexpr std::string_view kCutMarker = "\n……(内容过长，已截断)";
+
+std::vector<std::string> split(std::string_view text, char separator) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(separator, start), text.size());
+    if (end > start) {
+      parts.emplace_back(text.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  return parts;
+}
+
+bool is_mobile_number(std::string_view recipient) {
+  return recipient.size() == 11 && recipient.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+class WecomChannel final : public crm::Channel {
+ public:
+  CRM_PLUGIN_METADATA(ALERT_WECOM)
+  // The smaller of the limits, so that a body the host fits is accepted in every mode.
+  static constexpr std::uint32_t kMaxMessageBytes = kTextLimitBytes;
+  static constexpr std::uint32_t kMessagesPerMinute = 20;
+
+  WecomChannel(const crm::Host& host, std::string_view config_json) {
+    const auto config = json::parse(config_json);
+    robot_ = config.at("mode").get<std::string>() == "robot";
+    markdown_ = config.at("msgtype").get<std::string>() == "markdown";
+    const auto base_url = config.at("base_url").get<std::string>();
+    const long timeout_ms = config.at("timeout_ms").get<long>();
+    if (robot_) {
+      const std::optional<std::string> key = host.secret("/robot_key");
+      if (!key || key->empty()) {
+        throw crm::ConfigError("robot_key is required in robot mode (as {\"env\": \"VARIABLE\"}, set and not empty)");
+      }
+      robot_query_ = "key=" + *key;
+      client_.emplace(base_url, "", "", "corp_secret", timeout_ms);
+      return;
+    }
+    for (const char* field : {"corp_id", "agent_id"}) {
+      if (!config.contains(field)) {
+        throw crm::ConfigError(std::string(field) + " is required in app mode");
+      }
+    }
+    const std::optional<std::string> secret = host.secret("/corp_secret");
+    if (!secret || secret->empty()) {
+      throw crm::ConfigError("corp_secret is required in app mode (as {\"env\": \"VARIABLE\"}, set and not empty)");
+    }
+    agent_id_ = config.at("agent_id").get<std::int64_t>();
+    client_.emplace(base_url, config.at("corp_id").get<std::string>(), *secret, "corp_secret", timeout_ms);
+  }
+
+  void send(const crm::Host& host, const crm::ChannelMessage& message, crm::ChannelResult& result) override {
+    if (robot_) {
+      send_to_robot(message);
+    } else {
+      send_to_members(host, message, result);
+    }
+  }
+
+ private:
+  [[nodiscard]] std::string content(const crm::ChannelMessage& message, std::size_t limit_bytes) const {
+    const std::string body = markdown_ ? std::string(message.markdown())
+                                       : std::string(message.title()) + "\n\n" + std::string(message.text());
+    return crm::truncate_utf8(body, limit_bytes, kCutMarker);
+  }
+
+  void send_to_robot(const crm::ChannelMessage& message) {
+    json body;
+    if (markdown_) {
+      // Markdown robot messages mention members inline; mobile numbers cannot be mentioned there.
+      std::string mentions;
+      for (std::size_t i = 0; i < message.recipient_count(); ++i) {
+        if (!is_mobile_number(message.recipient(i))) {
+          mentions += "<@" + std::string(message.recipient(i)) + ">";
+        }
+      }
+      const std::string suffix = mentions.empty() ? std::string() : "\n" + mentions;
+      body = {{"msgtype", "markdown"},
+              {"markdown", {{"content", content(message, kRobotMarkdownLimitBytes - suffix.size()) + suffix}}}};
+    } else {
+      json users = json::array();
+      json mobiles = json::array();
+      for (std::size_t i = 0; i < message.recipient_count(); ++i) {
+        (is_mobile_number(message.recipient(i)) ? mobiles : users).push_back(std::string(message.recipient(i)));
+      }
+      body = {{"msgtype", "text"},
+              {"text",
+               {{"content", content(message, kTextLimitBytes)},
+                {"mentioned_list", users},
+                {"mentioned_mobile_list", mobiles}}}};
+    }
+    client_->post_keyed("webhook/send", robot_query_, body);
+  }
+
+  void send_to_members(const crm::Host& host, const crm::ChannelMessage& message, crm::ChannelResult& result) {
+    if (message.recipient_count() == 0) {
+      throw crm::DataError("an application message needs at least one member as recipient");
+    }
+    std::string to_users;
+    for (std::size_t i = 0; i < message.recipient_count(); ++i) {
+      to_users += (i == 0 ? "" : "|") + std::string(message.recipient(i));
+    }
+    const char* msgtype = markdown_ ? "markdown" : "text";
+    // WeCom drops a repeat of the same content to the same members within the
+    // interval: a send repeated after a crash reaches nobody twice.
+    const json body = {{"touser", to_users},
+                       {"toparty", ""},
+                       {"totag", ""},
+                       {"msgtype", msgtype},
+                       {"agentid", agent_id_},
+                       {msgtype, {{"content", content(message, kTextLimitBytes)}}},
+                       {"safe", 0},
+                       {"enable_duplicate_check", 1},
+                       {"duplicate_check_interval", 1800}};
+    const json reply = client_->post(host, "message/send", body);
+    const std::vector<std::string> refused = split(reply.value("invaliduser", std::string()), '|');
+    std::size_t refused_count = 0;
+    for (std::size_t i = 0; i < message.recipient_count(); ++i) {
+      if (std::find(refused.begin(), refused.end(), message.recipient(i)) != refused.end()) {
+        result.fail_recipient(i);
+        ++refused_count;
+      }
+    }
+    if (refused_count == message.recipient_count()) {
+      throw crm::DataError("WeCom refused every member of the message (invaliduser)");
+    }
+  }
+
+  bool robot_ = true;
+  bool markdown_ = true;
+  std::string robot_query_;
+  std::int64_t agent_id_ = 0;
+  std::optional<crm::connectors::WecomClient> client_;
+};
+
+}  // namespace
+
+CRM_EXPORT_PLUGINS(WecomChannel)

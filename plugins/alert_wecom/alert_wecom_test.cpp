@@ -1,0 +1,348 @@
+// alert_wecom against the local WeCom double (tests/doubles/wecom_double.py),
+// through the real loader: robot and application messages, byte limits,
+// every errcode and fault of the contract, token refresh, partial delivery,
+// and a burst of 100 alerts through the alert engine paced and digested.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "alerts/alert_engine.hpp"
+#include "loader/channel_call.hpp"
+#include "testing/sync_harness.hpp"
+#include "testing/test_host.hpp"
+#include "testing/wecom_double.hpp"
+
+namespace crm::host {
+namespace {
+
+using json = nlohmann::json;
+constexpr const char* kRobotKey = "robot-key-5d1e77a0";
+constexpr const char* kCorpSecret = "corp-app-secret-91b2c4";
+constexpr std::int64_t kAgentId = 1000002;
+
+Notification alert(const std::string& key = "crm-alert-7-1-alert_wecom") {
+  Notification notification;
+  notification.severity = CRM_SEVERITY_CRITICAL;
+  notification.idempotency_key = key;
+  notification.title = "[red] 客户 7: health 38.0";
+  notification.text = "客户 7 进入红色区间，请 24 小时内响应。";
+  notification.markdown = "**" + notification.title + "**\n\n" + notification.text;
+  notification.recipients = {"zhangsan", "13800000000"};
+  notification.created_ms = 1'790'000'000'000;
+  return notification;
+}
+
+bool valid_utf8(const std::string& text) {
+  for (std::size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const std::size_t length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+    if (length == 0 || i + length > text.size()) {
+      return false;
+    }
+    for (std::size_t k = 1; k < length; ++k) {
+      if ((static_cast<unsigned char>(text[i + k]) & 0xC0U) != 0x80U) {
+        return false;
+      }
+    }
+    i += length;
+  }
+  return true;
+}
+
+class AlertWecom : public ::testing::Test {
+ protected:
+  AlertWecom() {
+    wecom_.control("state", {{"corps", {{"ww-corp", kCorpSecret}}},
+                             {"robot_keys", {kRobotKey}},
+                             {"members", {"zhangsan", "lisi"}},
+                             {"agent_id", kAgentId},
+                             {"token_lifetime_s", 7200}});
+  }
+
+  LoadedPlugin& load(json config) {
+    config["base_url"] = wecom_.api_base();
+    config["timeout_ms"] = 1000;
+    test_.load({CRM_PLUGIN_DIR}, {{"alert_wecom", {{"config", config}}}},
+               {{"CRM_ROBOT_KEY", kRobotKey}, {"CRM_CORP_SECRET", kCorpSecret}});
+    LoadedPlugin* channel = test_.host().find("alert_wecom");
+    if (channel == nullptr) {
+      throw std::runtime_error(test_.record("alert_wecom")->reason);
+    }
+    return *channel;
+  }
+  LoadedPlugin& robot(const std::string& msgtype = "markdown") {
+    return load({{"mode", "robot"}, {"robot_key", {{"env", "CRM_ROBOT_KEY"}}}, {"msgtype", msgtype}});
+  }
+  LoadedPlugin& app(const std::string& msgtype = "text") {
+    return load({{"mode", "app"},
+                 {"corp_id", "ww-corp"},
+                 {"corp_secret", {{"env", "CRM_CORP_SECRET"}}},
+                 {"agent_id", kAgentId},
+                 {"msgtype", msgtype}});
+  }
+  void expect_no_secret(const std::string& text) {
+    for (const char* secret : {kRobotKey, kCorpSecret, "access_token="}) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << text;
+    }
+  }
+  void expect_no_secret_in_logs() {
+    for (const std::string& line : test_.log_lines()) {
+      expect_no_secret(line);
+    }
+  }
+
+  testing::WecomDouble wecom_;
+  testing::TestHost test_;
+};
+
+TEST_F(AlertWecom, RobotMarkdownCarriesTheBodyAndMentionsMembers) {
+  LoadedPlugin& channel = robot();
+  ASSERT_EQ(send_notification(channel, alert()).outcome, DeliveryOutcome::delivered);
+  const auto requests = wecom_.requests_to("webhook/send");
+  ASSERT_EQ(requests.size(), 1U);
+  EXPECT_EQ(requests[0]["query"]["key"], kRobotKey);
+  EXPECT_EQ(json::parse(requests[0]["body"].get<std::string>()),
+            json::parse(R"({"msgtype":"markdown","markdown":{"content":
+              "**[red] 客户 7: health 38.0**\n\n客户 7 进入红色区间，请 24 小时内响应。\n<@zhangsan>"}})"));
+  EXPECT_EQ(wecom_.control("messages").size(), 1U);
+  expect_no_secret_in_logs();
+}
+
+TEST_F(AlertWecom, RobotTextMentionsByIdAndMobileAndCutsLongContentAtACharacter) {
+  LoadedPlugin& channel = robot("text");
+  Notification long_alert = alert();
+  for (int i = 0; i < 1000; ++i) {
+    long_alert.text += "流";  // 3 bytes each: 3,000 bytes, over the 2,048 of a text message
+  }
+  ASSERT_EQ(send_notification(channel, long_alert).outcome, DeliveryOutcome::delivered);
+  const json messages = wecom_.control("messages");
+  ASSERT_EQ(messages.size(), 1U);
+  const auto content = messages[0]["content"].get<std::string>();
+  EXPECT_LE(content.size(), 2048U);
+  EXPECT_GT(content.size(), 2000U);
+  EXPECT_TRUE(valid_utf8(content));
+  EXPECT_NE(content.find("[red] 客户 7"), std::string::npos);
+  EXPECT_EQ(content.substr(content.size() - std::string("(内容过长，已截断)").size()), "(内容过长，已截断)");
+  EXPECT_EQ(messages[0]["mentioned_list"], json({"zhangsan"}));
+  const json body = json::parse(wecom_.requests_to("webhook/send")[0]["body"].get<std::string>());
+  EXPECT_EQ(body["text"]["mentioned_mobile_list"], json({"13800000000"}));
+}
+
+TEST_F(AlertWecom, ErrcodesAndFaultsMapToRetriableOrPermanentAsTheContractSays) {
+  LoadedPlugin& channel = robot();
+  const auto send_with_fault = [&](const std::string& kind) {
+    wecom_.control("fault", {{"kind", kind}, {"path", "webhook/send"}});
+    const DeliveryResult result = send_notification(channel, alert());
+    expect_no_secret(result.error);
+    return result;
+  };
+  const DeliveryResult limited = send_with_fault("freq_limit");
+  EXPECT_EQ(limited.outcome, DeliveryOutcome::retriable);
+  EXPECT_EQ(limited.retry_after_ms, 60'000);  // after the robot's minute window
+  for (const char* kind : {"busy", "http_500", "http_502", "not_json", "drop", "slow"}) {
+    const DeliveryResult result = send_with_fault(kind);
+    EXPECT_EQ(result.outcome, DeliveryOutcome::retriable) << kind << ": " << result.error;
+    EXPECT_EQ(result.retry_after_ms, 0) << kind;
+  }
+  for (const char* kind : {"errcode:93000", "errcode:40008", "errcode:44004"}) {
+    const DeliveryResult result = send_with_fault(kind);
+    EXPECT_EQ(result.outcome, DeliveryOutcome::permanent) << kind << ": " << result.error;
+  }
+  EXPECT_NE(send_with_fault("errcode:93000").error.find("errcode 93000"), std::string::npos);
+  EXPECT_TRUE(wecom_.control("messages").empty()) << "nothing got through a fault";
+  expect_no_secret_in_logs();
+}
+
+TEST_F(AlertWecom, AResetRobotKeyIsPermanentAndNotNamed) {
+  wecom_.control("state", {{"robot_keys", json::array()}});  // the key was reset
+  const DeliveryResult result = send_notification(robot(), alert());
+  EXPECT_EQ(result.outcome, DeliveryOutcome::permanent);
+  EXPECT_NE(result.error.find("93000"), std::string::npos) << result.error;
+  expect_no_secret(result.error);
+}
+
+TEST_F(AlertWecom, AppMessagesCacheTheTokenRefreshItOnceAndReportRefusedMembers) {
+  LoadedPlugin& channel = app();
+  Notification notification = alert();
+  notification.recipients = {"zhangsan", "ghost", "lisi"};
+  DeliveryResult result = send_notification(channel, notification);
+  EXPECT_EQ(result.outcome, DeliveryOutcome::partial);
+  EXPECT_EQ(result.failed_recipients, std::vector<std::string>{"ghost"});
+  const json sent = json::parse(wecom_.requests_to("message/send")[0]["body"].get<std::string>());
+  EXPECT_EQ(sent["touser"], "zhangsan|ghost|lisi");
+  EXPECT_EQ(sent["agentid"], kAgentId);
+  EXPECT_EQ(sent["enable_duplicate_check"], 1);
+
+  notification.recipients = {"zhangsan"};
+  notification.text = "second";
+  EXPECT_EQ(send_notification(channel, notification).outcome, DeliveryOutcome::delivered);
+  EXPECT_EQ(wecom_.requests_to("gettoken").size(), 1U) << "the token is cached";
+
+  // Expired (42001), then revoked (40014): one new token each, and the message goes through.
+  notification.text = "third";
+  wecom_.control("fault", {{"kind", "expire_tokens"}, {"path", "message/send"}});
+  EXPECT_EQ(send_notification(channel, notification).outcome, DeliveryOutcome::delivered);
+  EXPECT_EQ(wecom_.requests_to("gettoken").size(), 2U);
+  notification.text = "fourth";
+  wecom_.control("fault", {{"kind", "invalid_token"}, {"path", "message/send"}});
+  EXPECT_EQ(send_notification(channel, notification).outcome, DeliveryOutcome::delivered);
+  EXPECT_EQ(wecom_.requests_to("gettoken").size(), 3U);
+  std::set<long> errcodes;
+  for (const json& request : wecom_.requests_to("message/send")) {
+    errcodes.insert(request.value("errcode", 0L));
+  }
+  EXPECT_EQ(errcodes, (std::set<long>{0, 42001, 40014}));
+  for (const json& request : wecom_.requests_to("")) {
+    EXPECT_EQ(request.dump().find(kCorpSecret) != std::string::npos, request["path"] == "/cgi-bin/gettoken");
+  }
+  expect_no_secret_in_logs();
+}
+
+TEST_F(AlertWecom, AppMessageRepeatedAfterACrashReachesNobodyTwice) {
+  LoadedPlugin& channel = app();
+  Notification notification = alert();
+  notification.recipients = {"lisi"};
+  ASSERT_EQ(send_notification(channel, notification).outcome, DeliveryOutcome::delivered);
+  ASSERT_EQ(send_notification(channel, notification).outcome, DeliveryOutcome::delivered);
+  EXPECT_EQ(wecom_.control("messages").size(), 1U);
+}
+
+TEST_F(AlertWecom, AppErrorsEmptyContentEveryMemberRefusedAndAWrongSecretArePermanent) {
+  LoadedPlugin& channel = app("markdown");
+  Notification empty = alert();
+  empty.markdown.clear();
+  const DeliveryResult no_content = send_notification(channel, empty);
+  EXPECT_EQ(no_content.outcome, DeliveryOutcome::permanent);
+  EXPECT_NE(no_content.error.find("44004"), std::string::npos) << no_content.error;
+  Notification nobody = alert();
+  nobody.recipients = {"ghost"};
+  EXPECT_EQ(send_notification(channel, nobody).outcome, DeliveryOutcome::permanent);
+  wecom_.control("fault", {{"kind", "busy"}, {"path", "message/send"}, {"skip", 1}});  // -1 on the 2nd call
+  EXPECT_EQ(send_notification(channel, alert()).outcome, DeliveryOutcome::partial);    // 13800000000 is no member
+  EXPECT_EQ(send_notification(channel, alert()).outcome, DeliveryOutcome::retriable);
+
+  wecom_.control("state", {{"corps", {{"ww-corp", "rotated-secret"}}}});
+  testing::TestHost fresh;
+  fresh.load({CRM_PLUGIN_DIR},
+             {{"alert_wecom",
+               {{"config",
+                 {{"mode", "app"},
+                  {"base_url", wecom_.api_base()},
+                  {"corp_id", "ww-corp"},
+                  {"corp_secret", {{"env", "CRM_CORP_SECRET"}}},
+                  {"agent_id", kAgentId}}}}}},
+             {{"CRM_CORP_SECRET", kCorpSecret}});
+  const DeliveryResult wrong = send_notification(*fresh.host().find("alert_wecom"), alert());
+  EXPECT_EQ(wrong.outcome, DeliveryOutcome::permanent);
+  EXPECT_NE(wrong.error.find("corp_secret (errcode 40001)"), std::string::npos) << wrong.error;
+  expect_no_secret(wrong.error);
+}
+
+TEST_F(AlertWecom, AMissingCredentialRefusesThePluginNamingTheField) {
+  test_.load({CRM_PLUGIN_DIR}, {{"alert_wecom", {{"config", {{"mode", "app"}, {"corp_id", "ww-corp"}}}}}});
+  EXPECT_EQ(test_.host().find("alert_wecom"), nullptr);
+  EXPECT_NE(test_.record("alert_wecom")->reason.find("agent_id is required in app mode"), std::string::npos)
+      << test_.record("alert_wecom")->reason;
+}
+
+// A burst of alerts to one robot, through the alert engine and its outbox.
+class AlertWecomBurst : public AlertWecom {
+ protected:
+  AlertWecomBurst() : dir_("alert-wecom-burst"), store_((dir_ / "crm.db").string()) {
+    robot("text");
+    settings_.routes = {{{}, {}, {}, "alert_wecom", {"zhangsan"}, 0, {}}};
+  }
+
+  std::int64_t scoring_run(std::int64_t first_customer, std::int64_t count) {
+    Database& db = store_.database();
+    db.prepare("INSERT INTO score_runs(as_of_ms, started_ms, finished_ms) VALUES (?1, ?1, ?1)")
+        .bind(1, test_.clock().now_ms())
+        .run();
+    const std::int64_t run = db.last_insert_rowid();
+    for (std::int64_t customer = 1; customer < first_customer + count; ++customer) {
+      db.prepare("INSERT INTO customer_scores(run_id, customer_id, score, band) VALUES (?1, ?2, 35, 'red')")
+          .bind(1, run)
+          .bind(2, customer)
+          .run();
+    }
+    return run;
+  }
+  void advance(std::int64_t ms) {
+    test_.clock().advance_ms(ms);
+    wecom_.control("clock", {{"advance_s", static_cast<double>(ms) / 1000.0}});
+  }
+  // How often each customer's alert reached the robot, over every message it got.
+  std::map<int, int> customers_delivered() {
+    std::map<int, int> seen;
+    for (const json& message : wecom_.control("messages")) {
+      const auto content = message["content"].get<std::string>();
+      for (std::size_t at = content.find("[red] customer "); at != std::string::npos;
+           at = content.find("[red] customer ", at + 1)) {
+        ++seen[std::stoi(content.substr(at + 15))];
+      }
+    }
+    return seen;
+  }
+  void expect_never_over_the_robot_limit() {
+    std::vector<double> times;
+    for (const json& message : wecom_.control("messages")) {
+      times.push_back(message["time"].get<double>());
+    }
+    for (std::size_t i = 20; i < times.size(); ++i) {
+      EXPECT_GE(times[i] - times[i - 20], 60.0) << "21 messages within a minute at message " << i;
+    }
+    for (const json& request : wecom_.requests_to("webhook/send")) {
+      EXPECT_NE(request.value("errcode", 0), 45009) << "the double had to refuse a message";
+    }
+  }
+
+  testing::TempDir dir_;
+  Store store_;
+  AlertSettings settings_;
+};
+
+TEST_F(AlertWecomBurst, OneHundredAlertsAtOnceAreDigestedWithinTheRobotsMinute) {
+  AlertEngine alerts(store_, test_.host(), test_.logger(), test_.clock(), settings_, {});
+  EXPECT_EQ(alerts.evaluate(scoring_run(1, 100)).opened, 100U);
+  const DeliveryCounts counts = alerts.deliver();
+  EXPECT_EQ(counts.delivered, 100U);
+  EXPECT_LE(counts.messages, 20U);
+  EXPECT_EQ(counts.digested, 100U);
+  const auto seen = customers_delivered();
+  ASSERT_EQ(seen.size(), 100U);
+  for (const auto& [customer, times] : seen) {
+    EXPECT_EQ(times, 1) << "customer " << customer;
+  }
+  for (const json& message : wecom_.control("messages")) {
+    EXPECT_LE(message["content"].get<std::string>().size(), 2048U);
+  }
+  expect_never_over_the_robot_limit();
+  EXPECT_EQ(alerts.deliver().messages, 0U);
+}
+
+TEST_F(AlertWecomBurst, AlertsArrivingEverySecondArePacedToTwentyAMinuteThenDigested) {
+  AlertEngine alerts(store_, test_.host(), test_.logger(), test_.clock(), settings_, {});
+  std::size_t messages = 0;
+  for (std::int64_t second = 0; second < 100; ++second) {
+    alerts.evaluate(scoring_run(1, second + 1));  // one new red customer each second
+    messages += alerts.deliver().messages;
+    advance(1'000);
+  }
+  for (int minute = 0; minute < 3; ++minute) {
+    messages += alerts.deliver().messages;
+    advance(60'000);
+  }
+  EXPECT_TRUE(alerts.outbox("pending").empty());
+  EXPECT_TRUE(alerts.outbox("dead").empty());
+  const auto seen = customers_delivered();
+  ASSERT_EQ(seen.size(), 100U);
+  for (const auto& [customer, times] : seen) {
+    EXPECT_EQ(times, 1) << "customer " << customer;
+  }
+  EXPECT_LT(messages, 100U) << "some alerts went out in digests";
+  EXPECT_GE(messages, 20U);
+  expect_never_over_the_robot_limit();
+}
+
+}  // namespace
+}  // namespace crm::host
