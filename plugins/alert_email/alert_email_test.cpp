@@ -5,12 +5,15 @@
 #include <chrono>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
 #include "testing/child_process.hpp"
 #include "testing/loopback.hpp"
+#include "testing/scoring_fixture.hpp"
 #include "testing/sync_harness.hpp"
 
 namespace crm::host {
@@ -176,6 +179,52 @@ TEST(AlertEmail, AnUnreachableServerIsRetriableAndNoErrorShowsThePassword) {
   Notification nobody = alert();
   nobody.recipients.clear();
   EXPECT_EQ(send_notification(*channel, nobody).outcome, DeliveryOutcome::permanent);
+}
+
+// The server drops the connection in the DATA phase once; the outbox retries.
+// Dropped after storing (the reply lost), the retry makes a second copy with
+// the same Message-ID, which a mail client shows once; dropped before storing,
+// the retry is the one delivery.
+TEST(AlertEmail, AConnectionDroppedMidSendIsRetriedUnderTheSameMessageId) {
+  for (const std::string drop : {"after", "before"}) {
+    SCOPED_TRACE("dropped " + drop + " storing");
+    testing::TempDir dir("alert-email-drop");
+    for (const char* sub : {"tmp", "new", "cur"}) {
+      fs::create_directories(dir / "maildir" / sub);
+    }
+    const int port = testing::free_loopback_port();
+    testing::ChildProcess server({"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/tests/servers/smtp_dropping.py",
+                                  "--port", std::to_string(port), "--drop", drop, (dir / "maildir").string()});
+    ASSERT_EQ(server.read_line().rfind("listening ", 0), 0U);
+    testing::TestHost test;
+    test.load({CRM_PLUGIN_DIR}, {{"alert_email",
+                                  {{"config",
+                                    {{"smtp_url", "smtp://127.0.0.1:" + std::to_string(port)},
+                                     {"from", "alerts@example.test"},
+                                     {"timeout_ms", 3000}}}}}});
+    ASSERT_NE(test.host().find("alert_email"), nullptr) << test.record("alert_email")->reason;
+    Store store((dir / "crm.db").string());
+    AlertSettings settings;
+    settings.initial_backoff_ms = 1'000;
+    settings.roles["coo"] = {"coo@example.test"};
+    settings.routes = {{{}, {}, {}, "alert_email", {"@owner"}, 0, {}}};
+    AlertEngine alerts(store, test.host(), test.logger(), test.clock(), settings, {});
+    alerts.evaluate(testing::insert_scoring_run(store, test.clock().now_ms(), {{7, "red", "", 38}}));
+    DeliveryCounts counts = alerts.deliver();
+    EXPECT_EQ(counts.retried, 1U);
+    EXPECT_EQ(counts.delivered, 0U);
+    test.clock().advance_ms(2'000);
+    counts = alerts.deliver();
+    EXPECT_EQ(counts.delivered, 1U);
+    EXPECT_TRUE(alerts.outbox("pending").empty());
+    const auto messages = delivered(dir / "maildir");
+    ASSERT_EQ(messages.size(), drop == "after" ? 2U : 1U);
+    std::set<std::string> message_ids;
+    for (const std::string& message : messages) {
+      message_ids.insert(header(message, "Message-ID"));
+    }
+    EXPECT_EQ(message_ids, std::set<std::string>{"<crm-alert-1-1-alert_email@example.test>"});
+  }
 }
 
 }  // namespace

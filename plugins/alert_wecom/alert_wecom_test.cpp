@@ -8,6 +8,7 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
+#include "testing/scoring_fixture.hpp"
 #include "testing/sync_harness.hpp"
 #include "testing/test_host.hpp"
 #include "testing/wecom_double.hpp"
@@ -253,19 +254,13 @@ class AlertWecomBurst : public AlertWecom {
     settings_.routes = {{{}, {}, {}, "alert_wecom", {"zhangsan"}, 0, {}}};
   }
 
-  std::int64_t scoring_run(std::int64_t first_customer, std::int64_t count) {
-    Database& db = store_.database();
-    db.prepare("INSERT INTO score_runs(as_of_ms, started_ms, finished_ms) VALUES (?1, ?1, ?1)")
-        .bind(1, test_.clock().now_ms())
-        .run();
-    const std::int64_t run = db.last_insert_rowid();
-    for (std::int64_t customer = 1; customer < first_customer + count; ++customer) {
-      db.prepare("INSERT INTO customer_scores(run_id, customer_id, score, band) VALUES (?1, ?2, 35, 'red')")
-          .bind(1, run)
-          .bind(2, customer)
-          .run();
+  // Customers 1..count are red.
+  std::int64_t scoring_run(std::int64_t count) {
+    std::vector<testing::ScoredCustomer> customers;
+    for (std::int64_t customer = 1; customer <= count; ++customer) {
+      customers.push_back({customer, "red", "", 35});
     }
-    return run;
+    return testing::insert_scoring_run(store_, test_.clock().now_ms(), customers);
   }
   void advance(std::int64_t ms) {
     test_.clock().advance_ms(ms);
@@ -303,7 +298,7 @@ class AlertWecomBurst : public AlertWecom {
 
 TEST_F(AlertWecomBurst, OneHundredAlertsAtOnceAreDigestedWithinTheRobotsMinute) {
   AlertEngine alerts(store_, test_.host(), test_.logger(), test_.clock(), settings_, {});
-  EXPECT_EQ(alerts.evaluate(scoring_run(1, 100)).opened, 100U);
+  EXPECT_EQ(alerts.evaluate(scoring_run(100)).opened, 100U);
   const DeliveryCounts counts = alerts.deliver();
   EXPECT_EQ(counts.delivered, 100U);
   EXPECT_LE(counts.messages, 20U);
@@ -324,7 +319,7 @@ TEST_F(AlertWecomBurst, AlertsArrivingEverySecondArePacedToTwentyAMinuteThenDige
   AlertEngine alerts(store_, test_.host(), test_.logger(), test_.clock(), settings_, {});
   std::size_t messages = 0;
   for (std::int64_t second = 0; second < 100; ++second) {
-    alerts.evaluate(scoring_run(1, second + 1));  // one new red customer each second
+    alerts.evaluate(scoring_run(second + 1));  // one new red customer each second
     messages += alerts.deliver().messages;
     advance(1'000);
   }

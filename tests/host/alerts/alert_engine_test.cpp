@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <sstream>
 
+#include "testing/scoring_fixture.hpp"
 #include "testing/sync_harness.hpp"
 
 namespace crm::host {
@@ -17,12 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::int64_t kHour = 3'600'000;
 
-struct Scored {
-  std::int64_t customer;
-  std::string band;
-  std::string reasons;
-  double score;
-};
+using Scored = testing::ScoredCustomer;
 
 class AlertEngineTest : public ::testing::Test {
  protected:
@@ -39,21 +35,7 @@ class AlertEngineTest : public ::testing::Test {
   AlertEngine engine() { return AlertEngine(store_, test_.host(), test_.logger(), test_.clock(), settings_, {}); }
 
   std::int64_t run(const std::vector<Scored>& customers) {
-    Database& db = store_.database();
-    db.prepare("INSERT INTO score_runs(as_of_ms, started_ms, finished_ms) VALUES (?1, ?1, ?1)")
-        .bind(1, test_.clock().now_ms())
-        .run();
-    const std::int64_t id = db.last_insert_rowid();
-    for (const Scored& c : customers) {
-      db.prepare("INSERT INTO customer_scores(run_id, customer_id, score, band, reasons) VALUES (?1, ?2, ?3, ?4, ?5)")
-          .bind(1, id)
-          .bind(2, c.customer)
-          .bind(3, c.score)
-          .bind(4, c.band)
-          .bind(5, c.reasons)
-          .run();
-    }
-    return id;
+    return testing::insert_scoring_run(store_, test_.clock().now_ms(), customers);
   }
 
   std::string written() {
