@@ -36,8 +36,8 @@ WecomClient::WecomClient(std::string base_url, std::string corp_id, std::string 
 nlohmann::json WecomClient::request(bool is_post, const std::string& path, const std::string& query,
                                     const std::string& body) {
   const std::string url = base_url_ + path + (query.empty() ? "" : "?" + query);
-  const HttpResponse response = http_request("WeCom " + path, url, is_post ? &body : nullptr,
-                                             {"Content-Type: application/json; charset=utf-8"}, timeout_ms_);
+  const HttpResponse response = http_.request("WeCom " + path, url, is_post ? &body : nullptr,
+                                              {"Content-Type: application/json; charset=utf-8"}, timeout_ms_);
   if (response.status >= 500) {
     throw crm::RetriableError("WeCom " + path + " returned HTTP " + std::to_string(response.status));
   }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "crm/plugin.hpp"
+#include "http.hpp"
 
 namespace crm::connectors {
 
@@ -45,6 +46,7 @@ class WecomClient {
   std::string secret_field_;
   long timeout_ms_;
   std::string token_;
+  HttpClient http_;
   std::int64_t token_expires_ms_ = 0;
 };
 

@@ -1,11 +1,13 @@
 #include "alerts/alert_engine.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include "crm/plugin.hpp"
 #include "scoring/scoring.hpp"
@@ -74,6 +76,7 @@ const char* const kAlertSettingsSchema = R"({
     "initial_backoff_ms": {"type": "integer", "minimum": 0},
     "max_backoff_ms": {"type": "integer", "minimum": 0},
     "notify_resolved": {"type": "boolean"},
+    "max_in_flight": {"type": "integer", "minimum": 1, "maximum": 64},
     "quiet_hours": {
       "type": "object", "additionalProperties": false, "required": ["start", "end"],
       "properties": {
@@ -126,6 +129,7 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   settings.initial_backoff_ms = section.value("initial_backoff_ms", settings.initial_backoff_ms);
   settings.max_backoff_ms = section.value("max_backoff_ms", settings.max_backoff_ms);
   settings.notify_resolved = section.value("notify_resolved", settings.notify_resolved);
+  settings.max_in_flight = section.value("max_in_flight", settings.max_in_flight);
   settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
   if (const auto quiet = section.find("quiet_hours"); quiet != section.end()) {
     const auto minutes = [](const std::string& text) {
@@ -583,9 +587,11 @@ void AlertEngine::deliver_channel(const std::string& channel_id, const std::vect
   if (channel == nullptr || channel->channel_api() == nullptr) {
     DeliveryResult missing;
     missing.error = fmt::format("channel '{}' is not loaded", channel_id);
+    Transaction transaction(db);
     for (const OutboxItem* item : items) {
       record_result({item->key, {item}}, missing, counts);
     }
+    transaction.commit();
     return;
   }
   const std::uint32_t per_minute = channel->channel_api()->messages_per_minute;
@@ -657,6 +663,11 @@ void AlertEngine::deliver_channel(const std::string& channel_id, const std::vect
   std::sort(batches.begin(), batches.end(),
             [](const Batch& a, const Batch& b) { return a.items.front()->id < b.items.front()->id; });
 
+  if (per_minute == 0 && settings_.max_in_flight > 1 && batches.size() > 1 &&
+      channel->has_capability(CRM_CAP_THREAD_SAFE)) {
+    send_concurrently(*channel, batches, max_bytes, counts);
+    return;
+  }
   Statement pace = db.prepare("UPDATE outbox SET next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3");
   for (std::size_t b = 0; b < batches.size(); ++b) {
     if (per_minute > 0 && sent_in_window >= per_minute) {
@@ -675,10 +686,50 @@ void AlertEngine::deliver_channel(const std::string& channel_id, const std::vect
       break;
     }
     const DeliveryResult result = send_notification(*channel, render(batches[b], max_bytes));
+    Transaction transaction(db);
     record_result(batches[b], result, counts);
+    transaction.commit();
     if (result.outcome == DeliveryOutcome::delivered || result.outcome == DeliveryOutcome::partial) {
       ++sent_in_window;
     }
+  }
+}
+
+// A thread-safe channel gets max_in_flight sends at once; the store is only
+// touched from this thread, one transaction per chunk of results. A crash
+// repeats at most the chunk in flight, under the same idempotency keys.
+void AlertEngine::send_concurrently(LoadedPlugin& channel, const std::vector<Batch>& batches, std::size_t max_bytes,
+                                    DeliveryCounts& counts) {
+  constexpr std::size_t kChunk = 256;
+  for (std::size_t begin = 0; begin < batches.size(); begin += kChunk) {
+    const std::size_t end = std::min(batches.size(), begin + kChunk);
+    std::vector<Notification> rendered;
+    rendered.reserve(end - begin);
+    for (std::size_t b = begin; b < end; ++b) {
+      rendered.push_back(render(batches[b], max_bytes));
+    }
+    std::vector<DeliveryResult> results(rendered.size());
+    std::atomic<std::size_t> next{0};
+    const auto worker = [&] {
+      for (std::size_t i = next++; i < rendered.size(); i = next++) {
+        results[i] = send_notification(channel, rendered[i]);
+      }
+    };
+    const auto helpers = std::min<std::size_t>(static_cast<std::size_t>(settings_.max_in_flight), rendered.size()) - 1;
+    std::vector<std::thread> threads;
+    threads.reserve(helpers);
+    for (std::size_t t = 0; t < helpers; ++t) {
+      threads.emplace_back(worker);
+    }
+    worker();
+    for (std::thread& thread : threads) {
+      thread.join();
+    }
+    Transaction transaction(store_.database());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      record_result(batches[begin + i], results[i], counts);
+    }
+    transaction.commit();
   }
 }
 
@@ -766,7 +817,6 @@ void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result
   for (const OutboxItem* item : batch.items) {
     attempts = std::max(attempts, item->attempts + 1);
   }
-  Transaction transaction(db);
   if (result.outcome == DeliveryOutcome::delivered || result.outcome == DeliveryOutcome::partial) {
     const std::string note = result.failed_recipients.empty()
                                  ? std::string()
@@ -776,7 +826,6 @@ void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result
     for (const OutboxItem* item : batch.items) {
       sent.bind(1, now).bind(2, static_cast<std::int64_t>(attempts)).bind(3, note).bind(4, item->id).run();
     }
-    transaction.commit();
     (result.outcome == DeliveryOutcome::delivered ? counts.delivered : counts.partial) += batch.items.size();
     ++counts.messages;
     if (batch.items.size() > 1) {
@@ -801,7 +850,6 @@ void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result
         .bind(5, item->id)
         .run();
   }
-  transaction.commit();
   if (dead) {
     counts.dead += batch.items.size();
     logger_.log(LogLevel::warn, "alerts",

@@ -130,6 +130,9 @@ class AlertEngine {
   void pack_digests(const std::string& channel_id, const std::vector<const OutboxItem*>& members, std::size_t max_bytes,
                     std::vector<Batch>& out) const;
   [[nodiscard]] Notification render(const Batch& batch, std::size_t max_bytes) const;
+  void send_concurrently(LoadedPlugin& channel, const std::vector<Batch>& batches, std::size_t max_bytes,
+                         DeliveryCounts& counts);
+  // Marks a batch's notifications sent, retrying or dead; the caller holds the transaction.
   void record_result(const Batch& batch, const DeliveryResult& result, DeliveryCounts& counts);
   std::vector<std::string> resolve_recipients(const std::vector<std::string>& recipients,
                                               const std::string& level) const;

@@ -50,6 +50,9 @@ struct AlertSettings {
   std::int64_t initial_backoff_ms = 30'000;
   std::int64_t max_backoff_ms = 3'600'000;
   bool notify_resolved = true;
+  // Sends in flight at once to a channel that declares itself thread-safe and
+  // has no per-minute limit; results are marked in the outbox per chunk.
+  int max_in_flight = 8;
   QuietHours quiet_hours;
   RecipientCap recipient_cap;
   // Scorer reason codes that raise an alert of their own: the rule signals of

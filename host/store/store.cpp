@@ -249,6 +249,7 @@ CREATE INDEX outbox_sent_by_channel ON outbox(channel_id, sent_ms) WHERE state =
 ALTER TABLE outbox ADD COLUMN group_key TEXT;
 ALTER TABLE outbox ADD COLUMN digest_key TEXT;
 CREATE INDEX outbox_pending_group ON outbox(group_key) WHERE state = 'pending' AND group_key IS NOT NULL;
+CREATE INDEX outbox_by_alert ON outbox(alert_id);
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");

@@ -3,6 +3,8 @@
 // signed with HMAC-SHA256 over the exact body when a secret is configured.
 // 2xx is delivered; 5xx, 408, 429 and network errors or timeouts are retried;
 // any other answer is permanent. Errors never name the URL (it may carry a token).
+// Declares thread_safe: the host keeps several sends in flight, each on a
+// kept-alive connection of its own.
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -102,8 +104,7 @@ class WebhookChannel final : public crm::Channel {
     if (secret_) {
       headers.push_back(signature_header_ + ": sha256=" + hmac_sha256_hex(*secret_, body));
     }
-    const crm::connectors::HttpResponse response =
-        crm::connectors::http_request("the webhook", url_, &body, headers, timeout_ms_);
+    const crm::connectors::HttpResponse response = http_.request("the webhook", url_, &body, headers, timeout_ms_);
     if (response.status >= 200 && response.status < 300) {
       return;
     }
@@ -120,6 +121,8 @@ class WebhookChannel final : public crm::Channel {
   std::string receiver_;
   long timeout_ms_ = 5000;
   std::optional<std::string> secret_;
+  // Connections to the receiver stay open between notifications, one per concurrent send.
+  crm::connectors::HttpClientPool http_;
 };
 
 }  // namespace

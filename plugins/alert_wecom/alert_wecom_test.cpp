@@ -132,7 +132,9 @@ TEST_F(AlertWecom, RobotTextMentionsByIdAndMobileAndCutsLongContentAtACharacter)
 TEST_F(AlertWecom, ErrcodesAndFaultsMapToRetriableOrPermanentAsTheContractSays) {
   LoadedPlugin& channel = robot();
   const auto send_with_fault = [&](const std::string& kind) {
-    wecom_.control("fault", {{"kind", kind}, {"path", "webhook/send"}});
+    // libcurl retries a request once by itself when a kept-alive connection turns out dead:
+    // a dropped connection is only the channel's failure when the fresh one drops too.
+    wecom_.control("fault", {{"kind", kind}, {"path", "webhook/send"}, {"count", kind == "drop" ? 2 : 1}});
     const DeliveryResult result = send_notification(channel, alert());
     expect_no_secret(result.error);
     return result;
@@ -242,7 +244,7 @@ TEST_F(AlertWecom, AppErrorsEmptyContentEveryMemberRefusedAndAWrongSecretArePerm
 TEST_F(AlertWecom, AMissingCredentialRefusesThePluginNamingTheField) {
   test_.load({CRM_PLUGIN_DIR}, {{"alert_wecom", {{"config", {{"mode", "app"}, {"corp_id", "ww-corp"}}}}}});
   EXPECT_EQ(test_.host().find("alert_wecom"), nullptr);
-  EXPECT_NE(test_.record("alert_wecom")->reason.find("agent_id is required in app mode"), std::string::npos)
+  EXPECT_NE(test_.record("alert_wecom")->reason.find("agent_id"), std::string::npos)
       << test_.record("alert_wecom")->reason;
 }
 

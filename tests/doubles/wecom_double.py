@@ -97,6 +97,8 @@ def content_error(msgtype, payload):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Keep-alive clients would otherwise wait out a delayed ACK (40 ms) on every reply.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):  # keep the test output quiet
         pass
