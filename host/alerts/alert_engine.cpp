@@ -63,9 +63,14 @@ const char* const kAlertSettingsSchema = R"({
           "tiers": {"type": "array", "items": {"type": "string"}},
           "channel": {"type": "string", "minLength": 1},
           "recipients": {"type": "array", "items": {"type": "string"}},
+          "abc_classes": {"type": "array", "items": {"type": "string"}},
+          "stages": {"type": "array", "items": {"type": "string"}},
+          "industries": {"type": "array", "items": {"type": "string"}},
+          "owners": {"type": "array", "items": {"type": "string"}},
           "digest_window_minutes": {"type": "number", "minimum": 0},
           "group_by": {"type": "array",
-                       "items": {"enum": ["level", "reason", "tier", "customer_id", "event"]}}
+                       "items": {"enum": ["level", "reason", "tier", "abc_class", "stage", "industry",
+                                          "account_manager", "customer_id", "event"]}}
         }
       }
     },
@@ -77,6 +82,8 @@ const char* const kAlertSettingsSchema = R"({
     "max_backoff_ms": {"type": "integer", "minimum": 0},
     "notify_resolved": {"type": "boolean"},
     "max_in_flight": {"type": "integer", "minimum": 1, "maximum": 64},
+    "first_response_minutes": {"type": "number", "exclusiveMinimum": 0},
+    "close_loop_hours": {"type": "number", "exclusiveMinimum": 0},
     "quiet_hours": {
       "type": "object", "additionalProperties": false, "required": ["start", "end"],
       "properties": {
@@ -104,12 +111,21 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   }
   if (const auto routes = section.find("routes"); routes != section.end()) {
     for (const auto& route : *routes) {
-      settings.routes.push_back({route.value("levels", std::vector<std::string>{}),
-                                 route.value("reasons", std::vector<std::string>{}),
-                                 route.value("tiers", std::vector<std::string>{}), route["channel"].get<std::string>(),
-                                 route.value("recipients", std::vector<std::string>{}),
-                                 std::llround(route.value("digest_window_minutes", 0.0) * 60'000.0),
-                                 route.value("group_by", std::vector<std::string>{})});
+      AlertRoute parsed;
+      parsed.levels = route.value("levels", std::vector<std::string>{});
+      parsed.reasons = route.value("reasons", std::vector<std::string>{});
+      parsed.tiers = route.value("tiers", std::vector<std::string>{});
+      parsed.channel = route["channel"].get<std::string>();
+      parsed.recipients = route.value("recipients", std::vector<std::string>{});
+      parsed.digest_window_ms = std::llround(route.value("digest_window_minutes", 0.0) * 60'000.0);
+      parsed.group_by = route.value("group_by", std::vector<std::string>{});
+      for (const auto& [field, label] : {std::pair{"abc_classes", "abc_class"}, std::pair{"stages", "stage"},
+                                         std::pair{"industries", "industry"}, std::pair{"owners", "account_manager"}}) {
+        if (route.contains(field)) {
+          parsed.label_matches[label] = route[field].get<std::vector<std::string>>();
+        }
+      }
+      settings.routes.push_back(std::move(parsed));
     }
   }
   if (const auto roles = section.find("roles"); roles != section.end()) {
@@ -130,6 +146,13 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   settings.max_backoff_ms = section.value("max_backoff_ms", settings.max_backoff_ms);
   settings.notify_resolved = section.value("notify_resolved", settings.notify_resolved);
   settings.max_in_flight = section.value("max_in_flight", settings.max_in_flight);
+  if (section.contains("first_response_minutes")) {
+    settings.first_response_ms =
+        std::llround(section["first_response_minutes"].get<double>() * static_cast<double>(kMinuteMs));
+  }
+  if (section.contains("close_loop_hours")) {
+    settings.close_loop_ms = std::llround(section["close_loop_hours"].get<double>() * static_cast<double>(kHourMs));
+  }
   settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
   if (const auto quiet = section.find("quiet_hours"); quiet != section.end()) {
     const auto minutes = [](const std::string& text) {
@@ -188,14 +211,18 @@ std::string AlertEngine::owner_role(const std::string& level) const {
 }
 
 std::vector<std::string> AlertEngine::resolve_recipients(const std::vector<std::string>& recipients,
-                                                         const std::string& level) const {
+                                                         const Condition& condition) const {
   std::vector<std::string> resolved;
   for (const std::string& recipient : recipients) {
     if (recipient.empty() || recipient[0] != '@') {
       resolved.push_back(recipient);
       continue;
     }
-    const std::string role = recipient == "@owner" ? owner_role(level) : recipient.substr(1);
+    std::string role = recipient == "@owner" ? owner_role(condition.level) : recipient.substr(1);
+    if (recipient == "@account_manager") {
+      // The customer's own account manager (an address, or a name the roles map); else the level's owner.
+      role = condition.labels.value("account_manager", owner_role(condition.level));
+    }
     if (const auto found = settings_.roles.find(role); found != settings_.roles.end()) {
       resolved.insert(resolved.end(), found->second.begin(), found->second.end());
     } else {
@@ -216,16 +243,20 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
   std::vector<Target> targets;
   if (settings_.routes.empty()) {
     for (LoadedPlugin* channel : plugins_.plugins_of_kind(CRM_KIND_CHANNEL)) {
-      targets.push_back({channel->id(), resolve_recipients({"@owner"}, condition.level), nullptr});
+      targets.push_back({channel->id(), resolve_recipients({"@owner"}, condition), nullptr});
     }
   } else {
     for (const AlertRoute& route : settings_.routes) {
-      if (matches(route.levels, condition.level) && matches(route.reasons, reason) &&
-          matches(route.tiers, condition.tier)) {
+      const auto label = [&](const std::string& name) { return condition.labels.value(name, std::string()); };
+      bool labels_match = matches(route.tiers, label("tier"));
+      for (const auto& [name, allowed] : route.label_matches) {
+        labels_match = labels_match && matches(allowed, label(name));
+      }
+      if (labels_match && matches(route.levels, condition.level) && matches(route.reasons, reason)) {
         targets.push_back(
             {route.channel,
              resolve_recipients(route.recipients.empty() ? std::vector<std::string>{"@owner"} : route.recipients,
-                                condition.level),
+                                condition),
              &route});
         break;
       }
@@ -251,11 +282,16 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
                               : event == "escalated" ? "Escalated: " + condition.title
                               : event == "reminder"  ? "Reminder: " + condition.title
                                                      : condition.title;
-    const nlohmann::json notification = {{"severity", severity},       {"title", title},
-                                         {"text", condition.detail},   {"recipients", target.recipients},
-                                         {"customer_id", customer_id}, {"reason", reason},
-                                         {"level", condition.level},   {"event", event},
-                                         {"created_ms", now},          {"tier", condition.tier}};
+    nlohmann::json notification = condition.labels;
+    notification.update(nlohmann::json{{"severity", severity},
+                                       {"title", title},
+                                       {"text", condition.detail},
+                                       {"recipients", target.recipients},
+                                       {"customer_id", customer_id},
+                                       {"reason", reason},
+                                       {"level", condition.level},
+                                       {"event", event},
+                                       {"created_ms", now}});
     std::int64_t due_ms = now;
     std::optional<std::string> group_key;
     if (target.route != nullptr && target.route->digest_window_ms > 0) {
@@ -294,15 +330,16 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
     std::int64_t id = 0;
     std::string level;
     std::int64_t last_notified_ms = 0;
+    std::string labels;
   };
   std::map<std::pair<std::int64_t, std::string>, Active> active;
   {
     Statement query = db.prepare(
-        "SELECT id, customer_id, reason, level, coalesce(last_notified_ms, 0) FROM alerts WHERE state != 'resolved' "
-        "AND customer_id != 0");
+        "SELECT id, customer_id, reason, level, coalesce(last_notified_ms, 0), coalesce(labels, '{}') FROM alerts "
+        "WHERE state != 'resolved' AND customer_id != 0");
     while (query.step()) {
       active[{query.column_int64(1), query.column_text(2)}] = {query.column_int64(0), query.column_text(3),
-                                                               query.column_int64(4)};
+                                                               query.column_int64(4), query.column_text(5)};
     }
   }
   const auto band_rank = [&](const std::string& name) {
@@ -314,19 +351,43 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
     return 0;
   };
   std::set<std::pair<std::int64_t, std::string>> current;
+  // The account manager of each customer: the owner of its key contact (else of any current contact).
+  std::map<std::int64_t, std::string> account_managers;
+  {
+    Statement owners = db.prepare(
+        "SELECT customer_id, owner FROM contacts WHERE owner IS NOT NULL AND owner != '' AND left_at_ms IS NULL AND "
+        "customer_id IS NOT NULL ORDER BY customer_id, coalesce(is_key_contact, 0) DESC, id");
+    while (owners.step()) {
+      account_managers.try_emplace(owners.column_int64(0), owners.column_text(1));
+    }
+  }
   Statement scores = db.prepare(
-      "SELECT customer_id, band, coalesce(reasons, ''), coalesce(tier, ''), score FROM customer_scores WHERE run_id = "
-      "?1 AND band IS NOT NULL");
+      "SELECT s.customer_id, s.band, coalesce(s.reasons, ''), coalesce(s.tier, ''), s.score, coalesce(s.abc_class, "
+      "''), coalesce(s.stage, ''), coalesce(c.industry, '') FROM customer_scores s LEFT JOIN customers c ON c.id = "
+      "s.customer_id WHERE s.run_id = ?1 AND s.band IS NOT NULL");
   scores.bind(1, run_id);
   Statement update = db.prepare("UPDATE alerts SET updated_ms = ?1, level = ?2, deadline_ms = ?3 WHERE id = ?4");
   Statement touch = db.prepare("UPDATE alerts SET updated_ms = ?1 WHERE id = ?2");
   Statement insert = db.prepare(
-      "INSERT INTO alerts(customer_id, reason, level, state, title, detail, opened_ms, updated_ms, deadline_ms) "
-      "VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?6, ?7)");
+      "INSERT INTO alerts(customer_id, reason, level, state, title, detail, opened_ms, updated_ms, deadline_ms, "
+      "labels) VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?6, ?7, ?8)");
   while (scores.step()) {
     const std::int64_t customer = scores.column_int64(0);
     const std::string band = scores.column_text(1);
     const double score = scores.column_double(4);
+    nlohmann::json labels = nlohmann::json::object();
+    const std::pair<const char*, std::string> label_values[] = {{"tier", scores.column_text(3)},
+                                                                {"abc_class", scores.column_text(5)},
+                                                                {"stage", scores.column_text(6)},
+                                                                {"industry", scores.column_text(7)}};
+    for (const auto& [name, value] : label_values) {
+      if (!value.empty()) {
+        labels[name] = value;
+      }
+    }
+    if (const auto manager = account_managers.find(customer); manager != account_managers.end()) {
+      labels["account_manager"] = manager->second;
+    }
     std::vector<std::pair<std::string, Condition>> conditions;
     const std::string band_owner = owner_role(band);
     if (band_rank(band) >= 1) {
@@ -334,7 +395,7 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
                             {band, fmt::format("[{}] customer {}: health {:.1f}", band, customer, score),
                              fmt::format("Customer {} is {} (score {:.1f}); owner {}, respond within {} h.", customer,
                                          band, score, band_owner, response_ms(band) / kHourMs),
-                             scores.column_text(3)}});
+                             labels}});
     }
     for (const std::string& reason : split_reason_codes(scores.column_text(2))) {
       if (!matches(settings_.signal_reasons, reason) || settings_.signal_reasons.empty()) {
@@ -344,7 +405,7 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
                             {"signal", fmt::format("[signal] customer {}: {}", customer, reason),
                              fmt::format("Customer {} shows the churn signal '{}' (score {:.1f}, band {}).", customer,
                                          reason, score, band),
-                             scores.column_text(3)}});
+                             labels}});
     }
     for (const auto& [reason, condition] : conditions) {
       const std::pair<std::int64_t, std::string> key{customer, reason};
@@ -358,6 +419,7 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
             .bind(5, condition.detail)
             .bind(6, now)
             .bind(7, now + response_ms(condition.level))
+            .bind(8, condition.labels.dump())
             .run();
         const std::int64_t id = db.last_insert_rowid();
         notify(id, customer, reason, condition, "opened");
@@ -402,7 +464,8 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
     if (settings_.notify_resolved) {
       notify(alert.id, key.first, key.second,
              {alert.level, fmt::format("[{}] customer {}: {}", alert.level, key.first, key.second),
-              fmt::format("The condition '{}' of customer {} has ended.", key.second, key.first), ""},
+              fmt::format("The condition '{}' of customer {} has ended.", key.second, key.first),
+              nlohmann::json::parse(alert.labels, nullptr, false)},
              "resolved");
     }
   }
@@ -419,7 +482,7 @@ void AlertEngine::raise_sync_failure(const std::string& connector_id, const std:
       db.prepare("SELECT id FROM alerts WHERE customer_id = 0 AND reason = ?1 AND state != 'resolved'");
   existing.bind(1, reason);
   const Condition condition{next_level(next_level("signal")), "[sync] connector " + connector_id + " failed", message,
-                            ""};
+                            nlohmann::json::object()};
   if (existing.step()) {
     db.prepare("UPDATE alerts SET updated_ms = ?1, detail = ?2 WHERE id = ?3")
         .bind(1, now)
@@ -453,14 +516,16 @@ std::size_t AlertEngine::escalate() {
     std::string level;
     std::string title;
     std::string detail;
+    std::string labels;
   };
   std::vector<Due> due;
   Statement query = db.prepare(
-      "SELECT id, customer_id, reason, level, title, detail FROM alerts WHERE state = 'open' AND deadline_ms <= ?1");
+      "SELECT id, customer_id, reason, level, title, detail, coalesce(labels, '{}') FROM alerts WHERE state = 'open' "
+      "AND deadline_ms <= ?1");
   query.bind(1, now);
   while (query.step()) {
     due.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
-                   query.column_text(4), query.column_text(5)});
+                   query.column_text(4), query.column_text(5), query.column_text(6)});
   }
   for (const Due& alert : due) {
     const std::string level = next_level(alert.level);
@@ -472,10 +537,46 @@ std::size_t AlertEngine::escalate() {
         .bind(3, now + response_ms(level))
         .bind(4, alert.id)
         .run();
-    notify(
-        alert.id, alert.customer_id, alert.reason,
-        {level, alert.title + fmt::format(" (not acknowledged in time; now {})", owner_role(level)), alert.detail, ""},
-        "escalated");
+    notify(alert.id, alert.customer_id, alert.reason,
+           {level, alert.title + fmt::format(" (not acknowledged in time; now {})", owner_role(level)), alert.detail,
+            nlohmann::json::parse(alert.labels, nullptr, false)},
+           "escalated");
+  }
+  // Reminders to the same people, once each: no first response (acknowledgement)
+  // within first_response_ms, and acknowledged but not closed within close_loop_ms.
+  struct Reminder {
+    std::int64_t id;
+    std::int64_t customer_id;
+    std::string reason;
+    std::string level;
+    std::string title;
+    std::string labels;
+    bool first_response;
+  };
+  std::vector<Reminder> reminders;
+  Statement late = db.prepare(
+      "SELECT id, customer_id, reason, level, title, coalesce(labels, '{}'), state = 'open' FROM alerts WHERE "
+      "(state = 'open' AND first_response_reminded_ms IS NULL AND opened_ms + ?1 <= ?3) OR (state = 'acknowledged' "
+      "AND close_loop_reminded_ms IS NULL AND acked_ms + ?2 <= ?3)");
+  late.bind(1, settings_.first_response_ms).bind(2, settings_.close_loop_ms).bind(3, now);
+  while (late.step()) {
+    reminders.push_back({late.column_int64(0), late.column_int64(1), late.column_text(2), late.column_text(3),
+                         late.column_text(4), late.column_text(5), late.column_int64(6) != 0});
+  }
+  for (const Reminder& alert : reminders) {
+    db.prepare(alert.first_response ? "UPDATE alerts SET first_response_reminded_ms = ?1 WHERE id = ?2"
+                                    : "UPDATE alerts SET close_loop_reminded_ms = ?1 WHERE id = ?2")
+        .bind(1, now)
+        .bind(2, alert.id)
+        .run();
+    const std::string why =
+        alert.first_response
+            ? fmt::format("no first response within {} min", settings_.first_response_ms / kMinuteMs)
+            : fmt::format("acknowledged but not closed within {} h", settings_.close_loop_ms / kHourMs);
+    notify(alert.id, alert.customer_id, alert.reason,
+           {alert.level, alert.title + " (" + why + ")", "Alert " + std::to_string(alert.id) + ": " + why + ".",
+            nlohmann::json::parse(alert.labels, nullptr, false)},
+           "reminder");
   }
   transaction.commit();
   return due.size();
@@ -773,12 +874,16 @@ Notification AlertEngine::render(const Batch& batch, std::size_t max_bytes) cons
     notification.recipients = stored.value("recipients", std::vector<std::string>{});
     notification.created_ms = stored.value("created_ms", std::int64_t{0});
     notification.event = stored.value("event", "opened");
-    notification.labels_json =
-        nlohmann::json{{"customer_id", std::to_string(stored.value("customer_id", std::int64_t{0}))},
-                       {"reason", stored.value("reason", "")},
-                       {"level", stored.value("level", "")},
-                       {"alert_id", std::to_string(item.alert_id)}}
-            .dump();
+    nlohmann::json labels = {{"customer_id", std::to_string(stored.value("customer_id", std::int64_t{0}))},
+                             {"reason", stored.value("reason", "")},
+                             {"level", stored.value("level", "")},
+                             {"alert_id", std::to_string(item.alert_id)}};
+    for (const char* name : {"tier", "abc_class", "stage", "industry", "account_manager"}) {
+      if (stored.contains(name) && stored[name].is_string()) {
+        labels[name] = stored[name];
+      }
+    }
+    notification.labels_json = labels.dump();
     return notification;
   }
   std::map<std::string, int> by_level;

@@ -97,7 +97,9 @@ class AlertEngine {
   AlertCounts evaluate(std::int64_t run_id);
   // One alert for a connector that failed as a whole (customer 0).
   void raise_sync_failure(const std::string& connector_id, const std::string& message);
-  // Alerts past their deadline without acknowledgement move up one level.
+  // Alerts past their deadline without acknowledgement move up one level;
+  // alerts without a first response in time, or acknowledged and not closed
+  // in time, remind their people once. Returns the number escalated.
   std::size_t escalate();
   // Sends every due notification of the outbox once.
   DeliveryCounts deliver();
@@ -117,7 +119,7 @@ class AlertEngine {
     std::string level;
     std::string title;
     std::string detail;
-    std::string tier;
+    nlohmann::json labels = nlohmann::json::object();  // tier, abc_class, stage, industry, account_manager
   };
   std::int64_t response_ms(const std::string& level) const;
   std::string next_level(const std::string& level) const;
@@ -135,7 +137,7 @@ class AlertEngine {
   // Marks a batch's notifications sent, retrying or dead; the caller holds the transaction.
   void record_result(const Batch& batch, const DeliveryResult& result, DeliveryCounts& counts);
   std::vector<std::string> resolve_recipients(const std::vector<std::string>& recipients,
-                                              const std::string& level) const;
+                                              const Condition& condition) const;
 
   Store& store_;
   PluginHost& plugins_;

@@ -10,7 +10,9 @@ namespace crm::host {
 
 // Where a kind of alert goes: the first route whose match fits (empty match
 // fields match anything) sends to its channel; recipients are addresses or
-// roles ("@csm", "@owner") resolved through AlertSettings::roles.
+// roles ("@csm", "@owner") resolved through AlertSettings::roles;
+// "@owner" is the owner role of the alert's level, "@account_manager" the
+// customer's own account manager (the owner of its key contact).
 struct AlertRoute {
   std::vector<std::string> levels;   // yellow, orange, red, signal
   std::vector<std::string> reasons;  // band, a scorer reason code, sync_failed
@@ -22,6 +24,10 @@ struct AlertRoute {
   // these labels (level, reason, tier, customer_id, event).
   std::int64_t digest_window_ms = 0;
   std::vector<std::string> group_by;
+  // Segment and owner matches: label -> allowed values, over the labels
+  // "abc_class", "stage", "industry" and "account_manager" (the owner of the
+  // customer's key contact in the store).
+  std::map<std::string, std::vector<std::string>> label_matches;
 };
 
 // At most per_hour notifications reach one recipient in any hour; more wait
@@ -46,7 +52,11 @@ struct AlertSettings {
   std::map<std::string, std::vector<std::string>> roles;  // "csm" -> addresses
   std::int64_t repeat_interval_ms = 24LL * 3'600'000;     // re-notify a lasting alert after this
   std::int64_t signal_response_ms = 24LL * 3'600'000;     // deadline of rule-signal alerts
-  int max_attempts = 8;                                   // then the notification is dead
+  // domain.md section 5: a first response within 15 minutes, the loop closed within 24 hours.
+  // Missing either sends the alert's people one reminder; the level's deadline still escalates.
+  std::int64_t first_response_ms = 15LL * 60'000;
+  std::int64_t close_loop_ms = 24LL * 3'600'000;
+  int max_attempts = 8;  // then the notification is dead
   std::int64_t initial_backoff_ms = 30'000;
   std::int64_t max_backoff_ms = 3'600'000;
   bool notify_resolved = true;

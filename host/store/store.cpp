@@ -250,6 +250,12 @@ ALTER TABLE outbox ADD COLUMN group_key TEXT;
 ALTER TABLE outbox ADD COLUMN digest_key TEXT;
 CREATE INDEX outbox_pending_group ON outbox(group_key) WHERE state = 'pending' AND group_key IS NOT NULL;
 CREATE INDEX outbox_by_alert ON outbox(alert_id);
+-- What routes match on besides level and reason, kept for escalation and resolution:
+-- tier, abc_class, stage, industry, account_manager (JSON object of strings).
+ALTER TABLE alerts ADD COLUMN labels TEXT;
+-- When the one reminder for a missed first response (15 min) or closed loop (24 h) went out.
+ALTER TABLE alerts ADD COLUMN first_response_reminded_ms INTEGER;
+ALTER TABLE alerts ADD COLUMN close_loop_reminded_ms INTEGER;
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");

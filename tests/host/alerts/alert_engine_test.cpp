@@ -195,8 +195,8 @@ TEST_F(AlertEngineTest, ACrashBetweenSendAndMarkSendsNothingTwice) {
 }
 
 TEST_F(AlertEngineTest, RoutesPickTheChannelAndRecipientsByLevelAndReason) {
-  settings_.routes = {{{"red"}, {}, {}, "alert_console", {"@coo", "ops@example.test"}, 0, {}},
-                      {{}, {"csat_low_streak"}, {}, "no_such_channel", {"@csm"}, 0, {}}};
+  settings_.routes = {{{"red"}, {}, {}, "alert_console", {"@coo", "ops@example.test"}, 0, {}, {}},
+                      {{}, {"csat_low_streak"}, {}, "no_such_channel", {"@csm"}, 0, {}, {}}};
   settings_.roles["coo"] = {"coo@example.test"};
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "red", "", 40}, {2, "green", "csat_low_streak", 85}, {3, "yellow", "", 75}}));
@@ -233,8 +233,8 @@ TEST_F(AlertEngineTest, QuietHoursHoldTheirLevelsAndReleaseThemWhenTheyEnd) {
 
 TEST_F(AlertEngineTest, ADigestWindowGroupsARoutesNotificationsIntoOneMessage) {
   // Yellow alerts wait up to 10 minutes and leave as one digest per level; red goes at once.
-  settings_.routes = {{{"yellow"}, {}, {}, "alert_console", {"@csm"}, 10 * 60'000, {"level"}},
-                      {{"red"}, {}, {}, "alert_console", {"@coo"}, 0, {}}};
+  settings_.routes = {{{"yellow"}, {}, {}, "alert_console", {"@csm"}, 10 * 60'000, {"level"}, {}},
+                      {{"red"}, {}, {}, "alert_console", {"@coo"}, 0, {}, {}}};
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}, {3, "red", "", 40}}));
   DeliveryCounts counts = alerts.deliver();
@@ -279,6 +279,56 @@ TEST_F(AlertEngineTest, ARecipientCapHoldsTheRestAndReleasesThemAsOneDigest) {
   EXPECT_EQ(counts.messages, 1U);
   EXPECT_EQ(occurrences("3 CRM alerts (3 yellow)"), 1U);
   EXPECT_TRUE(alerts.outbox("pending").empty());
+}
+
+TEST_F(AlertEngineTest, RoutesMatchSegmentsAndOwnersAndReachTheCustomersAccountManager) {
+  Database& db = store_.database();
+  db.exec(
+      "INSERT INTO customers(id, source, external_id, name, industry) VALUES (1, 'erp', 'C1', 'Huadong Machinery', "
+      "'machinery'), (2, 'erp', 'C2', 'Corner Shop', 'retail');"
+      "INSERT INTO contacts(source, external_id, customer_id, name, owner, is_key_contact) VALUES "
+      "('wecom', 'x1', 1, 'Buyer', 'sales.zhao@example.test', 0), "
+      "('wecom', 'x2', 1, 'Director', 'wang.li@example.test', 1)");
+  settings_.routes = {{{}, {}, {}, "alert_console", {"@account_manager", "@coo"}, 0, {}, {{"abc_class", {"A"}}}},
+                      {{}, {}, {}, "alert_console", {"@account_manager"}, 0, {}, {{"industry", {"retail"}}}}};
+  settings_.roles["coo"] = {"coo@example.test"};
+  AlertEngine alerts = engine();
+  const std::int64_t run_id = run({{1, "red", "", 40}, {2, "yellow", "", 74}, {3, "yellow", "", 73}});
+  db.prepare("UPDATE customer_scores SET abc_class = 'A' WHERE customer_id = 1 AND run_id = ?1").bind(1, run_id).run();
+  alerts.evaluate(run_id);
+  EXPECT_EQ(alerts.deliver().delivered, 2U);                                // customer 3 is neither class A nor retail
+  EXPECT_EQ(occurrences("to: wang.li@example.test coo@example.test"), 1U);  // the key contact's owner
+  EXPECT_EQ(occurrences("to: csm@example.test"), 1U);                       // no account manager: the yellow owner
+  // Escalated two days later, the retail alert still matches its route.
+  test_.clock().advance_ms(49 * kHour);
+  EXPECT_EQ(alerts.escalate(), 3U);  // both yellows (48 h) and the red (24 h)
+  alerts.deliver();
+  EXPECT_EQ(occurrences("Escalated: [yellow] customer 2"), 1U);
+  EXPECT_EQ(occurrences("Escalated: [yellow] customer 3"), 0U);
+}
+
+TEST_F(AlertEngineTest, NoFirstResponseIn15MinutesOrNoClosedLoopIn24HoursRemindsOnce) {
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}}));
+  alerts.deliver();
+  test_.clock().advance_ms(10 * 60'000);
+  EXPECT_EQ(alerts.escalate(), 0U);
+  alerts.deliver();
+  EXPECT_EQ(occurrences("no first response within 15 min"), 0U);
+  ASSERT_TRUE(alerts.acknowledge(alerts.list("open")[0].id, "li.na"));  // customer 1 answered in time
+  test_.clock().advance_ms(6 * 60'000);
+  EXPECT_EQ(alerts.escalate(), 0U);  // a reminder, not an escalation
+  alerts.deliver();
+  EXPECT_EQ(occurrences("[yellow] customer 2: health 74.0 (no first response within 15 min)"), 1U);
+  EXPECT_EQ(occurrences("customer 1: health 75.0 (no first response"), 0U);
+  alerts.escalate();
+  alerts.deliver();
+  EXPECT_EQ(occurrences("(no first response within 15 min)"), 1U) << "once";
+  // Acknowledged at 10 min and still not resolved 24 h later.
+  test_.clock().advance_ms(24 * kHour);
+  alerts.escalate();
+  alerts.deliver();
+  EXPECT_EQ(occurrences("[yellow] customer 1: health 75.0 (acknowledged but not closed within 24 h)"), 1U);
 }
 
 }  // namespace
