@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
   }
   SystemClock clock;
   AlertSettings settings;
-  settings.routes = {{{}, {}, {}, "alert_webhook", {"@owner"}, 0, {}, {}}};
+  settings.routes = {{.channel = "alert_webhook", .recipients = {"@owner"}}};
   settings.roles = {{"coo", {"coo@example.test"}}};
   settings.notify_resolved = false;
   AlertEngine engine(store, plugins.host(), plugins.logger(), clock, settings, {});

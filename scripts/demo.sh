@@ -2,8 +2,10 @@
 # Installs what is missing, builds, and runs the bundled example with an
 # embedded SQLite database (build/demo/crm.db): the main job (sync, score,
 # alert) as of two dates of the real Online Retail sample, with the console
-# channel writing to build/demo/alerts.txt; then a customer's alert history
-# from yellow to red, the open alerts, and the riskiest customer explained.
+# channel writing to build/demo/alerts.txt and red alerts also e-mailed to a
+# local SMTP sink (aiosmtpd on 127.0.0.1:8025, Maildir build/demo/maildir);
+# then a customer's alert history from yellow to red, the open alerts, and
+# the riskiest customer explained.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CRM_ROOT"
@@ -12,7 +14,21 @@ crm_install_dependencies
 echo "building (this takes a minute or two the first time)..."
 crm_build build
 mkdir -p build/demo
-rm -f build/demo/crm.db* build/demo/alerts.txt
+rm -rf build/demo/crm.db* build/demo/alerts.txt build/demo/maildir
+mkdir -p build/demo/maildir/{tmp,new,cur}
+# The local SMTP sink for the e-mail channel; without it, e-mails wait in the outbox.
+smtp_port=8025
+if /usr/bin/python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $smtp_port)) == 0)"; then
+  /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c aiosmtpd.handlers.Mailbox build/demo/maildir &
+  smtp_pid=$!
+  trap 'kill $smtp_pid 2>/dev/null || true' EXIT
+  for _ in $(seq 50); do
+    /usr/bin/python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1', $smtp_port)))" && break
+    sleep 0.1
+  done
+else
+  echo "port $smtp_port is taken: the demo's e-mails will wait in the outbox (crmhost alerts outbox)"
+fi
 crmhost() {
   echo
   echo "\$ crmhost --config examples/demo/crmhost.json $*"
@@ -35,3 +51,18 @@ if [[ -n "$customer" ]]; then
   crmhost explain "$customer"
 fi
 crmhost alerts list --state open | tail -5
+
+# What the SMTP sink received: the red alerts, as RFC 5322 mail with Chinese subjects.
+mails=$(find build/demo/maildir/new -type f | wc -l)
+echo
+echo "the local SMTP sink received $mails e-mail(s) in build/demo/maildir; the first one:"
+first=$(find build/demo/maildir/new -type f | sort | head -1)
+if [[ -n "$first" ]]; then
+  /usr/bin/python3 - "$first" <<'PY'
+import email, email.header, email.policy, sys
+message = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+for name in ("From", "To", "Subject", "Date", "Message-ID"):
+    print(f"  {name}: {message[name]}")
+print("  " + message.get_body(("plain",)).get_content().strip().replace("\n", "\n  "))
+PY
+fi

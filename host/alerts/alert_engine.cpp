@@ -68,6 +68,7 @@ const char* const kAlertSettingsSchema = R"({
           "industries": {"type": "array", "items": {"type": "string"}},
           "owners": {"type": "array", "items": {"type": "string"}},
           "digest_window_minutes": {"type": "number", "minimum": 0},
+          "continue": {"type": "boolean"},
           "group_by": {"type": "array",
                        "items": {"enum": ["level", "reason", "tier", "abc_class", "stage", "industry",
                                           "account_manager", "customer_id", "event"]}}
@@ -119,6 +120,7 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
       parsed.recipients = route.value("recipients", std::vector<std::string>{});
       parsed.digest_window_ms = std::llround(route.value("digest_window_minutes", 0.0) * 60'000.0);
       parsed.group_by = route.value("group_by", std::vector<std::string>{});
+      parsed.continue_matching = route.value("continue", false);
       for (const auto& [field, label] : {std::pair{"abc_classes", "abc_class"}, std::pair{"stages", "stage"},
                                          std::pair{"industries", "industry"}, std::pair{"owners", "account_manager"}}) {
         if (route.contains(field)) {
@@ -258,7 +260,9 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
              resolve_recipients(route.recipients.empty() ? std::vector<std::string>{"@owner"} : route.recipients,
                                 condition),
              &route});
-        break;
+        if (!route.continue_matching) {
+          break;
+        }
       }
     }
   }

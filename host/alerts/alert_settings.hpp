@@ -9,25 +9,31 @@
 namespace crm::host {
 
 // Where a kind of alert goes: the first route whose match fits (empty match
-// fields match anything) sends to its channel; recipients are addresses or
+// fields match anything) sends to its channel, and so do later ones while the
+// matching routes say continue_matching; recipients are addresses or
 // roles ("@csm", "@owner") resolved through AlertSettings::roles;
 // "@owner" is the owner role of the alert's level, "@account_manager" the
 // customer's own account manager (the owner of its key contact).
+// (Every member has a default so that a route can be written naming only the
+// fields it sets: {.levels = {"red"}, .channel = "alert_email"}.)
 struct AlertRoute {
-  std::vector<std::string> levels;   // yellow, orange, red, signal
-  std::vector<std::string> reasons;  // band, a scorer reason code, sync_failed
-  std::vector<std::string> tiers;
-  std::string channel;
-  std::vector<std::string> recipients;
+  std::vector<std::string> levels{};   // yellow, orange, red, signal
+  std::vector<std::string> reasons{};  // band, a scorer reason code, sync_failed
+  std::vector<std::string> tiers{};
+  std::string channel{};
+  std::vector<std::string> recipients{};
   // With a window, notifications of the route wait up to it and go out as one
   // digest per group: same channel and recipients, and the same values of
   // these labels (level, reason, tier, customer_id, event).
   std::int64_t digest_window_ms = 0;
-  std::vector<std::string> group_by;
+  std::vector<std::string> group_by{};
   // Segment and owner matches: label -> allowed values, over the labels
   // "abc_class", "stage", "industry" and "account_manager" (the owner of the
   // customer's key contact in the store).
-  std::map<std::string, std::vector<std::string>> label_matches;
+  std::map<std::string, std::vector<std::string>> label_matches{};
+  // Also try the routes after this one (as Alertmanager's `continue`): one
+  // alert can go to the console and to e-mail.
+  bool continue_matching = false;
 };
 
 // At most per_hour notifications reach one recipient in any hour; more wait

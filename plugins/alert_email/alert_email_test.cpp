@@ -207,7 +207,7 @@ TEST(AlertEmail, AConnectionDroppedMidSendIsRetriedUnderTheSameMessageId) {
     AlertSettings settings;
     settings.initial_backoff_ms = 1'000;
     settings.roles["coo"] = {"coo@example.test"};
-    settings.routes = {{{}, {}, {}, "alert_email", {"@owner"}, 0, {}, {}}};
+    settings.routes = {{.channel = "alert_email", .recipients = {"@owner"}}};
     AlertEngine alerts(store, test.host(), test.logger(), test.clock(), settings, {});
     alerts.evaluate(testing::insert_scoring_run(store, test.clock().now_ms(), {{7, "red", "", 38}}));
     DeliveryCounts counts = alerts.deliver();

@@ -253,7 +253,7 @@ class AlertWecomBurst : public AlertWecom {
  protected:
   AlertWecomBurst() : dir_("alert-wecom-burst"), store_((dir_ / "crm.db").string()) {
     robot("text");
-    settings_.routes = {{{}, {}, {}, "alert_wecom", {"zhangsan"}, 0, {}, {}}};
+    settings_.routes = {{.channel = "alert_wecom", .recipients = {"zhangsan"}}};
   }
 
   // Customers 1..count are red.

@@ -195,8 +195,8 @@ TEST_F(AlertEngineTest, ACrashBetweenSendAndMarkSendsNothingTwice) {
 }
 
 TEST_F(AlertEngineTest, RoutesPickTheChannelAndRecipientsByLevelAndReason) {
-  settings_.routes = {{{"red"}, {}, {}, "alert_console", {"@coo", "ops@example.test"}, 0, {}, {}},
-                      {{}, {"csat_low_streak"}, {}, "no_such_channel", {"@csm"}, 0, {}, {}}};
+  settings_.routes = {{.levels = {"red"}, .channel = "alert_console", .recipients = {"@coo", "ops@example.test"}},
+                      {.reasons = {"csat_low_streak"}, .channel = "no_such_channel", .recipients = {"@csm"}}};
   settings_.roles["coo"] = {"coo@example.test"};
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "red", "", 40}, {2, "green", "csat_low_streak", 85}, {3, "yellow", "", 75}}));
@@ -233,8 +233,12 @@ TEST_F(AlertEngineTest, QuietHoursHoldTheirLevelsAndReleaseThemWhenTheyEnd) {
 
 TEST_F(AlertEngineTest, ADigestWindowGroupsARoutesNotificationsIntoOneMessage) {
   // Yellow alerts wait up to 10 minutes and leave as one digest per level; red goes at once.
-  settings_.routes = {{{"yellow"}, {}, {}, "alert_console", {"@csm"}, 10 * 60'000, {"level"}, {}},
-                      {{"red"}, {}, {}, "alert_console", {"@coo"}, 0, {}, {}}};
+  settings_.routes = {{.levels = {"yellow"},
+                       .channel = "alert_console",
+                       .recipients = {"@csm"},
+                       .digest_window_ms = 10 * 60'000,
+                       .group_by = {"level"}},
+                      {.levels = {"red"}, .channel = "alert_console", .recipients = {"@coo"}}};
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}, {3, "red", "", 40}}));
   DeliveryCounts counts = alerts.deliver();
@@ -289,8 +293,9 @@ TEST_F(AlertEngineTest, RoutesMatchSegmentsAndOwnersAndReachTheCustomersAccountM
       "INSERT INTO contacts(source, external_id, customer_id, name, owner, is_key_contact) VALUES "
       "('wecom', 'x1', 1, 'Buyer', 'sales.zhao@example.test', 0), "
       "('wecom', 'x2', 1, 'Director', 'wang.li@example.test', 1)");
-  settings_.routes = {{{}, {}, {}, "alert_console", {"@account_manager", "@coo"}, 0, {}, {{"abc_class", {"A"}}}},
-                      {{}, {}, {}, "alert_console", {"@account_manager"}, 0, {}, {{"industry", {"retail"}}}}};
+  settings_.routes = {
+      {.channel = "alert_console", .recipients = {"@account_manager", "@coo"}, .label_matches = {{"abc_class", {"A"}}}},
+      {.channel = "alert_console", .recipients = {"@account_manager"}, .label_matches = {{"industry", {"retail"}}}}};
   settings_.roles["coo"] = {"coo@example.test"};
   AlertEngine alerts = engine();
   const std::int64_t run_id = run({{1, "red", "", 40}, {2, "yellow", "", 74}, {3, "yellow", "", 73}});
@@ -329,6 +334,20 @@ TEST_F(AlertEngineTest, NoFirstResponseIn15MinutesOrNoClosedLoopIn24HoursReminds
   alerts.escalate();
   alerts.deliver();
   EXPECT_EQ(occurrences("[yellow] customer 1: health 75.0 (acknowledged but not closed within 24 h)"), 1U);
+}
+
+TEST_F(AlertEngineTest, ARouteThatContinuesLetsLaterRoutesSendTheSameAlertToo) {
+  settings_.routes = {
+      {.levels = {"red"}, .channel = "alert_console", .recipients = {"@coo"}, .continue_matching = true},
+      {.channel = "other_channel", .recipients = {"@owner"}},
+      {.channel = "never_reached"}};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 40}, {2, "yellow", "", 75}}));
+  std::vector<std::string> channels;
+  for (const OutboxRow& row : alerts.outbox("")) {
+    channels.push_back(row.channel_id);
+  }
+  EXPECT_EQ(channels, (std::vector<std::string>{"alert_console", "other_channel", "other_channel"}));
 }
 
 }  // namespace
