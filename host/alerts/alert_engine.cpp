@@ -407,8 +407,8 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
       }
       conditions.push_back({reason,
                             {"signal", fmt::format("[signal] customer {}: {}", customer, reason),
-                             fmt::format("Customer {} shows the churn signal '{}' (score {:.1f}, band {}).", customer,
-                                         reason, score, band),
+                             fmt::format("Customer {} shows the churn signal '{}': {} (score {:.1f}, band {}).",
+                                         customer, reason, plain_label(scoring_, reason), score, band),
                              labels}});
     }
     for (const auto& [reason, condition] : conditions) {

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "scoring/known_labels.hpp"
+
 namespace crm::host {
 
 // Where a kind of alert goes: the first route whose match fits (empty match
@@ -73,11 +75,7 @@ struct AlertSettings {
   RecipientCap recipient_cap;
   // Scorer reason codes that raise an alert of their own: the rule signals of
   // domain.md section 3. Others (an RFM quintile, say) stay explanations.
-  std::vector<std::string> signal_reasons = {
-      "volume_drop",         "nps_below_industry",  "login_silence_and_frequency_drop",
-      "csat_low_streak",     "repeated_complaints", "communication_drop",
-      "key_contact_changed", "cadence_missed",      "order_trend_break",
-      "payment_delay",       "downloads_drop"};
+  std::vector<std::string> signal_reasons = default_signal_reasons();
 };
 
 AlertSettings parse_alert_settings(const nlohmann::json& section);

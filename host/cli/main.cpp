@@ -27,6 +27,7 @@
 #include "loader/plugin_host.hpp"
 #include "scoring/backtest.hpp"
 #include "scoring/features.hpp"
+#include "scoring/known_labels.hpp"
 #include "scoring/scoring.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
@@ -432,49 +433,6 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
   return host.refused_count() > 0 ? kExitPartial : kExitOk;
 }
 
-// Plain words for reasons and features; the configuration's labels win.
-std::string label_of(const ScoringSettings& settings, const std::string& key) {
-  static const std::map<std::string, std::string> kDefaults = {
-      {"volume_drop", "purchase volume down more than 20 % on the previous period"},
-      {"nps_below_industry", "NPS below the industry mean"},
-      {"login_silence_and_frequency_drop", "no login for 3 months and purchase frequency down 50 %"},
-      {"csat_low_streak", "three CSAT scores in a row below 80"},
-      {"repeated_complaints", "repeated complaints since the last delivery"},
-      {"communication_drop", "communication with the customer fell off"},
-      {"key_contact_changed", "the key contact changed or left"},
-      {"cadence_missed", "follow-up cadence for the tier missed"},
-      {"order_trend_break", "order rhythm broken: far longer than usual since the last order"},
-      {"payment_delay", "payments late"},
-      {"downloads_drop", "document downloads fell (often ~30 days before churn)"},
-      {"low_recency", "bought less recently than most customers"},
-      {"low_frequency", "buys less often than most customers"},
-      {"low_monetary", "spends less than most customers"},
-      {"recency_days", "days since the last order"},
-      {"recency_ratio", "time since the last order against the usual interval"},
-      {"purchase_volume_change", "purchase volume change"},
-      {"order_frequency_change", "order frequency change"},
-      {"payment_delay_days", "payment delay"},
-      {"csat_last", "last CSAT score"},
-      {"csat_second_last", "second-last CSAT score"},
-      {"csat_third_last", "third-last CSAT score"},
-      {"nps_vs_industry", "NPS against the industry mean"},
-      {"complaints_window", "complaints in the last 90 days"},
-      {"days_since_login", "days since the last login"},
-      {"downloads_change", "document downloads change"},
-      {"communication_change", "communication frequency change"},
-      {"followup_overdue_days", "follow-up overdue"},
-      {"strategic_value", "strategic value"},
-      {"share_of_wallet", "share of wallet"},
-      {"recency_rank", "recency against other customers"},
-      {"frequency_rank", "frequency against other customers"},
-      {"monetary_rank", "spend against other customers"}};
-  if (const auto found = settings.labels.find(key); found != settings.labels.end()) {
-    return found->second;
-  }
-  const auto found = kDefaults.find(key);
-  return found != kDefaults.end() ? found->second : key;
-}
-
 // A customer named on the command line: the store's id, or SOURCE:EXTERNAL_ID as the connector knows it.
 std::optional<std::int64_t> resolve_customer(Store& store, const std::string& text) {
   const std::size_t colon = text.find(':');
@@ -549,7 +507,7 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
   }
   nlohmann::json reasons = nlohmann::json::array();
   for (const std::string& code : split_reason_codes(text_or_empty(7))) {
-    reasons.push_back({{"code", code}, {"text", label_of(session.config.scoring, code)}});
+    reasons.push_back({{"code", code}, {"text", plain_label(session.config.scoring, code)}});
   }
   report["reasons"] = reasons;
   nlohmann::json drivers = nlohmann::json::array();
@@ -557,7 +515,7 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
     for (const auto& pair : nlohmann::json::parse(text_or_empty(9))) {
       const std::string feature = pair[0].get<std::string>();
       drivers.push_back(
-          {{"feature", feature}, {"text", label_of(session.config.scoring, feature)}, {"points", pair[1]}});
+          {{"feature", feature}, {"text", plain_label(session.config.scoring, feature)}, {"points", pair[1]}});
     }
   }
   report["top_contributions"] = drivers;
