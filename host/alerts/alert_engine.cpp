@@ -25,7 +25,12 @@ bool matches(const std::vector<std::string>& allowed, const std::string& value) 
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
 }
 
-// When the quiet window around `now_ms` ends, or nullopt when `now_ms` is outside it.
+std::string digest_line(const OutboxItem& item) {
+  return "- " + item.notification.value("title", std::string()) + "\n";
+}
+
+}  // namespace
+
 std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t now_ms) {
   if (quiet.start_minute < 0 || quiet.start_minute == quiet.end_minute) {
     return std::nullopt;
@@ -43,11 +48,23 @@ std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t no
   return (local_ms / kMinuteMs + to_end) * kMinuteMs - quiet.utc_offset_minutes * kMinuteMs;
 }
 
-std::string digest_line(const OutboxItem& item) {
-  return "- " + item.notification.value("title", std::string()) + "\n";
+QuietHours parse_quiet_hours(const nlohmann::json& section, std::vector<std::string> default_levels) {
+  const auto minutes = [](const std::string& text) {
+    return std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3));
+  };
+  return {minutes(section.at("start").get<std::string>()), minutes(section.at("end").get<std::string>()),
+          section.value("utc_offset_minutes", 0), section.value("levels", std::move(default_levels))};
 }
 
-}  // namespace
+const char* const kQuietHoursSchema = R"({
+  "type": "object", "additionalProperties": false, "required": ["start", "end"],
+  "properties": {
+    "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+    "end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+    "utc_offset_minutes": {"type": "integer", "minimum": -840, "maximum": 840},
+    "levels": {"type": "array", "items": {"type": "string"}}
+  }
+})";
 
 const char* const kAlertSettingsSchema = R"({
   "type": "object",
@@ -85,15 +102,7 @@ const char* const kAlertSettingsSchema = R"({
     "max_in_flight": {"type": "integer", "minimum": 1, "maximum": 64},
     "first_response_minutes": {"type": "number", "exclusiveMinimum": 0},
     "close_loop_hours": {"type": "number", "exclusiveMinimum": 0},
-    "quiet_hours": {
-      "type": "object", "additionalProperties": false, "required": ["start", "end"],
-      "properties": {
-        "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
-        "end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
-        "utc_offset_minutes": {"type": "integer", "minimum": -840, "maximum": 840},
-        "levels": {"type": "array", "items": {"type": "string"}}
-      }
-    },
+    "quiet_hours": {"$comment": "kQuietHoursSchema, put in by the host configuration's schema"},
     "recipient_cap": {
       "type": "object", "additionalProperties": false, "required": ["per_hour"],
       "properties": {
@@ -157,13 +166,7 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   }
   settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
   if (const auto quiet = section.find("quiet_hours"); quiet != section.end()) {
-    const auto minutes = [](const std::string& text) {
-      return std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3));
-    };
-    settings.quiet_hours.start_minute = minutes(quiet->at("start").get<std::string>());
-    settings.quiet_hours.end_minute = minutes(quiet->at("end").get<std::string>());
-    settings.quiet_hours.utc_offset_minutes = quiet->value("utc_offset_minutes", 0);
-    settings.quiet_hours.levels = quiet->value("levels", settings.quiet_hours.levels);
+    settings.quiet_hours = parse_quiet_hours(*quiet, settings.quiet_hours.levels);
   }
   if (const auto cap = section.find("recipient_cap"); cap != section.end()) {
     settings.recipient_cap.per_hour = cap->at("per_hour").get<int>();
@@ -478,35 +481,48 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
 }
 
 void AlertEngine::raise_sync_failure(const std::string& connector_id, const std::string& message) {
+  raise_system_alert("sync_failed:" + connector_id, next_level(next_level("signal")),
+                     "[sync] connector " + connector_id + " failed", message);
+}
+
+std::int64_t AlertEngine::raise_strategic(const std::string& reason, const std::string& title,
+                                          const std::string& detail) {
+  return raise_system_alert(reason, scoring_.bands.empty() ? std::string("red") : scoring_.bands.back().name, title,
+                            detail);
+}
+
+std::int64_t AlertEngine::raise_system_alert(const std::string& reason, const std::string& level,
+                                             const std::string& title, const std::string& detail) {
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
   Transaction transaction(db);
-  const std::string reason = "sync_failed:" + connector_id;
   Statement existing =
       db.prepare("SELECT id FROM alerts WHERE customer_id = 0 AND reason = ?1 AND state != 'resolved'");
   existing.bind(1, reason);
-  const Condition condition{next_level(next_level("signal")), "[sync] connector " + connector_id + " failed", message,
-                            nlohmann::json::object()};
+  std::int64_t alert_id = 0;
   if (existing.step()) {
+    alert_id = existing.column_int64(0);
     db.prepare("UPDATE alerts SET updated_ms = ?1, detail = ?2 WHERE id = ?3")
         .bind(1, now)
-        .bind(2, message)
-        .bind(3, existing.column_int64(0))
+        .bind(2, detail)
+        .bind(3, alert_id)
         .run();
   } else {
     db.prepare(
           "INSERT INTO alerts(customer_id, reason, level, state, title, detail, opened_ms, updated_ms, deadline_ms) "
           "VALUES (0, ?1, ?2, 'open', ?3, ?4, ?5, ?5, ?6)")
         .bind(1, reason)
-        .bind(2, condition.level)
-        .bind(3, condition.title)
-        .bind(4, message)
+        .bind(2, level)
+        .bind(3, title)
+        .bind(4, detail)
         .bind(5, now)
-        .bind(6, now + settings_.signal_response_ms)
+        .bind(6, now + response_ms(level))
         .run();
-    notify(db.last_insert_rowid(), 0, reason, condition, "opened");
+    alert_id = db.last_insert_rowid();
+    notify(alert_id, 0, reason, {level, title, detail, nlohmann::json::object()}, "opened");
   }
   transaction.commit();
+  return alert_id;
 }
 
 std::size_t AlertEngine::escalate() {

@@ -97,6 +97,10 @@ class AlertEngine {
   AlertCounts evaluate(std::int64_t run_id);
   // One alert for a connector that failed as a whole (customer 0).
   void raise_sync_failure(const std::string& connector_id, const std::string& message);
+  // One alert at the top level (red: the director and COO routes) about no one
+  // customer, e.g. mass churn; `reason` identifies it (raised once while open).
+  // Returns the alert's id.
+  std::int64_t raise_strategic(const std::string& reason, const std::string& title, const std::string& detail);
   // Alerts past their deadline without acknowledgement move up one level;
   // alerts without a first response in time, or acknowledged and not closed
   // in time, remind their people once. Returns the number escalated.
@@ -121,6 +125,8 @@ class AlertEngine {
     std::string detail;
     nlohmann::json labels = nlohmann::json::object();  // tier, abc_class, stage, industry, account_manager
   };
+  std::int64_t raise_system_alert(const std::string& reason, const std::string& level, const std::string& title,
+                                  const std::string& detail);
   std::int64_t response_ms(const std::string& level) const;
   std::string next_level(const std::string& level) const;
   std::string owner_role(const std::string& level) const;

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,13 @@ struct AlertSettings {
   // domain.md section 3. Others (an RFM quintile, say) stay explanations.
   std::vector<std::string> signal_reasons = default_signal_reasons();
 };
+
+// When the quiet window around `now_ms` ends, or nullopt when `now_ms` is outside it.
+std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t now_ms);
+
+// {"start": "22:00", "end": "07:00", "utc_offset_minutes": 480, "levels": [...]}, validated by kQuietHoursSchema.
+QuietHours parse_quiet_hours(const nlohmann::json& section, std::vector<std::string> default_levels);
+extern const char* const kQuietHoursSchema;
 
 AlertSettings parse_alert_settings(const nlohmann::json& section);
 extern const char* const kAlertSettingsSchema;

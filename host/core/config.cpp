@@ -60,6 +60,9 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
     document["properties"]["features"] = nlohmann::json::parse(kFeatureSettingsSchema);
     document["properties"]["scoring"] = nlohmann::json::parse(kScoringSettingsSchema);
     document["properties"]["alerts"] = nlohmann::json::parse(kAlertSettingsSchema);
+    document["properties"]["alerts"]["properties"]["quiet_hours"] = nlohmann::json::parse(kQuietHoursSchema);
+    document["properties"]["winback"] = nlohmann::json::parse(kWinbackSettingsSchema);
+    document["properties"]["winback"]["properties"]["quiet_hours"] = nlohmann::json::parse(kQuietHoursSchema);
     return document;
   }());
   if (const auto violations = schema.validate(document); !violations.empty()) {
@@ -86,6 +89,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   config.features = parse_feature_settings(document.value("features", nlohmann::json::object()));
   config.scoring = parse_scoring_settings(document.value("scoring", nlohmann::json::object()));
   config.alerts = parse_alert_settings(document.value("alerts", nlohmann::json::object()));
+  config.winback = parse_winback_settings(document.value("winback", nlohmann::json::object()));
   return config;
 }
 

@@ -10,6 +10,7 @@
 
 #include "alerts/alert_settings.hpp"
 #include "scoring/settings.hpp"
+#include "winback/winback_settings.hpp"
 
 namespace crm::host {
 
@@ -34,6 +35,7 @@ struct HostConfig {
   FeatureSettings features;
   ScoringSettings scoring;
   AlertSettings alerts;
+  WinbackSettings winback;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 5> kMigrations = {
+constexpr std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -256,6 +256,104 @@ ALTER TABLE alerts ADD COLUMN labels TEXT;
 -- When the one reminder for a missed first response (15 min) or closed loop (24 h) went out.
 ALTER TABLE alerts ADD COLUMN first_response_reminded_ms INTEGER;
 ALTER TABLE alerts ADD COLUMN close_loop_reminded_ms INTEGER;
+)sql",
+    // 6: win-back. Lost customers with their churn date, evidence, reason
+    // (proposed by rules, confirmed by a person), "5 Why" chain and value;
+    // campaigns (one per playbook version) and their enrolments, each with its
+    // step, state and what it cost; every executed step (unique per
+    // enrolment and sequence, so a re-run cannot execute it twice); tasks for
+    // owners; the do-not-contact list; mass-churn events; the revival pool.
+    R"sql(
+CREATE TABLE lost_customers (
+  customer_id INTEGER PRIMARY KEY,
+  churn_date_ms INTEGER NOT NULL,
+  detected_ms INTEGER NOT NULL,
+  method TEXT NOT NULL CHECK (method IN ('silence', 'contract_end', 'mark')),
+  evidence TEXT NOT NULL,
+  reason TEXT,
+  reason_source TEXT CHECK (reason_source IN ('rule', 'person')),
+  reason_evidence TEXT,
+  reason_note TEXT,
+  reason_by TEXT,
+  why_chain TEXT NOT NULL DEFAULT '[]',
+  expected_value REAL,
+  abc_class TEXT,
+  eligible INTEGER NOT NULL DEFAULT 0,
+  exclusion TEXT,
+  mass_churn_event INTEGER,
+  recovered_ms INTEGER
+);
+CREATE TABLE do_not_contact (
+  customer_id INTEGER PRIMARY KEY,
+  reason TEXT NOT NULL,
+  added_by TEXT,
+  added_ms INTEGER NOT NULL
+);
+CREATE TABLE mass_churn_events (
+  id INTEGER PRIMARY KEY,
+  reason TEXT NOT NULL,
+  period_start_ms INTEGER NOT NULL,
+  lost_count INTEGER NOT NULL,
+  rate REAL NOT NULL,
+  alert_id INTEGER,
+  UNIQUE (reason, period_start_ms)
+);
+CREATE TABLE campaigns (
+  id INTEGER PRIMARY KEY,
+  playbook_id TEXT NOT NULL,
+  playbook_version INTEGER NOT NULL,
+  playbook TEXT NOT NULL,
+  holdout_fraction REAL NOT NULL,
+  budget REAL,
+  spent REAL NOT NULL DEFAULT 0,
+  recovery_window_days INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  UNIQUE (playbook_id, playbook_version)
+);
+CREATE TABLE enrolments (
+  id INTEGER PRIMARY KEY,
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  customer_id INTEGER NOT NULL,
+  holdout INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'holdout', 'completed', 'converted', 'exited')),
+  step_index INTEGER NOT NULL DEFAULT 0,
+  steps_done INTEGER NOT NULL DEFAULT 0,
+  next_step_ms INTEGER NOT NULL,
+  enrolled_ms INTEGER NOT NULL,
+  last_contact_ms INTEGER,
+  contacted INTEGER NOT NULL DEFAULT 0,
+  cost REAL NOT NULL DEFAULT 0,
+  ended_ms INTEGER,
+  exit_reason TEXT,
+  UNIQUE (campaign_id, customer_id)
+);
+CREATE INDEX enrolments_due ON enrolments(next_step_ms) WHERE state = 'active';
+CREATE INDEX enrolments_by_customer ON enrolments(customer_id);
+CREATE TABLE enrolment_steps (
+  enrolment_id INTEGER NOT NULL REFERENCES enrolments(id),
+  sequence INTEGER NOT NULL,
+  step_index INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  executed_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  PRIMARY KEY (enrolment_id, sequence)
+) WITHOUT ROWID;
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  enrolment_id INTEGER REFERENCES enrolments(id),
+  customer_id INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  due_ms INTEGER,
+  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done'))
+);
+CREATE TABLE revival_pool (
+  customer_id INTEGER PRIMARY KEY,
+  joined_ms INTEGER NOT NULL,
+  last_touch_ms INTEGER,
+  touches INTEGER NOT NULL DEFAULT 0
+);
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");
