@@ -404,7 +404,9 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
   for (const auto& [key, customers] : by_reason_period) {
     const auto& [reason, period] = key;
     const double rate = static_cast<double>(customers.size()) / active_customers;
-    if (static_cast<int>(customers.size()) < settings_.mass_churn_count && rate < settings_.mass_churn_rate) {
+    const auto count = static_cast<int>(customers.size());
+    if (count < settings_.mass_churn_count &&
+        (rate < settings_.mass_churn_rate || count < settings_.mass_churn_min_count)) {
       continue;
     }
     event.bind(1, reason)

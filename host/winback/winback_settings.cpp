@@ -19,6 +19,7 @@ const char* const kWinbackSettingsSchema = R"json({
     "discontinued_product_lines": {"type": "array", "items": {"type": "string"}},
     "mass_churn_count": {"type": "integer", "minimum": 1},
     "mass_churn_rate": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+    "mass_churn_min_count": {"type": "integer", "minimum": 1},
     "mass_churn_period_days": {"type": "number", "exclusiveMinimum": 0},
     "holdout_percent": {"type": "number", "minimum": 0, "maximum": 100},
     "recovery_window_days": {"type": "number", "exclusiveMinimum": 0},
@@ -194,6 +195,7 @@ WinbackSettings parse_winback_settings(const nlohmann::json& section) {
       section.value("discontinued_product_lines", settings.discontinued_product_lines);
   settings.mass_churn_count = section.value("mass_churn_count", settings.mass_churn_count);
   settings.mass_churn_rate = section.value("mass_churn_rate", settings.mass_churn_rate);
+  settings.mass_churn_min_count = section.value("mass_churn_min_count", settings.mass_churn_min_count);
   settings.mass_churn_period_days = section.value("mass_churn_period_days", settings.mass_churn_period_days);
   settings.holdout_fraction = section.value("holdout_percent", settings.holdout_fraction * 100.0) / 100.0;
   settings.recovery_window_days = section.value("recovery_window_days", settings.recovery_window_days);

@@ -69,9 +69,12 @@ struct WinbackSettings {
   std::vector<std::string> inducement_terms = {"kickback", "bribe", "inducement", "回扣", "好处费"};
   std::vector<std::string> discontinued_product_lines{};
   // Mass churn: this many losses for one reason in one period, or this share
-  // of the active customers, raise one strategic alert instead of campaigns.
+  // of the active customers (from mass_churn_min_count losses on, so that a
+  // small book is not one event per loss), raise one strategic alert instead
+  // of campaigns.
   int mass_churn_count = 25;
   double mass_churn_rate = 0.05;
+  int mass_churn_min_count = 5;
   double mass_churn_period_days = 30;
   // Campaigns.
   double holdout_fraction = 0.10;
