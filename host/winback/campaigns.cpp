@@ -517,12 +517,14 @@ CampaignPass CampaignEngine::touch_revival_pool() {
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
   Transaction transaction(db);
-  // Lost customers in no active playbook (and not held out) join the pool.
+  // Lost customers worth pursuing in no active playbook (and not held out) join the pool.
   db.prepare(
         "INSERT OR IGNORE INTO revival_pool(customer_id, joined_ms) SELECT l.customer_id, ?1 FROM lost_customers l "
-        "WHERE l.recovered_ms IS NULL AND NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.customer_id = l.customer_id "
-        "AND e.state IN ('active', 'holdout'))")
+        "WHERE l.recovered_ms IS NULL AND coalesce(l.reason, 'other') NOT IN (SELECT value FROM json_each(?2)) AND "
+        "NOT EXISTS (SELECT 1 FROM enrolments e WHERE e.customer_id = l.customer_id AND e.state IN ('active', "
+        "'holdout'))")
       .bind(1, now)
+      .bind(2, nlohmann::json(settings_.excluded_reasons).dump())
       .run();
   db.prepare(
         "DELETE FROM revival_pool WHERE customer_id IN (SELECT customer_id FROM lost_customers WHERE "

@@ -1,1 +1,357 @@
-// placeholder
+// Campaigns over a real store, the real alert_console channel and the outbox,
+// on a clock the tests move: a simulated year whose true recovery effect is
+// known and must fall in the report's interval; idempotent steps (a crash
+// between send and mark, a re-run); caps, quiet hours, exit on conversion,
+// exclusions, budgets, the holdout and the revival pool.
+#include "winback/campaigns.hpp"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iostream>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "alerts/alert_engine.hpp"
+#include "testing/sync_harness.hpp"
+#include "winback/lost_customers.hpp"
+
+namespace crm::host {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr std::int64_t kDay = 86'400'000;
+
+class CampaignsTest : public ::testing::Test {
+ protected:
+  CampaignsTest() : dir_("campaigns"), store_((dir_ / "crm.db").string()) {
+    fs::create_directories(dir_ / "out");
+    test_.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", output().string()}}}}}});
+    settings_.playbooks = {{"two_touches",
+                            1,
+                            {},
+                            {},
+                            {{.kind = "message", .channel = "alert_console", .text = "{name}: we miss you"},
+                             {.kind = "wait", .days = 30},
+                             {.kind = "branch", .condition = "replied", .goto_step = -1},
+                             {.kind = "message", .channel = "alert_console", .text = "{name}: still here for you"},
+                             {.kind = "end"}}}};
+    settings_.mass_churn_count = 1'000'000;
+    settings_.mass_churn_min_count = 1'000'000;  // these tests are about campaigns, not mass churn
+  }
+
+  fs::path output() { return dir_ / "out" / "messages.txt"; }
+  std::int64_t now() { return test_.clock().now_ms(); }
+
+  // A weekly buyer who stopped 100 days ago, with an e-mail address; `subject` an interaction.
+  void lost_customer(std::int64_t id, const std::string& subject = "") {
+    Database& db = store_.database();
+    db.prepare("INSERT INTO customers(id, source, external_id, name) VALUES (?1, 'erp', ?2, ?3)")
+        .bind(1, id)
+        .bind(2, std::to_string(id))
+        .bind(3, fmt::format("Customer {}", id))
+        .run();
+    db.prepare(
+          "INSERT INTO contacts(source, external_id, customer_id, name, email, owner, is_key_contact) VALUES ('erp', "
+          "?1, ?1, 'Buyer', ?2, 'am@example.test', 1)")
+        .bind(1, id)
+        .bind(2, fmt::format("buyer{}@example.test", id))
+        .run();
+    Statement order = db.prepare(
+        "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, status) VALUES ('erp', ?1, ?2, "
+        "?3, 100, 'confirmed')");
+    for (int day = 400; day >= 100; day -= 7) {
+      order.bind(1, fmt::format("{}-{}", id, day)).bind(2, id).bind(3, now() - day * kDay).run();
+    }
+    if (!subject.empty()) {
+      db.prepare(
+            "INSERT INTO interactions(source, external_id, customer_id, occurred_at_ms, direction, subject) VALUES "
+            "('mail', ?1, ?1, ?2, 'inbound', ?3)")
+          .bind(1, id)
+          .bind(2, now() - 110 * kDay)
+          .bind(3, subject)
+          .run();
+    }
+  }
+  void order(std::int64_t customer, std::int64_t at_ms, double amount = 200) {
+    store_.database()
+        .prepare(
+            "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, status) VALUES ('erp', ?1, "
+            "?2, ?3, ?4, 'confirmed')")
+        .bind(1, fmt::format("back-{}-{}", customer, at_ms))
+        .bind(2, customer)
+        .bind(3, at_ms)
+        .bind(4, amount)
+        .run();
+  }
+  void detect() { LostCustomers(store_, nullptr, test_.logger(), test_.clock(), settings_).detect(now()); }
+  CampaignEngine campaigns() { return CampaignEngine(store_, test_.logger(), test_.clock(), settings_); }
+  AlertEngine delivery() { return AlertEngine(store_, test_.host(), test_.logger(), test_.clock(), {}, {}); }
+  std::int64_t count(const std::string& sql) {
+    Statement query = store_.database().prepare(sql);
+    query.step();
+    return query.column_int64(0);
+  }
+  std::string written() {
+    std::ifstream input(output());
+    std::stringstream text;
+    text << input.rdbuf();
+    return text.str();
+  }
+  std::size_t occurrences(const std::string& needle) {
+    const std::string text = written();
+    std::size_t found = 0;
+    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++found;
+    }
+    return found;
+  }
+
+  testing::TempDir dir_;
+  Store store_;
+  testing::TestHost test_;
+  WinbackSettings settings_;
+};
+
+// A year of simulated customers: 10 % come back by themselves within 90 days;
+// a contacted customer who would not have also comes back with probability
+// 0.20 within 10 days of the first message. The true uplift is 0.9 x 0.2 = 0.18.
+TEST_F(CampaignsTest, ASimulatedYearRecoversTheKnownUpliftWithinTheReportsInterval) {
+  constexpr int kCustomers = 3'000;
+  constexpr double kBaseRate = 0.10;
+  constexpr double kEffect = 0.20;
+  constexpr double kTrueUplift = (1.0 - kBaseRate) * kEffect;
+  for (int id = 1; id <= kCustomers; ++id) {
+    lost_customer(id);
+  }
+  detect();
+  std::mt19937_64 random(2026);
+  std::bernoulli_distribution base(kBaseRate);
+  std::bernoulli_distribution effect(kEffect);
+  std::uniform_int_distribution<int> base_day(1, 90);
+  std::uniform_int_distribution<int> effect_delay(1, 10);
+  std::map<int, int> base_recovery_day;  // customer -> day
+  std::set<int> responds;
+  for (int id = 1; id <= kCustomers; ++id) {
+    if (base(random)) {
+      base_recovery_day[id] = base_day(random);
+    }
+    if (effect(random)) {
+      responds.insert(id);
+    }
+  }
+  CampaignEngine engine = campaigns();
+  AlertEngine outbox = delivery();
+  std::map<int, int> effect_recovery_day;
+  std::set<int> ordered;
+  for (int day = 0; day <= 365; ++day) {
+    engine.run();
+    outbox.deliver();
+    // Who got a message today: the responders among them come back a few days later.
+    Statement contacted = store_.database().prepare(
+        "SELECT DISTINCT json_extract(notification, '$.customer_id') FROM outbox WHERE state = 'sent' AND sent_ms = "
+        "?1");
+    contacted.bind(1, now());
+    while (contacted.step()) {
+      const auto id = static_cast<int>(contacted.column_int64(0));
+      if (responds.count(id) != 0 && effect_recovery_day.count(id) == 0) {
+        effect_recovery_day[id] = day + effect_delay(random);
+      }
+    }
+    for (const auto* days : {&base_recovery_day, &effect_recovery_day}) {
+      for (const auto& [id, when] : *days) {
+        if (when == day && ordered.insert(id).second) {
+          order(id, now());
+        }
+      }
+    }
+    test_.clock().advance_ms(kDay);
+  }
+  const auto rows = engine.list();
+  ASSERT_EQ(rows.size(), 1U);
+  const auto report = engine.report(rows[0].id);
+  ASSERT_TRUE(report);
+  std::cout << fmt::format(
+      "simulated year: {} treated, {} held out; recovery {:.3f} vs {:.3f}; uplift {:.3f} [{:.3f}, "
+      "{:.3f}], true {:.3f}\n",
+      report->enrolled, report->holdout, report->recovery_rate, report->holdout_recovery_rate, report->uplift,
+      report->uplift_low, report->uplift_high, kTrueUplift);
+  EXPECT_EQ(report->enrolled + report->holdout, static_cast<std::size_t>(kCustomers));
+  EXPECT_NEAR(static_cast<double>(report->holdout) / kCustomers, 0.10, 0.02);
+  EXPECT_EQ(report->contacted, report->enrolled) << "every treated customer has an address";
+  EXPECT_NEAR(report->holdout_recovery_rate, kBaseRate, 0.04);
+  EXPECT_LE(report->uplift_low, kTrueUplift);
+  EXPECT_GE(report->uplift_high, kTrueUplift);
+  EXPECT_GT(report->uplift_low, 0.0) << "the effect is detected";
+  EXPECT_LT(report->uplift_high - report->uplift_low, 0.12);
+  EXPECT_GT(report->revenue_recovered, 0.0);
+  // The holdout received nothing.
+  EXPECT_EQ(count("SELECT count(*) FROM outbox o JOIN enrolments e ON e.customer_id = json_extract(o.notification, "
+                  "'$.customer_id') WHERE e.holdout = 1"),
+            0);
+  // Converted customers stopped receiving: nobody got the second message after ordering.
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments e WHERE e.state = 'converted' AND EXISTS (SELECT 1 FROM outbox o "
+                  "WHERE json_extract(o.notification, '$.customer_id') = e.customer_id AND o.created_ms > e.ended_ms)"),
+            0);
+}
+
+TEST_F(CampaignsTest, ACrashBetweenSendAndMarkAndAReRunSendNothingTwice) {
+  lost_customer(1);
+  detect();
+  settings_.holdout_fraction = 0;
+  CampaignEngine engine = campaigns();
+  engine.run();
+  ASSERT_EQ(count("SELECT count(*) FROM outbox"), 1);
+  // The same run again, at the same time: every step is recorded, nothing is queued twice.
+  engine.run();
+  engine.advance();
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolment_steps"), 2);  // the message and the wait
+  // The channel got the message but the process died before marking it sent.
+  AlertEngine first = delivery();
+  const auto pending = first.outbox("pending");
+  ASSERT_EQ(pending.size(), 1U);
+  Statement row = store_.database().prepare("SELECT idempotency_key, notification FROM outbox");
+  row.step();
+  Notification notification;
+  notification.idempotency_key = row.column_text(0);
+  notification.title = nlohmann::json::parse(row.column_text(1))["title"];
+  ASSERT_EQ(send_notification(*test_.host().find("alert_console"), notification).outcome, DeliveryOutcome::delivered);
+  testing::TestHost restarted;
+  restarted.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", output().string()}}}}}});
+  AlertEngine after(store_, restarted.host(), restarted.logger(), test_.clock(), {}, {});
+  EXPECT_EQ(after.deliver().delivered, 1U);
+  EXPECT_EQ(occurrences("Customer 1: we miss you"), 1U);
+}
+
+TEST_F(CampaignsTest, FrequencyAndChannelCapsDeferStepsWithoutSkippingThem) {
+  settings_.holdout_fraction = 0;
+  settings_.playbooks[0].steps = {{.kind = "message", .channel = "alert_console", .text = "{name}: first"},
+                                  {.kind = "message", .channel = "alert_console", .text = "{name}: second"},
+                                  {.kind = "end"}};
+  settings_.min_days_between_contacts = 7;
+  settings_.channel_daily_cap = 3;
+  for (int id = 1; id <= 5; ++id) {
+    lost_customer(id);
+  }
+  detect();
+  CampaignEngine engine = campaigns();
+  CampaignPass pass = engine.run();
+  EXPECT_EQ(pass.messages, 3U);  // the channel's daily cap
+  EXPECT_GE(pass.deferred, 2U);
+  test_.clock().advance_ms(kDay);
+  pass = engine.run();
+  EXPECT_EQ(pass.messages, 2U);  // the two left from yesterday; the second messages wait 7 days
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%second%'"), 0);
+  test_.clock().advance_ms(6 * kDay);
+  EXPECT_EQ(engine.run().messages, 3U);  // a week after the first three
+  test_.clock().advance_ms(kDay);
+  EXPECT_EQ(engine.run().messages, 2U);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 10);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE state = 'completed'"), 5);
+}
+
+TEST_F(CampaignsTest, QuietHoursHoldStepsAndReleaseThemWhenTheyEnd) {
+  // 22:00-07:00 in UTC+8; the test clock starts at 22:13 local time.
+  settings_.quiet_hours = {22 * 60, 7 * 60, 8 * 60, {}};
+  settings_.holdout_fraction = 0;
+  lost_customer(1);
+  detect();
+  CampaignEngine engine = campaigns();
+  EXPECT_EQ(engine.run().messages, 0U);
+  EXPECT_EQ(count("SELECT next_step_ms FROM enrolments"), now() + (8 * 60 + 47) * 60'000 - 20'000);
+  test_.clock().advance_ms(4 * 3'600'000);
+  EXPECT_EQ(engine.run().messages, 0U);
+  test_.clock().advance_ms(5 * 3'600'000);
+  EXPECT_EQ(engine.run().messages, 1U);
+}
+
+TEST_F(CampaignsTest, AnOrderEndsTheEnrolmentAndCancelsItsPendingSteps) {
+  settings_.holdout_fraction = 0;
+  lost_customer(1);
+  lost_customer(2);
+  detect();
+  CampaignEngine engine = campaigns();
+  engine.run();
+  test_.clock().advance_ms(10 * kDay);
+  order(1, now());
+  test_.clock().advance_ms(21 * kDay);
+  const CampaignPass pass = engine.run();
+  EXPECT_EQ(pass.converted, 1U);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 1: still here%'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 2: still here%'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE customer_id = 1 AND state = 'converted'"), 1);
+}
+
+TEST_F(CampaignsTest, ExclusionsDoNotContactOfferCapsAndBudgetsAreEnforcedAndExplained) {
+  settings_.holdout_fraction = 0;
+  settings_.playbooks[0].steps = {
+      {.kind = "offer", .channel = "alert_console", .text = "{name}: {offer_cost} off", .cost = 400}, {.kind = "end"}};
+  settings_.budget = 1'000;
+  for (int id = 1; id <= 5; ++id) {
+    lost_customer(id);
+  }
+  detect();
+  // Customer 5's history is tiny: an offer of 400 is worth more than winning them back.
+  store_.database().exec("UPDATE lost_customers SET expected_value = 50 WHERE customer_id = 5");
+  CampaignEngine engine = campaigns();
+  engine.add_do_not_contact(4, "asked not to be contacted (GDPR request)", "dpo");
+  const CampaignPass pass = engine.run();
+  EXPECT_EQ(pass.enrolled, 3U);
+  EXPECT_EQ(pass.excluded, 1U);
+  LostCustomers lost(store_, nullptr, test_.logger(), test_.clock(), settings_);
+  EXPECT_EQ(lost.find(5)->exclusion, "offer cost 400.00 of playbook 'two_touches' exceeds the expected value 50.00");
+  EXPECT_EQ(lost.find(4)->exclusion, "on the do-not-contact list");
+  // A budget of 1,000 pays two offers of 400; the third is skipped and says why.
+  EXPECT_EQ(pass.messages, 2U);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolment_steps WHERE outcome = 'skipped: campaign budget 1000.00 spent'"), 1);
+  EXPECT_EQ(engine.list()[0].spent, 800.0);
+  // A per-customer cap below the offer skips it for everyone.
+  settings_.max_offer_cost = 300;
+  settings_.playbooks[0].version = 2;
+  store_.database().exec("UPDATE lost_customers SET churn_date_ms = churn_date_ms + 1");  // a new loss episode
+  store_.database().exec("UPDATE enrolments SET enrolled_ms = 0");
+  EXPECT_EQ(campaigns().run().messages, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolment_steps WHERE outcome LIKE 'skipped: offer of 400.00 over the "
+                  "per-customer cap 300.00'"),
+            3);
+}
+
+TEST_F(CampaignsTest, TheHoldoutIsDeterministicAndItsShareAsConfigured) {
+  std::size_t held = 0;
+  for (std::int64_t customer = 1; customer <= 100'000; ++customer) {
+    const bool first = in_holdout(7, customer, 0.10);
+    EXPECT_EQ(first, in_holdout(7, customer, 0.10));
+    held += first ? 1 : 0;
+  }
+  EXPECT_NEAR(static_cast<double>(held) / 100'000.0, 0.10, 0.005);
+  EXPECT_FALSE(in_holdout(7, 42, 0.0));
+  EXPECT_TRUE(in_holdout(7, 42, 1.0));
+}
+
+TEST_F(CampaignsTest, TheRevivalPoolTouchesEverySixMonthsAndAtOnceOnANewNeed) {
+  settings_.playbooks.clear();  // no playbook: every lost customer goes to the pool
+  settings_.revival_channel = "alert_console";
+  lost_customer(1);
+  lost_customer(2);
+  detect();
+  CampaignEngine engine = campaigns();
+  EXPECT_EQ(engine.run().revival_touches, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM revival_pool"), 2);
+  test_.clock().advance_ms(30 * kDay);
+  store_.database()
+      .prepare(
+          "INSERT INTO activities(source, external_id, customer_id, occurred_at_ms, kind, detail) VALUES ('news', "
+          "'n1', 2, ?1, 'new_need', 'announced a new production line')")
+      .bind(1, now() - 3'600'000)
+      .run();
+  EXPECT_EQ(engine.run().revival_touches, 1U);  // customer 2's new need, at once
+  EXPECT_EQ(engine.run().revival_touches, 0U);
+  test_.clock().advance_ms(153 * kDay);         // 183 days after joining
+  EXPECT_EQ(engine.run().revival_touches, 1U);  // customer 1's half-yearly touch
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'crm-revival-%'"), 2);
+}
+
+}  // namespace
+}  // namespace crm::host
