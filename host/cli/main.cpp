@@ -31,6 +31,8 @@
 #include "scoring/scoring.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
+#include "winback/campaigns.hpp"
+#include "winback/lost_customers.hpp"
 
 namespace {
 
@@ -697,6 +699,286 @@ int command_features(const GlobalOptions& options, bool as_json) {
   return kExitOk;
 }
 
+// Arguments of the win-back commands (churn, dnc, campaigns).
+struct WinbackArgs {
+  std::string action;
+  std::string customer;
+  std::string reason;
+  std::string note;
+  std::string text;
+  std::string date;
+  std::string by;
+  std::int64_t campaign_id = 0;
+  bool eligible_only = false;
+  bool as_json = false;
+};
+
+nlohmann::json lost_json(const LostCustomer& lost) {
+  return {{"customer_id", lost.customer_id},
+          {"name", lost.name},
+          {"churn_date", date_text(lost.churn_date_ms)},
+          {"method", lost.method},
+          {"evidence", nlohmann::json::parse(lost.evidence, nullptr, false)},
+          {"reason", lost.reason},
+          {"reason_source", lost.reason_source},
+          {"reason_evidence", lost.reason_evidence},
+          {"reason_note", lost.reason_note},
+          {"why_chain", lost.why_chain},
+          {"expected_value", lost.expected_value},
+          {"abc_class", lost.abc_class},
+          {"eligible", lost.eligible},
+          {"exclusion", lost.exclusion},
+          {"recovered", lost.recovered_ms ? nlohmann::json(date_text(*lost.recovered_ms)) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json detection_json(const ChurnDetection& counts) {
+  return {{"customers_examined", counts.customers_examined},
+          {"newly_lost", counts.newly_lost},
+          {"still_lost", counts.still_lost},
+          {"recovered", counts.recovered},
+          {"eligible", counts.eligible},
+          {"by_reason", counts.by_reason},
+          {"exclusions", counts.exclusions},
+          {"mass_churn_events", counts.mass_churn_events},
+          {"strategic_alerts_raised", counts.strategic_alerts_raised}};
+}
+
+nlohmann::json pass_json(const CampaignPass& pass) {
+  return {{"enrolled", pass.enrolled},   {"holdout", pass.holdout},
+          {"excluded", pass.excluded},   {"steps", pass.steps},
+          {"messages", pass.messages},   {"tasks", pass.tasks},
+          {"deferred", pass.deferred},   {"converted", pass.converted},
+          {"completed", pass.completed}, {"revival_touches", pass.revival_touches}};
+}
+
+std::string detection_line(const ChurnDetection& counts) {
+  std::string reasons;
+  for (const auto& [reason, count] : counts.by_reason) {
+    reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, count);
+  }
+  return fmt::format(
+      "churn: {} customers examined, {} newly lost, {} still lost, {} recovered; reasons: {}; {} "
+      "eligible for win-back; {} mass-churn event(s)",
+      counts.customers_examined, counts.newly_lost, counts.still_lost, counts.recovered,
+      reasons.empty() ? "-" : reasons, counts.eligible, counts.mass_churn_events);
+}
+
+std::string pass_line(const CampaignPass& pass) {
+  return fmt::format(
+      "campaigns: {} enrolled ({} more held out as control), {} excluded, {} step(s): {} message(s), {} "
+      "task(s); {} waiting on caps or quiet hours; {} converted, {} completed; {} revival touch(es)",
+      pass.enrolled, pass.holdout, pass.excluded, pass.steps, pass.messages, pass.tasks, pass.deferred, pass.converted,
+      pass.completed, pass.revival_touches);
+}
+
+int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  PluginHost host(session.logger, session.clock, store, g_cancelled);
+  AlertEngine alerts(store, host, session.logger, session.clock, session.config.alerts, session.config.scoring);
+  LostCustomers lost(store, &alerts, session.logger, session.clock, session.config.winback);
+  if (args.action == "detect") {
+    const ChurnDetection counts = lost.detect(as_of_or_today(args.date, session.clock));
+    std::cout << (args.as_json ? detection_json(counts).dump(2) : detection_line(counts)) << '\n';
+    return kExitOk;
+  }
+  if (args.action == "list") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const LostCustomer& row : lost.list(args.eligible_only)) {
+      rows.push_back(lost_json(row));
+      if (!args.as_json) {
+        std::cout << fmt::format("{:>7}  {}  {:<18} {:<6} {:>10.2f}  {:<3} {}\n", row.customer_id,
+                                 date_text(row.churn_date_ms), row.reason, row.reason_source, row.expected_value,
+                                 row.abc_class,
+                                 row.recovered_ms ? "recovered"
+                                 : row.eligible   ? "eligible"
+                                                  : "excluded: " + row.exclusion);
+      }
+    }
+    if (args.as_json) {
+      std::cout << nlohmann::json{{"lost_customers", rows}}.dump(2) << '\n';
+    }
+    return kExitOk;
+  }
+  const std::optional<std::int64_t> customer = resolve_customer(store, args.customer);
+  if (!customer) {
+    std::cerr << fmt::format("crmhost: no customer '{}' in the store\n", args.customer);
+    return kExitFailure;
+  }
+  if (args.action == "mark") {
+    lost.mark(*customer, args.date.empty() ? session.clock.now_ms() : parse_date_ms(args.date, "--date"), args.note,
+              args.by);
+  } else if (args.action == "reason") {
+    if (!lost.set_reason(*customer, args.reason, args.note, args.by)) {
+      std::cerr << fmt::format("crmhost: customer {} is not a lost customer (run `crmhost churn detect`)\n", *customer);
+      return kExitFailure;
+    }
+  } else if (args.action == "why") {
+    if (!lost.add_why(*customer, args.text)) {
+      std::cerr << fmt::format("crmhost: customer {} is not a lost customer\n", *customer);
+      return kExitFailure;
+    }
+  }
+  const std::optional<LostCustomer> row = lost.find(*customer);
+  if (!row) {
+    std::cerr << fmt::format("crmhost: customer {} is not a lost customer\n", *customer);
+    return kExitFailure;
+  }
+  if (args.as_json) {
+    std::cout << lost_json(*row).dump(2) << '\n';
+    return kExitOk;
+  }
+  std::cout << fmt::format(
+      "customer {} ({}) lost on {} ({})\n  reason: {} ({}{}){}\n  value: {:.2f} expected, class "
+      "{}\n  {}\n",
+      row->customer_id, row->name.empty() ? "-" : row->name, date_text(row->churn_date_ms), row->method,
+      row->reason.empty() ? "not assessed" : row->reason, row->reason_source,
+      row->reason_evidence.empty() ? "" : ": " + row->reason_evidence,
+      row->reason_note.empty() ? "" : "\n  note: " + row->reason_note, row->expected_value, row->abc_class,
+      row->recovered_ms ? "recovered on " + date_text(*row->recovered_ms)
+      : row->eligible   ? std::string("eligible for win-back")
+                        : "not pursued: " + row->exclusion);
+  for (std::size_t i = 0; i < row->why_chain.size(); ++i) {
+    std::cout << fmt::format("  why {}: {}\n", i + 1, row->why_chain[i]);
+  }
+  return kExitOk;
+}
+
+int command_dnc(const GlobalOptions& options, const WinbackArgs& args) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  CampaignEngine campaigns(store, session.logger, session.clock, session.config.winback);
+  if (args.action == "list") {
+    nlohmann::json rows = nlohmann::json::array();
+    Statement query = store.database().prepare(
+        "SELECT customer_id, reason, coalesce(added_by, ''), added_ms FROM do_not_contact ORDER BY customer_id");
+    while (query.step()) {
+      rows.push_back({{"customer_id", query.column_int64(0)},
+                      {"reason", query.column_text(1)},
+                      {"added_by", query.column_text(2)},
+                      {"added", date_text(query.column_int64(3))}});
+      if (!args.as_json) {
+        std::cout << fmt::format("{:>7}  {}  {} ({})\n", query.column_int64(0), date_text(query.column_int64(3)),
+                                 query.column_text(1), query.column_text(2));
+      }
+    }
+    if (args.as_json) {
+      std::cout << nlohmann::json{{"do_not_contact", rows}}.dump(2) << '\n';
+    }
+    return kExitOk;
+  }
+  const std::optional<std::int64_t> customer = resolve_customer(store, args.customer);
+  if (!customer) {
+    std::cerr << fmt::format("crmhost: no customer '{}' in the store\n", args.customer);
+    return kExitFailure;
+  }
+  if (args.action == "add") {
+    campaigns.add_do_not_contact(*customer, args.reason, args.by);
+  } else if (!campaigns.remove_do_not_contact(*customer)) {
+    std::cerr << fmt::format("crmhost: customer {} is not on the do-not-contact list\n", *customer);
+    return kExitFailure;
+  }
+  if (args.as_json) {
+    std::cout << nlohmann::json{{"customer_id", *customer}, {"done", args.action}}.dump(2) << '\n';
+  } else {
+    std::cout << fmt::format("customer {} {} the do-not-contact list\n", *customer,
+                             args.action == "add" ? "added to" : "removed from");
+  }
+  return kExitOk;
+}
+
+nlohmann::json report_json(const CampaignReport& report) {
+  return {{"campaign_id", report.campaign_id},
+          {"playbook", report.playbook},
+          {"enrolled", report.enrolled},
+          {"holdout", report.holdout},
+          {"contacted", report.contacted},
+          {"recovered", report.recovered},
+          {"holdout_recovered", report.holdout_recovered},
+          {"recovery_rate", report.recovery_rate},
+          {"holdout_recovery_rate", report.holdout_recovery_rate},
+          {"uplift", report.uplift},
+          {"uplift_95", {report.uplift_low, report.uplift_high}},
+          {"cost", report.cost},
+          {"revenue_recovered", report.revenue_recovered},
+          {"benefit_cost_ratio", report.benefit_cost_ratio}};
+}
+
+int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
+  Session session;
+  prepare(options, session, LogLevel::warn);
+  Store store(session.database->string());
+  CampaignEngine campaigns(store, session.logger, session.clock, session.config.winback);
+  if (args.action == "run") {
+    PluginHost host(session.logger, session.clock, store, g_cancelled);
+    host.load(session.plugin_options);
+    const CampaignPass pass = campaigns.run();
+    AlertEngine delivery(store, host, session.logger, session.clock, session.config.alerts, session.config.scoring);
+    const DeliveryCounts delivered = delivery.deliver();
+    if (args.as_json) {
+      nlohmann::json out = pass_json(pass);
+      out["delivered"] = delivered.delivered;
+      out["retrying"] = delivered.retried;
+      std::cout << out.dump(2) << '\n';
+    } else {
+      std::cout << pass_line(pass)
+                << fmt::format("; {} notification(s) delivered, {} retrying\n", delivered.delivered, delivered.retried);
+    }
+    return kExitOk;
+  }
+  if (args.action == "list" || args.action == "status") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const CampaignRow& row : campaigns.list()) {
+      if (args.action == "status" && row.id != args.campaign_id) {
+        continue;
+      }
+      rows.push_back({{"id", row.id},
+                      {"playbook", row.playbook_id},
+                      {"version", row.playbook_version},
+                      {"budget", row.budget},
+                      {"spent", row.spent},
+                      {"enrolments", row.enrolments_by_state}});
+      if (!args.as_json) {
+        std::string states;
+        for (const auto& [state, count] : row.enrolments_by_state) {
+          states += fmt::format("{}{} {}", states.empty() ? "" : ", ", state, count);
+        }
+        std::cout << fmt::format(
+            "{:>4}  {} v{}  spent {:.2f}{}  enrolments: {}\n", row.id, row.playbook_id, row.playbook_version, row.spent,
+            row.budget > 0 ? fmt::format(" of {:.2f}", row.budget) : std::string(), states.empty() ? "-" : states);
+      }
+    }
+    if (args.action == "status" && rows.empty()) {
+      std::cerr << fmt::format("crmhost: no campaign {}\n", args.campaign_id);
+      return kExitFailure;
+    }
+    if (args.as_json) {
+      std::cout << (args.action == "status" ? rows[0] : nlohmann::json{{"campaigns", rows}}).dump(2) << '\n';
+    }
+    return kExitOk;
+  }
+  const std::optional<CampaignReport> report = campaigns.report(args.campaign_id);
+  if (!report) {
+    std::cerr << fmt::format("crmhost: no campaign {}\n", args.campaign_id);
+    return kExitFailure;
+  }
+  if (args.as_json) {
+    std::cout << report_json(*report).dump(2) << '\n';
+    return kExitOk;
+  }
+  std::cout << fmt::format(
+      "campaign {} ({})\n  enrolled {} (holdout {}), contacted {}\n  recovered {} = {:.1f} % (holdout {} = {:.1f} "
+      "%)\n  uplift {:+.1f} points, 95 % interval [{:+.1f}, {:+.1f}]\n  cost {:.2f}, revenue recovered {:.2f}, "
+      "benefit/cost {:.2f}\n",
+      report->campaign_id, report->playbook, report->enrolled, report->holdout, report->contacted, report->recovered,
+      report->recovery_rate * 100, report->holdout_recovered, report->holdout_recovery_rate * 100, report->uplift * 100,
+      report->uplift_low * 100, report->uplift_high * 100, report->cost, report->revenue_recovered,
+      report->benefit_cost_ratio);
+  return kExitOk;
+}
+
 // The main job: sync every connector, score everyone, raise, escalate and deliver alerts.
 int command_run(const GlobalOptions& options, const std::string& as_of, bool as_json) {
   Session session;
@@ -741,6 +1023,22 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
     raised = alerts.evaluate(scoring->run_id);
   }
   const std::size_t escalated = alerts.escalate();
+  // Win-back: who is lost as of the date, then the campaigns' due steps; their
+  // messages go out with the alerts below.
+  std::optional<ChurnDetection> churn;
+  std::optional<CampaignPass> campaign_pass;
+  if (!g_cancelled.load()) {
+    LostCustomers lost(store, &alerts, session.logger, session.clock, session.config.winback);
+    churn = lost.detect(as_of_or_today(as_of, session.clock));
+    summary["churn"] = detection_json(*churn);
+    raised.opened += churn->strategic_alerts_raised;  // mass churn: one alert to the top level
+    if (churn->strategic_alerts_raised > 0 && !session.config.scoring.bands.empty()) {
+      raised.opened_by_level[session.config.scoring.bands.back().name] += churn->strategic_alerts_raised;
+    }
+    CampaignEngine campaigns(store, session.logger, session.clock, session.config.winback);
+    campaign_pass = campaigns.run();
+    summary["campaigns"] = pass_json(*campaign_pass);
+  }
   const DeliveryCounts delivered = alerts.deliver();
   const std::size_t dead_total = alerts.outbox("dead").size();
   summary["alerts"] = {{"opened", raised.opened},        {"opened_by_level", raised.opened_by_level},
@@ -790,6 +1088,9 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
         raised.opened, levels.empty() ? "" : " (" + levels + ")", raised.renotified, raised.resolved, escalated,
         delivered.delivered, delivered.messages, delivered.digested, delivered.partial, delivered.retried,
         delivered.held, delivered.paced, delivered.dead, dead_total);
+    if (churn) {
+      std::cout << detection_line(*churn) << '\n' << pass_line(*campaign_pass) << '\n';
+    }
   }
   if (cancelled) {
     return kExitCancelled;
@@ -880,6 +1181,7 @@ int command_alerts(const GlobalOptions& options, const std::string& action, std:
   }
   return kExitOk;
 }
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -1002,6 +1304,63 @@ int main(int argc, char** argv) {
   alerts_resend->add_option("ID", alerts_id, "Notification id (from `alerts outbox`)")->required();
   alerts_resend->add_flag("--json", alerts_json, "Print JSON");
 
+  WinbackArgs winback_args;
+  winback_args.by = alerts_by;
+  auto* churn = app.add_subcommand("churn", "Lost customers: detect, list, show, mark, confirm the reason, 5 Why");
+  churn->require_subcommand(1);
+  auto* churn_detect = churn->add_subcommand("detect", "Find lost customers, propose reasons, value and eligibility");
+  churn_detect->add_option("--as-of", winback_args.date, "Detect as of this date, YYYY-MM-DD (default: today)");
+  auto* churn_list = churn->add_subcommand("list", "Lost customers with reason, value and eligibility");
+  churn_list->add_flag("--eligible", winback_args.eligible_only, "Only those to be worked through playbooks");
+  auto* churn_show = churn->add_subcommand("show", "One lost customer: evidence, reason, value, 5 Why chain");
+  auto* churn_mark = churn->add_subcommand("mark", "Mark a customer lost (they told us, or the contract ended)");
+  churn_mark->add_option("--date", winback_args.date, "Churn date, YYYY-MM-DD (default: today)");
+  churn_mark->add_option("--note", winback_args.note, "Why");
+  auto* churn_reason = churn->add_subcommand("reason", "Confirm or change a lost customer's reason");
+  auto* churn_why = churn->add_subcommand("why", "Add one \"why\" to the customer's 5 Why root-cause chain");
+  // The customer comes first on the command line: `churn reason 2 attracted_away`.
+  for (CLI::App* command : {churn_show, churn_mark, churn_reason, churn_why}) {
+    command->add_option("CUSTOMER_ID", winback_args.customer, "The store's customer id, or SOURCE:EXTERNAL_ID")
+        ->required();
+  }
+  churn_reason
+      ->add_option("REASON", winback_args.reason,
+                   "abandoned_by_us, forced_to_leave, bought_off, attracted_away, left_dissatisfied or other")
+      ->required()
+      ->check(CLI::IsMember(churn_reason_codes()));
+  churn_reason->add_option("--note", winback_args.note, "What the person found")->required();
+  churn_why->add_option("TEXT", winback_args.text, "The answer to the next \"why?\"")->required();
+  for (CLI::App* command : {churn_mark, churn_reason}) {
+    command->add_option("--by", winback_args.by, "Who (default: $USER)");
+  }
+  auto* dnc = app.add_subcommand("dnc", "The do-not-contact list: no campaign or revival touch reaches these");
+  dnc->require_subcommand(1);
+  auto* dnc_add = dnc->add_subcommand("add", "Add a customer, with the reason");
+  dnc_add->add_option("CUSTOMER_ID", winback_args.customer, "The store's customer id, or SOURCE:EXTERNAL_ID")
+      ->required();
+  dnc_add->add_option("--reason", winback_args.reason, "Why (a request, a legal hold...)")->required();
+  dnc_add->add_option("--by", winback_args.by, "Who (default: $USER)");
+  auto* dnc_remove = dnc->add_subcommand("remove", "Remove a customer");
+  dnc_remove->add_option("CUSTOMER_ID", winback_args.customer, "The store's customer id, or SOURCE:EXTERNAL_ID")
+      ->required();
+  auto* dnc_list = dnc->add_subcommand("list", "Everyone on the list and why");
+  auto* campaign_cmd =
+      app.add_subcommand("campaigns", "Win-back campaigns: list, run (enrol and advance), status, report with uplift");
+  campaign_cmd->require_subcommand(1);
+  auto* campaigns_list = campaign_cmd->add_subcommand("list", "Campaigns and their enrolments by state");
+  auto* campaigns_run =
+      campaign_cmd->add_subcommand("run", "Enrol eligible lost customers, advance due steps, deliver the messages");
+  auto* campaigns_status = campaign_cmd->add_subcommand("status", "One campaign's budget and enrolments");
+  auto* campaigns_report = campaign_cmd->add_subcommand(
+      "report", "Enrolled, contacted, recovered, cost, revenue, benefit/cost, uplift vs holdout with a 95 % interval");
+  for (CLI::App* command : {campaigns_status, campaigns_report}) {
+    command->add_option("ID", winback_args.campaign_id, "Campaign id (from `campaigns list`)")->required();
+  }
+  for (CLI::App* command : {churn_detect, churn_list, churn_show, churn_mark, churn_reason, churn_why, dnc_add,
+                            dnc_remove, dnc_list, campaigns_list, campaigns_run, campaigns_status, campaigns_report}) {
+    command->add_flag("--json", winback_args.as_json, "Print JSON");
+  }
+
   bool features_json = false;
   auto* features = app.add_subcommand("features", "List the customer features this host computes for scorers");
   features->add_flag("--json", features_json, "Print JSON");
@@ -1038,6 +1397,35 @@ int main(int argc, char** argv) {
                                                                   {alerts_resend, "resend"}}) {
       if (command->parsed()) {
         return command_alerts(options, action, alerts_id, alerts_by, alerts_note, alerts_state, alerts_json);
+      }
+    }
+    for (const auto& [command, action] :
+         std::initializer_list<std::pair<CLI::App*, const char*>>{{churn_detect, "detect"},
+                                                                  {churn_list, "list"},
+                                                                  {churn_show, "show"},
+                                                                  {churn_mark, "mark"},
+                                                                  {churn_reason, "reason"},
+                                                                  {churn_why, "why"}}) {
+      if (command->parsed()) {
+        winback_args.action = action;
+        return command_churn(options, winback_args);
+      }
+    }
+    for (const auto& [command, action] : std::initializer_list<std::pair<CLI::App*, const char*>>{
+             {dnc_add, "add"}, {dnc_remove, "remove"}, {dnc_list, "list"}}) {
+      if (command->parsed()) {
+        winback_args.action = action;
+        return command_dnc(options, winback_args);
+      }
+    }
+    for (const auto& [command, action] :
+         std::initializer_list<std::pair<CLI::App*, const char*>>{{campaigns_list, "list"},
+                                                                  {campaigns_run, "run"},
+                                                                  {campaigns_status, "status"},
+                                                                  {campaigns_report, "report"}}) {
+      if (command->parsed()) {
+        winback_args.action = action;
+        return command_campaigns(options, winback_args);
       }
     }
     if (sync->parsed()) return command_sync(options, sync_connector, sync_json);

@@ -62,6 +62,7 @@ struct CustomerFacts {
   std::unordered_map<std::int64_t, std::string> email;
   std::unordered_map<std::int64_t, std::string> account_manager;
   std::unordered_set<std::int64_t> do_not_contact;
+  std::unordered_set<std::int64_t> recovered;  // churn detection saw them order again
 };
 
 CustomerFacts read_facts(Database& db, std::int64_t since_ms) {
@@ -106,6 +107,10 @@ CustomerFacts read_facts(Database& db, std::int64_t since_ms) {
     if (!contacts.column_text(2).empty()) {
       facts.account_manager.try_emplace(customer, contacts.column_text(2));
     }
+  }
+  Statement back = db.prepare("SELECT customer_id FROM lost_customers WHERE recovered_ms IS NOT NULL");
+  while (back.step()) {
+    facts.recovered.insert(back.column_int64(0));
   }
   Statement blocked = db.prepare("SELECT customer_id FROM do_not_contact");
   while (blocked.step()) {
@@ -230,6 +235,14 @@ CampaignPass CampaignEngine::advance() {
   CampaignPass pass;
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
+  // Customers churn detection saw order again leave now, even in the middle of a wait;
+  // the others are checked for a new order before each of their steps.
+  db.prepare(
+        "UPDATE enrolments SET state = 'converted', ended_ms = ?1, exit_reason = 'ordered again' WHERE state = "
+        "'active' AND customer_id IN (SELECT customer_id FROM lost_customers WHERE recovered_ms IS NOT NULL)")
+      .bind(1, now)
+      .run();
+  pass.converted += static_cast<std::size_t>(db.changes());
   struct Due {
     std::int64_t id;
     std::int64_t campaign_id;
@@ -328,7 +341,8 @@ CampaignPass CampaignEngine::advance() {
         continue;
       }
       if (const auto order = facts.last_order_ms.find(customer);
-          order != facts.last_order_ms.end() && order->second >= enrolment.enrolled_ms) {
+          facts.recovered.count(customer) != 0 ||
+          (order != facts.last_order_ms.end() && order->second >= enrolment.enrolled_ms)) {
         // Exit on conversion: an order cancels every pending step.
         leave.bind(1, std::string_view("converted")).bind(2, now).bind(3, std::string_view("ordered again"));
         leave.bind(4, enrolment.id).run();

@@ -447,6 +447,7 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
                                        ". Respond with a programme for the cause (quality, complaint "
                                        "handling), not with offers to each customer.");
       db.prepare("UPDATE mass_churn_events SET alert_id = ?1 WHERE id = ?2").bind(1, alert_id).bind(2, event_id).run();
+      ++counts.strategic_alerts_raised;
     }
   }
 }

@@ -38,6 +38,7 @@ struct ChurnDetection {
   std::map<std::string, std::size_t> by_reason;
   std::map<std::string, std::size_t> exclusions;  // why the others are not pursued
   std::size_t mass_churn_events = 0;
+  std::size_t strategic_alerts_raised = 0;  // one per new mass-churn event
 };
 
 struct LostCustomer {
