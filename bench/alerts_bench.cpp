@@ -14,6 +14,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fmt/format.h>
 #include <iostream>
 #include <thread>
@@ -34,7 +35,7 @@ double percentile(std::vector<std::int64_t> values, double fraction) {
     return 0;
   }
   std::sort(values.begin(), values.end());
-  const auto index = static_cast<std::size_t>(fraction * static_cast<double>(values.size() - 1) + 0.5);
+  const auto index = static_cast<std::size_t>(std::lround(fraction * static_cast<double>(values.size() - 1)));
   return static_cast<double>(values[index]);
 }
 

@@ -26,6 +26,7 @@ class ChildProcess {
       ::close(pipe_ends[0]);
       ::close(pipe_ends[1]);
       std::vector<char*> args;
+      args.reserve(argv.size() + 1);
       for (const std::string& arg : argv) {
         args.push_back(const_cast<char*>(arg.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
       }

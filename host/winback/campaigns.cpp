@@ -704,8 +704,8 @@ std::optional<CampaignReport> CampaignEngine::report(std::int64_t campaign_id) {
     window_ms = query.column_int64(2) * kDayMs;
   }
   struct Member {
-    std::int64_t enrolled_ms;
-    bool holdout;
+    std::int64_t enrolled_ms = 0;
+    bool holdout = false;
     bool recovered = false;
     double revenue = 0;
   };

@@ -40,7 +40,7 @@ std::optional<std::string> find_term(const std::vector<std::string>& texts, cons
     const std::string haystack = lower(text);
     for (const std::string& term : terms) {
       if (!term.empty() && haystack.find(lower(term)) != std::string::npos) {
-        return "\"" + text + "\" mentions \"" + term + "\"";
+        return fmt::format("\"{}\" mentions \"{}\"", text, term);
       }
     }
   }
