@@ -5,7 +5,8 @@
 # channel writing to build/demo/alerts.txt and red alerts also e-mailed to a
 # local SMTP sink (aiosmtpd on 127.0.0.1:8025, Maildir build/demo/maildir);
 # then a customer's alert history from yellow to red, the open alerts, and
-# the riskiest customer explained.
+# the riskiest customer explained, and the lost customers worked through a
+# win-back playbook.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CRM_ROOT"
@@ -51,6 +52,11 @@ if [[ -n "$customer" ]]; then
   crmhost explain "$customer"
 fi
 crmhost alerts list --state open | tail -5
+
+# Win-back: who was lost, why (rules on the evidence; a person may confirm), and the campaign.
+crmhost churn list
+crmhost campaigns list
+crmhost campaigns report 1
 
 # What the SMTP sink received: the red alerts, as RFC 5322 mail with Chinese subjects.
 mails=$(find build/demo/maildir/new -type f | wc -l)

@@ -785,6 +785,10 @@ int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
   }
   if (args.action == "list") {
     nlohmann::json rows = nlohmann::json::array();
+    if (!args.as_json) {
+      std::cout << fmt::format("{:>7}  {:<10}  {:<18} {:<6} {:>10}  {:<3} {}\n", "id", "lost on", "reason", "by",
+                               "value", "abc", "status");
+    }
     for (const LostCustomer& row : lost.list(args.eligible_only)) {
       rows.push_back(lost_json(row));
       if (!args.as_json) {

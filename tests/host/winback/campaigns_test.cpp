@@ -260,10 +260,12 @@ TEST_F(CampaignsTest, QuietHoursHoldStepsAndReleaseThemWhenTheyEnd) {
   detect();
   CampaignEngine engine = campaigns();
   EXPECT_EQ(engine.run().messages, 0U);
-  EXPECT_EQ(count("SELECT next_step_ms FROM enrolments"), now() + (8 * 60 + 47) * 60'000 - 20'000);
-  test_.clock().advance_ms(4 * 3'600'000);
+  constexpr std::int64_t kHourMs = 3'600'000;
+  constexpr std::int64_t kMinuteMs = 60'000;
+  EXPECT_EQ(count("SELECT next_step_ms FROM enrolments"), now() + (8 * 60 + 47) * kMinuteMs - 20'000);  // 07:00
+  test_.clock().advance_ms(4 * kHourMs);
   EXPECT_EQ(engine.run().messages, 0U);
-  test_.clock().advance_ms(5 * 3'600'000);
+  test_.clock().advance_ms(5 * kHourMs);
   EXPECT_EQ(engine.run().messages, 1U);
 }
 
