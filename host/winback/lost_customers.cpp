@@ -14,13 +14,6 @@ namespace {
 
 constexpr double kDayMs = 86'400'000.0;
 
-struct History {
-  std::vector<std::int64_t> order_ms;
-  double revenue = 0;
-  std::int64_t last_ms = 0;
-  std::int64_t first_ms = 0;
-  std::set<std::string> recent_lines;  // product lines of the last 90 days before the last order
-};
 
 // What connectors said about a customer's contract or churn.
 struct Declared {
@@ -70,6 +63,15 @@ bool truthy(const std::string& value) {
 }
 
 }  // namespace
+
+// A customer's orders before the date, from one scan of the orders table.
+struct LostCustomers::History {
+  std::vector<std::int64_t> order_ms;
+  double revenue = 0;
+  std::int64_t last_ms = 0;
+  std::int64_t first_ms = 0;
+  std::set<std::string> recent_lines;  // product lines of the 90 days up to the last order
+};
 
 UnifiedCustomers::UnifiedCustomers(Database& db) {
   Statement query =
@@ -210,12 +212,13 @@ ChurnDetection LostCustomers::detect(std::int64_t as_of_ms) {
           {"silent_days", std::round(silent_days)}});
   }
   transaction.commit();
-  assess(as_of_ms, counts);
+  assess(as_of_ms, histories, counts);
   return counts;
 }
 
 // Reasons, value and eligibility of every lost customer not recovered, and mass churn.
-void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
+void LostCustomers::assess(std::int64_t as_of_ms, const std::map<std::int64_t, History>& histories,
+                           ChurnDetection& counts) {
   Database& db = store_.database();
   const UnifiedCustomers unified(db);
   const auto owner_of = [&](std::int64_t row) { return unified.of(row); };
@@ -226,10 +229,6 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
     std::vector<std::string> texts;
     int open_complaints = 0;
     std::string owner_left;
-    std::set<std::string> recent_lines;
-    double revenue = 0;
-    std::int64_t first_ms = 0;
-    std::int64_t last_ms = 0;
   };
   std::map<std::int64_t, Lost> lost;
   {
@@ -248,29 +247,8 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
   }
   // Revenue per customer for value and ABC classes (over everyone, as of the date).
   std::map<std::int64_t, double> revenue;
-  {
-    Statement orders = db.prepare(
-        "SELECT customer_id, ordered_at_ms, coalesce(amount, 0), coalesce(product_line, '') FROM orders WHERE "
-        "customer_id IS NOT NULL AND ordered_at_ms < ?1 AND coalesce(status, '') != 'cancelled' ORDER BY "
-        "ordered_at_ms");
-    orders.bind(1, as_of_ms);
-    while (orders.step()) {
-      const std::int64_t customer = owner_of(orders.column_int64(0));
-      revenue[customer] += orders.column_double(2);
-      if (const auto found = lost.find(customer); found != lost.end()) {
-        Lost& entry = found->second;
-        const std::int64_t at = orders.column_int64(1);
-        entry.first_ms = entry.first_ms == 0 ? at : entry.first_ms;
-        if (at - entry.last_ms > static_cast<std::int64_t>(90 * kDayMs)) {
-          entry.recent_lines.clear();
-        }
-        entry.last_ms = at;
-        entry.revenue += orders.column_double(2);
-        if (!orders.column_text(3).empty()) {
-          entry.recent_lines.insert(orders.column_text(3));
-        }
-      }
-    }
+  for (const auto& [customer, history] : histories) {
+    revenue[customer] = history.revenue;
   }
   {
     Statement interactions = db.prepare(
@@ -330,7 +308,10 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
       "expected_value = ?4, abc_class = ?5, eligible = ?6, exclusion = ?7 WHERE customer_id = ?8");
   std::map<std::pair<std::string, std::int64_t>, std::vector<std::int64_t>> by_reason_period;
   const auto period_ms = static_cast<std::int64_t>(settings_.mass_churn_period_days * kDayMs);
+  const History no_orders;
   for (auto& [customer, entry] : lost) {
+    const auto found_history = histories.find(customer);
+    const History& history = found_history == histories.end() ? no_orders : found_history->second;
     std::optional<std::string> because;
     std::string reason = entry.reason;
     if (entry.reason_source != "person") {
@@ -338,8 +319,8 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
       if (auto found = find_term(entry.texts, settings_.closure_terms)) {
         reason = "forced_to_leave";
         because = std::move(found);
-      } else if (!settings_.discontinued_product_lines.empty() && !entry.recent_lines.empty() &&
-                 std::all_of(entry.recent_lines.begin(), entry.recent_lines.end(), [&](const std::string& line) {
+      } else if (!settings_.discontinued_product_lines.empty() && !history.recent_lines.empty() &&
+                 std::all_of(history.recent_lines.begin(), history.recent_lines.end(), [&](const std::string& line) {
                    return std::find(settings_.discontinued_product_lines.begin(),
                                     settings_.discontinued_product_lines.end(),
                                     line) != settings_.discontinued_product_lines.end();
@@ -363,9 +344,9 @@ void LostCustomers::assess(std::int64_t as_of_ms, ChurnDetection& counts) {
         because = "no rule matched; confirm with `crmhost churn reason`";
       }
     }
-    const double span_days = std::max(365.0, static_cast<double>(entry.last_ms - entry.first_ms) / kDayMs);
+    const double span_days = std::max(365.0, static_cast<double>(history.last_ms - history.first_ms) / kDayMs);
     const double expected_value =
-        entry.revenue * (365.0 / span_days) * settings_.margin * settings_.value_horizon_years;
+        history.revenue * (365.0 / span_days) * settings_.margin * settings_.value_horizon_years;
     std::string exclusion;
     if (std::find(settings_.excluded_reasons.begin(), settings_.excluded_reasons.end(), reason) !=
         settings_.excluded_reasons.end()) {

@@ -81,7 +81,8 @@ class LostCustomers {
   std::optional<LostCustomer> find(std::int64_t customer_id);
 
  private:
-  void assess(std::int64_t as_of_ms, ChurnDetection& counts);
+  struct History;
+  void assess(std::int64_t as_of_ms, const std::map<std::int64_t, History>& histories, ChurnDetection& counts);
   std::vector<LostCustomer> query(bool eligible_only, std::optional<std::int64_t> customer_id);
 
   Store& store_;

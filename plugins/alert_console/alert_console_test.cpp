@@ -1,21 +1,15 @@
 // alert_console through the real loader: a notification is appended once,
 // even when the host sends it again after a crash (same idempotency key).
-#include <fstream>
 #include <gtest/gtest.h>
-#include <sstream>
 
 #include "loader/channel_call.hpp"
 #include "testing/sync_harness.hpp"
+#include "testing/text_files.hpp"
 
 namespace crm::host {
 namespace {
 
-std::string read_file(const std::filesystem::path& path) {
-  std::ifstream input(path);
-  std::stringstream text;
-  text << input.rdbuf();
-  return text.str();
-}
+using testing::read_text;
 
 TEST(AlertConsole, AppendsEachNotificationOnceAcrossRestarts) {
   testing::TempDir dir("alert-console");
@@ -35,7 +29,7 @@ TEST(AlertConsole, AppendsEachNotificationOnceAcrossRestarts) {
     EXPECT_EQ(send_notification(*channel, notification).outcome, DeliveryOutcome::delivered);
     EXPECT_EQ(send_notification(*channel, notification).outcome, DeliveryOutcome::delivered);
   }
-  EXPECT_EQ(read_file(path),
+  EXPECT_EQ(read_text(path),
             "[CRITICAL] [red] customer 7: health 42.0\nto: coo@example.test\n客户 7 进入红色区间\n"
             "customer: http://crm.example.test/customers/7\nkey: crm-alert-1-1-alert_console\n\n");
 }

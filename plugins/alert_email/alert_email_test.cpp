@@ -3,7 +3,6 @@
 // its headers and body checked; an unreachable server is retriable and no
 // error shows the password.
 #include <chrono>
-#include <fstream>
 #include <gtest/gtest.h>
 #include <set>
 #include <sstream>
@@ -15,6 +14,7 @@
 #include "testing/loopback.hpp"
 #include "testing/scoring_fixture.hpp"
 #include "testing/sync_harness.hpp"
+#include "testing/text_files.hpp"
 
 namespace crm::host {
 namespace {
@@ -65,10 +65,7 @@ class SmtpServer {
 std::vector<std::string> delivered(const fs::path& maildir) {
   std::vector<std::string> messages;
   for (const auto& entry : fs::directory_iterator(maildir / "new")) {
-    std::ifstream input(entry.path(), std::ios::binary);
-    std::stringstream text;
-    text << input.rdbuf();
-    messages.push_back(text.str());
+    messages.push_back(testing::read_text(entry.path()));
   }
   return messages;
 }

@@ -5,12 +5,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
-#include <fstream>
 #include <gtest/gtest.h>
-#include <sstream>
 
 #include "loader/scorer_call.hpp"
 #include "testing/test_host.hpp"
+#include "testing/text_files.hpp"
 
 namespace crm::host {
 namespace {
@@ -22,12 +21,7 @@ int shell(const std::string& command, const fs::path& log) {
   return std::system(redirected.c_str());  // NOLINT(concurrency-mt-unsafe)
 }
 
-std::string read_file(const fs::path& path) {
-  std::ifstream input(path);
-  std::stringstream text;
-  text << input.rdbuf();
-  return text.str();
-}
+using testing::read_text;
 
 TEST(OutOfTreePlugin, BuildsAgainstTheInstalledSdkAndLoads) {
   const fs::path work = fs::temp_directory_path() / fmt::format("crm-out-of-tree-{}", ::getpid());
@@ -41,7 +35,7 @@ TEST(OutOfTreePlugin, BuildsAgainstTheInstalledSdkAndLoads) {
                               prefix.string()),
                   log),
             0)
-      << read_file(log);
+      << read_text(log);
   EXPECT_TRUE(fs::exists(prefix / "include/crm/plugin.hpp"));
   EXPECT_TRUE(fs::exists(prefix / "lib/cmake/CrmSdk/CrmSdkConfig.cmake"));
   EXPECT_TRUE(fs::exists(prefix / "lib/cmake/CrmSdk/CrmPlugin.cmake"));
@@ -52,11 +46,11 @@ TEST(OutOfTreePlugin, BuildsAgainstTheInstalledSdkAndLoads) {
                               CRM_CXX_COMPILER),
                   log),
             0)
-      << read_file(log);
-  ASSERT_EQ(shell(fmt::format("'{}' --build '{}'", CRM_CMAKE_COMMAND, build.string()), log), 0) << read_file(log);
+      << read_text(log);
+  ASSERT_EQ(shell(fmt::format("'{}' --build '{}'", CRM_CMAKE_COMMAND, build.string()), log), 0) << read_text(log);
 
   // It compiled against the installed headers, not this source tree's.
-  const std::string commands = read_file(build / "compile_commands.json");
+  const std::string commands = read_text(build / "compile_commands.json");
   EXPECT_NE(commands.find((prefix / "include").string()), std::string::npos);
   EXPECT_EQ(commands.find(std::string(CRM_SOURCE_DIR) + "/sdk"), std::string::npos);
 

@@ -5,12 +5,11 @@
 #include "alerts/alert_engine.hpp"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <gtest/gtest.h>
-#include <sstream>
 
 #include "testing/scoring_fixture.hpp"
 #include "testing/sync_harness.hpp"
+#include "testing/text_files.hpp"
 
 namespace crm::host {
 namespace {
@@ -38,19 +37,8 @@ class AlertEngineTest : public ::testing::Test {
     return testing::insert_scoring_run(store_, test_.clock().now_ms(), customers);
   }
 
-  std::string written() {
-    std::ifstream input(output());
-    std::stringstream text;
-    text << input.rdbuf();
-    return text.str();
-  }
   std::size_t occurrences(const std::string& needle) {
-    const std::string text = written();
-    std::size_t count = 0;
-    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-      ++count;
-    }
-    return count;
+    return testing::count_occurrences(testing::read_text(output()), needle);
   }
 
   testing::TempDir dir_;

@@ -6,15 +6,14 @@
 #include "winback/campaigns.hpp"
 
 #include <fmt/format.h>
-#include <fstream>
 #include <gtest/gtest.h>
 #include <iostream>
 #include <random>
 #include <set>
-#include <sstream>
 
 #include "alerts/alert_engine.hpp"
 #include "testing/sync_harness.hpp"
+#include "testing/text_files.hpp"
 #include "winback/lost_customers.hpp"
 
 namespace crm::host {
@@ -93,19 +92,8 @@ class CampaignsTest : public ::testing::Test {
     query.step();
     return query.column_int64(0);
   }
-  std::string written() {
-    std::ifstream input(output());
-    std::stringstream text;
-    text << input.rdbuf();
-    return text.str();
-  }
   std::size_t occurrences(const std::string& needle) {
-    const std::string text = written();
-    std::size_t found = 0;
-    for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
-      ++found;
-    }
-    return found;
+    return testing::count_occurrences(testing::read_text(output()), needle);
   }
 
   testing::TempDir dir_;
