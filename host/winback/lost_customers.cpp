@@ -14,7 +14,6 @@ namespace {
 
 constexpr double kDayMs = 86'400'000.0;
 
-
 // What connectors said about a customer's contract or churn.
 struct Declared {
   std::optional<std::int64_t> contract_end_ms;

@@ -52,7 +52,7 @@ Notification red_alert() {
 
 class AlertWebhook : public ::testing::Test {
  protected:
-  LoadedPlugin& load(json extra = json::object()) {
+  LoadedPlugin& load(const json& extra = json::object()) {
     json config = {{"url", receiver_.url()}, {"secret", {{"env", "CRM_WEBHOOK_SECRET"}}}, {"timeout_ms", 1000}};
     config.update(extra);
     test_.load({CRM_PLUGIN_DIR}, {{"alert_webhook", {{"config", config}}}}, {{"CRM_WEBHOOK_SECRET", kSecret}});

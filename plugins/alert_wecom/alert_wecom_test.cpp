@@ -135,7 +135,7 @@ TEST_F(AlertWecom, ErrcodesAndFaultsMapToRetriableOrPermanentAsTheContractSays) 
     // libcurl retries a request once by itself when a kept-alive connection turns out dead:
     // a dropped connection is only the channel's failure when the fresh one drops too.
     wecom_.control("fault", {{"kind", kind}, {"path", "webhook/send"}, {"count", kind == "drop" ? 2 : 1}});
-    const DeliveryResult result = send_notification(channel, alert());
+    DeliveryResult result = send_notification(channel, alert());
     expect_no_secret(result.error);
     return result;
   };

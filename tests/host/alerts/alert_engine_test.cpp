@@ -16,6 +16,7 @@ namespace {
 
 namespace fs = std::filesystem;
 constexpr std::int64_t kHour = 3'600'000;
+constexpr std::int64_t kMinute = 60'000;
 
 using Scored = testing::ScoredCustomer;
 
@@ -87,9 +88,9 @@ TEST_F(AlertEngineTest, UnacknowledgedAlertsEscalateAtTheirDeadline) {
   const auto open = alerts.list("open");
   ASSERT_EQ(open.size(), 2U);
   EXPECT_EQ(open[0].deadline_ms - open[0].opened_ms, 48 * kHour);  // yellow: a plan within 48 h
-  test_.clock().advance_ms(30 * 60'000);
+  test_.clock().advance_ms(30 * kMinute);
   ASSERT_TRUE(alerts.acknowledge(open[1].id, "li.wei"));
-  EXPECT_EQ(alerts.median_time_to_acknowledge_ms(), 30 * 60'000.0);
+  EXPECT_EQ(alerts.median_time_to_acknowledge_ms(), static_cast<double>(30 * kMinute));
 
   test_.clock().advance_ms(47 * kHour);
   EXPECT_EQ(alerts.escalate(), 0U);
@@ -224,7 +225,7 @@ TEST_F(AlertEngineTest, ADigestWindowGroupsARoutesNotificationsIntoOneMessage) {
   settings_.routes = {{.levels = {"yellow"},
                        .channel = "alert_console",
                        .recipients = {"@csm"},
-                       .digest_window_ms = 10 * 60'000,
+                       .digest_window_ms = 10 * kMinute,
                        .group_by = {"level"}},
                       {.levels = {"red"}, .channel = "alert_console", .recipients = {"@coo"}}};
   AlertEngine alerts = engine();
@@ -233,10 +234,10 @@ TEST_F(AlertEngineTest, ADigestWindowGroupsARoutesNotificationsIntoOneMessage) {
   EXPECT_EQ(counts.delivered, 1U);  // only the red one
   EXPECT_EQ(occurrences("[red] customer 3"), 1U);
   // A late member joins the open window rather than opening its own.
-  test_.clock().advance_ms(5 * 60'000);
+  test_.clock().advance_ms(5 * kMinute);
   alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}, {3, "red", "", 40}, {4, "yellow", "", 73}}));
   EXPECT_EQ(alerts.deliver().delivered, 0U);
-  test_.clock().advance_ms(5 * 60'000);
+  test_.clock().advance_ms(5 * kMinute);
   counts = alerts.deliver();
   EXPECT_EQ(counts.delivered, 3U);
   EXPECT_EQ(counts.messages, 1U);
@@ -263,9 +264,9 @@ TEST_F(AlertEngineTest, ARecipientCapHoldsTheRestAndReleasesThemAsOneDigest) {
   EXPECT_EQ(counts.delivered, 3U);  // two yellow to the CSM, and red is exempt
   EXPECT_EQ(counts.held, 3U);
   EXPECT_EQ(occurrences("to: csm@example.test"), 2U);
-  test_.clock().advance_ms(30 * 60'000);
+  test_.clock().advance_ms(30 * kMinute);
   EXPECT_EQ(alerts.deliver().delivered, 0U) << "still inside the hour";
-  test_.clock().advance_ms(31 * 60'000);
+  test_.clock().advance_ms(31 * kMinute);
   counts = alerts.deliver();
   EXPECT_EQ(counts.delivered, 3U);
   EXPECT_EQ(counts.messages, 1U);
@@ -304,12 +305,12 @@ TEST_F(AlertEngineTest, NoFirstResponseIn15MinutesOrNoClosedLoopIn24HoursReminds
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "yellow", "", 75}, {2, "yellow", "", 74}}));
   alerts.deliver();
-  test_.clock().advance_ms(10 * 60'000);
+  test_.clock().advance_ms(10 * kMinute);
   EXPECT_EQ(alerts.escalate(), 0U);
   alerts.deliver();
   EXPECT_EQ(occurrences("no first response within 15 min"), 0U);
   ASSERT_TRUE(alerts.acknowledge(alerts.list("open")[0].id, "li.na"));  // customer 1 answered in time
-  test_.clock().advance_ms(6 * 60'000);
+  test_.clock().advance_ms(6 * kMinute);
   EXPECT_EQ(alerts.escalate(), 0U);  // a reminder, not an escalation
   alerts.deliver();
   EXPECT_EQ(occurrences("[yellow] customer 2: health 74.0 (no first response within 15 min)"), 1U);
