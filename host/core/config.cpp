@@ -90,6 +90,10 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   config.scoring = parse_scoring_settings(document.value("scoring", nlohmann::json::object()));
   config.alerts = parse_alert_settings(document.value("alerts", nlohmann::json::object()));
   config.winback = parse_winback_settings(document.value("winback", nlohmann::json::object()));
+  config.winback.band_order.clear();
+  for (const BandRule& band : config.scoring.bands) {
+    config.winback.band_order.push_back(band.name);
+  }
   return config;
 }
 

@@ -480,7 +480,11 @@ CampaignPass CampaignEngine::advance() {
             holds = open == facts.open_complaints.end() || open->second == 0;
           } else if (step.condition == "score_above") {
             const auto band = facts.band.find(customer);
-            holds = band != facts.band.end() && band->second == step.band;  // "back in" that band
+            const auto rank = [&](const std::string& name) {
+              return std::find(settings_.band_order.begin(), settings_.band_order.end(), name) -
+                     settings_.band_order.begin();
+            };
+            holds = band != facts.band.end() && rank(band->second) <= rank(step.band);  // that band or better
           }
           outcome = holds ? "condition held" : "condition did not hold";
           if (holds) {

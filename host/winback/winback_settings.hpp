@@ -20,7 +20,8 @@ inline const std::vector<std::string>& churn_reason_codes() {
 //   message  send `text` (a template) through `channel` to `recipients`
 //   task     a task for `owner` ("@account_manager", a role or an address): a senior person's dialogue
 //   wait     `days` before the next step
-//   branch   when `condition` holds (replied, ordered_again, ticket_resolved, score_above `band`),
+//   branch   when `condition` holds (replied, ordered_again, ticket_resolved, or score_above:
+//            the latest band is `band` or better),
 //            go to step `goto_step` (-1: end), else on
 //   offer    a message that costs `cost`: skipped when over the budget, the cap or the customer's value
 //   end
@@ -90,6 +91,8 @@ struct WinbackSettings {
   std::string revival_channel;  // empty: no touches
   std::string revival_text = "News from us for {name}: our latest products and services.";
   std::vector<std::string> new_need_activity_kinds = {"new_need"};
+  // The health bands from best to worst (the scoring section's), for `score_above`.
+  std::vector<std::string> band_order = {"green", "yellow", "orange", "red"};
 };
 
 // The built-in playbooks: the domain's strategies (a complaint fix and apology

@@ -343,5 +343,37 @@ TEST_F(CampaignsTest, TheRevivalPoolTouchesEverySixMonthsAndAtOnceOnANewNeed) {
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE idempotency_key LIKE 'crm-revival-%'"), 2);
 }
 
+TEST_F(CampaignsTest, BranchesFollowRepliesAndABandBackAboveTheThreshold) {
+  settings_.holdout_fraction = 0;
+  settings_.playbooks[0].steps = {{.kind = "branch", .condition = "replied", .goto_step = 3},
+                                  {.kind = "branch", .condition = "score_above", .band = "yellow", .goto_step = 4},
+                                  {.kind = "end"},
+                                  {.kind = "message", .channel = "alert_console", .text = "{name}: thanks for writing"},
+                                  {.kind = "message", .channel = "alert_console", .text = "{name}: glad you are back"}};
+  lost_customer(1);
+  lost_customer(2);
+  lost_customer(3);
+  detect();
+  CampaignEngine engine = campaigns();
+  engine.enrol();
+  test_.clock().advance_ms(60'000);
+  // After enrolment: customer 1 writes back, customer 2 is scored green again, customer 3 red.
+  Database& db = store_.database();
+  db.prepare(
+        "INSERT INTO interactions(source, external_id, customer_id, occurred_at_ms, direction, subject) VALUES "
+        "('mail', 'r1', 1, ?1, 'inbound', 'Re: we miss you')")
+      .bind(1, now())
+      .run();
+  db.prepare("INSERT INTO score_runs(id, as_of_ms, started_ms, finished_ms) VALUES (1, ?1, ?1, ?1)")
+      .bind(1, now())
+      .run();
+  db.exec(
+      "INSERT INTO customer_scores(run_id, customer_id, score, band) VALUES (1, 2, 85, 'green'), (1, 3, 55, 'red')");
+  engine.run();
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 1: thanks for writing%'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 2: glad you are back%'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 3%'"), 0);  // still red: ends
+}
+
 }  // namespace
 }  // namespace crm::host
