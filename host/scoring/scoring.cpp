@@ -183,15 +183,18 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
   const std::int64_t run_id = db.last_insert_rowid();
   Statement insert = db.prepare(
       "INSERT INTO customer_scores(run_id, customer_id, score, band, tier, stage, abc_class, reasons, scores_json, "
-      "explain_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
-  // Tier, stage and class come from whichever scorer outputs them.
+      "explain_json, purchases_per_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  // Tier, stage, class and the yearly purchases while alive come from whichever scorer outputs them.
   const std::vector<double>* tier = nullptr;
   const std::vector<double>* stage = nullptr;
   const std::vector<double>* abc = nullptr;
+  const std::vector<double>* purchases_per_year = nullptr;
   for (const ScorerOutcome& outcome : result.scorers) {
     tier = tier != nullptr ? tier : outcome.output("tier");
     stage = stage != nullptr ? stage : outcome.output("stage");
     abc = abc != nullptr ? abc : outcome.output("abc_class");
+    purchases_per_year =
+        purchases_per_year != nullptr ? purchases_per_year : outcome.output("purchases_per_year_if_alive");
   }
   std::string reasons;
   std::string scores_json;
@@ -248,6 +251,11 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
       insert.bind(10, explain_json);
     } else {
       insert.bind_null(10);
+    }
+    if (purchases_per_year != nullptr && std::isfinite((*purchases_per_year)[i])) {
+      insert.bind(11, (*purchases_per_year)[i]);
+    } else {
+      insert.bind_null(11);
     }
     insert.run();
   }

@@ -264,6 +264,8 @@ ALTER TABLE alerts ADD COLUMN close_loop_reminded_ms INTEGER;
     // enrolment and sequence, so a re-run cannot execute it twice); tasks for
     // owners; the do-not-contact list; mass-churn events; the revival pool.
     R"sql(
+-- A scorer's estimate of a customer's purchases in a year while a customer (BG/NBD), for the win-back value.
+ALTER TABLE customer_scores ADD COLUMN purchases_per_year REAL;
 CREATE TABLE lost_customers (
   customer_id INTEGER PRIMARY KEY,
   churn_date_ms INTEGER NOT NULL,

@@ -293,6 +293,16 @@ void LostCustomers::assess(std::int64_t as_of_ms, const std::map<std::int64_t, H
     abc[customer] = share_before < 0.80 ? "A" : share_before < 0.95 ? "B" : "C";
     cumulative += std::max(0.0, amount);
   }
+  // The scorers' purchases in a year while a customer (BG/NBD), from the latest scoring run.
+  std::unordered_map<std::int64_t, double> purchases_per_year;
+  {
+    Statement query = db.prepare(
+        "SELECT customer_id, purchases_per_year FROM customer_scores WHERE run_id = (SELECT max(id) FROM score_runs) "
+        "AND purchases_per_year IS NOT NULL");
+    while (query.step()) {
+      purchases_per_year[query.column_int64(0)] = query.column_double(1);
+    }
+  }
   std::set<std::int64_t> do_not_contact;
   {
     Statement query = db.prepare("SELECT customer_id FROM do_not_contact");
@@ -343,9 +353,15 @@ void LostCustomers::assess(std::int64_t as_of_ms, const std::map<std::int64_t, H
         because = "no rule matched; confirm with `crmhost churn reason`";
       }
     }
+    // A recovered customer's yearly revenue: the scorers' purchases per year while a customer
+    // times the customer's average order, else the revenue rate of their history.
     const double span_days = std::max(365.0, static_cast<double>(history.last_ms - history.first_ms) / kDayMs);
-    const double expected_value =
-        history.revenue * (365.0 / span_days) * settings_.margin * settings_.value_horizon_years;
+    double yearly_revenue = history.revenue * (365.0 / span_days);
+    if (const auto scored = purchases_per_year.find(customer);
+        scored != purchases_per_year.end() && !history.order_ms.empty()) {
+      yearly_revenue = scored->second * history.revenue / static_cast<double>(history.order_ms.size());
+    }
+    const double expected_value = yearly_revenue * settings_.margin * settings_.value_horizon_years;
     std::string exclusion;
     if (std::find(settings_.excluded_reasons.begin(), settings_.excluded_reasons.end(), reason) !=
         settings_.excluded_reasons.end()) {

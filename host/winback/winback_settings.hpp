@@ -56,7 +56,9 @@ struct WinbackSettings {
   double silence_multiple = 3.0;
   double min_silence_days = 60;
   int min_orders = 2;
-  // Value of a recovered customer: history's yearly revenue x margin x horizon.
+  // Value of a recovered customer: yearly revenue x margin x horizon, the yearly revenue
+  // being the scorers' purchases per year while a customer (scorer_bgnbd) times the
+  // customer's average order, or without a scorer the revenue rate of their history.
   double margin = 0.25;
   double value_horizon_years = 1.0;
   // Reasons not pursued (domain.md: abandoned by us, forced to leave, bought off).

@@ -18,7 +18,10 @@ class BgNbdScorer final : public crm::TrainableScorer {
   CRM_PLUGIN_METADATA(SCORER_BGNBD)
   static constexpr const char* const kRequiredFeatures[] = {"repeat_purchases", "purchase_span_days", "tenure_days",
                                                             nullptr};
-  static constexpr const char* const kOutputColumns[] = {"p_alive", "expected_purchases", nullptr};
+  // purchases_per_year_if_alive: what a customer buys in a year while still a customer
+  // (E[purchases] / P(alive) over 365 days), the value of winning back a lost one.
+  static constexpr const char* const kOutputColumns[] = {"p_alive", "expected_purchases", "purchases_per_year_if_alive",
+                                                         nullptr};
 
   BgNbdScorer(const crm::Host& /*host*/, std::string_view config_json) {
     const auto config = nlohmann::json::parse(config_json);
@@ -110,8 +113,14 @@ class BgNbdScorer final : public crm::TrainableScorer {
       }
       const double expected = crm::bgnbd::expected_purchases(*parameters_, *customer, horizon);
       output.set_score(i, 100.0 * (1.0 - std::exp(-std::max(0.0, expected))));
-      output.set_output(0, i, crm::bgnbd::probability_alive(*parameters_, *customer));
+      const double alive = crm::bgnbd::probability_alive(*parameters_, *customer);
+      output.set_output(0, i, alive);
       output.set_output(1, i, expected);
+      constexpr double kYearDays = 365.0;
+      output.set_output(
+          2, i,
+          alive > 1e-12 ? crm::bgnbd::expected_purchases(*parameters_, *customer, kYearDays / time_unit_days_) / alive
+                        : std::nan(""));
     }
   }
 

@@ -81,7 +81,10 @@ TEST(ScorerBgNbd, ReproducesThePublishedParametersOnCdnow) {
   one.feature_names = sample.feature_names;
   one.columns = {{2, std::nan("")}, {30.43 * 7, 0}, {38.86 * 7, 0}};
   const ScoreResult result = score_batch(*fresh, one, false);
-  ASSERT_EQ(output_column_names(*fresh), (std::vector<std::string>{"p_alive", "expected_purchases"}));
+  ASSERT_EQ(output_column_names(*fresh),
+            (std::vector<std::string>{"p_alive", "expected_purchases", "purchases_per_year_if_alive"}));
+  // A year while alive is more than a year's expectation weighted by P(alive).
+  EXPECT_GT(result.output_columns[2][0], result.output_columns[1][0]);
   EXPECT_NEAR(result.output_columns[1][0], 1.226, 0.001);
   EXPECT_NEAR(result.output_columns[0][0], 0.727, 0.001);
   EXPECT_NEAR(result.scores[0], 100 * (1 - std::exp(-result.output_columns[1][0])), 1e-9);

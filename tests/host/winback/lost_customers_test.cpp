@@ -194,6 +194,15 @@ TEST_F(LostCustomersTest, ValueAbcClassAndRecoveryFromHistory) {
   EXPECT_EQ(lost.find(2)->abc_class, "C");
   const double yearly = 64 * 1'000.0 * 365.0 / 630.0;
   EXPECT_NEAR(big->expected_value, yearly * settings_.margin, 1.0);
+  // With a scorer's estimate of purchases per year while a customer (BG/NBD), that rate
+  // times the customer's average order (10) makes the value.
+  store_.database().exec(fmt::format(
+      "INSERT INTO score_runs(id, as_of_ms, started_ms) VALUES (1, {0}, {0}); INSERT INTO customer_scores(run_id, "
+      "customer_id, score, purchases_per_year) VALUES (1, 2, 20, 12.0)",
+      kAsOf));
+  lost.detect(kAsOf);
+  EXPECT_NEAR(lost.find(2)->expected_value, 12.0 * 10.0 * settings_.margin, 1e-9);
+  EXPECT_NEAR(lost.find(1)->expected_value, yearly * settings_.margin, 1.0) << "no estimate: history";
   // An order after the churn date: recovered.
   store_.database().exec(fmt::format(
       "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount) VALUES ('erp', 'back', 1, {}, 500)",
