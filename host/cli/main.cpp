@@ -932,6 +932,34 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
     }
     return kExitOk;
   }
+  if (args.action == "tasks") {
+    // The owners' tasks the playbooks created (the senior person's dialogue, the competitor analysis).
+    nlohmann::json rows = nlohmann::json::array();
+    Statement query = store.database().prepare(
+        "SELECT t.id, t.customer_id, t.owner, t.title, t.created_ms, coalesce(t.due_ms, 0), t.state, "
+        "coalesce(e.campaign_id, 0) FROM tasks t LEFT JOIN enrolments e ON e.id = t.enrolment_id WHERE ?1 = '' OR "
+        "t.state = ?1 ORDER BY t.id");
+    query.bind(1, args.reason);
+    while (query.step()) {
+      rows.push_back({{"id", query.column_int64(0)},
+                      {"customer_id", query.column_int64(1)},
+                      {"owner", query.column_text(2)},
+                      {"title", query.column_text(3)},
+                      {"created", date_text(query.column_int64(4))},
+                      {"due", date_text(query.column_int64(5))},
+                      {"state", query.column_text(6)},
+                      {"campaign_id", query.column_int64(7)}});
+      if (!args.as_json) {
+        std::cout << fmt::format("{:>6}  due {}  {:<5} {:<24} {}\n", query.column_int64(0),
+                                 date_text(query.column_int64(5)), query.column_text(6), query.column_text(2),
+                                 query.column_text(3));
+      }
+    }
+    if (args.as_json) {
+      std::cout << nlohmann::json{{"tasks", rows}}.dump(2) << '\n';
+    }
+    return kExitOk;
+  }
   if (args.action == "list" || args.action == "status") {
     nlohmann::json rows = nlohmann::json::array();
     for (const CampaignRow& row : campaigns.list()) {
@@ -1357,11 +1385,14 @@ int main(int argc, char** argv) {
   auto* campaigns_status = campaign_cmd->add_subcommand("status", "One campaign's budget and enrolments");
   auto* campaigns_report = campaign_cmd->add_subcommand(
       "report", "Enrolled, contacted, recovered, cost, revenue, benefit/cost, uplift vs holdout with a 95 % interval");
+  auto* campaigns_tasks = campaign_cmd->add_subcommand("tasks", "The owners' tasks the playbooks created");
+  campaigns_tasks->add_option("--state", winback_args.reason, "open or done")->check(CLI::IsMember({"open", "done"}));
   for (CLI::App* command : {campaigns_status, campaigns_report}) {
     command->add_option("ID", winback_args.campaign_id, "Campaign id (from `campaigns list`)")->required();
   }
-  for (CLI::App* command : {churn_detect, churn_list, churn_show, churn_mark, churn_reason, churn_why, dnc_add,
-                            dnc_remove, dnc_list, campaigns_list, campaigns_run, campaigns_status, campaigns_report}) {
+  for (CLI::App* command :
+       {churn_detect, churn_list, churn_show, churn_mark, churn_reason, churn_why, dnc_add, dnc_remove, dnc_list,
+        campaigns_list, campaigns_run, campaigns_status, campaigns_report, campaigns_tasks}) {
     command->add_flag("--json", winback_args.as_json, "Print JSON");
   }
 
@@ -1426,7 +1457,8 @@ int main(int argc, char** argv) {
          std::initializer_list<std::pair<CLI::App*, const char*>>{{campaigns_list, "list"},
                                                                   {campaigns_run, "run"},
                                                                   {campaigns_status, "status"},
-                                                                  {campaigns_report, "report"}}) {
+                                                                  {campaigns_report, "report"},
+                                                                  {campaigns_tasks, "tasks"}}) {
       if (command->parsed()) {
         winback_args.action = action;
         return command_campaigns(options, winback_args);

@@ -350,6 +350,10 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   EXPECT_EQ(pass["delivered"], pass["enrolled"]);
   result = run_crmhost(fmt::format("{} campaigns run --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output)["messages"], 0) << "nothing twice";
+  result = run_crmhost(fmt::format("{} campaigns tasks --state open --json", base));
+  const auto tasks = nlohmann::json::parse(result.output)["tasks"];
+  EXPECT_EQ(tasks.size(), pass["enrolled"].get<std::size_t>());  // the playbook's first step: a call
+  EXPECT_EQ(tasks[0]["title"].get<std::string>().rfind("Call customer ", 0), 0U) << tasks[0];
   result = run_crmhost(fmt::format("{} campaigns list --json", base));
   const auto campaigns = nlohmann::json::parse(result.output)["campaigns"];
   ASSERT_EQ(campaigns.size(), 1U);
