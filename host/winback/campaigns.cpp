@@ -367,14 +367,17 @@ CampaignPass CampaignEngine::advance() {
         kind = step.kind;
         const auto manager = facts.account_manager.find(customer);
         const std::string account_manager = manager == facts.account_manager.end() ? "" : manager->second;
-        const std::map<std::string, std::string> variables = {
-            {"name", who.name.empty() ? fmt::format("customer {}", customer) : who.name},
-            {"customer_id", std::to_string(customer)},
-            {"reason", who.reason},
-            {"owner", account_manager},
-            {"expected_value", fmt::format("{:.2f}", who.expected_value)},
-            {"offer_cost", fmt::format("{:.2f}", step.cost)},
-            {"churn_date", day_text(who.churn_date_ms)}};
+        // Template variables, formatted only for the steps that write text.
+        const auto variables = [&] {
+          return std::map<std::string, std::string>{
+              {"name", who.name.empty() ? fmt::format("customer {}", customer) : who.name},
+              {"customer_id", std::to_string(customer)},
+              {"reason", who.reason},
+              {"owner", account_manager},
+              {"expected_value", fmt::format("{:.2f}", who.expected_value)},
+              {"offer_cost", fmt::format("{:.2f}", step.cost)},
+              {"churn_date", day_text(who.churn_date_ms)}};
+        };
         if (step.kind == "message" || step.kind == "offer") {
           const std::int64_t cap_until_ms =
               enrolment.last_contact_ms > 0
@@ -426,7 +429,7 @@ CampaignPass CampaignEngine::advance() {
           if (skipped) {
             outcome = "skipped: " + *skipped;
           } else {
-            const std::string text = render(step.text, variables);
+            const std::string text = render(step.text, variables());
             const nlohmann::json notification = {{"severity", CRM_SEVERITY_INFO},
                                                  {"title", text.substr(0, text.find('\n'))},
                                                  {"text", text},
@@ -459,7 +462,7 @@ CampaignPass CampaignEngine::advance() {
           task.bind(1, enrolment.id)
               .bind(2, customer)
               .bind(3, owner)
-              .bind(4, render(step.text, variables))
+              .bind(4, render(step.text, variables()))
               .bind(5, now)
               .bind(6, now + static_cast<std::int64_t>(std::max(1.0, step.days) * kDayMs))
               .run();

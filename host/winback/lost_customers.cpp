@@ -211,15 +211,14 @@ ChurnDetection LostCustomers::detect(std::int64_t as_of_ms) {
           {"silent_days", std::round(silent_days)}});
   }
   transaction.commit();
-  assess(as_of_ms, histories, counts);
+  assess(as_of_ms, unified, histories, counts);
   return counts;
 }
 
 // Reasons, value and eligibility of every lost customer not recovered, and mass churn.
-void LostCustomers::assess(std::int64_t as_of_ms, const std::map<std::int64_t, History>& histories,
-                           ChurnDetection& counts) {
+void LostCustomers::assess(std::int64_t as_of_ms, const UnifiedCustomers& unified,
+                           const std::map<std::int64_t, History>& histories, ChurnDetection& counts) {
   Database& db = store_.database();
-  const UnifiedCustomers unified(db);
   const auto owner_of = [&](std::int64_t row) { return unified.of(row); };
   struct Lost {
     std::int64_t churn_date_ms = 0;

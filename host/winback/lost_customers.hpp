@@ -82,7 +82,8 @@ class LostCustomers {
 
  private:
   struct History;
-  void assess(std::int64_t as_of_ms, const std::map<std::int64_t, History>& histories, ChurnDetection& counts);
+  void assess(std::int64_t as_of_ms, const UnifiedCustomers& unified, const std::map<std::int64_t, History>& histories,
+              ChurnDetection& counts);
   std::vector<LostCustomer> query(bool eligible_only, std::optional<std::int64_t> customer_id);
 
   Store& store_;
