@@ -1,10 +1,14 @@
 #include "store/sqlite.hpp"
 
+#include <chrono>
 #include <fmt/format.h>
+#include <thread>
 #include <utility>
 
 namespace crm::host {
 namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
 
 [[noreturn]] void throw_error(sqlite3* db, std::string_view what) {
   throw SqliteError(fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
@@ -95,19 +99,29 @@ Database::Database(const std::string& path) : path_(path) {
     throw SqliteError(fmt::format("cannot open database {}: {}", path, message));
   }
   sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, 5000);
+  sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
-  try {
-    // A 64 MiB page cache and memory-mapped reads keep a bulk import from
-    // re-reading index pages through pread; at SQLite's default 2 MiB cache a
-    // large sync spent a third of its time in the kernel.
-    exec(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
-        "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;");
-  } catch (const SqliteError& e) {
+  // A 64 MiB page cache and memory-mapped reads keep a bulk import from
+  // re-reading index pages through pread; at SQLite's default 2 MiB cache a
+  // large sync spent a third of its time in the kernel.
+  constexpr const char* kSetup =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+      "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY;";
+  // When two connections switch a new file to WAL at the same moment (two
+  // commands started on one new store), the one already holding a shared lock
+  // gets BUSY at once: SQLite skips the busy handler where waiting could
+  // deadlock. Retry for as long as the busy timeout would have waited.
+  const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  int result = SQLITE_OK;
+  while ((result = sqlite3_exec(db_, kSetup, nullptr, nullptr, nullptr)) != SQLITE_OK &&
+         (result & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up_at) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (result != SQLITE_OK) {
+    const std::string message = sqlite3_errmsg(db_);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw SqliteError(fmt::format("cannot use {} as a database: {}", path, e.what()));
+    throw SqliteError(fmt::format("cannot use {} as a database: {}", path, message));
   }
 }
 
