@@ -708,9 +708,26 @@ struct WinbackArgs {
   std::string text;
   std::string date;
   std::string by;
-  std::int64_t campaign_id = 0;
+  std::string state;
+  std::int64_t campaign_id = 0;  // or the task's id for `campaigns done`
   bool eligible_only = false;
   bool as_json = false;
+};
+
+// Campaigns run on today's clock, or with --as-of on one that starts at that
+// date: a replay of history enrols, waits and measures on the dates it replays.
+class CampaignClock {
+ public:
+  CampaignClock(const Clock& today, const std::string& as_of) : today_(today) {
+    if (!as_of.empty()) {
+      replay_.emplace(today, parse_date_ms(as_of, "--as-of"));
+    }
+  }
+  [[nodiscard]] const Clock& clock() const { return replay_ ? *replay_ : today_; }
+
+ private:
+  const Clock& today_;
+  std::optional<ShiftedClock> replay_;
 };
 
 nlohmann::json lost_json(const LostCustomer& lost) {
@@ -744,11 +761,17 @@ nlohmann::json detection_json(const ChurnDetection& counts) {
 }
 
 nlohmann::json pass_json(const CampaignPass& pass) {
-  return {{"enrolled", pass.enrolled},   {"holdout", pass.holdout},
-          {"excluded", pass.excluded},   {"steps", pass.steps},
-          {"messages", pass.messages},   {"tasks", pass.tasks},
-          {"deferred", pass.deferred},   {"converted", pass.converted},
-          {"completed", pass.completed}, {"revival_touches", pass.revival_touches}};
+  return {{"enrolled", pass.enrolled},
+          {"holdout", pass.holdout},
+          {"excluded", pass.excluded},
+          {"steps", pass.steps},
+          {"messages", pass.messages},
+          {"tasks", pass.tasks},
+          {"deferred", pass.deferred},
+          {"converted", pass.converted},
+          {"completed", pass.completed},
+          {"revival_touches", pass.revival_touches},
+          {"control_closed", pass.control_closed}};
 }
 
 std::string detection_line(const ChurnDetection& counts) {
@@ -766,9 +789,10 @@ std::string detection_line(const ChurnDetection& counts) {
 std::string pass_line(const CampaignPass& pass) {
   return fmt::format(
       "campaigns: {} enrolled ({} more held out as control), {} excluded, {} step(s): {} message(s), {} "
-      "task(s); {} waiting on caps or quiet hours; {} converted, {} completed; {} revival touch(es)",
+      "task(s); {} waiting on caps or quiet hours; {} converted, {} completed; {} left the control group; {} revival "
+      "touch(es)",
       pass.enrolled, pass.holdout, pass.excluded, pass.steps, pass.messages, pass.tasks, pass.deferred, pass.converted,
-      pass.completed, pass.revival_touches);
+      pass.completed, pass.control_closed, pass.revival_touches);
 }
 
 int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
@@ -914,7 +938,8 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
   Session session;
   prepare(options, session, LogLevel::warn);
   Store store(session.database->string());
-  CampaignEngine campaigns(store, session.logger, session.clock, session.config.winback);
+  const CampaignClock campaign_clock(session.clock, args.action == "run" ? args.date : std::string());
+  CampaignEngine campaigns(store, session.logger, campaign_clock.clock(), session.config.winback);
   if (args.action == "run") {
     PluginHost host(session.logger, session.clock, store, g_cancelled);
     host.load(session.plugin_options);
@@ -937,26 +962,48 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
     nlohmann::json rows = nlohmann::json::array();
     Statement query = store.database().prepare(
         "SELECT t.id, t.customer_id, t.owner, t.title, t.created_ms, coalesce(t.due_ms, 0), t.state, "
-        "coalesce(e.campaign_id, 0) FROM tasks t LEFT JOIN enrolments e ON e.id = t.enrolment_id WHERE ?1 = '' OR "
-        "t.state = ?1 ORDER BY t.id");
-    query.bind(1, args.reason);
+        "coalesce(e.campaign_id, 0), coalesce(t.done_ms, 0), coalesce(t.done_by, ''), coalesce(t.outcome, '') FROM "
+        "tasks t LEFT JOIN enrolments e ON e.id = t.enrolment_id WHERE ?1 = '' OR t.state = ?1 ORDER BY t.id");
+    query.bind(1, args.state);
     while (query.step()) {
-      rows.push_back({{"id", query.column_int64(0)},
-                      {"customer_id", query.column_int64(1)},
-                      {"owner", query.column_text(2)},
-                      {"title", query.column_text(3)},
-                      {"created", date_text(query.column_int64(4))},
-                      {"due", date_text(query.column_int64(5))},
-                      {"state", query.column_text(6)},
-                      {"campaign_id", query.column_int64(7)}});
-      if (!args.as_json) {
-        std::cout << fmt::format("{:>6}  due {}  {:<5} {:<24} {}\n", query.column_int64(0),
-                                 date_text(query.column_int64(5)), query.column_text(6), query.column_text(2),
-                                 query.column_text(3));
+      nlohmann::json row = {{"id", query.column_int64(0)},
+                            {"customer_id", query.column_int64(1)},
+                            {"owner", query.column_text(2)},
+                            {"title", query.column_text(3)},
+                            {"created", date_text(query.column_int64(4))},
+                            {"due", date_text(query.column_int64(5))},
+                            {"state", query.column_text(6)},
+                            {"campaign_id", query.column_int64(7)}};
+      const bool done = query.column_int64(8) != 0;
+      if (done) {
+        row["done"] = date_text(query.column_int64(8));
+        row["done_by"] = query.column_text(9);
+        row["outcome"] = query.column_text(10);
       }
+      if (!args.as_json) {
+        std::cout << fmt::format("{:>6}  due {}  {:<5} {:<24} {}{}\n", query.column_int64(0),
+                                 date_text(query.column_int64(5)), query.column_text(6), query.column_text(2),
+                                 query.column_text(3),
+                                 done ? fmt::format("\n        done {} by {}: {}", date_text(query.column_int64(8)),
+                                                    query.column_text(9), query.column_text(10))
+                                      : std::string());
+      }
+      rows.push_back(std::move(row));
     }
     if (args.as_json) {
       std::cout << nlohmann::json{{"tasks", rows}}.dump(2) << '\n';
+    }
+    return kExitOk;
+  }
+  if (args.action == "done") {
+    if (!campaigns.complete_task(args.campaign_id, args.note, args.by)) {
+      std::cerr << fmt::format("crmhost: no task {} (see `crmhost campaigns tasks`)\n", args.campaign_id);
+      return kExitFailure;
+    }
+    if (args.as_json) {
+      std::cout << nlohmann::json{{"task_id", args.campaign_id}, {"state", "done"}}.dump(2) << '\n';
+    } else {
+      std::cout << fmt::format("task {} done\n", args.campaign_id);
     }
     return kExitOk;
   }
@@ -1067,7 +1114,8 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
     if (churn->strategic_alerts_raised > 0 && !session.config.scoring.bands.empty()) {
       raised.opened_by_level[session.config.scoring.bands.back().name] += churn->strategic_alerts_raised;
     }
-    CampaignEngine campaigns(store, session.logger, session.clock, session.config.winback);
+    const CampaignClock campaign_clock(session.clock, as_of);
+    CampaignEngine campaigns(store, session.logger, campaign_clock.clock(), session.config.winback);
     campaign_pass = campaigns.run();
     summary["campaigns"] = pass_json(*campaign_pass);
   }
@@ -1241,7 +1289,8 @@ int main(int argc, char** argv) {
   bool run_json = false;
   std::string run_as_of;
   auto* run = app.add_subcommand("run", "The main job: sync every connector, score everyone, raise and deliver alerts");
-  run->add_option("--as-of", run_as_of, "Score as of this date, YYYY-MM-DD (default: today)");
+  run->add_option("--as-of", run_as_of,
+                  "Score, detect churn and run the campaigns as of this date, YYYY-MM-DD (default: today)");
   run->add_flag("--json", run_json, "Print the run summary as JSON");
 
   bool sync_json = false;
@@ -1382,17 +1431,24 @@ int main(int argc, char** argv) {
   auto* campaigns_list = campaign_cmd->add_subcommand("list", "Campaigns and their enrolments by state");
   auto* campaigns_run =
       campaign_cmd->add_subcommand("run", "Enrol eligible lost customers, advance due steps, deliver the messages");
+  campaigns_run->add_option("--as-of", winback_args.date,
+                            "Run the campaigns as if it were this date, YYYY-MM-DD (replaying history; default: now)");
   auto* campaigns_status = campaign_cmd->add_subcommand("status", "One campaign's budget and enrolments");
   auto* campaigns_report = campaign_cmd->add_subcommand(
       "report", "Enrolled, contacted, recovered, cost, revenue, benefit/cost, uplift vs holdout with a 95 % interval");
   auto* campaigns_tasks = campaign_cmd->add_subcommand("tasks", "The owners' tasks the playbooks created");
-  campaigns_tasks->add_option("--state", winback_args.reason, "open or done")->check(CLI::IsMember({"open", "done"}));
+  campaigns_tasks->add_option("--state", winback_args.state, "open or done")->check(CLI::IsMember({"open", "done"}));
+  auto* campaigns_done = campaign_cmd->add_subcommand(
+      "done", "Close a task with what came of it (a playbook's task_done branch reads it)");
+  campaigns_done->add_option("TASK_ID", winback_args.campaign_id, "Task id (from `campaigns tasks`)")->required();
+  campaigns_done->add_option("--outcome", winback_args.note, "What came of it")->required();
+  campaigns_done->add_option("--by", winback_args.by, "Who (default: $USER)");
   for (CLI::App* command : {campaigns_status, campaigns_report}) {
     command->add_option("ID", winback_args.campaign_id, "Campaign id (from `campaigns list`)")->required();
   }
   for (CLI::App* command :
        {churn_detect, churn_list, churn_show, churn_mark, churn_reason, churn_why, dnc_add, dnc_remove, dnc_list,
-        campaigns_list, campaigns_run, campaigns_status, campaigns_report, campaigns_tasks}) {
+        campaigns_list, campaigns_run, campaigns_status, campaigns_report, campaigns_tasks, campaigns_done}) {
     command->add_flag("--json", winback_args.as_json, "Print JSON");
   }
 
@@ -1458,7 +1514,8 @@ int main(int argc, char** argv) {
                                                                   {campaigns_run, "run"},
                                                                   {campaigns_status, "status"},
                                                                   {campaigns_report, "report"},
-                                                                  {campaigns_tasks, "tasks"}}) {
+                                                                  {campaigns_tasks, "tasks"},
+                                                                  {campaigns_done, "done"}}) {
       if (command->parsed()) {
         winback_args.action = action;
         return command_campaigns(options, winback_args);

@@ -37,4 +37,17 @@ class ManualClock final : public Clock {
   std::atomic<std::int64_t> now_ms_;
 };
 
+// Another clock moved to start at `start_ms`: it runs at the base clock's pace
+// from there. `crmhost run --as-of` replays history on it, so what a run stamps
+// (enrolments, waits, offers) lands on the date it replays, not today.
+class ShiftedClock final : public Clock {
+ public:
+  ShiftedClock(const Clock& base, std::int64_t start_ms) : base_(base), offset_ms_(start_ms - base.now_ms()) {}
+  [[nodiscard]] std::int64_t now_ms() const override { return base_.now_ms() + offset_ms_; }
+
+ private:
+  const Clock& base_;
+  std::int64_t offset_ms_;
+};
+
 }  // namespace crm::host

@@ -11,7 +11,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 6> kMigrations = {
+constexpr std::array<const char*, 7> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -356,6 +356,13 @@ CREATE TABLE revival_pool (
   last_touch_ms INTEGER,
   touches INTEGER NOT NULL DEFAULT 0
 );
+)sql",
+    // 7: a task the playbooks created is closed by its owner with what came
+    // of it (the senior person's dialogue, the competitor analysis).
+    R"sql(
+ALTER TABLE tasks ADD COLUMN done_ms INTEGER;
+ALTER TABLE tasks ADD COLUMN done_by TEXT;
+ALTER TABLE tasks ADD COLUMN outcome TEXT;
 )sql"};
 
 static_assert(kMigrations.size() == Store::kSchemaVersion, "one migration per schema version");

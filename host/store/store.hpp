@@ -47,7 +47,7 @@ struct ConnectorRun {
 // left untouched.
 class Store final : public PluginStateStore {
  public:
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   explicit Store(const std::string& path);
 

@@ -53,8 +53,12 @@ std::string day_text(std::int64_t ms) {
                      static_cast<unsigned>(date.day()));
 }
 
-// What the steps of a pass need to know about the customers, read once per pass.
-struct CustomerFacts {
+}  // namespace
+
+// What the steps need to know about the enrolled customers. Steps do not change
+// these (they queue messages and create tasks, whose counts are kept here as
+// they go), so a run reads them once for all its passes.
+struct CampaignFacts {
   std::unordered_map<std::int64_t, std::int64_t> last_order_ms;    // since the earliest enrolment
   std::unordered_map<std::int64_t, std::int64_t> last_inbound_ms;  // interactions from the customer
   std::unordered_map<std::int64_t, int> open_complaints;
@@ -63,10 +67,27 @@ struct CustomerFacts {
   std::unordered_map<std::int64_t, std::string> account_manager;
   std::unordered_set<std::int64_t> do_not_contact;
   std::unordered_set<std::int64_t> recovered;  // churn detection saw them order again
+  struct Lost {
+    std::string name;
+    std::string reason;
+    double expected_value = 0;
+    std::int64_t churn_date_ms = 0;
+  };
+  std::unordered_map<std::int64_t, Lost> lost;       // of the active enrolments
+  std::unordered_map<std::int64_t, int> open_tasks;  // enrolment -> tasks not done yet
+  std::unordered_map<std::int64_t, int> tasks_done;  // enrolment -> tasks done
 };
 
-CustomerFacts read_facts(Database& db, std::int64_t since_ms) {
-  CustomerFacts facts;
+namespace {
+
+// Orders and replies count from the earliest active enrolment on.
+CampaignFacts read_facts(Database& db) {
+  CampaignFacts facts;
+  std::int64_t since_ms = 0;
+  {
+    Statement earliest = db.prepare("SELECT coalesce(min(enrolled_ms), 0) FROM enrolments WHERE state = 'active'");
+    since_ms = earliest.step() ? earliest.column_int64(0) : 0;
+  }
   const UnifiedCustomers unified(db);
   Statement orders = db.prepare(
       "SELECT customer_id, max(ordered_at_ms) FROM orders WHERE customer_id IS NOT NULL AND ordered_at_ms >= ?1 AND "
@@ -115,6 +136,21 @@ CustomerFacts read_facts(Database& db, std::int64_t since_ms) {
   Statement blocked = db.prepare("SELECT customer_id FROM do_not_contact");
   while (blocked.step()) {
     facts.do_not_contact.insert(blocked.column_int64(0));
+  }
+  Statement lost = db.prepare(
+      "SELECT l.customer_id, coalesce(c.name, ''), coalesce(l.reason, ''), coalesce(l.expected_value, 0), "
+      "l.churn_date_ms FROM lost_customers l LEFT JOIN customers c ON c.id = l.customer_id WHERE l.customer_id IN "
+      "(SELECT customer_id FROM enrolments WHERE state = 'active')");
+  while (lost.step()) {
+    facts.lost[lost.column_int64(0)] = {lost.column_text(1), lost.column_text(2), lost.column_double(3),
+                                        lost.column_int64(4)};
+  }
+  Statement tasks = db.prepare(
+      "SELECT t.enrolment_id, t.state, count(*) FROM tasks t JOIN enrolments e ON e.id = t.enrolment_id WHERE "
+      "e.state = 'active' GROUP BY t.enrolment_id, t.state");
+  while (tasks.step()) {
+    auto& counts = tasks.column_text(1) == "done" ? facts.tasks_done : facts.open_tasks;
+    counts[tasks.column_int64(0)] = static_cast<int>(tasks.column_int64(2));
   }
   return facts;
 }
@@ -232,6 +268,11 @@ CampaignPass CampaignEngine::enrol() {
 }
 
 CampaignPass CampaignEngine::advance() {
+  std::optional<CampaignFacts> facts;
+  return advance(facts);
+}
+
+CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run) {
   CampaignPass pass;
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
@@ -253,7 +294,6 @@ CampaignPass CampaignEngine::advance() {
     std::int64_t last_contact_ms;
   };
   std::vector<Due> due;
-  std::int64_t earliest_enrolment_ms = now;
   {
     Statement query = db.prepare(
         "SELECT id, campaign_id, customer_id, step_index, steps_done, enrolled_ms, coalesce(last_contact_ms, 0) FROM "
@@ -263,13 +303,15 @@ CampaignPass CampaignEngine::advance() {
       due.push_back({query.column_int64(0), query.column_int64(1), query.column_int64(2),
                      static_cast<int>(query.column_int64(3)), query.column_int64(4), query.column_int64(5),
                      query.column_int64(6)});
-      earliest_enrolment_ms = std::min(earliest_enrolment_ms, due.back().enrolled_ms);
     }
   }
   if (due.empty()) {
     return pass;
   }
-  const CustomerFacts facts = read_facts(db, earliest_enrolment_ms);
+  if (!facts_of_run) {
+    facts_of_run = read_facts(db);
+  }
+  CampaignFacts& facts = *facts_of_run;
   struct Campaign {
     std::string playbook_id;
     std::vector<PlaybookStep> steps;
@@ -282,23 +324,6 @@ CampaignPass CampaignEngine::advance() {
     while (query.step()) {
       campaigns[query.column_int64(0)] = {query.column_text(1), steps_of(nlohmann::json::parse(query.column_text(2))),
                                           query.column_double(3), query.column_double(4)};
-    }
-  }
-  struct Lost {
-    std::string name;
-    std::string reason;
-    double expected_value = 0;
-    std::int64_t churn_date_ms = 0;
-  };
-  std::unordered_map<std::int64_t, Lost> lost;
-  {
-    Statement query = db.prepare(
-        "SELECT l.customer_id, coalesce(c.name, ''), coalesce(l.reason, ''), coalesce(l.expected_value, 0), "
-        "l.churn_date_ms FROM lost_customers l LEFT JOIN customers c ON c.id = l.customer_id WHERE l.customer_id IN "
-        "(SELECT customer_id FROM enrolments WHERE state = 'active')");
-    while (query.step()) {
-      lost[query.column_int64(0)] = {query.column_text(1), query.column_text(2), query.column_double(3),
-                                     query.column_int64(4)};
     }
   }
   std::map<std::string, std::int64_t> sent_today;  // channel -> messages queued since UTC midnight
@@ -350,7 +375,7 @@ CampaignPass CampaignEngine::advance() {
         continue;
       }
       Campaign& campaign = campaigns[enrolment.campaign_id];
-      const Lost& who = lost[customer];
+      const CampaignFacts::Lost& who = facts.lost[customer];
       int next_index = enrolment.step_index + 1;
       std::int64_t next_ms = now;
       std::string state = "active";
@@ -467,6 +492,7 @@ CampaignPass CampaignEngine::advance() {
               .bind(6, now + static_cast<std::int64_t>(std::max(1.0, step.days) * kDayMs))
               .run();
           ++pass.tasks;
+          ++facts.open_tasks[enrolment.id];
           outcome = "task for " + owner;
         } else if (step.kind == "wait") {
           next_ms = now + static_cast<std::int64_t>(step.days * kDayMs);
@@ -481,6 +507,10 @@ CampaignPass CampaignEngine::advance() {
           } else if (step.condition == "ticket_resolved") {
             const auto open = facts.open_complaints.find(customer);
             holds = open == facts.open_complaints.end() || open->second == 0;
+          } else if (step.condition == "task_done") {
+            // The owner closed every task this enrolment gave them (`crmhost campaigns done`).
+            const auto open = facts.open_tasks.find(enrolment.id);
+            holds = facts.tasks_done.count(enrolment.id) != 0 && (open == facts.open_tasks.end() || open->second == 0);
           } else if (step.condition == "score_above") {
             const auto band = facts.band.find(customer);
             const auto rank = [&](const std::string& name) {
@@ -629,10 +659,37 @@ CampaignPass CampaignEngine::touch_revival_pool() {
   return pass;
 }
 
+std::size_t CampaignEngine::close_control_group() {
+  Database& db = store_.database();
+  const std::int64_t now = clock_.now_ms();
+  Transaction transaction(db);
+  // The holdout is measured over the recovery window; after it (or once they
+  // order again) its customers are free for the revival pool.
+  db.prepare(
+        "UPDATE enrolments SET state = 'converted', ended_ms = ?1, exit_reason = 'ordered again (control group)' "
+        "WHERE state = 'holdout' AND customer_id IN (SELECT customer_id FROM lost_customers WHERE recovered_ms IS NOT "
+        "NULL)")
+      .bind(1, now)
+      .run();
+  std::size_t closed = static_cast<std::size_t>(db.changes());
+  db.prepare(
+        "UPDATE enrolments SET state = 'completed', ended_ms = ?1, exit_reason = 'control window ended' WHERE state = "
+        "'holdout' AND enrolled_ms + ?2 * (SELECT recovery_window_days FROM campaigns c WHERE c.id = campaign_id) <= "
+        "?1")
+      .bind(1, now)
+      .bind(2, kDayMs)
+      .run();
+  closed += static_cast<std::size_t>(db.changes());
+  transaction.commit();
+  return closed;
+}
+
 CampaignPass CampaignEngine::run() {
   CampaignPass total = enrol();
+  total.control_closed = close_control_group();
+  std::optional<CampaignFacts> facts;  // read by the first pass with something due, shared by the others
   for (int i = 0; i < kMaxPassesPerRun; ++i) {
-    const CampaignPass pass = advance();
+    const CampaignPass pass = advance(facts);
     total.steps += pass.steps;
     total.messages += pass.messages;
     total.tasks += pass.tasks;
@@ -645,6 +702,17 @@ CampaignPass CampaignEngine::run() {
   }
   total.revival_touches = touch_revival_pool().revival_touches;
   return total;
+}
+
+bool CampaignEngine::complete_task(std::int64_t task_id, const std::string& outcome, const std::string& by) {
+  Database& db = store_.database();
+  db.prepare("UPDATE tasks SET state = 'done', done_ms = ?1, done_by = ?2, outcome = ?3 WHERE id = ?4")
+      .bind(1, clock_.now_ms())
+      .bind(2, by)
+      .bind(3, outcome)
+      .bind(4, task_id)
+      .run();
+  return db.changes() > 0;
 }
 
 void CampaignEngine::add_do_not_contact(std::int64_t customer_id, const std::string& reason, const std::string& by) {

@@ -13,6 +13,8 @@
 
 namespace crm::host {
 
+struct CampaignFacts;
+
 struct CampaignPass {
   std::size_t enrolled = 0;
   std::size_t holdout = 0;
@@ -24,6 +26,7 @@ struct CampaignPass {
   std::size_t converted = 0;
   std::size_t completed = 0;
   std::size_t revival_touches = 0;
+  std::size_t control_closed = 0;  // holdout enrolments whose window ended or who ordered again
 };
 
 struct CampaignRow {
@@ -71,8 +74,13 @@ class CampaignEngine {
   CampaignPass enrol();
   // Executes at most one step of every enrolment that is due; returns what it did.
   CampaignPass advance();
-  // enrol, then advance until nothing more is due now; then the revival pool.
+  // enrol, close the control groups whose window ended, then advance until
+  // nothing more is due now (reading the customers' facts once); then the
+  // revival pool.
   CampaignPass run();
+  // Marks a task the playbooks created done, with what came of it; false when
+  // there is no such task. A playbook's `task_done` branch reads it.
+  bool complete_task(std::int64_t task_id, const std::string& outcome, const std::string& by);
 
   void add_do_not_contact(std::int64_t customer_id, const std::string& reason, const std::string& by);
   bool remove_do_not_contact(std::int64_t customer_id);
@@ -82,6 +90,9 @@ class CampaignEngine {
 
  private:
   std::int64_t campaign_for(const Playbook& playbook);
+  // One pass; `facts_of_run` is read when first needed and kept for the next passes.
+  CampaignPass advance(std::optional<CampaignFacts>& facts_of_run);
+  std::size_t close_control_group();
   CampaignPass touch_revival_pool();
 
   Store& store_;

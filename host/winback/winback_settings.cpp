@@ -56,7 +56,7 @@ const char* const kWinbackSettingsSchema = R"json({
             "recipients" : {"type" : "array", "items" : {"type" : "string"}},
             "owner" : {"type" : "string"},
             "days" : {"type" : "number", "minimum" : 0},
-            "condition" : {"enum" : [ "replied", "ordered_again", "ticket_resolved", "score_above" ]},
+            "condition" : {"enum" : [ "replied", "ordered_again", "ticket_resolved", "task_done", "score_above" ]},
             "band" : {"type" : "string"},
             "goto" : {"type" : "integer", "minimum" : -1},
             "cost" : {"type" : "number", "minimum" : 0}

@@ -20,8 +20,9 @@ inline const std::vector<std::string>& churn_reason_codes() {
 //   message  send `text` (a template) through `channel` to `recipients`
 //   task     a task for `owner` ("@account_manager", a role or an address): a senior person's dialogue
 //   wait     `days` before the next step
-//   branch   when `condition` holds (replied, ordered_again, ticket_resolved, or score_above:
-//            the latest band is `band` or better),
+//   branch   when `condition` holds (replied, ordered_again, ticket_resolved, task_done: the
+//            owner closed every task this enrolment gave them, or score_above: the latest band
+//            is `band` or better),
 //            go to step `goto_step` (-1: end), else on
 //   offer    a message that costs `cost`: skipped when over the budget, the cap or the customer's value
 //   end

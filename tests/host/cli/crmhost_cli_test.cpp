@@ -137,7 +137,7 @@ TEST_F(CrmhostCli, HelpAndUsage) {
 // A store of 200 customers with a purchase rhythm each; the even ones stop
 // buying after 2023-09-08 (day 250), the odd ones keep buying.
 fs::path scoring_store(const fs::path& dir) {
-  const fs::path db = dir / "crm.db";
+  fs::path db = dir / "crm.db";
   Store store(db.string());
   Database& database = store.database();
   Transaction transaction(database);
@@ -342,22 +342,43 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   result = run_crmhost(fmt::format("{} churn list --eligible --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output)["lost_customers"].size(), 98U);
 
-  result = run_crmhost(fmt::format("{} campaigns run --json", base));
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns run --as-of 2024-02-30", base)).exit_code, kExitConfig);
+  // Replaying history: the campaign enrols and works on the date replayed, not today.
+  result = run_crmhost(fmt::format("{} campaigns run --as-of 2024-01-01 --json", base));
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
   const auto pass = nlohmann::json::parse(result.output);
   EXPECT_EQ(pass["enrolled"].get<int>() + pass["holdout"].get<int>(), 98);
   EXPECT_EQ(pass["messages"], pass["enrolled"]);
   EXPECT_EQ(pass["delivered"], pass["enrolled"]);
-  result = run_crmhost(fmt::format("{} campaigns run --json", base));
+  result = run_crmhost(fmt::format("{} campaigns run --as-of 2024-01-01 --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output)["messages"], 0) << "nothing twice";
   result = run_crmhost(fmt::format("{} campaigns tasks --state open --json", base));
   const auto tasks = nlohmann::json::parse(result.output)["tasks"];
   EXPECT_EQ(tasks.size(), pass["enrolled"].get<std::size_t>());  // the playbook's first step: a call
   EXPECT_EQ(tasks[0]["title"].get<std::string>().rfind("Call customer ", 0), 0U) << tasks[0];
+  EXPECT_EQ(tasks[0]["created"], "2024-01-01");
+  // The owner closes the call with what came of it.
+  const auto task_id = tasks[0]["id"].get<std::int64_t>();
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done {} --outcome 'new buyer; quote sent' --by li.na", base, task_id))
+                .exit_code,
+            kExitOk);
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done 99999 --outcome x", base)).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done {}", base, task_id)).exit_code, kExitUsage);  // no outcome
+  result = run_crmhost(fmt::format("{} campaigns tasks --state done --json", base));
+  const auto done = nlohmann::json::parse(result.output)["tasks"];
+  ASSERT_EQ(done.size(), 1U);
+  EXPECT_EQ(done[0]["id"], task_id);
+  EXPECT_EQ(done[0]["done_by"], "li.na");
+  EXPECT_EQ(done[0]["outcome"], "new buyer; quote sent");
   result = run_crmhost(fmt::format("{} campaigns list --json", base));
   const auto campaigns = nlohmann::json::parse(result.output)["campaigns"];
   ASSERT_EQ(campaigns.size(), 1U);
   EXPECT_EQ(campaigns[0]["enrolments"]["completed"], pass["enrolled"]);
+  EXPECT_EQ(campaigns[0]["enrolments"]["holdout"], pass["holdout"]);
+  // Today, long after the replayed date, the control group's window has ended: it leaves.
+  result = run_crmhost(fmt::format("{} campaigns run --json", base));
+  EXPECT_EQ(nlohmann::json::parse(result.output)["control_closed"], pass["holdout"]);
+  EXPECT_EQ(nlohmann::json::parse(result.output)["messages"], 0);
   result = run_crmhost(fmt::format("{} campaigns report 1 --json", base));
   ASSERT_EQ(result.exit_code, kExitOk);
   const auto report = nlohmann::json::parse(result.output);

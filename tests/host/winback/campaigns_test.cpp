@@ -375,5 +375,68 @@ TEST_F(CampaignsTest, BranchesFollowRepliesAndABandBackAboveTheThreshold) {
   EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 3%'"), 0);  // still red: ends
 }
 
+TEST_F(CampaignsTest, TheControlGroupLeavesAfterItsWindowOrItsOrderAndJoinsTheRevivalPool) {
+  settings_.holdout_fraction = 1.0;  // everyone is held out
+  settings_.recovery_window_days = 90;
+  settings_.revival_channel = "alert_console";
+  lost_customer(1);
+  lost_customer(2);
+  detect();
+  CampaignEngine engine = campaigns();
+  EXPECT_EQ(engine.run().holdout, 2U);
+  EXPECT_EQ(count("SELECT count(*) FROM revival_pool"), 0);  // measured: not touched at all
+  test_.clock().advance_ms(10 * kDay);
+  order(1, now() - 60'000);
+  detect();  // customer 1 ordered again
+  EXPECT_EQ(engine.run().control_closed, 1U);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE customer_id = 1 AND state = 'converted'"), 1);
+  test_.clock().advance_ms(79 * kDay);  // day 89 of the window
+  EXPECT_EQ(engine.run().control_closed, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE state = 'holdout'"), 1);
+  test_.clock().advance_ms(kDay);  // day 90: the window ends
+  const CampaignPass pass = engine.run();
+  EXPECT_EQ(pass.control_closed, 1U);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE customer_id = 2 AND state = 'completed' AND exit_reason = "
+                  "'control window ended'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM revival_pool WHERE customer_id = 2"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM revival_pool WHERE customer_id = 1"), 0);  // back: nothing to revive
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 0);  // nothing was ever sent to the control group
+  EXPECT_EQ(engine.report(1)->holdout, 2U);            // and the report still counts both
+  EXPECT_EQ(engine.report(1)->holdout_recovered, 1U);
+}
+
+TEST_F(CampaignsTest, ATaskDoneBranchWaitsForTheOwnerToCloseTheEnrolmentsTasks) {
+  settings_.holdout_fraction = 0;
+  settings_.playbooks[0].steps = {
+      {.kind = "task", .text = "Senior dialogue with {name}", .owner = "@account_manager", .days = 2},
+      {.kind = "wait", .days = 3},
+      {.kind = "branch", .condition = "task_done", .goto_step = 4},
+      {.kind = "end"},
+      {.kind = "message", .channel = "alert_console", .text = "{name}: as discussed on the phone"}};
+  lost_customer(1);
+  lost_customer(2);
+  detect();
+  CampaignEngine engine = campaigns();
+  EXPECT_EQ(engine.run().tasks, 2U);
+  std::int64_t task_of_1 = 0;
+  {
+    Statement query = store_.database().prepare("SELECT id, owner, title FROM tasks WHERE customer_id = 1");
+    ASSERT_TRUE(query.step());
+    task_of_1 = query.column_int64(0);
+    EXPECT_EQ(query.column_text(1), "am@example.test");
+    EXPECT_EQ(query.column_text(2), "Senior dialogue with Customer 1");
+  }
+  EXPECT_TRUE(engine.complete_task(task_of_1, "called; they will order in May", "alice"));
+  EXPECT_FALSE(engine.complete_task(999'999, "no such task", "alice"));
+  test_.clock().advance_ms(3 * kDay);
+  engine.run();
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 1: as discussed on the phone%'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 2%'"), 0);  // task still open: end
+  EXPECT_EQ(count("SELECT count(*) FROM tasks WHERE state = 'done' AND done_by = 'alice' AND outcome = 'called; they "
+                  "will order in May'"),
+            1);
+}
+
 }  // namespace
 }  // namespace crm::host
