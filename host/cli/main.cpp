@@ -435,21 +435,27 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
   return host.refused_count() > 0 ? kExitPartial : kExitOk;
 }
 
-// A customer named on the command line: the store's id, or SOURCE:EXTERNAL_ID as the connector knows it.
-std::optional<std::int64_t> resolve_customer(Store& store, const std::string& text) {
+// A customer named on the command line: the store's id, or SOURCE:EXTERNAL_ID
+// as the connector knows it (then the unified customer). Says so on stderr and
+// returns nothing when the store has no such customer.
+std::optional<std::int64_t> find_customer(Store& store, const std::string& text) {
   const std::size_t colon = text.find(':');
+  Statement query = store.database().prepare(
+      colon == std::string::npos
+          ? "SELECT id FROM customers WHERE id = ?1"
+          : "SELECT coalesce(unified_id, id) FROM customers WHERE source = ?1 AND external_id = ?2");
   if (colon == std::string::npos) {
     char* end = nullptr;
     const long long id = std::strtoll(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0') {
       throw ConfigError(fmt::format("customer '{}' is neither a store id nor SOURCE:EXTERNAL_ID", text));
     }
-    return id;
+    query.bind(1, static_cast<std::int64_t>(id));
+  } else {
+    query.bind(1, std::string_view(text).substr(0, colon)).bind(2, std::string_view(text).substr(colon + 1));
   }
-  Statement query =
-      store.database().prepare("SELECT coalesce(unified_id, id) FROM customers WHERE source = ?1 AND external_id = ?2");
-  query.bind(1, std::string_view(text).substr(0, colon)).bind(2, std::string_view(text).substr(colon + 1));
   if (!query.step()) {
+    std::cerr << fmt::format("crmhost: no customer '{}' in the store\n", text);
     return std::nullopt;
   }
   return query.column_int64(0);
@@ -459,9 +465,8 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
   Session session;
   prepare(options, session, LogLevel::warn);
   Store store(session.database->string());
-  const std::optional<std::int64_t> resolved = resolve_customer(store, customer);
+  const std::optional<std::int64_t> resolved = find_customer(store, customer);
   if (!resolved) {
-    std::cerr << fmt::format("crmhost: no customer {} in the store\n", customer);
     return kExitFailure;
   }
   const std::int64_t customer_id = *resolved;
@@ -829,9 +834,8 @@ int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
     }
     return kExitOk;
   }
-  const std::optional<std::int64_t> customer = resolve_customer(store, args.customer);
+  const std::optional<std::int64_t> customer = find_customer(store, args.customer);
   if (!customer) {
-    std::cerr << fmt::format("crmhost: no customer '{}' in the store\n", args.customer);
     return kExitFailure;
   }
   if (args.action == "mark") {
@@ -897,9 +901,8 @@ int command_dnc(const GlobalOptions& options, const WinbackArgs& args) {
     }
     return kExitOk;
   }
-  const std::optional<std::int64_t> customer = resolve_customer(store, args.customer);
+  const std::optional<std::int64_t> customer = find_customer(store, args.customer);
   if (!customer) {
-    std::cerr << fmt::format("crmhost: no customer '{}' in the store\n", args.customer);
     return kExitFailure;
   }
   if (args.action == "add") {
@@ -927,8 +930,9 @@ nlohmann::json report_json(const CampaignReport& report) {
           {"holdout_recovered", report.holdout_recovered},
           {"recovery_rate", report.recovery_rate},
           {"holdout_recovery_rate", report.holdout_recovery_rate},
-          {"uplift", report.uplift},
-          {"uplift_95", {report.uplift_low, report.uplift_high}},
+          {"uplift", report.uplift_measured ? nlohmann::json(report.uplift) : nlohmann::json(nullptr)},
+          {"uplift_95",
+           report.uplift_measured ? nlohmann::json{report.uplift_low, report.uplift_high} : nlohmann::json(nullptr)},
           {"cost", report.cost},
           {"revenue_recovered", report.revenue_recovered},
           {"benefit_cost_ratio", report.benefit_cost_ratio}};
@@ -1047,14 +1051,17 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
     std::cout << report_json(*report).dump(2) << '\n';
     return kExitOk;
   }
+  const std::string uplift =
+      report->uplift_measured
+          ? fmt::format("uplift {:+.1f} points, 95 % interval [{:+.1f}, {:+.1f}]", report->uplift * 100,
+                        report->uplift_low * 100, report->uplift_high * 100)
+          : std::string("uplift not measured: the campaign needs customers in both its treatment and holdout groups");
   std::cout << fmt::format(
       "campaign {} ({})\n  enrolled {} (holdout {}), contacted {}\n  recovered {} = {:.1f} % (holdout {} = {:.1f} "
-      "%)\n  uplift {:+.1f} points, 95 % interval [{:+.1f}, {:+.1f}]\n  cost {:.2f}, revenue recovered {:.2f}, "
-      "benefit/cost {:.2f}\n",
+      "%)\n  {}\n  cost {:.2f}, revenue recovered {:.2f}, benefit/cost {:.2f}\n",
       report->campaign_id, report->playbook, report->enrolled, report->holdout, report->contacted, report->recovered,
-      report->recovery_rate * 100, report->holdout_recovered, report->holdout_recovery_rate * 100, report->uplift * 100,
-      report->uplift_low * 100, report->uplift_high * 100, report->cost, report->revenue_recovered,
-      report->benefit_cost_ratio);
+      report->recovery_rate * 100, report->holdout_recovered, report->holdout_recovery_rate * 100, uplift, report->cost,
+      report->revenue_recovered, report->benefit_cost_ratio);
   return kExitOk;
 }
 

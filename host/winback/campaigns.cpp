@@ -833,6 +833,7 @@ std::optional<CampaignReport> CampaignEngine::report(std::int64_t campaign_id) {
   };
   report.recovery_rate = rate(report.recovered, report.enrolled);
   report.holdout_recovery_rate = rate(report.holdout_recovered, report.holdout);
+  report.uplift_measured = report.enrolled > 0 && report.holdout > 0;
   report.uplift = report.recovery_rate - report.holdout_recovery_rate;
   const auto variance = [](double p, std::size_t n) { return n == 0 ? 0.0 : p * (1.0 - p) / static_cast<double>(n); };
   const double standard_error = std::sqrt(variance(report.recovery_rate, report.enrolled) +

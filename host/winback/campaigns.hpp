@@ -49,6 +49,8 @@ struct CampaignReport {
   std::size_t holdout_recovered = 0;  // the same in the holdout
   double recovery_rate = 0;
   double holdout_recovery_rate = 0;
+  // Without a customer on both sides there is nothing to compare: no uplift.
+  bool uplift_measured = false;
   double uplift = 0;  // recovery_rate - holdout_recovery_rate
   double uplift_low = 0;
   double uplift_high = 0;  // 95 % interval (normal approximation of the difference of two proportions)

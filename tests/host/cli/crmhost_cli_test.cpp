@@ -25,11 +25,14 @@ namespace fs = std::filesystem;
 
 struct CommandResult {
   int exit_code = -1;
-  std::string output;  // stdout only
+  std::string output;  // stdout, and stderr when asked for
 };
 
-CommandResult run_crmhost(const std::string& arguments) {
-  const std::string command = fmt::format("'{}' {} 2>/dev/null", CRM_HOST_BINARY, arguments);
+enum class Stderr { dropped, kept };
+
+CommandResult run_crmhost(const std::string& arguments, Stderr errors = Stderr::dropped) {
+  const std::string command =
+      fmt::format("'{}' {} {}", CRM_HOST_BINARY, arguments, errors == Stderr::kept ? "2>&1" : "2>/dev/null");
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) {
     return {};
@@ -333,6 +336,12 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   EXPECT_EQ(run_crmhost(fmt::format("{} churn why 2 'Their plant closed'", base)).exit_code, kExitOk);
   EXPECT_EQ(run_crmhost(fmt::format("{} dnc add erp:C4 --reason 'asked us to stop'", base)).exit_code, kExitOk);
   EXPECT_EQ(run_crmhost(fmt::format("{} churn show 99999", base)).exit_code, kExitFailure);
+  // A customer the store does not have is refused with one message, by id or by source key.
+  for (const char* command : {"dnc add 99999 --reason x", "dnc add erp:NOPE --reason x", "explain 99999"}) {
+    const CommandResult refused = run_crmhost(fmt::format("{} {}", base, command), Stderr::kept);
+    EXPECT_EQ(refused.exit_code, kExitFailure) << command;
+    EXPECT_NE(refused.output.find("no customer '"), std::string::npos) << refused.output;
+  }
   result = run_crmhost(fmt::format("{} churn show 2 --json", base));
   const auto shown = nlohmann::json::parse(result.output);
   EXPECT_EQ(shown["reason"], "forced_to_leave");

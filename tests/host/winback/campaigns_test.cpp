@@ -169,6 +169,7 @@ TEST_F(CampaignsTest, ASimulatedYearRecoversTheKnownUpliftWithinTheReportsInterv
   EXPECT_NEAR(static_cast<double>(report->holdout) / kCustomers, 0.10, 0.02);
   EXPECT_EQ(report->contacted, report->enrolled) << "every treated customer has an address";
   EXPECT_NEAR(report->holdout_recovery_rate, kBaseRate, 0.04);
+  EXPECT_TRUE(report->uplift_measured);
   EXPECT_LE(report->uplift_low, kTrueUplift);
   EXPECT_GE(report->uplift_high, kTrueUplift);
   EXPECT_GT(report->uplift_low, 0.0) << "the effect is detected";
@@ -404,6 +405,7 @@ TEST_F(CampaignsTest, TheControlGroupLeavesAfterItsWindowOrItsOrderAndJoinsTheRe
   EXPECT_EQ(count("SELECT count(*) FROM outbox"), 0);  // nothing was ever sent to the control group
   EXPECT_EQ(engine.report(1)->holdout, 2U);            // and the report still counts both
   EXPECT_EQ(engine.report(1)->holdout_recovered, 1U);
+  EXPECT_FALSE(engine.report(1)->uplift_measured);  // nobody treated: nothing to compare
 }
 
 TEST_F(CampaignsTest, ATaskDoneBranchWaitsForTheOwnerToCloseTheEnrolmentsTasks) {
