@@ -25,6 +25,14 @@ bool matches(const std::vector<std::string>& allowed, const std::string& value) 
   return allowed.empty() || std::find(allowed.begin(), allowed.end(), value) != allowed.end();
 }
 
+// A route's reason names a kind of alert: "sync_failed" matches the alert of
+// every connector ("sync_failed:erp_csv"), as it does the exact reason.
+bool matches_reason(const std::vector<std::string>& allowed, const std::string& reason) {
+  return matches(allowed, reason) || matches(allowed, reason.substr(0, reason.find(':')));
+}
+
+constexpr std::string_view kDeliveryDead = "delivery_dead:";
+
 std::string digest_line(const OutboxItem& item) {
   return "- " + item.notification.value("title", std::string()) + "\n";
 }
@@ -246,9 +254,15 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
     const AlertRoute* route = nullptr;
   };
   std::vector<Target> targets;
+  // An alert about a channel whose notifications die is not sent through that channel.
+  const auto about = [&](const std::string& channel) {
+    return reason.starts_with(kDeliveryDead) && reason.substr(kDeliveryDead.size()) == channel;
+  };
   if (settings_.routes.empty()) {
     for (LoadedPlugin* channel : plugins_.plugins_of_kind(CRM_KIND_CHANNEL)) {
-      targets.push_back({channel->id(), resolve_recipients({"@owner"}, condition), nullptr});
+      if (!about(channel->id())) {
+        targets.push_back({channel->id(), resolve_recipients({"@owner"}, condition), nullptr});
+      }
     }
   } else {
     for (const AlertRoute& route : settings_.routes) {
@@ -257,7 +271,8 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
       for (const auto& [name, allowed] : route.label_matches) {
         labels_match = labels_match && matches(allowed, label(name));
       }
-      if (labels_match && matches(route.levels, condition.level) && matches(route.reasons, reason)) {
+      if (labels_match && !about(route.channel) && matches(route.levels, condition.level) &&
+          matches_reason(route.reasons, reason)) {
         targets.push_back(
             {route.channel,
              resolve_recipients(route.recipients.empty() ? std::vector<std::string>{"@owner"} : route.recipients,
@@ -602,7 +617,41 @@ std::size_t AlertEngine::escalate() {
   return due.size();
 }
 
+DeliveryCounts& DeliveryCounts::operator+=(const DeliveryCounts& other) {
+  delivered += other.delivered;
+  partial += other.partial;
+  retried += other.retried;
+  dead += other.dead;
+  held += other.held;
+  paced += other.paced;
+  messages += other.messages;
+  digested += other.digested;
+  for (const auto& [channel, count] : other.dead_by_channel) {
+    dead_by_channel[channel] += count;
+  }
+  return *this;
+}
+
 DeliveryCounts AlertEngine::deliver() {
+  DeliveryCounts counts = deliver_due();
+  if (counts.dead_by_channel.empty()) {
+    return counts;
+  }
+  for (const auto& [channel, count] : counts.dead_by_channel) {
+    raise_system_alert(
+        std::string(kDeliveryDead) + channel, next_level(next_level("signal")),
+        fmt::format("[delivery] notifications to channel '{}' are dead", channel),
+        fmt::format("{} notification(s) to '{}' failed for good in this run. See `crmhost alerts outbox "
+                    "--state dead` for the errors and `crmhost alerts resend ID` once the channel works.",
+                    count, channel));
+  }
+  // Once: what dies in this second pass (the alert above, on a channel also
+  // broken) only updates the open alert.
+  counts += deliver_due();
+  return counts;
+}
+
+DeliveryCounts AlertEngine::deliver_due() {
   DeliveryCounts counts;
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
@@ -977,6 +1026,7 @@ void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result
   }
   if (dead) {
     counts.dead += batch.items.size();
+    counts.dead_by_channel[batch.items.front()->channel_id] += batch.items.size();
     logger_.log(LogLevel::warn, "alerts",
                 fmt::format("notification {} to '{}' is dead after {} attempt(s): {}", batch.key,
                             batch.items.front()->channel_id, attempts, error));

@@ -33,10 +33,13 @@ struct DeliveryCounts {
   std::size_t partial = 0;
   std::size_t retried = 0;
   std::size_t dead = 0;
-  std::size_t held = 0;      // by quiet hours or a recipient cap, released when they allow
-  std::size_t paced = 0;     // waiting for the channel's per-minute window
-  std::size_t messages = 0;  // messages the channels carried (a digest is one)
-  std::size_t digested = 0;  // notifications that went out inside a digest
+  std::size_t held = 0;                                // by quiet hours or a recipient cap, released when they allow
+  std::size_t paced = 0;                               // waiting for the channel's per-minute window
+  std::size_t messages = 0;                            // messages the channels carried (a digest is one)
+  std::size_t digested = 0;                            // notifications that went out inside a digest
+  std::map<std::string, std::size_t> dead_by_channel;  // of `dead`
+
+  DeliveryCounts& operator+=(const DeliveryCounts& other);
 };
 
 // One pending notification of the outbox.
@@ -105,7 +108,9 @@ class AlertEngine {
   // alerts without a first response in time, or acknowledged and not closed
   // in time, remind their people once. Returns the number escalated.
   std::size_t escalate();
-  // Sends every due notification of the outbox once.
+  // Sends every due notification of the outbox once. When notifications die,
+  // one alert per channel says so (reason `delivery_dead:<channel>`, routed
+  // like any alert but never to the channel it is about) and goes out at once.
   DeliveryCounts deliver();
 
   bool acknowledge(std::int64_t alert_id, const std::string& by);
@@ -132,6 +137,7 @@ class AlertEngine {
   std::string owner_role(const std::string& level) const;
   void notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason, const Condition& condition,
               const std::string& event);
+  DeliveryCounts deliver_due();
   std::vector<const OutboxItem*> hold_back(const std::vector<OutboxItem>& due, DeliveryCounts& counts);
   void deliver_channel(const std::string& channel_id, const std::vector<const OutboxItem*>& items,
                        DeliveryCounts& counts);

@@ -20,8 +20,10 @@ namespace crm::host {
 // (Every member has a default so that a route can be written naming only the
 // fields it sets: {.levels = {"red"}, .channel = "alert_email"}.)
 struct AlertRoute {
-  std::vector<std::string> levels{};   // yellow, orange, red, signal
-  std::vector<std::string> reasons{};  // band, a scorer reason code, sync_failed
+  std::vector<std::string> levels{};  // yellow, orange, red, signal
+  // band, a scorer reason code, sync_failed, delivery_dead, mass_churn (a kind
+  // matches each of its alerts: sync_failed matches sync_failed:erp_csv)
+  std::vector<std::string> reasons{};
   std::vector<std::string> tiers{};
   std::string channel{};
   std::vector<std::string> recipients{};

@@ -165,6 +165,55 @@ TEST_F(AlertEngineTest, AfterTooManyFailuresANotificationIsDeadListedAndResendab
   EXPECT_EQ(occurrences("[red] customer 1"), 1U);
 }
 
+TEST_F(AlertEngineTest, DeadNotificationsRaiseOneAlertOnAnotherChannelAndReasonKindsRouteEveryConnector) {
+  settings_.routes = {
+      {.reasons = {"delivery_dead", "sync_failed"}, .channel = "alert_console", .recipients = {"ops@example.test"}},
+      {.levels = {"red"}, .channel = "no_such_channel", .recipients = {"@cs_director"}}};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 40}, {2, "red", "", 45}}));
+  DeliveryCounts counts;
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    counts = alerts.deliver();
+    test_.clock().advance_ms(60'000);
+  }
+  EXPECT_EQ(counts.dead, 2U);
+  EXPECT_EQ(counts.dead_by_channel["no_such_channel"], 2U);
+  EXPECT_EQ(counts.delivered, 1U);  // the alert about it, at once, on the channel that works
+  EXPECT_EQ(occurrences("[delivery] notifications to channel 'no_such_channel' are dead"), 1U);
+  EXPECT_EQ(occurrences("2 notification(s) to 'no_such_channel' failed for good"), 1U);
+  EXPECT_EQ(occurrences("to: ops@example.test"), 1U);
+  // More deaths while it is open update the alert; nobody is told twice.
+  alerts.evaluate(run({{1, "red", "", 40}, {2, "red", "", 45}, {3, "red", "", 40}}));
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    alerts.deliver();
+    test_.clock().advance_ms(60'000);
+  }
+  EXPECT_EQ(alerts.outbox("dead").size(), 3U);
+  EXPECT_EQ(occurrences("[delivery]"), 1U);
+  std::size_t delivery_alerts = 0;
+  for (const AlertRow& alert : alerts.list("open")) {
+    delivery_alerts += alert.reason == "delivery_dead:no_such_channel" ? 1 : 0;
+  }
+  EXPECT_EQ(delivery_alerts, 1U);
+  // A route naming the kind "sync_failed" reaches the alert of any connector.
+  alerts.raise_sync_failure("erp_csv", "exports/ is not readable");
+  EXPECT_EQ(alerts.deliver().delivered, 1U);
+  EXPECT_EQ(occurrences("[sync] connector erp_csv failed"), 1U);
+}
+
+TEST_F(AlertEngineTest, ADeadChannelIsNotToldAboutItself) {
+  AlertEngine alerts = engine();  // no routes: every channel, here only alert_console
+  alerts.evaluate(run({{1, "red", "", 40}}));
+  fs::remove_all(dir_ / "out");
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    alerts.deliver();
+    test_.clock().advance_ms(60'000);
+  }
+  EXPECT_EQ(alerts.outbox("dead").size(), 1U);  // no notification about it through the same broken channel
+  EXPECT_EQ(alerts.outbox("").size(), 1U);
+  EXPECT_EQ(alerts.list("open").size(), 2U);  // but the alert is there, listed
+}
+
 TEST_F(AlertEngineTest, ACrashBetweenSendAndMarkSendsNothingTwice) {
   AlertEngine alerts = engine();
   alerts.evaluate(run({{1, "red", "", 40}}));
