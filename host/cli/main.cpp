@@ -1017,20 +1017,31 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
       if (args.action == "status" && row.id != args.campaign_id) {
         continue;
       }
+      // Each version's results beside the others', kept for the next campaign (domain.md 6.5).
+      const std::optional<CampaignReport> results = campaigns.report(row.id);
       rows.push_back({{"id", row.id},
                       {"playbook", row.playbook_id},
                       {"version", row.playbook_version},
                       {"budget", row.budget},
                       {"spent", row.spent},
-                      {"enrolments", row.enrolments_by_state}});
+                      {"enrolments", row.enrolments_by_state},
+                      {"recovery_rate", results->recovery_rate},
+                      {"benefit_cost_ratio", results->benefit_cost_ratio},
+                      {"uplift", results->uplift_measured ? nlohmann::json(results->uplift) : nlohmann::json()}});
       if (!args.as_json) {
         std::string states;
         for (const auto& [state, count] : row.enrolments_by_state) {
           states += fmt::format("{}{} {}", states.empty() ? "" : ", ", state, count);
         }
         std::cout << fmt::format(
-            "{:>4}  {} v{}  spent {:.2f}{}  enrolments: {}\n", row.id, row.playbook_id, row.playbook_version, row.spent,
-            row.budget > 0 ? fmt::format(" of {:.2f}", row.budget) : std::string(), states.empty() ? "-" : states);
+            "{:>4}  {} v{}  spent {:.2f}{}  enrolments: {}\n      recovered {:.1f} %, uplift {}, "
+            "benefit/cost {:.2f}\n",
+            row.id, row.playbook_id, row.playbook_version, row.spent,
+            row.budget > 0 ? fmt::format(" of {:.2f}", row.budget) : std::string(), states.empty() ? "-" : states,
+            results->recovery_rate * 100,
+            results->uplift_measured ? fmt::format("{:+.1f} points", results->uplift * 100)
+                                     : std::string("not measured"),
+            results->benefit_cost_ratio);
       }
     }
     if (args.action == "status" && rows.empty()) {

@@ -384,6 +384,8 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   ASSERT_EQ(campaigns.size(), 1U);
   EXPECT_EQ(campaigns[0]["enrolments"]["completed"], pass["enrolled"]);
   EXPECT_EQ(campaigns[0]["enrolments"]["holdout"], pass["holdout"]);
+  EXPECT_TRUE(campaigns[0]["recovery_rate"].is_number());  // the results, kept beside each version
+  EXPECT_TRUE(campaigns[0]["uplift"].is_number());
   // Today, long after the replayed date, the control group's window has ended: it leaves.
   result = run_crmhost(fmt::format("{} campaigns run --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output)["control_closed"], pass["holdout"]);
