@@ -834,6 +834,29 @@ int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
     }
     return kExitOk;
   }
+  if (args.action == "causes") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (const RootCause& cause : lost.root_causes()) {
+      rows.push_back({{"cause", cause.cause},
+                      {"customers", cause.customers},
+                      {"by_reason", cause.by_reason},
+                      {"expected_value", cause.expected_value}});
+      if (!args.as_json) {
+        std::string reasons;
+        for (const auto& [reason, count] : cause.by_reason) {
+          reasons += fmt::format("{}{} {}", reasons.empty() ? "" : ", ", reason, count);
+        }
+        std::cout << fmt::format("{:>4} customer(s), worth {:.2f} ({}): {}\n", cause.customers.size(),
+                                 cause.expected_value, reasons, cause.cause);
+      }
+    }
+    if (args.as_json) {
+      std::cout << nlohmann::json{{"root_causes", rows}}.dump(2) << '\n';
+    } else if (rows.empty()) {
+      std::cout << "no 5 Why chain recorded yet (`crmhost churn why CUSTOMER TEXT`)\n";
+    }
+    return kExitOk;
+  }
   const std::optional<std::int64_t> customer = find_customer(store, args.customer);
   if (!customer) {
     return kExitFailure;
@@ -1417,6 +1440,8 @@ int main(int argc, char** argv) {
   churn_mark->add_option("--note", winback_args.note, "Why");
   auto* churn_reason = churn->add_subcommand("reason", "Confirm or change a lost customer's reason");
   auto* churn_why = churn->add_subcommand("why", "Add one \"why\" to the customer's 5 Why root-cause chain");
+  auto* churn_causes =
+      churn->add_subcommand("causes", "Root causes: the last answers of the 5 Why chains, the most customers first");
   // The customer comes first on the command line: `churn reason 2 attracted_away`.
   for (CLI::App* command : {churn_show, churn_mark, churn_reason, churn_why}) {
     command->add_option("CUSTOMER_ID", winback_args.customer, "The store's customer id, or SOURCE:EXTERNAL_ID")
@@ -1465,8 +1490,8 @@ int main(int argc, char** argv) {
     command->add_option("ID", winback_args.campaign_id, "Campaign id (from `campaigns list`)")->required();
   }
   for (CLI::App* command :
-       {churn_detect, churn_list, churn_show, churn_mark, churn_reason, churn_why, dnc_add, dnc_remove, dnc_list,
-        campaigns_list, campaigns_run, campaigns_status, campaigns_report, campaigns_tasks, campaigns_done}) {
+       {churn_detect, churn_list, churn_show, churn_mark, churn_reason, churn_why, churn_causes, dnc_add, dnc_remove,
+        dnc_list, campaigns_list, campaigns_run, campaigns_status, campaigns_report, campaigns_tasks, campaigns_done}) {
     command->add_flag("--json", winback_args.as_json, "Print JSON");
   }
 
@@ -1514,7 +1539,8 @@ int main(int argc, char** argv) {
                                                                   {churn_show, "show"},
                                                                   {churn_mark, "mark"},
                                                                   {churn_reason, "reason"},
-                                                                  {churn_why, "why"}}) {
+                                                                  {churn_why, "why"},
+                                                                  {churn_causes, "causes"}}) {
       if (command->parsed()) {
         winback_args.action = action;
         return command_churn(options, winback_args);

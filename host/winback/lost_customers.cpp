@@ -487,6 +487,46 @@ bool LostCustomers::set_reason(std::int64_t customer_id, const std::string& reas
   return store_.database().changes() > 0;
 }
 
+std::vector<RootCause> LostCustomers::root_causes() {
+  const auto normalised = [](const std::string& text) {
+    std::string key;
+    for (const char c : text) {
+      if (std::isspace(static_cast<unsigned char>(c)) != 0) {
+        if (!key.empty() && key.back() != ' ') {
+          key += ' ';
+        }
+      } else {
+        key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+    }
+    while (!key.empty() && (key.back() == ' ' || key.back() == '.')) {
+      key.pop_back();
+    }
+    return key;
+  };
+  std::map<std::string, RootCause> causes;
+  Statement query = store_.database().prepare(
+      "SELECT customer_id, json_extract(why_chain, '$[#-1]'), coalesce(reason, 'other'), coalesce(expected_value, 0) "
+      "FROM lost_customers WHERE json_array_length(why_chain) > 0 ORDER BY customer_id");
+  while (query.step()) {
+    const std::string last = query.column_text(1);
+    RootCause& cause = causes[normalised(last)];
+    if (cause.cause.empty()) {
+      cause.cause = last;
+    }
+    cause.customers.push_back(query.column_int64(0));
+    ++cause.by_reason[query.column_text(2)];
+    cause.expected_value += query.column_double(3);
+  }
+  std::vector<RootCause> sorted;
+  for (auto& [key, cause] : causes) {
+    sorted.push_back(std::move(cause));
+  }
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const RootCause& a, const RootCause& b) { return a.customers.size() > b.customers.size(); });
+  return sorted;
+}
+
 bool LostCustomers::add_why(std::int64_t customer_id, const std::string& why) {
   store_.database()
       .prepare("UPDATE lost_customers SET why_chain = json_insert(why_chain, '$[#]', ?1) WHERE customer_id = ?2")

@@ -59,6 +59,14 @@ struct LostCustomer {
   std::optional<std::int64_t> recovered_ms;
 };
 
+// The last answer of one or more 5 Why chains: the cause to fix once.
+struct RootCause {
+  std::string cause;  // as first written (chains that end alike, ignoring case and spacing, share it)
+  std::vector<std::int64_t> customers;
+  std::map<std::string, std::size_t> by_reason;
+  double expected_value = 0;  // what the customers it lost were worth
+};
+
 // Lost customers (domain.md section 6): detected from each customer's own
 // purchase rhythm, a contract end or an explicit mark; a reason proposed by
 // rules on the evidence and confirmed by a person; the value of winning them
@@ -76,6 +84,9 @@ class LostCustomers {
   bool set_reason(std::int64_t customer_id, const std::string& reason, const std::string& note, const std::string& by);
   // Appends one "why" to the customer's 5 Why root-cause chain.
   bool add_why(std::int64_t customer_id, const std::string& why);
+
+  // Root causes of the recorded 5 Why chains, the most customers first.
+  std::vector<RootCause> root_causes();
 
   std::vector<LostCustomer> list(bool eligible_only);
   std::optional<LostCustomer> find(std::int64_t customer_id);

@@ -334,6 +334,10 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
       kExitOk);
   EXPECT_EQ(run_crmhost(fmt::format("{} churn reason 2 bored --note x", base)).exit_code, kExitUsage);
   EXPECT_EQ(run_crmhost(fmt::format("{} churn why 2 'Their plant closed'", base)).exit_code, kExitOk);
+  result = run_crmhost(fmt::format("{} churn causes --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk);
+  EXPECT_EQ(nlohmann::json::parse(result.output)["root_causes"][0]["cause"], "Their plant closed");
+  EXPECT_EQ(nlohmann::json::parse(result.output)["root_causes"][0]["customers"], nlohmann::json({2}));
   EXPECT_EQ(run_crmhost(fmt::format("{} dnc add erp:C4 --reason 'asked us to stop'", base)).exit_code, kExitOk);
   EXPECT_EQ(run_crmhost(fmt::format("{} churn show 99999", base)).exit_code, kExitFailure);
   // A customer the store does not have is refused with one message, by id or by source key.

@@ -180,6 +180,29 @@ TEST_F(LostCustomersTest, APersonsReasonAndWhyChainStayAcrossRuns) {
   EXPECT_THROW(lost.set_reason(1, "bored", "", "li.na"), std::invalid_argument);
 }
 
+TEST_F(LostCustomersTest, RootCausesGroupTheChainsThatEndAlikeTheMostCustomersFirst) {
+  for (std::int64_t id = 1; id <= 4; ++id) {
+    customer(id, 10, 500, 100);
+  }
+  LostCustomers lost = engine();
+  lost.detect(kAsOf);
+  EXPECT_TRUE(lost.root_causes().empty());
+  ASSERT_TRUE(lost.add_why(1, "Deliveries were late"));
+  ASSERT_TRUE(lost.add_why(1, "The Shanghai warehouse was understaffed."));
+  ASSERT_TRUE(lost.add_why(2, "Invoices were wrong"));
+  ASSERT_TRUE(lost.add_why(2, "the  shanghai warehouse was understaffed"));
+  ASSERT_TRUE(lost.add_why(3, "质量问题没有及时处理"));
+  ASSERT_TRUE(lost.set_reason(2, "left_dissatisfied", "late and wrong", "li.na"));
+  const std::vector<RootCause> causes = lost.root_causes();
+  ASSERT_EQ(causes.size(), 2U);
+  EXPECT_EQ(causes[0].cause, "The Shanghai warehouse was understaffed.");
+  EXPECT_EQ(causes[0].customers, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(causes[0].by_reason.at("left_dissatisfied"), 1U);
+  EXPECT_GT(causes[0].expected_value, 0.0);
+  EXPECT_EQ(causes[1].cause, "质量问题没有及时处理");
+  EXPECT_EQ(causes[1].customers, (std::vector<std::int64_t>{3}));
+}
+
 TEST_F(LostCustomersTest, ValueAbcClassAndRecoveryFromHistory) {
   customer(1, 10, 730, 100, 1'000);  // about 63 orders of 1,000 over 630 days
   customer(2, 10, 730, 100, 10);
