@@ -519,6 +519,7 @@ std::vector<RootCause> LostCustomers::root_causes() {
     cause.expected_value += query.column_double(3);
   }
   std::vector<RootCause> sorted;
+  sorted.reserve(causes.size());
   for (auto& [key, cause] : causes) {
     sorted.push_back(std::move(cause));
   }
