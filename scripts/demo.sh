@@ -55,6 +55,14 @@ crmhost alerts list --state open | tail -5
 
 # Win-back: who was lost, why (rules on the evidence; a person may confirm), and the campaign.
 crmhost churn list
+lost=$(sqlite3 build/demo/crm.db "SELECT customer_id FROM lost_customers WHERE recovered_ms IS NULL ORDER BY customer_id LIMIT 1")
+if [[ -n "$lost" ]]; then
+  # The account manager records the 5 Why chain; root causes group the chains that end alike.
+  crmhost churn why "$lost" "They stopped ordering after the spring price list"
+  crmhost churn why "$lost" "The price list was raised for every account at once, without a call"
+  crmhost churn causes
+fi
+crmhost campaigns tasks
 crmhost campaigns list
 crmhost campaigns report 1
 
