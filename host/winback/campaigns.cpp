@@ -384,6 +384,22 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
       int contacted = 0;
       double cost = 0;
       std::string kind = "end";
+      // A step is claimed by recording its sequence number before its message,
+      // task or spending happen, in one transaction with the enrolment's move:
+      // a number already recorded (another run got there first) means done,
+      // and nothing of the step happens twice.
+      bool claimed = false;
+      const auto claim = [&](const std::string& step_outcome) {
+        record.bind(1, enrolment.id)
+            .bind(2, enrolment.steps_done + 1)
+            .bind(3, static_cast<std::int64_t>(enrolment.step_index))
+            .bind(4, kind)
+            .bind(5, now)
+            .bind(6, step_outcome)
+            .run();
+        claimed = db.changes() > 0;
+        return claimed;
+      };
       if (enrolment.step_index >= static_cast<int>(campaign.steps.size())) {
         state = "completed";
         exit_reason = "playbook finished";
@@ -454,6 +470,13 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
           if (skipped) {
             outcome = "skipped: " + *skipped;
           } else {
+            if (step.kind == "offer") {
+              cost = step.cost;
+              outcome = fmt::format("offer of {:.2f} sent", cost);
+            }
+            if (!claim(outcome)) {
+              continue;
+            }
             const std::string text = render(step.text, variables());
             const nlohmann::json notification = {{"severity", CRM_SEVERITY_INFO},
                                                  {"title", text.substr(0, text.find('\n'))},
@@ -473,16 +496,18 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
             ++sent_today[step.channel];
             ++pass.messages;
             if (step.kind == "offer") {
-              cost = step.cost;
               campaign.spent += cost;
               spend.bind(1, cost).bind(2, enrolment.campaign_id).run();
-              outcome = fmt::format("offer of {:.2f} sent", cost);
             }
           }
         } else if (step.kind == "task") {
           std::string owner = step.owner.empty() || step.owner == "@account_manager" ? account_manager : step.owner;
           if (owner.empty()) {
             owner = "unassigned";
+          }
+          outcome = "task for " + owner;
+          if (!claim(outcome)) {
+            continue;
           }
           task.bind(1, enrolment.id)
               .bind(2, customer)
@@ -493,7 +518,6 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
               .run();
           ++pass.tasks;
           ++facts.open_tasks[enrolment.id];
-          outcome = "task for " + owner;
         } else if (step.kind == "wait") {
           next_ms = now + static_cast<std::int64_t>(step.days * kDayMs);
         } else if (step.kind == "branch") {
@@ -532,16 +556,7 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
           next_index = static_cast<int>(campaign.steps.size());
         }
       }
-      // The step's record and the enrolment's move share the transaction with
-      // the queued message: a sequence number already recorded means done.
-      record.bind(1, enrolment.id)
-          .bind(2, enrolment.steps_done + 1)
-          .bind(3, static_cast<std::int64_t>(enrolment.step_index))
-          .bind(4, kind)
-          .bind(5, now)
-          .bind(6, outcome)
-          .run();
-      if (db.changes() == 0) {
+      if (!claimed && !claim(outcome)) {
         continue;
       }
       move.bind(1, static_cast<std::int64_t>(next_index))

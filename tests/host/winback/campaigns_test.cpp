@@ -214,6 +214,35 @@ TEST_F(CampaignsTest, ACrashBetweenSendAndMarkAndAReRunSendNothingTwice) {
   EXPECT_EQ(occurrences("Customer 1: we miss you"), 1U);
 }
 
+// Two runs at once (a cron job and a person): the second one's view of an
+// enrolment is stale by the time it gets the store, and the step it would
+// execute is already recorded. Nothing of the step happens again: no task,
+// no message, no spending.
+TEST_F(CampaignsTest, AStepAnotherRunAlreadyRecordedDoesNothingAgain) {
+  settings_.holdout_fraction = 0;
+  settings_.playbooks[0].steps = {{.kind = "task", .text = "Call {name}"},
+                                  {.kind = "offer", .channel = "alert_console", .text = "{name}: 50 off", .cost = 50},
+                                  {.kind = "end"}};
+  lost_customer(1);
+  detect();
+  CampaignEngine engine = campaigns();
+  engine.enrol();
+  // The other run recorded both steps (and did them) but has not moved the enrolment yet.
+  store_.database().exec(
+      "INSERT INTO enrolment_steps(enrolment_id, sequence, step_index, kind, executed_ms, outcome) VALUES (1, 1, 0, "
+      "'task', 0, 'task for am@example.test')");
+  EXPECT_EQ(engine.advance().steps, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM tasks"), 0);
+  store_.database().exec("UPDATE enrolments SET step_index = 1, steps_done = 1");
+  store_.database().exec(
+      "INSERT INTO enrolment_steps(enrolment_id, sequence, step_index, kind, executed_ms, outcome) VALUES (1, 2, 1, "
+      "'offer', 0, 'offer of 50.00 sent')");
+  EXPECT_EQ(engine.advance().steps, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM campaigns WHERE spent = 0"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE cost = 0 AND contacted = 0"), 1);
+}
+
 TEST_F(CampaignsTest, FrequencyAndChannelCapsDeferStepsWithoutSkippingThem) {
   settings_.holdout_fraction = 0;
   settings_.playbooks[0].steps = {{.kind = "message", .channel = "alert_console", .text = "{name}: first"},
