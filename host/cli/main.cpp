@@ -29,6 +29,7 @@
 #include "scoring/features.hpp"
 #include "scoring/known_labels.hpp"
 #include "scoring/scoring.hpp"
+#include "store/job_lock.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
 #include "winback/campaigns.hpp"
@@ -176,6 +177,7 @@ std::vector<SyncSummary> sync_connectors(Session& session, Store& store, PluginH
 int command_sync(const GlobalOptions& options, const std::string& connector_id, bool as_json) {
   Session session;
   prepare(options, session, LogLevel::warn);
+  const JobLock one_job_at_a_time(session.database->string(), "sync", session.clock.now_ms());
   Store store(session.database->string());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
@@ -964,6 +966,10 @@ nlohmann::json report_json(const CampaignReport& report) {
 int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
   Session session;
   prepare(options, session, LogLevel::warn);
+  std::optional<JobLock> one_job_at_a_time;
+  if (args.action == "run") {
+    one_job_at_a_time.emplace(session.database->string(), "campaigns run", session.clock.now_ms());
+  }
   Store store(session.database->string());
   const CampaignClock campaign_clock(session.clock, args.action == "run" ? args.date : std::string());
   CampaignEngine campaigns(store, session.logger, campaign_clock.clock(), session.config.winback);
@@ -1103,6 +1109,7 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
 int command_run(const GlobalOptions& options, const std::string& as_of, bool as_json) {
   Session session;
   prepare(options, session, LogLevel::info);
+  const JobLock one_job_at_a_time(session.database->string(), "run", session.clock.now_ms());
   Store store(session.database->string());
   const std::int64_t run_id = store.begin_run("run", session.clock.now_ms());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
@@ -1576,6 +1583,9 @@ int main(int argc, char** argv) {
   } catch (const StoreError& e) {
     std::cerr << "crmhost: database refused: " << e.what() << '\n';
     return kExitConfig;
+  } catch (const JobLockBusy& e) {
+    std::cerr << "crmhost: " << e.what() << '\n';
+    return kExitBusy;
   } catch (const std::exception& e) {
     std::cerr << "crmhost: " << e.what() << '\n';
     return kExitFailure;

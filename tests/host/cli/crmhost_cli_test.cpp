@@ -16,6 +16,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "crm/abi.h"
+#include "store/job_lock.hpp"
 #include "store/store.hpp"
 
 namespace crm::host {
@@ -299,6 +300,27 @@ TEST_F(CrmhostCli, RunSyncsScoresAlertsOnceAndAlertsCanBeAcknowledgedAndResolved
   result = run_crmhost(fmt::format("{} alerts outbox --state sent --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output).size(), opened);
   EXPECT_EQ(run_crmhost(fmt::format("{} alerts resend 1", base)).exit_code, kExitFailure);  // not dead
+}
+
+TEST_F(CrmhostCli, OneJobAtATimePerStoreReadersAreNotHeldBack) {
+  const fs::path db = dir_ / "crm.db";
+  const std::string base = fmt::format("--db '{}'", db.string());
+  ASSERT_EQ(run_crmhost(base + " sync").exit_code, kExitOk);
+  {
+    const JobLock held(db.string(), "run", 1'790'000'000'000);
+    for (const char* command : {"run", "sync", "campaigns run"}) {
+      const CommandResult refused = run_crmhost(fmt::format("{} {}", base, command), Stderr::kept);
+      EXPECT_EQ(refused.exit_code, kExitBusy) << command;
+      EXPECT_NE(refused.output.find(fmt::format("another job is working on {} (crmhost run, pid {}, since 2026-09-21 "
+                                                "14:13:20 UTC)",
+                                                db.string(), ::getpid())),
+                std::string::npos)
+          << refused.output;
+    }
+    EXPECT_EQ(run_crmhost(base + " alerts list").exit_code, kExitOk);  // reading is not a job
+    EXPECT_EQ(run_crmhost(base + " campaigns list").exit_code, kExitOk);
+  }
+  EXPECT_EQ(run_crmhost(base + " sync").exit_code, kExitOk);  // released
 }
 
 TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybook) {

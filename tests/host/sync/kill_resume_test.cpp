@@ -140,6 +140,8 @@ TEST(KillResume, ASyncKilledMidImportAndRerunEqualsOneCleanRun) {
   ASSERT_GT(orders_at_kill, 0) << "the kill came before any batch was committed";
   ASSERT_LT(orders_at_kill, kRows - kRows / kBadEvery) << "the sync finished before the kill: nothing was tested";
 
+  // The killed sync held the store's job lock; the kernel dropped it with the process.
+  EXPECT_TRUE(fs::exists(killed.string() + ".lock"));
   ASSERT_EQ(wait_exit_code(spawn_sync(dir / "crmhost.json", killed)), 0);
   EXPECT_EQ(scalar(killed, "SELECT count(*) FROM orders"), kRows - kRows / kBadEvery);
   EXPECT_EQ(scalar(killed, "SELECT count(*) FROM quarantine"), kRows / kBadEvery);
