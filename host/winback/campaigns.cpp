@@ -326,12 +326,14 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
                                           query.column_double(3), query.column_double(4)};
     }
   }
-  std::map<std::string, std::int64_t> sent_today;  // channel -> messages queued since UTC midnight
+  std::map<std::string, std::int64_t> sent_today;  // channel -> messages queued on this UTC day
   if (settings_.channel_daily_cap > 0) {
+    // Bounded on both sides: a replay of an earlier date (--as-of) must not
+    // count what a later one queued.
     Statement query = db.prepare(
-        "SELECT channel_id, count(*) FROM outbox WHERE alert_id IS NULL AND created_ms >= ?1 AND idempotency_key LIKE "
-        "'crm-winback-%' GROUP BY channel_id");
-    query.bind(1, now / kDayMs * kDayMs);
+        "SELECT channel_id, count(*) FROM outbox WHERE alert_id IS NULL AND created_ms >= ?1 AND created_ms < ?2 AND "
+        "idempotency_key LIKE 'crm-winback-%' GROUP BY channel_id");
+    query.bind(1, now / kDayMs * kDayMs).bind(2, (now / kDayMs + 1) * kDayMs);
     while (query.step()) {
       sent_today[query.column_text(0)] = query.column_int64(1);
     }

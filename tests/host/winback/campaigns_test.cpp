@@ -270,6 +270,22 @@ TEST_F(CampaignsTest, FrequencyAndChannelCapsDeferStepsWithoutSkippingThem) {
   EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE state = 'completed'"), 5);
 }
 
+TEST_F(CampaignsTest, AReplayOfAnEarlierDayDoesNotCountALaterDaysMessagesAgainstItsCap) {
+  settings_.holdout_fraction = 0;
+  settings_.channel_daily_cap = 2;
+  lost_customer(1);
+  lost_customer(2);
+  detect();
+  // A replay of a later date already queued three messages of this channel.
+  Statement queue = store_.database().prepare(
+      "INSERT INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, created_ms) "
+      "VALUES (NULL, 'alert_console', ?1, '{}', 'sent', ?2, ?2)");
+  for (int i = 1; i <= 3; ++i) {
+    queue.bind(1, fmt::format("crm-winback-later-{}", i)).bind(2, now() + 30 * kDay).run();
+  }
+  EXPECT_EQ(campaigns().run().messages, 2U);  // today's cap is today's
+}
+
 TEST_F(CampaignsTest, QuietHoursHoldStepsAndReleaseThemWhenTheyEnd) {
   // 22:00-07:00 in UTC+8; the test clock starts at 22:13 local time.
   settings_.quiet_hours = {22 * 60, 7 * 60, 8 * 60, {}};
