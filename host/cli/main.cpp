@@ -23,6 +23,7 @@
 #include "cli/progress.hpp"
 #include "core/clock.hpp"
 #include "core/config.hpp"
+#include "core/dates.hpp"
 #include "core/logger.hpp"
 #include "loader/plugin_host.hpp"
 #include "scoring/backtest.hpp"
@@ -288,13 +289,6 @@ std::int64_t parse_date_ms(const std::string& text, const char* option) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::sys_days{date}.time_since_epoch()).count();
 }
 
-std::string date_text(std::int64_t ms) {
-  const std::chrono::year_month_day date{std::chrono::floor<std::chrono::days>(
-      std::chrono::sys_time<std::chrono::milliseconds>{std::chrono::milliseconds{ms}})};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                     static_cast<unsigned>(date.day()));
-}
-
 std::int64_t as_of_or_today(const std::string& as_of, const Clock& clock) {
   if (!as_of.empty()) {
     return parse_date_ms(as_of, "--as-of");
@@ -393,7 +387,7 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
   const std::size_t unscored = pass.unscored;
   const std::size_t customer_count = pass.customers;
   nlohmann::json report = {{"run_id", run_id},
-                           {"as_of", date_text(as_of_ms)},
+                           {"as_of", utc_date_text(as_of_ms)},
                            {"customers", customer_count},
                            {"primary_scorer", pass.primary_scorer},
                            {"bands", bands},
@@ -412,7 +406,7 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
     std::cout << report.dump(2) << '\n';
   } else {
     std::cout << fmt::format("scored {} customers as of {} (run {}, bands by {})\n", customer_count,
-                             date_text(as_of_ms), run_id, report["primary_scorer"].get<std::string>());
+                             utc_date_text(as_of_ms), run_id, report["primary_scorer"].get<std::string>());
     for (const BandRule& band : session.config.scoring.bands) {
       std::cout << fmt::format(
           "  {:<8} {:>9}  (score >= {:g}; owner {}{})\n", band.name, bands[band.name], band.min_score, band.owner,
@@ -499,7 +493,7 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
   nlohmann::json report = {{"customer_id", customer_id},
                            {"known_as", known_as},
                            {"run_id", query.column_int64(0)},
-                           {"as_of", date_text(query.column_int64(1))},
+                           {"as_of", utc_date_text(query.column_int64(1))},
                            {"score", json_number(score)},
                            {"band", band},
                            {"tier", text_or_empty(4)},
@@ -612,8 +606,8 @@ int command_train(const GlobalOptions& options, const std::string& as_of, int ho
   }
   progress.clear();
   const double churned = static_cast<double>(std::count(labels.begin(), labels.end(), 1.0));
-  const nlohmann::json report = {{"features_as_of", date_text(train_as_of_ms)},
-                                 {"outcome_until", date_text(outcome_end_ms)},
+  const nlohmann::json report = {{"features_as_of", utc_date_text(train_as_of_ms)},
+                                 {"outcome_until", utc_date_text(outcome_end_ms)},
                                  {"horizon_days", horizon_days},
                                  {"customers", buyers.size()},
                                  {"churned", churned},
@@ -622,7 +616,7 @@ int command_train(const GlobalOptions& options, const std::string& as_of, int ho
     std::cout << report.dump(2) << '\n';
   } else {
     std::cout << fmt::format("trained on {} customers as of {} ({} churned by {})\n", buyers.size(),
-                             date_text(train_as_of_ms), churned, date_text(outcome_end_ms));
+                             utc_date_text(train_as_of_ms), churned, utc_date_text(outcome_end_ms));
     for (const auto& entry : trained) {
       std::cout << fmt::format("  {}: {}\n", entry["scorer"].get<std::string>(),
                                entry["status"] == "trained"
@@ -738,21 +732,22 @@ class CampaignClock {
 };
 
 nlohmann::json lost_json(const LostCustomer& lost) {
-  return {{"customer_id", lost.customer_id},
-          {"name", lost.name},
-          {"churn_date", date_text(lost.churn_date_ms)},
-          {"method", lost.method},
-          {"evidence", nlohmann::json::parse(lost.evidence, nullptr, false)},
-          {"reason", lost.reason},
-          {"reason_source", lost.reason_source},
-          {"reason_evidence", lost.reason_evidence},
-          {"reason_note", lost.reason_note},
-          {"why_chain", lost.why_chain},
-          {"expected_value", lost.expected_value},
-          {"abc_class", lost.abc_class},
-          {"eligible", lost.eligible},
-          {"exclusion", lost.exclusion},
-          {"recovered", lost.recovered_ms ? nlohmann::json(date_text(*lost.recovered_ms)) : nlohmann::json(nullptr)}};
+  return {
+      {"customer_id", lost.customer_id},
+      {"name", lost.name},
+      {"churn_date", utc_date_text(lost.churn_date_ms)},
+      {"method", lost.method},
+      {"evidence", nlohmann::json::parse(lost.evidence, nullptr, false)},
+      {"reason", lost.reason},
+      {"reason_source", lost.reason_source},
+      {"reason_evidence", lost.reason_evidence},
+      {"reason_note", lost.reason_note},
+      {"why_chain", lost.why_chain},
+      {"expected_value", lost.expected_value},
+      {"abc_class", lost.abc_class},
+      {"eligible", lost.eligible},
+      {"exclusion", lost.exclusion},
+      {"recovered", lost.recovered_ms ? nlohmann::json(utc_date_text(*lost.recovered_ms)) : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json detection_json(const ChurnDetection& counts) {
@@ -824,7 +819,7 @@ int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
       rows.push_back(lost_json(row));
       if (!args.as_json) {
         std::cout << fmt::format("{:>7}  {}  {:<18} {:<6} {:>10.2f}  {:<3} {}\n", row.customer_id,
-                                 date_text(row.churn_date_ms), row.reason, row.reason_source, row.expected_value,
+                                 utc_date_text(row.churn_date_ms), row.reason, row.reason_source, row.expected_value,
                                  row.abc_class,
                                  row.recovered_ms ? "recovered"
                                  : row.eligible   ? "eligible"
@@ -889,11 +884,11 @@ int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
   std::cout << fmt::format(
       "customer {} ({}) lost on {} ({})\n  reason: {} ({}{}){}\n  value: {:.2f} expected, class "
       "{}\n  {}\n",
-      row->customer_id, row->name.empty() ? "-" : row->name, date_text(row->churn_date_ms), row->method,
+      row->customer_id, row->name.empty() ? "-" : row->name, utc_date_text(row->churn_date_ms), row->method,
       row->reason.empty() ? "not assessed" : row->reason, row->reason_source,
       row->reason_evidence.empty() ? "" : ": " + row->reason_evidence,
       row->reason_note.empty() ? "" : "\n  note: " + row->reason_note, row->expected_value, row->abc_class,
-      row->recovered_ms ? "recovered on " + date_text(*row->recovered_ms)
+      row->recovered_ms ? "recovered on " + utc_date_text(*row->recovered_ms)
       : row->eligible   ? std::string("eligible for win-back")
                         : "not pursued: " + row->exclusion);
   for (std::size_t i = 0; i < row->why_chain.size(); ++i) {
@@ -915,9 +910,9 @@ int command_dnc(const GlobalOptions& options, const WinbackArgs& args) {
       rows.push_back({{"customer_id", query.column_int64(0)},
                       {"reason", query.column_text(1)},
                       {"added_by", query.column_text(2)},
-                      {"added", date_text(query.column_int64(3))}});
+                      {"added", utc_date_text(query.column_int64(3))}});
       if (!args.as_json) {
-        std::cout << fmt::format("{:>7}  {}  {} ({})\n", query.column_int64(0), date_text(query.column_int64(3)),
+        std::cout << fmt::format("{:>7}  {}  {} ({})\n", query.column_int64(0), utc_date_text(query.column_int64(3)),
                                  query.column_text(1), query.column_text(2));
       }
     }
@@ -1003,21 +998,21 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
                             {"customer_id", query.column_int64(1)},
                             {"owner", query.column_text(2)},
                             {"title", query.column_text(3)},
-                            {"created", date_text(query.column_int64(4))},
-                            {"due", date_text(query.column_int64(5))},
+                            {"created", utc_date_text(query.column_int64(4))},
+                            {"due", utc_date_text(query.column_int64(5))},
                             {"state", query.column_text(6)},
                             {"campaign_id", query.column_int64(7)}};
       const bool done = query.column_int64(8) != 0;
       if (done) {
-        row["done"] = date_text(query.column_int64(8));
+        row["done"] = utc_date_text(query.column_int64(8));
         row["done_by"] = query.column_text(9);
         row["outcome"] = query.column_text(10);
       }
       if (!args.as_json) {
         std::cout << fmt::format("{:>6}  due {}  {:<5} {:<24} {}{}\n", query.column_int64(0),
-                                 date_text(query.column_int64(5)), query.column_text(6), query.column_text(2),
+                                 utc_date_text(query.column_int64(5)), query.column_text(6), query.column_text(2),
                                  query.column_text(3),
-                                 done ? fmt::format("\n        done {} by {}: {}", date_text(query.column_int64(8)),
+                                 done ? fmt::format("\n        done {} by {}: {}", utc_date_text(query.column_int64(8)),
                                                     query.column_text(9), query.column_text(10))
                                       : std::string());
       }
@@ -1134,7 +1129,7 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
   std::optional<ScoringPass> scoring;
   if (!g_cancelled.load() && !loaded_scorers(host).empty()) {
     scoring = run_scoring(session, store, host, as_of_or_today(as_of, session.clock));
-    summary["scoring"] = {{"run_id", scoring->run_id},       {"as_of", date_text(scoring->as_of_ms)},
+    summary["scoring"] = {{"run_id", scoring->run_id},       {"as_of", utc_date_text(scoring->as_of_ms)},
                           {"customers", scoring->customers}, {"bands", scoring->bands},
                           {"tiers", scoring->tiers},         {"band_changes", scoring->changes.size()},
                           {"skipped", scoring->skipped}};
@@ -1202,7 +1197,7 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
         tiers += fmt::format("{}{} {}", tiers.empty() ? "" : ", ", tier, count);
       }
       std::cout << fmt::format("score: {} customers as of {}: {}; tiers: {}; {} changed band\n", scoring->customers,
-                               date_text(scoring->as_of_ms), bands, tiers.empty() ? "-" : tiers,
+                               utc_date_text(scoring->as_of_ms), bands, tiers.empty() ? "-" : tiers,
                                scoring->changes.size());
     }
     std::string levels;

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/dates.hpp"
 #include "winback/lost_customers.hpp"
 
 namespace crm::host {
@@ -45,12 +46,6 @@ std::string render(std::string text, const std::map<std::string, std::string>& v
     }
   }
   return text;
-}
-
-std::string day_text(std::int64_t ms) {
-  const std::chrono::year_month_day date{std::chrono::sys_days{std::chrono::days{ms / kDayMs}}};
-  return fmt::format("{:04}-{:02}-{:02}", static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
-                     static_cast<unsigned>(date.day()));
 }
 
 }  // namespace
@@ -419,7 +414,7 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
               {"owner", account_manager},
               {"expected_value", fmt::format("{:.2f}", who.expected_value)},
               {"offer_cost", fmt::format("{:.2f}", step.cost)},
-              {"churn_date", day_text(who.churn_date_ms)}};
+              {"churn_date", utc_date_text(who.churn_date_ms)}};
         };
         if (step.kind == "message" || step.kind == "offer") {
           const std::int64_t cap_until_ms =
