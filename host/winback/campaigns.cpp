@@ -262,23 +262,33 @@ CampaignPass CampaignEngine::enrol() {
   return pass;
 }
 
+// Enrolments in `state` whose customer churn detection saw order again end
+// now, even in the middle of a wait; the others are checked for a new order
+// before each of their steps.
+std::size_t CampaignEngine::convert_recovered(std::string_view state, std::string_view exit_reason) {
+  Database& db = store_.database();
+  db.prepare(
+        "UPDATE enrolments SET state = 'converted', ended_ms = ?1, exit_reason = ?2 WHERE state = ?3 AND customer_id "
+        "IN (SELECT customer_id FROM lost_customers WHERE recovered_ms IS NOT NULL)")
+      .bind(1, clock_.now_ms())
+      .bind(2, exit_reason)
+      .bind(3, state)
+      .run();
+  return static_cast<std::size_t>(db.changes());
+}
+
 CampaignPass CampaignEngine::advance() {
+  const std::size_t converted = convert_recovered("active", "ordered again");
   std::optional<CampaignFacts> facts;
-  return advance(facts);
+  CampaignPass pass = advance(facts);
+  pass.converted += converted;
+  return pass;
 }
 
 CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run) {
   CampaignPass pass;
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
-  // Customers churn detection saw order again leave now, even in the middle of a wait;
-  // the others are checked for a new order before each of their steps.
-  db.prepare(
-        "UPDATE enrolments SET state = 'converted', ended_ms = ?1, exit_reason = 'ordered again' WHERE state = "
-        "'active' AND customer_id IN (SELECT customer_id FROM lost_customers WHERE recovered_ms IS NOT NULL)")
-      .bind(1, now)
-      .run();
-  pass.converted += static_cast<std::size_t>(db.changes());
   struct Due {
     std::int64_t id;
     std::int64_t campaign_id;
@@ -677,13 +687,7 @@ std::size_t CampaignEngine::close_control_group() {
   Transaction transaction(db);
   // The holdout is measured over the recovery window; after it (or once they
   // order again) its customers are free for the revival pool.
-  db.prepare(
-        "UPDATE enrolments SET state = 'converted', ended_ms = ?1, exit_reason = 'ordered again (control group)' "
-        "WHERE state = 'holdout' AND customer_id IN (SELECT customer_id FROM lost_customers WHERE recovered_ms IS NOT "
-        "NULL)")
-      .bind(1, now)
-      .run();
-  std::size_t closed = static_cast<std::size_t>(db.changes());
+  std::size_t closed = convert_recovered("holdout", "ordered again (control group)");
   db.prepare(
         "UPDATE enrolments SET state = 'completed', ended_ms = ?1, exit_reason = 'control window ended' WHERE state = "
         "'holdout' AND enrolled_ms + ?2 * (SELECT recovery_window_days FROM campaigns c WHERE c.id = campaign_id) <= "
@@ -699,6 +703,8 @@ std::size_t CampaignEngine::close_control_group() {
 CampaignPass CampaignEngine::run() {
   CampaignPass total = enrol();
   total.control_closed = close_control_group();
+  // Once per run: no pass makes anyone recovered.
+  total.converted = convert_recovered("active", "ordered again");
   std::optional<CampaignFacts> facts;  // read by the first pass with something due, shared by the others
   for (int i = 0; i < kMaxPassesPerRun; ++i) {
     const CampaignPass pass = advance(facts);

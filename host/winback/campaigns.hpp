@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -94,6 +95,7 @@ class CampaignEngine {
   std::int64_t campaign_for(const Playbook& playbook);
   // One pass; `facts_of_run` is read when first needed and kept for the next passes.
   CampaignPass advance(std::optional<CampaignFacts>& facts_of_run);
+  std::size_t convert_recovered(std::string_view state, std::string_view exit_reason);
   std::size_t close_control_group();
   CampaignPass touch_revival_pool();
 
