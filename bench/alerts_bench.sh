@@ -13,7 +13,7 @@ rate="${RATE:-2000}"
 build="$root/build-bench"
 
 source "$root/scripts/lib.sh"
-crm_install_dependencies
+crm_install_dependencies bench
 cmake --preset bench -S "$root" >/dev/null
 cmake --build --preset bench >/dev/null
 

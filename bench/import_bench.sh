@@ -11,8 +11,7 @@ runs="${RUNS:-3}"
 build="$root/build-bench"
 
 source "$root/scripts/lib.sh"
-CRM_PACKAGES+=(bc)
-crm_install_dependencies
+crm_install_dependencies bench
 cmake --preset bench -S "$root" >/dev/null
 cmake --build --preset bench >/dev/null
 

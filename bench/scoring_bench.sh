@@ -15,8 +15,7 @@ events="${EVENTS:-2000000}"
 build="$root/build-bench"
 
 source "$root/scripts/lib.sh"
-CRM_PACKAGES+=(python3-sklearn python3-numpy)
-crm_install_dependencies
+crm_install_dependencies bench
 cmake --preset bench -S "$root" >/dev/null
 cmake --build --preset bench >/dev/null
 

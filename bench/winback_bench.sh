@@ -10,7 +10,7 @@ customers="${CUSTOMERS:-100000}"
 build="$root/build-bench"
 
 source "$root/scripts/lib.sh"
-crm_install_dependencies
+crm_install_dependencies bench
 cmake --preset bench -S "$root" >/dev/null
 cmake --build --preset bench >/dev/null
 

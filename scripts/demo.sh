@@ -11,6 +11,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CRM_ROOT"
 
+CRM_PACKAGES+=(python3-aiosmtpd)  # the SMTP sink the e-mail channel delivers to
 crm_install_dependencies
 echo "building (this takes a minute or two the first time)..."
 crm_build build

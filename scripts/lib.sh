@@ -3,24 +3,56 @@
 
 CRM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian 12 packages the build and the tests need. Checked one by one so a
-# machine that has them all runs no apt-get at all.
+# Debian 12 packages, by what needs them. Checked one by one so a machine that
+# has them all runs no apt-get at all. Every program a test or a benchmark
+# starts is listed here: a test whose program is missing fails naming its
+# package (host/testing/required_program.hpp), it never skips.
 CRM_PACKAGES=(
-  build-essential cmake pkg-config git
+  build-essential cmake pkg-config git ca-certificates
   libboost-dev libboost-filesystem-dev
   libcpprest-dev
   libsqlite3-dev sqlite3
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-aiosmtpd
+  python3
   json-schema-test-suite
   clang-format
 )
+# The real servers the tests start on loopback (../shared/test-servers.md):
+# SMTP for alert_email and the demo, IMAP for email_imap, Tryton for erp_tryton.
+CRM_TEST_SERVER_PACKAGES=(
+  python3-aiosmtpd
+  dovecot-imapd
+  tryton-server tryton-modules-party tryton-modules-sale
+)
+# What bench/*.sh and bench/*.py use beyond the build: the peers they are
+# measured against and the tools that time them.
+CRM_BENCH_PACKAGES=(
+  bc
+  python3-numpy python3-sklearn python3-pandas
+)
+# scripts/lint.sh
+CRM_LINT_PACKAGES=(clang-tidy)
 
+# crm_install_dependencies [test-servers] [bench] [lint]
+# Installs CRM_PACKAGES (with whatever a script appended to it) and the named
+# groups.
 crm_install_dependencies() {
+  local wanted=("${CRM_PACKAGES[@]}") group
+  for group in "$@"; do
+    case "$group" in
+      test-servers) wanted+=("${CRM_TEST_SERVER_PACKAGES[@]}") ;;
+      bench) wanted+=("${CRM_BENCH_PACKAGES[@]}") ;;
+      lint) wanted+=("${CRM_LINT_PACKAGES[@]}") ;;
+      *)
+        echo "crm_install_dependencies: unknown group $group" >&2
+        return 2
+        ;;
+    esac
+  done
   local missing=() package
-  for package in "${CRM_PACKAGES[@]}"; do
+  for package in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
       missing+=("$package")
     fi
@@ -34,8 +66,25 @@ crm_install_dependencies() {
     sudo="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
-  $sudo apt-get update -qq
-  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The servers among them (dovecot, trytond) are started by each test on its
+  # own port; installing them must not start system daemons as well, so
+  # invoke-rc.d is told no (policy-rc.d exit 101) for the install, unless the
+  # machine already has a policy of its own.
+  local policy=/usr/sbin/policy-rc.d added_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null
+    $sudo chmod 755 "$policy"
+    added_policy=1
+  fi
+  local status=0
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || status=$?
+  if ((added_policy)); then
+    $sudo rm -f "$policy"
+  fi
+  if ((status != 0)); then
+    echo "could not install: ${missing[*]} (apt-get exit $status)" >&2
+    return "$status"
+  fi
 }
 
 # crm_build BUILD_DIR [cmake options...]

@@ -5,8 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$CRM_ROOT"
-CRM_PACKAGES+=(clang-format clang-tidy)
-crm_install_dependencies
+crm_install_dependencies lint
 
 mapfile -t sources < <(git ls-files '*.c' '*.h' '*.cpp' '*.hpp')
 if [[ "${1:-}" == "--fix" ]]; then

@@ -20,8 +20,18 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 fi
 
-crm_install_dependencies
+crm_install_dependencies test-servers
 echo "building $build_dir..."
 crm_build "$build_dir" "${options[@]}"
 echo "testing $build_dir..."
-ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600
+log="$build_dir/ctest.log"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" --timeout 600 2>&1 | tee "$log" || status=$?
+# A skipped test is a test that did not run: ctest counts it as passed, this
+# script does not.
+if grep -q '(Skipped)' "$log"; then
+  echo "test.sh: these tests were skipped, which counts as a failure here:" >&2
+  grep '(Skipped)' "$log" >&2
+  exit 1
+fi
+exit "$status"

@@ -7,6 +7,7 @@
 
 #include "testing/child_process.hpp"
 #include "testing/loopback.hpp"
+#include "testing/required_program.hpp"
 #include "testing/sync_harness.hpp"
 
 namespace crm::host {
@@ -23,6 +24,7 @@ constexpr const char* kPassword = "imap-password-51c0";
 class Dovecot {
  public:
   explicit Dovecot(const fs::path& root) : root_(root), port_(testing::free_loopback_port()) {
+    testing::require(testing::kDovecot);
     for (const char* dir : {"run", "state", "home", "maildir/new", "maildir/cur", "maildir/tmp"}) {
       fs::create_directories(root_ / dir);
     }
@@ -46,7 +48,7 @@ class Dovecot {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (!testing::loopback_port_accepts(port_)) {
       if (std::chrono::steady_clock::now() > deadline) {
-        throw std::runtime_error("dovecot did not start; see " + (root_ / "dovecot.log").string());
+        throw std::runtime_error(testing::did_not_start(testing::kDovecot, "see " + (root_ / "dovecot.log").string()));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }

@@ -12,6 +12,7 @@
 #include "loader/channel_call.hpp"
 #include "testing/child_process.hpp"
 #include "testing/loopback.hpp"
+#include "testing/required_program.hpp"
 #include "testing/scoring_fixture.hpp"
 #include "testing/sync_harness.hpp"
 #include "testing/text_files.hpp"
@@ -45,14 +46,18 @@ std::string base64_decode(const std::string& text) {
 class SmtpServer {
  public:
   explicit SmtpServer(const fs::path& maildir) : port_(testing::free_loopback_port()) {
+    testing::require(testing::kAiosmtpd);
     for (const char* sub : {"tmp", "new", "cur"}) {
       fs::create_directories(maildir / sub);
     }
     process_ = std::make_unique<testing::ChildProcess>(
         std::vector<std::string>{"/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:" + std::to_string(port_),
                                  "-c", "aiosmtpd.handlers.Mailbox", maildir.string()});
-    for (int i = 0; i < 200 && !testing::loopback_port_accepts(port_); ++i) {
+    for (int i = 0; i < 400 && !testing::loopback_port_accepts(port_); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    if (!testing::loopback_port_accepts(port_)) {
+      throw std::runtime_error(testing::did_not_start(testing::kAiosmtpd, "python3 -m aiosmtpd never listened"));
     }
   }
   [[nodiscard]] int port() const { return port_; }
