@@ -7,6 +7,7 @@
 #include <string>
 
 #include "testing/child_process.hpp"
+#include "testing/required_program.hpp"
 
 namespace crm::host::testing {
 
@@ -18,10 +19,10 @@ class ControlledServer {
  public:
   // `script` is relative to the source tree, e.g. "tests/servers/webhook_receiver.py".
   explicit ControlledServer(const std::string& script)
-      : process_({"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/" + script, "--port", "0"}) {
+      : process_(started({"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/" + script, "--port", "0"})) {
     const std::string banner = process_.read_line();
     if (banner.rfind("listening ", 0) != 0) {
-      throw std::runtime_error(script + " did not start: " + banner);
+      throw std::runtime_error(did_not_start(kPython, script + " printed '" + banner + "'"));
     }
     base_url_ = "http://127.0.0.1:" + banner.substr(10);
   }
@@ -51,6 +52,11 @@ class ControlledServer {
   static std::size_t append(char* data, std::size_t size, std::size_t count, void* target) {
     static_cast<std::string*>(target)->append(data, size * count);
     return size * count;
+  }
+
+  static std::vector<std::string> started(std::vector<std::string> argv) {
+    require(kPython);
+    return argv;
   }
 
   ChildProcess process_;

@@ -195,9 +195,11 @@ TEST(AlertEmail, AConnectionDroppedMidSendIsRetriedUnderTheSameMessageId) {
       fs::create_directories(dir / "maildir" / sub);
     }
     const int port = testing::free_loopback_port();
+    testing::require(testing::kAiosmtpd);
     testing::ChildProcess server({"/usr/bin/python3", std::string(CRM_SOURCE_DIR) + "/tests/servers/smtp_dropping.py",
                                   "--port", std::to_string(port), "--drop", drop, (dir / "maildir").string()});
-    ASSERT_EQ(server.read_line().rfind("listening ", 0), 0U);
+    ASSERT_EQ(server.read_line().rfind("listening ", 0), 0U)
+        << testing::did_not_start(testing::kAiosmtpd, "smtp_dropping.py");
     testing::TestHost test;
     test.load({CRM_PLUGIN_DIR}, {{"alert_email",
                                   {{"config",
