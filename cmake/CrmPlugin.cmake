@@ -1,7 +1,8 @@
 # crm_add_plugin(): builds one plugin library the way the host expects it.
 #
 #   crm_add_plugin(<name>
-#     KIND connector|scorer|channel
+#     KIND connector|scorer|channel     # the kind of every plugin of the library, or
+#     KINDS <kind>...                   # the kinds of a pack holding several (KINDS connector channel)
 #     SOURCES <file>...                 # C or C++ sources of the plugin
 #     [MANIFEST <plugin.json>]          # default: plugin.json beside the CMakeLists.txt
 #     [LINK_LIBRARIES <lib>...]         # private dependencies of the plugin
@@ -20,13 +21,21 @@
 #   string of the JSON schema, or NULL), _CAPABILITIES (CRM_CAP_* bits)
 # so that the compiled descriptor and the manifest cannot drift apart.
 #
-# A manifest is either one plugin object or a pack:
-#   {"id": ..., "kind": ..., "version": ..., "abi": "1.1", "status": ..., "description": ...,
+# A manifest is either one plugin object or a pack (every field: the SDK's README.md):
+#   {"id": ..., "kind": ..., "version": ..., "abi": "1.2", "status": ..., "description": ...,
 #    "capabilities": [...], "config_schema": {...}}
-#   {"abi": "1.1", "vendor": ..., "plugins": [ {id, kind, version, ...}, ... ]}
+#   {"abi": "1.2", "vendor": ..., "plugins": [ {id, kind, version, ...}, ... ]}
 #
-# UNCHECKED_MANIFEST skips the checks that the manifest matches KIND and the
-# SDK's ABI; the SDK's own tests use it to build deliberately broken plugins.
+# Checks, at configure time: every plugin's kind is one of KIND/KINDS and every
+# kind named there is used; "abi" has this SDK's major and a minor no newer
+# than the SDK's (channels need 1.1 or newer); ids, kinds and capabilities are
+# known. An "abi" older than the SDK targets that minor: the helper compiles the
+# plugin with -DCRM_TARGET_ABI_MINOR=<minor> (see crm/abi.h), so it reports that
+# version and fills structs of that version's size.
+#
+# UNCHECKED_MANIFEST skips the checks (not the CRM_TARGET_ABI_MINOR of a
+# compatible "abi"); the SDK's own tests use it to build deliberately broken
+# plugins. A vendor never needs it.
 include_guard(GLOBAL)
 
 set(_CRM_KNOWN_CAPABILITIES thread_safe explain incremental)
@@ -45,8 +54,8 @@ function(_crm_manifest_error manifest message)
   message(FATAL_ERROR "crm_add_plugin: ${manifest}: ${message}")
 endfunction()
 
-# Appends the macros of one plugin object (JSON text) to out_var.
-function(_crm_plugin_macros out_var manifest plugin_json expected_kind checked)
+# Appends the macros of one plugin object (JSON text) to out_var, and its kind to kinds_var.
+function(_crm_plugin_macros out_var kinds_var manifest plugin_json expected_kinds checked)
   foreach(field id kind version)
     string(JSON value ERROR_VARIABLE json_error GET "${plugin_json}" ${field})
     if(json_error OR value STREQUAL "")
@@ -57,9 +66,19 @@ function(_crm_plugin_macros out_var manifest plugin_json expected_kind checked)
   if(NOT kind IN_LIST _CRM_KNOWN_KINDS)
     _crm_manifest_error(${manifest} "plugin \"${id}\": kind \"${kind}\" is not one of ${_CRM_KNOWN_KINDS}")
   endif()
-  if(checked AND expected_kind AND NOT kind STREQUAL expected_kind)
-    _crm_manifest_error(${manifest} "plugin \"${id}\" is a ${kind}, but crm_add_plugin says KIND ${expected_kind}")
+  if(checked AND NOT kind IN_LIST expected_kinds)
+    list(JOIN expected_kinds " " expected_text)
+    list(LENGTH expected_kinds expected_count)
+    if(expected_count EQUAL 1)
+      _crm_manifest_error(${manifest} "plugin \"${id}\" is a ${kind}, but crm_add_plugin says KIND ${expected_text}; \
+a pack of several kinds says KINDS ${expected_text} ${kind}")
+    endif()
+    _crm_manifest_error(${manifest} "plugin \"${id}\" is a ${kind}, but crm_add_plugin says KINDS ${expected_text}; \
+add ${kind} to KINDS")
   endif()
+  set(kinds "${${kinds_var}}")
+  list(APPEND kinds ${kind})
+  set(${kinds_var} "${kinds}" PARENT_SCOPE)
   string(JSON description ERROR_VARIABLE json_error GET "${plugin_json}" description)
   if(json_error)
     set(description "")
@@ -101,17 +120,28 @@ function(_crm_plugin_macros out_var manifest plugin_json expected_kind checked)
   set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()
 
-function(_crm_generate_manifest_header name manifest expected_kind checked header_path)
+# Sets target_minor_var to the minor the plugin targets, or "" when the manifest's
+# "abi" is not one this SDK can build (an error unless unchecked).
+function(_crm_generate_manifest_header name manifest expected_kinds checked header_path target_minor_var)
   file(READ "${manifest}" manifest_json)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${manifest}")
+  set(sdk_abi "${CRM_ABI_MAJOR}.${CRM_ABI_MINOR}")
   string(JSON abi ERROR_VARIABLE json_error GET "${manifest_json}" abi)
   if(json_error)
-    _crm_manifest_error(${manifest} "missing required field \"abi\" (the SDK's is \"${CRM_ABI_MAJOR}.${CRM_ABI_MINOR}\")")
+    _crm_manifest_error(${manifest} "missing required field \"abi\" (this SDK builds \"${CRM_ABI_MAJOR}.0\" to \"${sdk_abi}\")")
   endif()
-  if(checked AND NOT abi STREQUAL "${CRM_ABI_MAJOR}.${CRM_ABI_MINOR}")
-    _crm_manifest_error(${manifest} "\"abi\" is \"${abi}\" but this SDK is ${CRM_ABI_MAJOR}.${CRM_ABI_MINOR}; set it to \"${CRM_ABI_MAJOR}.${CRM_ABI_MINOR}\"")
+  set(target_minor "")
+  if(abi MATCHES "^([0-9]+)\\.([0-9]+)$")
+    if(CMAKE_MATCH_1 EQUAL CRM_ABI_MAJOR AND NOT CMAKE_MATCH_2 GREATER CRM_ABI_MINOR)
+      set(target_minor ${CMAKE_MATCH_2})
+    endif()
+  endif()
+  if(checked AND target_minor STREQUAL "")
+    _crm_manifest_error(${manifest} "\"abi\" is \"${abi}\" but this SDK (${sdk_abi}) builds \"${CRM_ABI_MAJOR}.0\" to \
+\"${sdk_abi}\"; set it to \"${sdk_abi}\", or to an older \"${CRM_ABI_MAJOR}.N\" to load in older hosts too")
   endif()
   set(macros "")
+  set(kinds "")
   string(JSON plugins_type ERROR_VARIABLE json_error TYPE "${manifest_json}" plugins)
   if(NOT json_error AND plugins_type STREQUAL "ARRAY")
     string(JSON plugin_count LENGTH "${manifest_json}" plugins)
@@ -121,11 +151,24 @@ function(_crm_generate_manifest_header name manifest expected_kind checked heade
     math(EXPR last "${plugin_count} - 1")
     foreach(index RANGE ${last})
       string(JSON plugin_json GET "${manifest_json}" plugins ${index})
-      _crm_plugin_macros(macros ${manifest} "${plugin_json}" "${expected_kind}" ${checked})
+      _crm_plugin_macros(macros kinds ${manifest} "${plugin_json}" "${expected_kinds}" ${checked})
     endforeach()
   else()
-    _crm_plugin_macros(macros ${manifest} "${manifest_json}" "${expected_kind}" ${checked})
+    _crm_plugin_macros(macros kinds ${manifest} "${manifest_json}" "${expected_kinds}" ${checked})
   endif()
+  if(checked)
+    foreach(expected IN LISTS expected_kinds)
+      if(NOT expected IN_LIST kinds)
+        _crm_manifest_error(${manifest} "crm_add_plugin says the library holds a ${expected}, but the manifest declares \
+none; remove ${expected} from KIND/KINDS or declare the ${expected} in the manifest")
+      endif()
+    endforeach()
+    if("channel" IN_LIST kinds AND target_minor LESS 1)
+      _crm_manifest_error(${manifest} "\"abi\" is \"${abi}\" but channels arrived with ABI ${CRM_ABI_MAJOR}.1; set \"abi\" to \
+\"${CRM_ABI_MAJOR}.1\" or newer")
+    endif()
+  endif()
+  set(${target_minor_var} "${target_minor}" PARENT_SCOPE)
   string(TOUPPER "${name}" guard)
   string(REGEX REPLACE "[^A-Z0-9]" "_" guard "${guard}")
   set(content "/* Generated by crm_add_plugin from ${manifest}. Do not edit. */
@@ -147,15 +190,28 @@ endfunction()
 
 function(crm_add_plugin name)
   cmake_parse_arguments(PARSE_ARGV 1 ARG "UNCHECKED_MANIFEST" "KIND;MANIFEST;OUTPUT_DIRECTORY"
-                        "SOURCES;LINK_LIBRARIES;TESTS;TEST_LINK_LIBRARIES")
+                        "KINDS;SOURCES;LINK_LIBRARIES;TESTS;TEST_LINK_LIBRARIES")
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "crm_add_plugin(${name}): unknown arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
   if(NOT ARG_SOURCES)
     message(FATAL_ERROR "crm_add_plugin(${name}): SOURCES is required")
   endif()
-  if(NOT ARG_UNCHECKED_MANIFEST AND NOT ARG_KIND IN_LIST _CRM_KNOWN_KINDS)
-    message(FATAL_ERROR "crm_add_plugin(${name}): KIND must be one of ${_CRM_KNOWN_KINDS}")
+  if(ARG_KIND AND ARG_KINDS)
+    message(FATAL_ERROR "crm_add_plugin(${name}): give KIND (one kind) or KINDS (several), not both")
+  endif()
+  set(kinds ${ARG_KIND} ${ARG_KINDS})
+  list(REMOVE_DUPLICATES kinds)
+  if(NOT ARG_UNCHECKED_MANIFEST)
+    if(NOT kinds)
+      message(FATAL_ERROR "crm_add_plugin(${name}): KIND (or KINDS for a pack of several kinds) is required, from \
+${_CRM_KNOWN_KINDS}")
+    endif()
+    foreach(kind IN LISTS kinds)
+      if(NOT kind IN_LIST _CRM_KNOWN_KINDS)
+        message(FATAL_ERROR "crm_add_plugin(${name}): kind \"${kind}\" is not one of ${_CRM_KNOWN_KINDS}")
+      endif()
+    endforeach()
   endif()
   if(NOT ARG_MANIFEST)
     set(ARG_MANIFEST "${CMAKE_CURRENT_SOURCE_DIR}/plugin.json")
@@ -177,8 +233,8 @@ function(crm_add_plugin name)
   endif()
 
   set(generated_dir "${CMAKE_CURRENT_BINARY_DIR}/${name}_generated")
-  _crm_generate_manifest_header(${name} "${ARG_MANIFEST}" "${ARG_KIND}" ${checked}
-                                "${generated_dir}/${name}_manifest.h")
+  _crm_generate_manifest_header(${name} "${ARG_MANIFEST}" "${kinds}" ${checked}
+                                "${generated_dir}/${name}_manifest.h" target_minor)
 
   add_library(${name} MODULE ${ARG_SOURCES})
   set_target_properties(${name} PROPERTIES
@@ -189,6 +245,9 @@ function(crm_add_plugin name)
     VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY "${ARG_OUTPUT_DIRECTORY}")
   target_include_directories(${name} PRIVATE "${generated_dir}")
+  if(NOT target_minor STREQUAL "")
+    target_compile_definitions(${name} PRIVATE CRM_TARGET_ABI_MINOR=${target_minor})
+  endif()
   target_link_libraries(${name} PRIVATE Crm::sdk ${ARG_LINK_LIBRARIES})
   if(NOT CRM_SANITIZE)
     # An unresolved symbol fails the link here rather than the load in the host.

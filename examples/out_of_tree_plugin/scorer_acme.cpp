@@ -14,8 +14,8 @@ class AcmeScorer final : public crm::Scorer {
   static constexpr const char* const kRequiredFeatures[] = {"payment_delay_days", nullptr};
 
   AcmeScorer(const crm::Host& host, std::string_view /*config_json*/) {
-    // No JSON library needed: the host hands out single values.
-    points_per_overdue_day_ = std::stod(host.config("/points_per_overdue_day").value_or("2"));
+    // No JSON library needed: the host hands out typed single values (SDK 1.2).
+    points_per_overdue_day_ = host.config_number("/points_per_overdue_day").value_or(2);
   }
 
   void score(const crm::Host& /*host*/, const crm::ScoreInput& input, crm::ScoreOutput& output) override {

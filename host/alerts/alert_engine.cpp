@@ -754,9 +754,17 @@ void AlertEngine::deliver_channel(const std::string& channel_id, const std::vect
   Database& db = store_.database();
   const std::int64_t now = clock_.now_ms();
   LoadedPlugin* channel = plugins_.find(channel_id);
-  if (channel == nullptr || channel->channel_api() == nullptr) {
+  const auto stopped = channel == nullptr ? std::nullopt : channel->stopped_reason();
+  if (channel == nullptr || channel->channel_api() == nullptr || stopped) {
     DeliveryResult missing;
     missing.error = fmt::format("channel '{}' is not loaded", channel_id);
+    if (stopped) {
+      // A channel that returned FATAL gets nothing more in this process (crm/abi.h).
+      missing.outcome = DeliveryOutcome::permanent;
+      missing.channel_out_of_use = true;
+      missing.error = fmt::format("channel '{}' is out of use until the host restarts, after a fatal error: {}",
+                                  channel_id, *stopped);
+    }
     Transaction transaction(db);
     for (const OutboxItem* item : items) {
       record_result({item->key, {item}}, missing, counts);
@@ -986,6 +994,11 @@ Notification AlertEngine::render(const Batch& batch, std::size_t max_bytes) cons
 
 void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result, DeliveryCounts& counts) {
   Database& db = store_.database();
+  if (result.stopped_channel) {
+    logger_.log(LogLevel::error, "alerts",
+                fmt::format("{}; what it was to send is marked dead (`crmhost alerts resend` after a fix)",
+                            logger_.redact(result.error)));
+  }
   const std::int64_t now = clock_.now_ms();
   int attempts = 0;
   for (const OutboxItem* item : batch.items) {
@@ -1027,10 +1040,12 @@ void AlertEngine::record_result(const Batch& batch, const DeliveryResult& result
   if (dead) {
     counts.dead += batch.items.size();
     counts.dead_by_channel[batch.items.front()->channel_id] += batch.items.size();
+  }
+  if (dead && !result.channel_out_of_use && !result.stopped_channel) {
     logger_.log(LogLevel::warn, "alerts",
                 fmt::format("notification {} to '{}' is dead after {} attempt(s): {}", batch.key,
                             batch.items.front()->channel_id, attempts, error));
-  } else {
+  } else if (!dead) {
     counts.retried += batch.items.size();
   }
 }

@@ -20,7 +20,7 @@ namespace crm::host {
 // (Every member has a default so that a route can be written naming only the
 // fields it sets: {.levels = {"red"}, .channel = "alert_email"}.)
 struct AlertRoute {
-  std::vector<std::string> levels{};  // yellow, orange, red, signal
+  std::vector<std::string> levels{};  // yellow, orange, red, signal; empty: all of them, signal included
   // band, a scorer reason code, sync_failed, delivery_dead, mass_churn (a kind
   // matches each of its alerts: sync_failed matches sync_failed:erp_csv)
   std::vector<std::string> reasons{};

@@ -26,6 +26,13 @@ DeliveryResult send_notification(LoadedPlugin& channel, const Notification& noti
     result.error = fmt::format("plugin '{}' is not a channel", channel.id());
     return result;
   }
+  if (const auto stopped = channel.stopped_reason()) {
+    result.outcome = DeliveryOutcome::permanent;
+    result.channel_out_of_use = true;
+    result.error = fmt::format("channel '{}' is out of use until the host restarts, after a fatal error: {}",
+                               channel.id(), *stopped);
+    return result;
+  }
   std::vector<crm_str> recipients;
   recipients.reserve(notification.recipients.size());
   for (const std::string& recipient : notification.recipients) {
@@ -70,9 +77,14 @@ DeliveryResult send_notification(LoadedPlugin& channel, const Notification& noti
       }
       result.outcome = result.failed_recipients.empty() ? DeliveryOutcome::delivered : DeliveryOutcome::partial;
       return result;
+    case CRM_STATUS_FATAL:
+      result.outcome = DeliveryOutcome::permanent;
+      result.stopped_channel = channel.stop_after_fatal(error.message());
+      result.error = fmt::format("fatal error: {}; the host stops using channel '{}' until it restarts",
+                                 error.message(), channel.id());
+      return result;
     case CRM_STATUS_RETRIABLE:
     case CRM_STATUS_CANCELLED:
-    case CRM_STATUS_FATAL:
       result.outcome = DeliveryOutcome::retriable;
       result.retry_after_ms = out.retry_after_ms > 0 ? out.retry_after_ms : 0;
       break;

@@ -30,11 +30,15 @@ struct DeliveryResult {
   std::vector<std::string> failed_recipients;  // with partial
   std::int64_t retry_after_ms = 0;             // with retriable; 0 = the host's backoff
   std::string error;                           // why, for retriable and permanent
+  bool stopped_channel = false;                // this send's FATAL made the host stop using the channel
+  bool channel_out_of_use = false;             // not sent: the channel had been stopped before
 };
 
 // Sends through a channel plugin. Never throws for what the plugin reports:
-// OK is delivered (partial when it refused some recipients), RETRIABLE,
-// CANCELLED and FATAL are retriable, every other status is permanent.
+// OK is delivered (partial when it refused some recipients), RETRIABLE and
+// CANCELLED are retriable, every other status is permanent. FATAL also stops
+// the channel for the rest of the process (crm/abi.h): later sends through it
+// are permanent failures without a call.
 DeliveryResult send_notification(LoadedPlugin& channel, const Notification& notification);
 
 const char* outcome_name(DeliveryOutcome outcome);

@@ -1,7 +1,9 @@
 #include "loader/host_services.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
+#include <limits>
 
 namespace crm::host {
 namespace {
@@ -30,6 +32,26 @@ crm_status shielded(Logger& logger, const std::string& plugin_id, const char* se
   }
   return CRM_STATUS_FATAL;
 }
+
+// Resolves an RFC 6901 pointer for the typed getters; null counts as absent so
+// that an optional setting left null reads like one left out.
+crm_status find_value(const nlohmann::json& config, crm_str json_pointer, const nlohmann::json*& value) {
+  const std::string pointer(view(json_pointer));
+  nlohmann::json::json_pointer parsed;
+  try {
+    parsed = nlohmann::json::json_pointer(pointer);
+  } catch (const nlohmann::json::exception&) {
+    return CRM_STATUS_INVALID_ARGUMENT;
+  }
+  if (!config.contains(parsed)) {
+    return CRM_STATUS_NOT_FOUND;
+  }
+  value = &config.at(parsed);
+  return value->is_null() ? CRM_STATUS_NOT_FOUND : CRM_STATUS_OK;
+}
+
+// 2^63 as a double: the first value past int64_t's range.
+constexpr double kInt64Limit = 9223372036854775808.0;
 
 }  // namespace
 
@@ -88,6 +110,11 @@ PluginServices::PluginServices(HostServicesDeps deps, std::string plugin_id, nlo
   table_.checkpoint_write = &PluginServices::checkpoint_write;
   table_.report_bad_record = &PluginServices::report_bad_record;
   table_.is_cancelled = &PluginServices::is_cancelled;
+  table_.config_get_string = &PluginServices::config_get_string;
+  table_.config_get_int = &PluginServices::config_get_int;
+  table_.config_get_number = &PluginServices::config_get_number;
+  table_.config_get_bool = &PluginServices::config_get_bool;
+  table_.config_get_array_length = &PluginServices::config_get_array_length;
 }
 
 PluginServices& PluginServices::self(crm_host_context* context) {
@@ -163,6 +190,84 @@ crm_status PluginServices::report_bad_record(crm_host_context* context, crm_str 
     services.deps_.state.quarantine(services.plugin_id_, view(raw_record), view(reason), services.deps_.clock.now_ms());
     services.deps_.logger.log(LogLevel::warn, services.plugin_id_,
                               fmt::format("quarantined a record: {}", view(reason)));
+    return CRM_STATUS_OK;
+  });
+}
+
+template <class Read>
+crm_status PluginServices::typed_get(crm_host_context* context, const char* service, crm_str json_pointer, void* out,
+                                     Read&& read) {
+  PluginServices& services = self(context);
+  return shielded(services.deps_.logger, services.plugin_id_, service, [&] {
+    const nlohmann::json* value = nullptr;
+    if (out == nullptr) {
+      return CRM_STATUS_INVALID_ARGUMENT;
+    }
+    if (const crm_status found = find_value(services.config_, json_pointer, value); found != CRM_STATUS_OK) {
+      return found;
+    }
+    return read(*value);
+  });
+}
+
+crm_status PluginServices::config_get_string(crm_host_context* context, crm_str json_pointer, crm_buffer* out) {
+  return typed_get(context, "config_get_string", json_pointer, out, [&](const nlohmann::json& value) {
+    return value.is_string() ? write_buffer(value.get_ref<const std::string&>(), out) : CRM_STATUS_WRONG_TYPE;
+  });
+}
+
+crm_status PluginServices::config_get_int(crm_host_context* context, crm_str json_pointer, std::int64_t* out) {
+  return typed_get(context, "config_get_int", json_pointer, out, [&](const nlohmann::json& value) {
+    if (value.is_number_integer() && !value.is_number_unsigned()) {
+      *out = value.get<std::int64_t>();
+      return CRM_STATUS_OK;
+    }
+    if (value.is_number_unsigned()) {
+      const auto unsigned_value = value.get<std::uint64_t>();
+      if (unsigned_value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return CRM_STATUS_WRONG_TYPE;
+      }
+      *out = static_cast<std::int64_t>(unsigned_value);
+      return CRM_STATUS_OK;
+    }
+    // JSON Schema counts 5.0 as an integer; so does this getter, within int64_t.
+    if (value.is_number_float()) {
+      const double number = value.get<double>();
+      if (std::isfinite(number) && std::trunc(number) == number && number >= -kInt64Limit && number < kInt64Limit) {
+        *out = static_cast<std::int64_t>(number);
+        return CRM_STATUS_OK;
+      }
+    }
+    return CRM_STATUS_WRONG_TYPE;
+  });
+}
+
+crm_status PluginServices::config_get_number(crm_host_context* context, crm_str json_pointer, double* out) {
+  return typed_get(context, "config_get_number", json_pointer, out, [&](const nlohmann::json& value) {
+    if (!value.is_number()) {
+      return CRM_STATUS_WRONG_TYPE;
+    }
+    *out = value.get<double>();
+    return CRM_STATUS_OK;
+  });
+}
+
+crm_status PluginServices::config_get_bool(crm_host_context* context, crm_str json_pointer, bool* out) {
+  return typed_get(context, "config_get_bool", json_pointer, out, [&](const nlohmann::json& value) {
+    if (!value.is_boolean()) {
+      return CRM_STATUS_WRONG_TYPE;
+    }
+    *out = value.get<bool>();
+    return CRM_STATUS_OK;
+  });
+}
+
+crm_status PluginServices::config_get_array_length(crm_host_context* context, crm_str json_pointer, std::size_t* out) {
+  return typed_get(context, "config_get_array_length", json_pointer, out, [&](const nlohmann::json& value) {
+    if (!value.is_array()) {
+      return CRM_STATUS_WRONG_TYPE;
+    }
+    *out = value.size();
     return CRM_STATUS_OK;
   });
 }

@@ -91,6 +91,14 @@ class PluginServices {
   static crm_status checkpoint_write(crm_host_context* context, crm_str cursor);
   static crm_status report_bad_record(crm_host_context* context, crm_str raw_record, crm_str reason);
   static bool is_cancelled(crm_host_context* context);
+  static crm_status config_get_string(crm_host_context* context, crm_str json_pointer, crm_buffer* out);
+  static crm_status config_get_int(crm_host_context* context, crm_str json_pointer, std::int64_t* out);
+  static crm_status config_get_number(crm_host_context* context, crm_str json_pointer, double* out);
+  static crm_status config_get_bool(crm_host_context* context, crm_str json_pointer, bool* out);
+  static crm_status config_get_array_length(crm_host_context* context, crm_str json_pointer, std::size_t* out);
+  template <class Read>
+  static crm_status typed_get(crm_host_context* context, const char* service, crm_str json_pointer, void* out,
+                              Read&& read);
 
   HostServicesDeps deps_;
   std::string plugin_id_;

@@ -256,6 +256,20 @@ std::unique_lock<std::mutex> LoadedPlugin::call_lock() {
   return std::unique_lock<std::mutex>(call_mutex_);
 }
 
+bool LoadedPlugin::stop_after_fatal(const std::string& reason) {
+  const std::lock_guard lock(stopped_mutex_);
+  if (stopped_reason_) {
+    return false;
+  }
+  stopped_reason_ = reason;
+  return true;
+}
+
+std::optional<std::string> LoadedPlugin::stopped_reason() const {
+  const std::lock_guard lock(stopped_mutex_);
+  return stopped_reason_;
+}
+
 PluginHost::PluginHost(Logger& logger, const Clock& clock, PluginStateStore& state, const std::atomic<bool>& cancelled)
     : logger_(logger), clock_(clock), state_(state), cancelled_(cancelled) {}
 

@@ -63,6 +63,13 @@ class LoadedPlugin {
   // Serialises calls into the instance unless it declared CRM_CAP_THREAD_SAFE.
   [[nodiscard]] std::unique_lock<std::mutex> call_lock();
 
+  // A call returned CRM_STATUS_FATAL: the host stops using the plugin for the
+  // rest of the process (crm/abi.h). Keeps the first reason; returns true for
+  // that first one only, so the caller logs it once. Any thread.
+  bool stop_after_fatal(const std::string& reason);
+  // Why the host stopped using the plugin, or nullopt while it is in use.
+  [[nodiscard]] std::optional<std::string> stopped_reason() const;
+
  private:
   friend class PluginHost;
   PluginRecord record_;
@@ -73,6 +80,8 @@ class LoadedPlugin {
   std::unique_ptr<PluginServices> services_;
   InstanceHandle instance_;
   std::mutex call_mutex_;
+  mutable std::mutex stopped_mutex_;
+  std::optional<std::string> stopped_reason_;
 };
 
 struct PluginHostOptions {

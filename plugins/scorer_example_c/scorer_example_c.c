@@ -22,19 +22,19 @@ static int name_is(crm_str name, const char* expected) {
 static crm_status create(const crm_host* host, crm_str config_json, crm_plugin_instance** out_instance,
                          crm_error* error) {
   static const crm_str pointer = CRM_STR_LITERAL("/max_recency_days");
-  char value_text[64];
-  crm_buffer value = {value_text, sizeof value_text - 1, 0};
   recency_scorer* scorer = NULL;
-  char* end = NULL;
   double max_recency_days = 0;
-  (void)config_json; /* read through the host service instead of parsing JSON in C */
+  (void)config_json; /* read through the host's typed getter (SDK 1.2) instead of parsing JSON in C */
 
-  if (host->config_get(host->context, pointer, &value) != CRM_STATUS_OK) {
-    return crm_error_set(error, CRM_STATUS_CONFIG, "max_recency_days is missing from the configuration");
+  switch (host->config_get_number(host->context, pointer, &max_recency_days)) {
+    case CRM_STATUS_OK:
+      break;
+    case CRM_STATUS_WRONG_TYPE:
+      return crm_error_set(error, CRM_STATUS_CONFIG, "max_recency_days must be a number");
+    default:
+      return crm_error_set(error, CRM_STATUS_CONFIG, "max_recency_days is missing from the configuration");
   }
-  value_text[value.size] = '\0';
-  max_recency_days = strtod(value_text, &end);
-  if (end == value_text || !(max_recency_days > 0)) {
+  if (!(max_recency_days > 0)) {
     return crm_error_set(error, CRM_STATUS_CONFIG, "max_recency_days must be a positive number");
   }
   scorer = (recency_scorer*)malloc(sizeof *scorer);

@@ -2,7 +2,6 @@
 // for complaints in the last 90 days and for days since the last login.
 #include <algorithm>
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "crm/plugin.hpp"
@@ -15,12 +14,12 @@ class EngagementScorer final : public crm::Scorer {
   CRM_PLUGIN_METADATA(SCORER_EXAMPLE_CPP)
   static constexpr const char* const kRequiredFeatures[] = {"complaints_window", "days_since_login", nullptr};
 
-  EngagementScorer(const crm::Host& host, std::string_view config_json) {
-    // The host has validated the configuration and filled in the defaults.
-    const auto config = nlohmann::json::parse(config_json);
-    baseline_ = config.at("baseline").get<double>();
-    complaint_penalty_ = config.at("complaint_penalty").get<double>();
-    login_penalty_per_day_ = config.at("login_penalty_per_day").get<double>();
+  EngagementScorer(const crm::Host& host, std::string_view /*config_json*/) {
+    // The host has validated the configuration and filled in the defaults;
+    // the typed getters (SDK 1.2) read single values without a JSON library.
+    baseline_ = host.config_number("/baseline").value();
+    complaint_penalty_ = host.config_number("/complaint_penalty").value();
+    login_penalty_per_day_ = host.config_number("/login_penalty_per_day").value();
     host.debug("engagement scorer ready, baseline " + std::to_string(baseline_));
   }
 

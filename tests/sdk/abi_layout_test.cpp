@@ -25,7 +25,12 @@ static_assert(offsetof(crm_host, checkpoint_read) == 48);
 static_assert(offsetof(crm_host, checkpoint_write) == 56);
 static_assert(offsetof(crm_host, report_bad_record) == 64);
 static_assert(offsetof(crm_host, is_cancelled) == 72);
-static_assert(sizeof(crm_host) == 80);
+static_assert(offsetof(crm_host, config_get_string) == 80);         // 1.2
+static_assert(offsetof(crm_host, config_get_int) == 88);            // 1.2
+static_assert(offsetof(crm_host, config_get_number) == 96);         // 1.2
+static_assert(offsetof(crm_host, config_get_bool) == 104);          // 1.2
+static_assert(offsetof(crm_host, config_get_array_length) == 112);  // 1.2
+static_assert(sizeof(crm_host) == 120);
 
 static_assert(offsetof(crm_plugin_descriptor, struct_size) == 0);
 static_assert(offsetof(crm_plugin_descriptor, kind) == 4);
@@ -103,7 +108,11 @@ static_assert(sizeof(crm_channel_api) == 24);
 // Constants are part of the ABI too.
 static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIABLE == 2 && CRM_STATUS_DATA == 3 &&
               CRM_STATUS_FATAL == 4 && CRM_STATUS_NOT_FOUND == 5 && CRM_STATUS_BUFFER_TOO_SMALL == 6 &&
-              CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8);
+              CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8 && CRM_STATUS_WRONG_TYPE == 9 &&
+              CRM_STATUS_INVALID_ARGUMENT == 10);
+static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 2);
+// Code that does not choose a target gets the headers' own version.
+static_assert(CRM_TARGET_ABI_MINOR == CRM_ABI_VERSION_MINOR && CRM_TARGET_ABI_VERSION == CRM_ABI_VERSION);
 static_assert(CRM_KIND_CONNECTOR == 1 && CRM_KIND_SCORER == 2 && CRM_KIND_CHANNEL == 3);
 static_assert(CRM_CAP_THREAD_SAFE == 1 && CRM_CAP_EXPLAIN == 2 && CRM_CAP_INCREMENTAL == 4);
 static_assert(CRM_ABI_PACK(1, 2) == 0x00010002U && CRM_ABI_MAJOR_OF(0x00030004U) == 3 &&
@@ -116,6 +125,10 @@ TEST(AbiLayout, HostHasSeesOnlyTheFieldsASizeCovers) {
   EXPECT_FALSE(CRM_HOST_HAS(&host, crm_host, secret_get));
   host.struct_size = sizeof(crm_host);
   EXPECT_TRUE(CRM_HOST_HAS(&host, crm_host, is_cancelled));
+  // A 1.1 host's table ends at is_cancelled: the 1.2 getters are not there.
+  host.struct_size = offsetof(crm_host, config_get_string);
+  EXPECT_TRUE(CRM_HOST_HAS(&host, crm_host, is_cancelled));
+  EXPECT_FALSE(CRM_HOST_HAS(&host, crm_host, config_get_string));
 }
 
 }  // namespace

@@ -1,10 +1,40 @@
-/* Compiled with -std=c99 -pedantic -Werror: the SDK's C headers are C99. */
+/* Compiled with -std=c99 -pedantic -Werror: the SDK's C headers are C99, with
+ * every CRM_TARGET_ABI_MINOR (tests/CMakeLists.txt compiles it once per minor). */
 #include "crm/crm.h"
 
 crm_status crm_c99_check(crm_error* error);
 crm_status crm_c99_check(crm_error* error) {
   crm_str text = CRM_STR_LITERAL("c99");
-  crm_host host = {sizeof(crm_host), CRM_ABI_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+#if CRM_TARGET_ABI_MINOR >= 2
+  crm_host host = {sizeof(crm_host),
+                   CRM_TARGET_ABI_VERSION,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL,
+                   NULL};
+  if (!CRM_HOST_HAS(&host, crm_host, config_get_array_length)) {
+    return crm_error_set(error, CRM_STATUS_FATAL, "layout 1.2");
+  }
+#else
+  crm_host host = {sizeof(crm_host), CRM_TARGET_ABI_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+#endif
+#if CRM_TARGET_ABI_MINOR == 0
+  /* A 1.0 scorer fills a 1.0-sized table: three fields, nothing after score. */
+  crm_scorer_api scorer = {sizeof(crm_scorer_api), NULL, NULL};
+  if (sizeof scorer != 24) {
+    return crm_error_set(error, CRM_STATUS_FATAL, "layout 1.0");
+  }
+#endif
   if (!CRM_HOST_HAS(&host, crm_host, is_cancelled) || text.size != 3) {
     return crm_error_set(error, CRM_STATUS_FATAL, "layout");
   }

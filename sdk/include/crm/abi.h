@@ -44,10 +44,15 @@ extern "C" {
 
 /*
  * ABI version of the headers in this directory.
+ *   1.0  scorers and connectors, the host services up to is_cancelled.
+ *   1.1  channels (crm/channel.h); scorer reason codes, output columns and
+ *        training (crm/scorer.h).
+ *   1.2  typed configuration getters in crm_host (config_get_string ...) and
+ *        the statuses CRM_STATUS_WRONG_TYPE and CRM_STATUS_INVALID_ARGUMENT.
  * Since: 1.0
  */
 #define CRM_ABI_VERSION_MAJOR 1
-#define CRM_ABI_VERSION_MINOR 1
+#define CRM_ABI_VERSION_MINOR 2
 
 /*
  * Packs MAJOR.MINOR into one 32-bit value (major in the high 16 bits), the
@@ -58,6 +63,38 @@ extern "C" {
 #define CRM_ABI_MAJOR_OF(packed) ((uint32_t)(packed) >> 16)
 #define CRM_ABI_MINOR_OF(packed) ((uint32_t)(packed)&0xFFFFu)
 #define CRM_ABI_VERSION CRM_ABI_PACK(CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)
+
+/*
+ * Targeting an older minor version
+ * --------------------------------
+ * A plugin that must also load in older hosts is built for an older minor of
+ * the same major: define CRM_TARGET_ABI_MINOR (e.g. -DCRM_TARGET_ABI_MINOR=1)
+ * before including any SDK header, and write that version as the manifest's
+ * "abi" ("1.1"). crm_add_plugin() does both from the manifest: it defines
+ * CRM_TARGET_ABI_MINOR as the minor of the manifest's "abi".
+ *
+ * With a target below CRM_ABI_VERSION_MINOR the headers hide every field and
+ * helper added after the target, so that:
+ *   - the structs the plugin fills have the size of the target version (an
+ *     older host would refuse a struct larger than it knows);
+ *   - using a service the target's hosts lack is a compile error, not a NULL
+ *     call at run time;
+ *   - CRM_DEFINE_LIBRARY and CRM_EXPORT_PLUGINS report the target version,
+ *     which must equal the manifest's "abi" (the host checks both).
+ * Left undefined, the target is these headers' own minor.
+ * Since: 1.2
+ */
+#ifndef CRM_TARGET_ABI_MINOR
+#define CRM_TARGET_ABI_MINOR CRM_ABI_VERSION_MINOR
+#endif
+#if CRM_TARGET_ABI_MINOR > CRM_ABI_VERSION_MINOR
+#error "CRM_TARGET_ABI_MINOR is newer than these SDK headers; install a newer SDK"
+#endif
+#if CRM_TARGET_ABI_MINOR < 0
+#error "CRM_TARGET_ABI_MINOR must be 0 or more"
+#endif
+/* The version a plugin built with these headers reports. Since: 1.2 */
+#define CRM_TARGET_ABI_VERSION CRM_ABI_PACK(CRM_ABI_VERSION_MAJOR, CRM_TARGET_ABI_MINOR)
 
 /*
  * CRM_EXPORT marks the two entry functions a plugin library exports. Plugin
@@ -85,13 +122,23 @@ extern "C" {
  *                          limit); the same call may succeed later.
  *   CRM_STATUS_DATA        one input item is bad; skip or quarantine it and go on.
  *   CRM_STATUS_FATAL       the plugin cannot continue (a bug, an exception,
- *                          an invariant broken); the host stops using it.
+ *                          an invariant broken); the host stops using it:
+ *                          a channel that returns FATAL gets no further send
+ *                          for the rest of the process (what it was to send
+ *                          is marked dead with the reason, for `alerts
+ *                          resend` after a fix), a connector's sync run
+ *                          ends as failed, a scorer's scoring run fails.
  * The remaining codes are returned by host services:
  *   CRM_STATUS_NOT_FOUND        the key, secret or checkpoint does not exist.
  *   CRM_STATUS_BUFFER_TOO_SMALL the caller's buffer was too small; its `size`
  *                               field holds the size needed (see crm_buffer).
  *   CRM_STATUS_UNSUPPORTED      the callee does not implement this call.
  *   CRM_STATUS_CANCELLED        the run is being cancelled (Ctrl-C, SIGTERM).
+ *   CRM_STATUS_WRONG_TYPE       a value exists but is not of the type asked
+ *                               for (a typed configuration getter). Since: 1.2
+ *   CRM_STATUS_INVALID_ARGUMENT the call itself is malformed (a JSON pointer
+ *                               that is not RFC 6901, a NULL output).
+ *                               Since: 1.2
  * A status is an int32_t rather than an enum so that its size is fixed.
  * Since: 1.0
  */
@@ -105,6 +152,8 @@ typedef int32_t crm_status;
 #define CRM_STATUS_BUFFER_TOO_SMALL ((crm_status)6)
 #define CRM_STATUS_UNSUPPORTED ((crm_status)7)
 #define CRM_STATUS_CANCELLED ((crm_status)8)
+#define CRM_STATUS_WRONG_TYPE ((crm_status)9)
+#define CRM_STATUS_INVALID_ARGUMENT ((crm_status)10)
 
 /*
  * Plugin kinds. Room is left for more; a host refuses a kind it does not know.
@@ -120,9 +169,21 @@ typedef uint32_t crm_plugin_kind;
  * manifest). Unknown bits are ignored by older hosts.
  *   CRM_CAP_THREAD_SAFE  the host may call one instance from several threads
  *                        at once. Without it, calls to one instance are
- *                        serialised by the host.
- *   CRM_CAP_EXPLAIN      a scorer fills per-feature contributions.
- *   CRM_CAP_INCREMENTAL  a connector resumes from a checkpoint cursor.
+ *                        serialised by the host. Channels declaring it get
+ *                        up to alerts.max_in_flight sends at once.
+ *   CRM_CAP_EXPLAIN      a scorer fills per-feature contributions; without
+ *                        it the host passes contributions == NULL and shows
+ *                        no explanation.
+ *   CRM_CAP_INCREMENTAL  a connector resumes after the cursor it is given,
+ *                        reading only what changed since the last sync. It is
+ *                        a promise to people, shown by `crmhost plugins`; it
+ *                        changes nothing in how the host drives the
+ *                        connector: every connector is handed its last
+ *                        committed cursor ("" the first time) and its batches
+ *                        commit with their next_cursor whether it declares
+ *                        the bit or not. A connector without it reads its
+ *                        whole source on every sync (records are keyed by
+ *                        external id, so nothing is duplicated).
  * Since: 1.0
  */
 typedef uint64_t crm_capabilities;

@@ -11,7 +11,12 @@
  *   RETRIABLE          nothing delivered, try again later (result's
  *                      retry_after_ms says when, 0 = the host's backoff);
  *   CONFIG or DATA     permanent: the same message will never go through
- *                      (bad address, message refused, bad credentials).
+ *                      (bad address, message refused, bad credentials);
+ *   FATAL              the channel cannot go on: the host marks the message
+ *                      dead with the reason and sends nothing more through
+ *                      this channel for the rest of the process.
+ * Which alerts reach a channel is the host's routing (alerts.routes): a route
+ * without "levels" takes every alert, rule signals (level "signal") included.
  * The host writes each notification to its outbox before it calls send and
  * marks it after, so a crash may repeat a send: channels that can
  * deduplicate use the message's idempotency_key (an e-mail Message-ID, the
@@ -87,7 +92,7 @@ typedef struct crm_channel_result {
  * crm_on_send: delivers one message.
  * Returns: OK (all or some recipients, see recipient_failed); RETRIABLE;
  *          CONFIG / DATA (permanent, say why without any secret);
- *          CANCELLED; FATAL.
+ *          CANCELLED; FATAL (the host stops using the channel, see above).
  * Required: yes.  Threading: one call per instance at a time unless the
  * plugin declares CRM_CAP_THREAD_SAFE.
  */

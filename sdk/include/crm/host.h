@@ -13,7 +13,13 @@
  *
  * Reading the table: check `struct_size` before using a field that a newer
  * minor version added (CRM_HOST_HAS), and treat a NULL function as
- * "not supported". Since: 1.0 for every field below.
+ * "not supported". A host only loads plugins whose minor version is not newer
+ * than its own, so a plugin built for 1.2 always finds the 1.2 fields; the
+ * check matters for code shared between plugins of several targets.
+ * The fields added after 1.0 are hidden when CRM_TARGET_ABI_MINOR is older
+ * than the version that added them (see crm/abi.h).
+ * Since: 1.0 for every field up to is_cancelled; 1.2 for the typed
+ * configuration getters after it.
  */
 #ifndef CRM_HOST_H
 #define CRM_HOST_H
@@ -125,6 +131,58 @@ typedef struct crm_host {
    * Required: yes.  Threading: any.  Since: 1.0
    */
   bool (*is_cancelled)(crm_host_context* context);
+
+#if CRM_TARGET_ABI_MINOR >= 2
+  /*
+   * Typed configuration getters (Since: 1.2). Each reads the plugin's
+   * configuration (validated against its schema, defaults filled in, secrets
+   * as their {"env": ...} reference) at `json_pointer`, RFC 6901: "" is the
+   * whole configuration, "/smtp/port" a member of a member, "/hosts/0" the
+   * first item of an array, "~1" and "~0" stand for "/" and "~" in a name.
+   * They spare a C plugin a JSON decoder: config_get returns JSON text.
+   *
+   * Every getter returns:
+   *   CRM_STATUS_OK                the value was written to `out`;
+   *   CRM_STATUS_NOT_FOUND         nothing is at the pointer, or a JSON null
+   *                                is (null counts as absent);
+   *   CRM_STATUS_WRONG_TYPE        a value is there but not of the getter's
+   *                                type (a secret field is an object here:
+   *                                read it with secret_get); `out` untouched;
+   *   CRM_STATUS_INVALID_ARGUMENT  `json_pointer` is not RFC 6901 (not "" and
+   *                                not starting with "/", or a "~" not
+   *                                followed by 0 or 1), or `out` is NULL;
+   *   CRM_STATUS_BUFFER_TOO_SMALL  config_get_string only (crm_buffer protocol).
+   * json_pointer: borrowed for the call. out: caller-owned; written only on OK
+   * (and `size` on BUFFER_TOO_SMALL). Nothing the host writes is kept by it.
+   * Required: yes in a 1.2 host.  Threading: any (see top of file).
+   */
+
+  /*
+   * crm_host_config_get_string: a JSON string, unescaped, as raw UTF-8 bytes
+   * (not NUL-terminated: reserve a byte and add it yourself for C strings).
+   * Since: 1.2
+   */
+  crm_status (*config_get_string)(crm_host_context* context, crm_str json_pointer, crm_buffer* out);
+
+  /*
+   * crm_host_config_get_int: a JSON number with an integral value that fits
+   * in int64_t (5 and 5.0 are integers; 5.5, 1e300 and strings are
+   * WRONG_TYPE). Since: 1.2
+   */
+  crm_status (*config_get_int)(crm_host_context* context, crm_str json_pointer, int64_t* out);
+
+  /* crm_host_config_get_number: any JSON number, as a double. Since: 1.2 */
+  crm_status (*config_get_number)(crm_host_context* context, crm_str json_pointer, double* out);
+
+  /* crm_host_config_get_bool: JSON true or false (not 0/1, not "true"). Since: 1.2 */
+  crm_status (*config_get_bool)(crm_host_context* context, crm_str json_pointer, bool* out);
+
+  /*
+   * crm_host_config_get_array_length: the number of items of a JSON array,
+   * so a plugin can walk it with "/name/0", "/name/1"... Since: 1.2
+   */
+  crm_status (*config_get_array_length)(crm_host_context* context, crm_str json_pointer, size_t* out);
+#endif
 } crm_host;
 
 #ifdef __cplusplus

@@ -18,7 +18,10 @@
  *    `destroy` at shutdown and never unloads the library before the process
  *    exits.
  *
- * A library may hold several plugins (a vendor's connector pack).
+ * A library may hold several plugins, of one kind or of several (a vendor's
+ * pack: a connector and a channel, say). Its manifest then lists them all under
+ * "plugins" (see the SDK's README.md for every manifest field), and
+ * crm_add_plugin(... KINDS connector channel ...) builds it.
  */
 #ifndef CRM_PLUGIN_H
 #define CRM_PLUGIN_H
@@ -134,7 +137,8 @@ typedef const crm_library* (*crm_on_library_fn)(void);
 
 /*
  * Declares and exports the two entry functions of a plugin library written
- * in C. Use once per library:
+ * in C; both report CRM_TARGET_ABI_VERSION (see crm/abi.h), which must equal
+ * the manifest's "abi". Use once per library:
  *
  *   static const crm_plugin_descriptor* const my_plugins[] = {&my_scorer};
  *   CRM_DEFINE_LIBRARY(my_plugins)
@@ -144,11 +148,11 @@ typedef const crm_library* (*crm_on_library_fn)(void);
 #define CRM_DEFINE_LIBRARY(descriptor_array)                                                                       \
   CRM_EXPORT uint32_t crm_on_abi_version(void);                                                                    \
   CRM_EXPORT uint32_t crm_on_abi_version(void) {                                                                   \
-    return CRM_ABI_VERSION;                                                                                        \
+    return CRM_TARGET_ABI_VERSION;                                                                                 \
   }                                                                                                                \
   CRM_EXPORT const crm_library* crm_on_library(void);                                                              \
   CRM_EXPORT const crm_library* crm_on_library(void) {                                                             \
-    static const crm_library library = {sizeof(crm_library), CRM_ABI_VERSION,                                      \
+    static const crm_library library = {sizeof(crm_library), CRM_TARGET_ABI_VERSION,                               \
                                         sizeof(descriptor_array) / sizeof(descriptor_array[0]), descriptor_array}; \
     return &library;                                                                                               \
   }

@@ -28,7 +28,9 @@
 // it (or anything it returned by pointer) past the call that received it.
 //
 // Since: 1.0 for everything in this header, except what is marked 1.1 (reason
-// codes, output columns, TrainableScorer).
+// codes, output columns, TrainableScorer, channels) or 1.2 (the typed
+// configuration getters of crm::Host). What came after CRM_TARGET_ABI_MINOR
+// (see crm/abi.h) is hidden, as in the C headers.
 #ifndef CRM_PLUGIN_HPP
 #define CRM_PLUGIN_HPP
 
@@ -107,6 +109,10 @@ inline const char* status_name(crm_status status) noexcept {
       return "unsupported";
     case CRM_STATUS_CANCELLED:
       return "cancelled";
+    case CRM_STATUS_WRONG_TYPE:
+      return "wrong type";
+    case CRM_STATUS_INVALID_ARGUMENT:
+      return "invalid argument";
     default:
       return "unknown status";
   }
@@ -162,6 +168,37 @@ class Host {
     return read([&](crm_buffer* out) { return host_->config_get(host_->context, to_crm_str(json_pointer), out); },
                 "config_get");
   }
+#if CRM_TARGET_ABI_MINOR >= 2
+  // Typed configuration values at an RFC 6901 pointer (see crm_host's typed
+  // getters). Since 1.2. Each returns nullopt when nothing (or null) is there,
+  // throws ConfigError naming the pointer when the value has another type,
+  // and Error(CRM_STATUS_INVALID_ARGUMENT) for a malformed pointer.
+  [[nodiscard]] std::optional<std::string> config_string(std::string_view json_pointer) const {
+    if (!CRM_HOST_HAS(host_, crm_host, config_get_string) || host_->config_get_string == nullptr) {
+      unsupported("config_get_string");
+    }
+    return read(
+        [&](crm_buffer* out) { return host_->config_get_string(host_->context, to_crm_str(json_pointer), out); },
+        "config_get_string", json_pointer, "a string");
+  }
+  [[nodiscard]] std::optional<std::int64_t> config_int(std::string_view json_pointer) const {
+    return typed<std::int64_t>(CRM_HOST_HAS(host_, crm_host, config_get_int) ? host_->config_get_int : nullptr,
+                               "config_get_int", json_pointer, "an integer");
+  }
+  [[nodiscard]] std::optional<double> config_number(std::string_view json_pointer) const {
+    return typed<double>(CRM_HOST_HAS(host_, crm_host, config_get_number) ? host_->config_get_number : nullptr,
+                         "config_get_number", json_pointer, "a number");
+  }
+  [[nodiscard]] std::optional<bool> config_bool(std::string_view json_pointer) const {
+    return typed<bool>(CRM_HOST_HAS(host_, crm_host, config_get_bool) ? host_->config_get_bool : nullptr,
+                       "config_get_bool", json_pointer, "a boolean");
+  }
+  [[nodiscard]] std::optional<std::size_t> config_array_length(std::string_view json_pointer) const {
+    return typed<std::size_t>(
+        CRM_HOST_HAS(host_, crm_host, config_get_array_length) ? host_->config_get_array_length : nullptr,
+        "config_get_array_length", json_pointer, "an array");
+  }
+#endif
   // The resolved secret at an RFC 6901 pointer, or nullopt. Never log it.
   [[nodiscard]] std::optional<std::string> secret(std::string_view json_pointer) const {
     return read([&](crm_buffer* out) { return host_->secret_get(host_->context, to_crm_str(json_pointer), out); },
@@ -179,7 +216,9 @@ class Host {
                     "report_bad_record");
   }
 
-  [[nodiscard]] const crm_host* raw() const noexcept { return host_; }
+  [[nodiscard]] const crm_host* raw() const noexcept {
+    return host_;
+  }
 
  private:
   static void throw_unless_ok(crm_status status, const char* what) {
@@ -188,8 +227,39 @@ class Host {
     }
   }
 
+  // Throws for a status a typed getter returns that is neither OK nor NOT_FOUND.
+  static void throw_typed(crm_status status, const char* what, std::string_view json_pointer, const char* expected) {
+    if (status == CRM_STATUS_WRONG_TYPE) {
+      throw ConfigError("configuration value " + std::string(json_pointer) + " is not " + expected);
+    }
+    if (status == CRM_STATUS_INVALID_ARGUMENT) {
+      throw Error(status, "\"" + std::string(json_pointer) + "\" is not a JSON pointer (RFC 6901: \"\" or \"/name\")");
+    }
+    throw_unless_ok(status, what);
+  }
+  [[noreturn]] static void unsupported(const char* what) {
+    throw Error(CRM_STATUS_UNSUPPORTED, std::string("host service ") + what + " is not offered by this host");
+  }
+
+  template <class T, class Fn>
+  std::optional<T> typed(Fn fn, const char* what, std::string_view json_pointer, const char* expected) const {
+    if (fn == nullptr) {
+      unsupported(what);
+    }
+    T value{};
+    const crm_status status = fn(host_->context, to_crm_str(json_pointer), &value);
+    if (status == CRM_STATUS_OK) {
+      return value;
+    }
+    if (status != CRM_STATUS_NOT_FOUND) {
+      throw_typed(status, what, json_pointer, expected);
+    }
+    return std::nullopt;
+  }
+
   template <class Call>
-  static std::optional<std::string> read(Call&& call, const char* what) {
+  static std::optional<std::string> read(Call&& call, const char* what, std::string_view json_pointer = {},
+                                         const char* expected = nullptr) {
     std::string value(256, '\0');
     for (int attempt = 0; attempt < 4; ++attempt) {
       crm_buffer buffer{value.data(), value.size(), 0};
@@ -202,6 +272,9 @@ class Host {
         return std::nullopt;
       }
       if (status != CRM_STATUS_BUFFER_TOO_SMALL) {
+        if (expected != nullptr) {
+          throw_typed(status, what, json_pointer, expected);
+        }
         throw_unless_ok(status, what);
       }
       value.assign(buffer.size, '\0');
@@ -281,9 +354,14 @@ class ScoreOutput {
   // nullptr (reasons since 1.1). Indices follow the input's feature order.
   [[nodiscard]] double* scores_data() const noexcept { return output_->scores; }
   [[nodiscard]] double* contributions_data() const noexcept { return output_->contributions; }
-  [[nodiscard]] std::uint64_t* reasons_data() const noexcept { return reasons(); }
+#if CRM_TARGET_ABI_MINOR >= 1
+  [[nodiscard]] std::uint64_t* reasons_data() const noexcept {
+    return reasons();
+  }
   // Whether the host asked for reason codes (a 1.0 host never does). Since 1.1.
-  [[nodiscard]] bool wants_reasons() const noexcept { return reasons() != nullptr; }
+  [[nodiscard]] bool wants_reasons() const noexcept {
+    return reasons() != nullptr;
+  }
   // Marks reason code `code` (an index into kReasonCodes) for `customer`. Since 1.1.
   void add_reason(std::size_t customer, unsigned code) noexcept {
     if (std::uint64_t* bits = reasons(); bits != nullptr && code < CRM_MAX_REASON_CODES) {
@@ -296,9 +374,13 @@ class ScoreOutput {
       columns[column][customer] = value;
     }
   }
+#endif
 
  private:
-  [[nodiscard]] bool has(std::size_t field_end) const noexcept { return output_->struct_size >= field_end; }
+#if CRM_TARGET_ABI_MINOR >= 1
+  [[nodiscard]] bool has(std::size_t field_end) const noexcept {
+    return output_->struct_size >= field_end;
+  }
   [[nodiscard]] std::uint64_t* reasons() const noexcept {
     return has(offsetof(crm_score_output, reasons) + sizeof(output_->reasons)) ? output_->reasons : nullptr;
   }
@@ -306,6 +388,7 @@ class ScoreOutput {
     return has(offsetof(crm_score_output, output_columns) + sizeof(output_->output_columns)) ? output_->output_columns
                                                                                              : nullptr;
   }
+#endif
 
   crm_score_output* output_;
   std::size_t customer_count_;
@@ -322,7 +405,8 @@ class Scorer {
   virtual void score(const Host& host, const ScoreInput& input, ScoreOutput& output) = 0;
 };
 
-// A scorer that learns from history derives from this instead of Scorer.
+#if CRM_TARGET_ABI_MINOR >= 1
+// A scorer that learns from history derives from this instead of Scorer. Since 1.1.
 // train fits a model and makes it current; save_model returns it as bytes the
 // host stores; load_model makes saved bytes current again (throw DataError
 // when they are not a model this plugin reads).
@@ -332,6 +416,7 @@ class TrainableScorer : public Scorer {
   [[nodiscard]] virtual std::string save_model(const Host& host) const = 0;
   virtual void load_model(const Host& host, std::string_view model) = 0;
 };
+#endif
 
 // ---------------------------------------------------------------- connector
 
@@ -663,6 +748,7 @@ crm_status score(crm_plugin_instance* instance, const crm_host* host, const crm_
   });
 }
 
+#if CRM_TARGET_ABI_MINOR >= 1
 template <class P>
 crm_status train(crm_plugin_instance* instance, const crm_host* host, const crm_train_input* input,
                  crm_error* error) noexcept {
@@ -692,6 +778,7 @@ template <class P>
 crm_status load_model(crm_plugin_instance* instance, const crm_host* host, crm_str model, crm_error* error) noexcept {
   return guard(error, [&] { instance_cast<P>(instance)->load_model(Host(host), to_string_view(model)); });
 }
+#endif
 
 template <class P>
 crm_status send(crm_plugin_instance* instance, const crm_host* host, const crm_channel_message* message,
@@ -760,6 +847,12 @@ crm_status reprocess(crm_plugin_instance* instance, const crm_host* host, crm_st
 template <class P>
 const void* kind_api() noexcept {
   if constexpr (std::is_base_of_v<Scorer, P>) {
+#if CRM_TARGET_ABI_MINOR < 1
+    static_assert(ReasonCodesOf<P>::kNames == nullptr && OutputColumnsOf<P>::kNames == nullptr,
+                  "reason codes and output columns need CRM_TARGET_ABI_MINOR 1 or more");
+    static const crm_scorer_api api = {sizeof(crm_scorer_api), P::kRequiredFeatures, &score<P>};
+    return &api;
+#else
     if constexpr (std::is_base_of_v<TrainableScorer, P>) {
       static const crm_scorer_api api = {sizeof(crm_scorer_api),
                                          P::kRequiredFeatures,
@@ -781,6 +874,7 @@ const void* kind_api() noexcept {
                                          nullptr};
       return &api;
     }
+#endif
   } else if constexpr (std::is_base_of_v<Connector, P>) {
     crm_on_reprocess_fn reprocess_fn = nullptr;
     if constexpr (HasReprocess<P>::value) {
@@ -790,6 +884,8 @@ const void* kind_api() noexcept {
                                           &fetch<P>, reprocess_fn};
     return &api;
   } else if constexpr (std::is_base_of_v<Channel, P>) {
+    static_assert(CRM_TARGET_ABI_MINOR >= 1 || !std::is_base_of_v<Channel, P>,
+                  "channels need CRM_TARGET_ABI_MINOR 1 or more (they arrived with 1.1)");
     static const crm_channel_api api = {sizeof(crm_channel_api), P::kMaxMessageBytes, P::kMessagesPerMinute, &send<P>};
     return &api;
   } else {
@@ -818,7 +914,7 @@ const crm_plugin_descriptor* descriptor() noexcept {
 template <class... Plugins>
 const crm_library* library() noexcept {
   static const crm_plugin_descriptor* const descriptors[] = {descriptor<Plugins>()...};
-  static const crm_library library = {sizeof(crm_library), CRM_ABI_VERSION, sizeof...(Plugins), descriptors};
+  static const crm_library library = {sizeof(crm_library), CRM_TARGET_ABI_VERSION, sizeof...(Plugins), descriptors};
   return &library;
 }
 
@@ -839,7 +935,7 @@ const crm_library* library() noexcept {
 // Use once per shared library.
 #define CRM_EXPORT_PLUGINS(...)                        \
   CRM_EXPORT uint32_t crm_on_abi_version(void) {       \
-    return CRM_ABI_VERSION;                            \
+    return CRM_TARGET_ABI_VERSION;                     \
   }                                                    \
   CRM_EXPORT const crm_library* crm_on_library(void) { \
     return ::crm::detail::library<__VA_ARGS__>();      \

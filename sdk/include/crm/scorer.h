@@ -17,6 +17,8 @@
  *   "abc_class" 0 A, 1 B, 2 C
  *   "stage"     0 development, 1 initial, 2 stable, 3 strategic
  * Any other name is stored and shown as a number.
+ *
+ * The 1.1 fields are hidden when CRM_TARGET_ABI_MINOR is 0 (see crm/abi.h).
  */
 #ifndef CRM_SCORER_H
 #define CRM_SCORER_H
@@ -70,6 +72,7 @@ typedef struct crm_score_output {
    * CRM_CAP_EXPLAIN; the host has set every entry to 0 beforehand.
    */
   double* contributions;
+#if CRM_TARGET_ABI_MINOR >= 1
   /*
    * N reason bitmasks to fill, or NULL when the host does not ask: bit j of
    * reasons[i] set means reason code j of the scorer's reason_codes applies
@@ -82,6 +85,7 @@ typedef struct crm_score_output {
    * scorer declares none. The host has set every entry to NaN. Since: 1.1
    */
   double* const* output_columns;
+#endif
 } crm_score_output;
 
 /*
@@ -165,6 +169,7 @@ typedef struct crm_scorer_api {
   const char* const* required_features;
   /* Required. */
   crm_on_score_fn score;
+#if CRM_TARGET_ABI_MINOR >= 1
   /*
    * Names of the reason codes this scorer reports, NULL-terminated, at most
    * CRM_MAX_REASON_CODES (static). NULL or empty: no reasons. Since: 1.1
@@ -179,6 +184,7 @@ typedef struct crm_scorer_api {
   crm_on_train_fn train;
   crm_on_save_model_fn save_model;
   crm_on_load_model_fn load_model;
+#endif
 } crm_scorer_api;
 
 #ifdef __cplusplus

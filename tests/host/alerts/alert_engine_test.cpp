@@ -390,3 +390,69 @@ TEST_F(AlertEngineTest, ARouteThatContinuesLetsLaterRoutesSendTheSameAlertToo) {
 
 }  // namespace
 }  // namespace crm::host
+
+namespace crm::host {
+namespace {
+
+// crm/abi.h: after FATAL the host stops using the plugin. A channel that
+// returns FATAL is called once: what it was to send is dead with the reason,
+// the rest of the process sends nothing more through it, one error line says
+// why, and the delivery_dead alert goes out through the other channel.
+TEST(AlertEngineFatalChannel, IsNotCalledAgainAfterFatalAndItsNotificationsAreDeadWithTheReason) {
+  testing::TempDir dir("alert-fatal-channel");
+  testing::TestHost test;
+  const fs::path console = dir / "console.txt";
+  test.load({CRM_TEST_PLUGIN_DIR, CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", console.string()}}}}}});
+  ASSERT_NE(test.host().find("fatal_channel"), nullptr) << test.record("fatal_channel")->reason;
+  EXPECT_EQ(test.record("fatal_channel")->abi, "1.1");  // a 1.1 channel in this host
+  Store store((dir / "crm.db").string());
+  AlertSettings settings;
+  settings.initial_backoff_ms = 1'000;
+  settings.max_attempts = 8;
+  settings.routes = {{.levels = {"red"}, .channel = "fatal_channel", .recipients = {"ops@example.test"}},
+                     {.reasons = {"delivery_dead"}, .channel = "alert_console", .recipients = {"ops@example.test"}}};
+  AlertEngine alerts(store, test.host(), test.logger(), test.clock(), settings, {});
+  alerts.evaluate(testing::insert_scoring_run(store, test.clock().now_ms(),
+                                              {{1, "red", "", 10}, {2, "red", "", 12}, {3, "red", "", 14}}));
+  DeliveryCounts first = alerts.deliver();
+  EXPECT_EQ(first.dead_by_channel["fatal_channel"], 3U);
+  EXPECT_EQ(first.retried, 0U);
+
+  // Later passes of the same process: nothing is due, and nothing new is sent through it either.
+  for (int pass = 0; pass < 5; ++pass) {
+    test.clock().advance_ms(kHour);
+    alerts.evaluate(testing::insert_scoring_run(
+        store, test.clock().now_ms(), {{1, "red", "", 10}, {2, "red", "", 12}, {3, "red", "", 14}, {4, "red", "", 9}}));
+    alerts.deliver();
+  }
+  const auto lines = test.log_lines();
+  const auto count = [&](const std::string& fragment) {
+    return std::count_if(lines.begin(), lines.end(),
+                         [&](const std::string& line) { return line.find(fragment) != std::string::npos; });
+  };
+  EXPECT_EQ(count("[fatal_channel] send called"), 1) << "the host kept calling a channel that returned FATAL";
+  EXPECT_EQ(count("ERROR [alerts] fatal error: licence check failed; the plugin cannot go on; the host stops using "
+                  "channel 'fatal_channel' until it restarts; what it was to send is marked dead (`crmhost alerts "
+                  "resend` after a fix)"),
+            1);
+  const auto dead = alerts.outbox("dead");
+  std::size_t fatal_dead = 0;
+  for (const OutboxRow& row : dead) {
+    if (row.channel_id == "fatal_channel") {
+      ++fatal_dead;
+      EXPECT_EQ(row.attempts, 1);
+      EXPECT_NE(row.last_error.find("licence check failed"), std::string::npos) << row.last_error;
+    }
+  }
+  EXPECT_EQ(fatal_dead, 4U);  // the three of the first pass and customer 4's
+  EXPECT_TRUE(alerts.outbox("pending").empty());
+  const auto open = alerts.list("open");
+  EXPECT_EQ(std::count_if(open.begin(), open.end(),
+                          [](const AlertRow& row) { return row.reason == "delivery_dead:fatal_channel"; }),
+            1);
+  EXPECT_NE(testing::read_text(console).find("fatal_channel"), std::string::npos)
+      << "the delivery_dead alert goes out through the console";
+}
+
+}  // namespace
+}  // namespace crm::host

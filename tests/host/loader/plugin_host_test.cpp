@@ -152,11 +152,11 @@ TEST_F(PluginHostTest, StructSizeLargerThanTheHostKnowsIsRefused) {
   dir_.add_fixture("struct_too_large");
   dir_.add_good();
   load();
-  expect_refused(
-      "struct_too_large",
-      fmt::format("crm_plugin_descriptor struct_size {} is larger than this host knows ({}) for ABI {}; "
-                  "rebuild the plugin against the SDK headers of the ABI it declares",
-                  sizeof(crm_plugin_descriptor) + 2 * sizeof(void*), sizeof(crm_plugin_descriptor), kHostAbi));
+  expect_refused("struct_too_large",
+                 fmt::format("crm_plugin_descriptor struct_size {} is larger than this host knows ({}) for ABI {}; "
+                             "rebuild the plugin against the SDK headers of the ABI it declares",
+                             sizeof(crm_plugin_descriptor) + 2 * sizeof(void*), sizeof(crm_plugin_descriptor),
+                             "1.1"));  // its manifest's abi
   expect_good_plugin_kept();
 }
 
@@ -430,6 +430,30 @@ TEST_F(PluginHostTest, AScorerBuiltForAbi10LoadsAndScoresInThisHost) {
   EXPECT_EQ(result.scores, (std::vector<double>{50.0, 50.0}));
   EXPECT_TRUE(result.reasons.empty());
   EXPECT_TRUE(result.output_columns.empty());
+}
+
+TEST_F(PluginHostTest, APluginTargetingAnOlderMinorWithTodaysSdkLoadsAsThatVersion) {
+  // Built through crm_add_plugin from a manifest saying "abi": "1.0": the C++
+  // layer filled a scorer table of the 1.0 size and reports 1.0, as a 1.0 host needs.
+  dir_.add_fixture("target_1_0_cpp");
+  load({{"target_1_0_cpp", {{"config", {{"score", 61.5}}}}}});
+  LoadedPlugin* scorer = test_.host().find("target_1_0_cpp");
+  ASSERT_NE(scorer, nullptr) << test_.record("target_1_0_cpp")->reason;
+  EXPECT_EQ(test_.record("target_1_0_cpp")->abi, "1.0");
+  ASSERT_NE(scorer->scorer_api(), nullptr);
+  EXPECT_EQ(scorer->scorer_api()->struct_size, offsetof(crm_scorer_api, score) + sizeof(crm_on_score_fn));
+  EXPECT_FALSE(is_trainable(*scorer));
+  FeatureBatch batch;
+  batch.customer_ids = {"a"};
+  EXPECT_EQ(score_batch(*scorer, batch, false).scores, std::vector<double>{61.5});
+}
+
+TEST_F(PluginHostTest, APluginBuiltForAbi11KeepsLoadingAndUsingTheHostServices) {
+  dir_.add_fixture("services_probe");
+  load({{"services_probe", {{"config", {{"token", {{"env", "CRM_TEST_TOKEN"}}}}}}}}, {{"CRM_TEST_TOKEN", kToken}});
+  ASSERT_NE(test_.host().find("services_probe"), nullptr) << test_.record("services_probe")->reason;
+  EXPECT_EQ(test_.record("services_probe")->abi, "1.1");
+  EXPECT_EQ(test_.state().read_checkpoint("services_probe"), std::optional<std::string>("cursor-1"));
 }
 
 }  // namespace
