@@ -13,7 +13,7 @@ CRM_PACKAGES=(
   libcpprest-dev
   libsqlite3-dev sqlite3
   libfmt-dev nlohmann-json3-dev libcli11-dev
-  libcurl4-openssl-dev libssl-dev
+  libcurl4-openssl-dev libssl-dev libgmime-3.0-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
   json-schema-test-suite

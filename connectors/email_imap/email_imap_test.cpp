@@ -109,9 +109,13 @@ const char* const kReply =
     "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
     "Sorry =E2=80=94 about your complaint: we will fix it.\r\n--b1\r\nContent-Type: text/html\r\n\r\n<p>Sorry</p>\r\n"
     "--b1--\r\n";
-const char* const kBrokenMime =
+// Its closing boundary is missing: mail clients show it, and so is it read.
+const char* const kUnclosedMultipart =
     "From: bad@broken.example\r\nTo: sales@ourco.example\r\nSubject: broken\r\nMessage-ID: <m4@broken>\r\n"
-    "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\nthe end never comes\r\n";
+    "Content-Type: multipart/mixed; boundary=zz\r\n\r\n--zz\r\nContent-Type: text/plain\r\n\r\n"
+    "the end never comes; I want a refund\r\n";
+const char* const kNoSender =
+    "From: undisclosed\r\nTo: sales@ourco.example\r\nSubject: who\r\nMessage-ID: <m6@nowhere>\r\n\r\nhi\r\n";
 const char* const kInternal =
     "From: boss@ourco.example\r\nTo: sales@ourco.example\r\nSubject: lunch\r\nMessage-ID: <i1@ourco>\r\n\r\nnoon\r\n";
 
@@ -140,15 +144,18 @@ TEST_F(EmailImap, RecordsInteractionsDecodesChineseFlagsComplaintsAndQuarantines
   dovecot_.deliver("1.M1P1.test", kComplaint);
   dovecot_.deliver("2.M2P1.test", kGbkComplaint);
   dovecot_.deliver("3.M3P1.test", kReply);
-  dovecot_.deliver("4.M4P1.test", kBrokenMime);
+  dovecot_.deliver("4.M4P1.test", kUnclosedMultipart);
   dovecot_.deliver("5.M5P1.test", kInternal);
+  dovecot_.deliver("6.M6P1.test", kNoSender);
   LoadedPlugin& plugin = connector();
   const SyncSummary summary = harness_.sync(plugin);
   ASSERT_EQ(summary.status, "ok") << summary.message;
-  EXPECT_EQ(summary.source_records, 5U);
-  EXPECT_EQ(summary.batches, 3U) << "five messages in batches of two";
+  EXPECT_EQ(summary.source_records, 6U);
+  EXPECT_EQ(summary.batches, 3U) << "six messages in batches of two";
   EXPECT_EQ(summary.quarantined, 1U);
-  EXPECT_EQ(harness_.count("SELECT count(*) FROM interactions"), 3);
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM interactions"), 4);
+  EXPECT_EQ(harness_.text("SELECT keywords || '|' || is_complaint FROM interactions WHERE external_id = '<m4@broken>'"),
+            "refund|1");
 
   EXPECT_EQ(harness_.text("SELECT subject FROM interactions WHERE external_id = '<m1@acme.example>'"),
             "投诉 late delivery");
@@ -170,12 +177,36 @@ TEST_F(EmailImap, RecordsInteractionsDecodesChineseFlagsComplaintsAndQuarantines
   EXPECT_EQ(harness_.count("SELECT count(*) FROM customers WHERE email_domain = 'ourco.example'"), 0);
   const auto quarantined = harness_.store().list_quarantine("email_imap");
   ASSERT_EQ(quarantined.size(), 1U);
-  EXPECT_EQ(quarantined[0].reason.substr(quarantined[0].reason.find(':')),
-            ": a multipart body ends without its closing boundary");
+  EXPECT_EQ(quarantined[0].reason.substr(quarantined[0].reason.find(':')), ": the message has no From address");
   // The sync left every message unread.
   for (const auto& entry : fs::directory_iterator(dovecot_.maildir() / "maildir/cur")) {
     EXPECT_EQ(entry.path().filename().string().find(":2,S"), std::string::npos) << entry.path();
   }
+}
+
+// HTML-only mail whose complaint is written in character references, as some
+// mail writers send Chinese and as soft hyphens split English words.
+TEST_F(EmailImap, ComplaintsInHtmlOnlyMailWrittenWithEntitiesAreFlagged) {
+  dovecot_.deliver("1.M1P1.test",
+                   "From: li@huadong.example\r\nTo: sales@ourco.example\r\nSubject: =?UTF-8?B?6K6i5Y2VNDI=?=\r\n"
+                   "Message-ID: <h1@huadong>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+                   "<html><body><p>&#25105;&#20204;&#35201;&#25237;&#35785;&#65292;&#x8BF7;&#x9000;&#x6B3E;</p>=\r\n"
+                   "</body></html>\r\n");
+  dovecot_.deliver("2.M2P1.test",
+                   "From: anna@acme.example\r\nTo: sales@ourco.example\r\nSubject: order 42\r\n"
+                   "Message-ID: <h2@acme>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
+                   "boundary=\"alt;1\"\r\n\r\n--alt;1\r\nContent-Type: text/html; charset=\"us-ascii\"\r\n\r\n"
+                   "<div>This is un&shy;acceptable&nbsp;&mdash; I want a re&shy;fund.</div>\r\n--alt;1--\r\n");
+  LoadedPlugin& plugin = connector();
+  const SyncSummary summary = harness_.sync(plugin);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.quarantined, 0U);
+  EXPECT_EQ(harness_.text("SELECT subject || '|' || keywords || '|' || is_complaint FROM interactions "
+                          "WHERE external_id = '<h1@huadong>'"),
+            "订单42|投诉,退款|1");
+  EXPECT_EQ(harness_.text("SELECT keywords || '|' || is_complaint FROM interactions WHERE external_id = '<h2@acme>'"),
+            "refund,unacceptable|1");
 }
 
 TEST_F(EmailImap, IsIncrementalByUidAndSurvivesANewUidValidity) {

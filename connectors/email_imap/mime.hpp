@@ -21,7 +21,7 @@ struct MailMessage {
   std::vector<MailAddress> recipients;  // To and Cc
   std::string subject;
   std::optional<std::int64_t> date_ms;
-  std::string text;  // the first text/plain part (or text/html without tags)
+  std::string text;  // the first text/plain part that is not an attachment, else the first text/html as text
 };
 
 // Thrown for a message that cannot be decoded (the connector quarantines it).
@@ -30,9 +30,18 @@ class MimeError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Parses with GMime 3: MIME structure, RFC 2231 parameters, RFC 2047 headers.
+// A multipart whose closing boundary is missing is read as mail clients do.
+// Thread-safe: GMime is initialised once, on first use.
 MailMessage parse_message(std::string_view raw);
 
-// RFC 2047 encoded words (=?charset?B|Q?...?=) in a header value, to UTF-8.
+// Text of an HTML body: tags dropped (script and style with their content),
+// named and numeric character references decoded, invisible soft hyphens and
+// zero-width characters dropped, blocks and <br> as line breaks.
+std::string html_to_text(std::string_view html);
+
+// RFC 2047 encoded words (=?charset?B|Q?...?=) in a header value, to UTF-8;
+// throws MimeError naming a charset iconv does not know.
 std::string decode_header_words(std::string_view value);
 // Converts text in `charset` to UTF-8 (iconv); throws MimeError when it cannot.
 std::string to_utf8(std::string_view text, std::string_view charset);

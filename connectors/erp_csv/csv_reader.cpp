@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -11,8 +12,8 @@
 
 namespace crm::connectors {
 
-CsvReader::CsvReader(const std::string& path, char delimiter, std::size_t max_field_bytes)
-    : delimiter_(delimiter), max_field_bytes_(max_field_bytes) {
+CsvReader::CsvReader(const std::string& path, char delimiter, CsvLimits limits)
+    : delimiter_(delimiter), limits_(limits) {
   const int descriptor = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (descriptor < 0) {
     throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));  // NOLINT(concurrency-mt-unsafe)
@@ -40,8 +41,8 @@ CsvReader::CsvReader(const std::string& path, char delimiter, std::size_t max_fi
   }
 }
 
-CsvReader CsvReader::from_text(std::string_view text, char delimiter, std::size_t max_field_bytes) {
-  CsvReader reader(delimiter, max_field_bytes);
+CsvReader CsvReader::from_text(std::string_view text, char delimiter, CsvLimits limits) {
+  CsvReader reader(delimiter, limits);
   reader.data_ = text.data();
   reader.size_ = text.size();
   return reader;
@@ -55,7 +56,7 @@ CsvReader::CsvReader(CsvReader&& other) noexcept
       line_(other.line_),
       bom_bytes_(other.bom_bytes_),
       delimiter_(other.delimiter_),
-      max_field_bytes_(other.max_field_bytes_),
+      limits_(other.limits_),
       unescaped_(std::move(other.unescaped_)) {}
 
 CsvReader::~CsvReader() {
@@ -101,7 +102,7 @@ void CsvReader::parse_whitespace(CsvRow& row) {
     if (at >= size_ || data_[at] == '\n') break;
     const std::uint64_t field_start = at;
     while (at < size_ && data_[at] != ' ' && data_[at] != '\t' && data_[at] != '\r' && data_[at] != '\n') ++at;
-    if (at - field_start > max_field_bytes_ && row.error.empty()) {
+    if (at - field_start > limits_.max_field_bytes && row.error.empty()) {
       row.error = "field " + std::to_string(row.fields.size() + 1) + " is larger than max_field_bytes";
     }
     row.fields.emplace_back(data_ + field_start, at - field_start);
@@ -112,19 +113,32 @@ void CsvReader::parse_whitespace(CsvRow& row) {
 }
 
 void CsvReader::parse_delimited(CsvRow& row) {
-  std::uint64_t at = position_;
+  const std::uint64_t start = position_;
   const std::uint64_t start_line = line_;
+  std::uint64_t at = position_;
+  // The first quoted field that runs onto a later line, and how many fields ended before it.
+  std::size_t multiline_column = 0;
+  std::size_t fields_on_first_line = 0;
   bool row_done = false;
   while (!row_done) {
     std::uint64_t field_start = at;
     std::string_view field;
     if (at < size_ && data_[at] == '"') {
+      const std::size_t column = row.fields.size() + 1;
       ++at;
       field_start = at;
       bool has_doubled_quotes = false;
       bool closed = false;
+      std::size_t field_lines = 1;
+      std::string broken;
       while (at < size_) {
-        if (data_[at] == '"') {
+        if (at - field_start > limits_.max_field_bytes) {
+          broken = "the quoted field in column " + std::to_string(column) + " is longer than max_field_bytes (" +
+                   std::to_string(limits_.max_field_bytes) + ")";
+          break;
+        }
+        const char c = data_[at];
+        if (c == '"') {
           if (at + 1 < size_ && data_[at + 1] == '"') {
             has_doubled_quotes = true;
             at += 2;
@@ -133,14 +147,27 @@ void CsvReader::parse_delimited(CsvRow& row) {
           closed = true;
           break;
         }
-        if (data_[at] == '\n') ++line_;
+        if (c == '\n') {
+          if (++field_lines > limits_.max_quoted_field_lines) {
+            broken = "the quoted field in column " + std::to_string(column) + " is still open after " +
+                     std::to_string(limits_.max_quoted_field_lines) +
+                     " lines (max_quoted_field_lines); a quote is missing or extra";
+            break;
+          }
+          if (multiline_column == 0) {
+            multiline_column = column;
+            fields_on_first_line = row.fields.size();
+          }
+          ++line_;
+        }
         ++at;
       }
       if (!closed) {
-        row.error = "a quoted field is not closed before the end of the file";
-        row.fields.emplace_back(data_ + field_start, at - field_start);
-        position_ = size_;
-        ++line_;
+        if (broken.empty()) {
+          broken = "the quoted field in column " + std::to_string(column) + " is not closed before the end of the file";
+        }
+        cut_to_first_line(row, start, start_line, multiline_column != 0 ? fields_on_first_line : row.fields.size(),
+                          std::move(broken));
         return;
       }
       field = std::string_view(data_ + field_start, at - field_start);
@@ -156,6 +183,13 @@ void CsvReader::parse_delimited(CsvRow& row) {
         field = unescaped_.back();
       }
       if (at < size_ && data_[at] != delimiter_ && data_[at] != '\n' && data_[at] != '\r' && row.error.empty()) {
+        if (multiline_column != 0) {
+          // A quote opened lines ago "closed" on a quote that opened a field of a later row.
+          cut_to_first_line(row, start, start_line, fields_on_first_line,
+                            "the quoted field in column " + std::to_string(multiline_column) + " closes on line " +
+                                std::to_string(line_) + " followed by text; a quote is missing or extra");
+          return;
+        }
         row.error = "unexpected text after the closing quote of field " + std::to_string(row.fields.size() + 1);
       }
       // Skip to the next delimiter or line end after a malformed quote.
@@ -167,7 +201,7 @@ void CsvReader::parse_delimited(CsvRow& row) {
       if (at >= size_ && field_end > field_start && data_[field_end - 1] == '\r') --field_end;
       field = std::string_view(data_ + field_start, field_end - field_start);
     }
-    if (field.size() > max_field_bytes_ && row.error.empty()) {
+    if (field.size() > limits_.max_field_bytes && row.error.empty()) {
       row.error = "field " + std::to_string(row.fields.size() + 1) + " is larger than max_field_bytes";
     }
     row.fields.push_back(field);
@@ -180,8 +214,42 @@ void CsvReader::parse_delimited(CsvRow& row) {
       row_done = true;
     }
   }
+  if (multiline_column != 0 && limits_.expected_fields != 0 && row.fields.size() != limits_.expected_fields &&
+      row.error.empty()) {
+    cut_to_first_line(row, start, start_line, fields_on_first_line,
+                      "the quoted field in column " + std::to_string(multiline_column) + " spans lines " +
+                          std::to_string(start_line) + "-" + std::to_string(line_) + " and the record has " +
+                          std::to_string(row.fields.size()) + " columns where the file has " +
+                          std::to_string(limits_.expected_fields) + "; a quote is missing or extra");
+    return;
+  }
   line_ = std::max(line_, start_line) + 1;
   position_ = at;
+}
+
+void CsvReader::cut_to_first_line(CsvRow& row, std::uint64_t start, std::uint64_t start_line,
+                                  std::size_t fields_on_first_line, std::string error) {
+  const void* line_end = std::memchr(data_ + start, '\n', size_ - start);
+  position_ = line_end == nullptr ? size_ : static_cast<std::uint64_t>(static_cast<const char*>(line_end) - data_) + 1;
+  line_ = start_line + 1;
+  row.fields.resize(std::min(fields_on_first_line, row.fields.size()));
+  row.error = std::move(error);
+}
+
+std::uint64_t CsvReader::offset_of_line(std::uint64_t line) const {
+  std::uint64_t offset = bom_bytes_;
+  for (std::uint64_t current = 1; current < line; ++current) {
+    const void* line_end = offset < size_ ? std::memchr(data_ + offset, '\n', size_ - offset) : nullptr;
+    if (line_end == nullptr) {
+      return size_;
+    }
+    offset = static_cast<std::uint64_t>(static_cast<const char*>(line_end) - data_) + 1;
+  }
+  return offset;
+}
+
+bool CsvReader::is_line_start(std::uint64_t offset) const {
+  return offset <= bom_bytes_ || offset == size_ || (offset < size_ && data_[offset - 1] == '\n');
 }
 
 bool is_valid_utf8(std::string_view text) {

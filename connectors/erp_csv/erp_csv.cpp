@@ -48,6 +48,44 @@ struct RowResult {
   std::string error;
 };
 
+bool is_id_field(const crm::RecordField& field) {
+  const std::string_view name = field.name;
+  constexpr std::string_view kSuffix = "external_id";
+  return name.size() >= kSuffix.size() && name.substr(name.size() - kSuffix.size()) == kSuffix;
+}
+
+// Describes the first character of valid UTF-8 `text` that has no business in
+// an id (C0 and C1 controls, DEL, invisible and bidirectional formatting
+// marks, which make two different ids look alike or reorder a printed line),
+// or returns "".
+std::string unprintable_in(std::string_view text) {
+  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());  // NOLINT
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::uint32_t code_point = 0;
+    if (bytes[i] < 0x20 || bytes[i] == 0x7F) {
+      code_point = bytes[i];
+    } else if (bytes[i] == 0xC2 && i + 1 < text.size() && bytes[i + 1] >= 0x80 && bytes[i + 1] <= 0x9F) {
+      code_point = bytes[i + 1];
+    } else if (bytes[i] == 0xE2 && i + 2 < text.size() && bytes[i + 1] == 0x80 &&
+               ((bytes[i + 2] >= 0x8B && bytes[i + 2] <= 0x8F) || (bytes[i + 2] >= 0xAA && bytes[i + 2] <= 0xAE))) {
+      code_point = 0x2000U + (bytes[i + 2] - 0x80U);
+    } else if (bytes[i] == 0xE2 && i + 2 < text.size() && bytes[i + 1] == 0x81 && bytes[i + 2] >= 0xA6 &&
+               bytes[i + 2] <= 0xA9) {
+      code_point = 0x2040U + (bytes[i + 2] - 0x80U);
+    } else if (bytes[i] == 0xEF && i + 2 < text.size() && bytes[i + 1] == 0xBB && bytes[i + 2] == 0xBF) {
+      code_point = 0xFEFF;
+    } else {
+      continue;
+    }
+    char name[16] = {};
+    std::snprintf(name, sizeof name, "U+%04X", code_point);  // NOLINT
+    return std::string(code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F) ? "control character "
+                                                                                       : "invisible character ") +
+           name + " at byte " + std::to_string(i + 1);
+  }
+  return {};
+}
+
 class ErpCsvConnector final : public crm::Connector {
  public:
   CRM_PLUGIN_METADATA(ERP_CSV)
@@ -68,7 +106,8 @@ class ErpCsvConnector final : public crm::Connector {
     date_formats_ = config.at("date_formats").get<std::vector<std::string>>();
     utc_offset_minutes_ = config.at("utc_offset_minutes").get<int>();
     batch_rows_ = config.at("batch_rows").get<std::size_t>();
-    max_field_bytes_ = config.at("max_field_bytes").get<std::size_t>();
+    limits_.max_field_bytes = config.at("max_field_bytes").get<std::size_t>();
+    limits_.max_quoted_field_lines = config.at("max_quoted_field_lines").get<std::size_t>();
     extensions_ = config.at("extensions").get<std::vector<std::string>>();
     skip_when_empty_ = config.at("skip_rows_where_empty").get<std::vector<std::string>>();
     if (config.contains("external_id")) {
@@ -128,6 +167,10 @@ class ErpCsvConnector final : public crm::Connector {
         break;
       }
     }
+    if (!has_more) {
+      // The next sync maps the file again: it may have grown, or been edited or truncated since.
+      reader_.reset();
+    }
     batch.add_source_records(rows);
     batch.set_next_cursor(json{{"file", cursor.file}, {"offset", cursor.offset}, {"line", cursor.line}}.dump());
     batch.set_has_more(has_more);
@@ -148,20 +191,70 @@ class ErpCsvConnector final : public crm::Connector {
     if (std::sscanf(head.c_str(), "%lu %lu %4095[^\n]", &line, &ordinal, file_name) != 3) {  // NOLINT
       throw crm::DataError("the quarantined record's header is damaged");
     }
-    load_header(file_name);
-    CsvReader reader = CsvReader::from_text(row_text, delimiter_, max_field_bytes_);
+    const std::string file(file_name);
+    if (!fs::is_regular_file(full_path(file))) {
+      throw crm::DataError(file + " line " + std::to_string(line) + ": the file is gone");
+    }
+    load_header(file);
+    // The stored copy first: a row quarantined for a mapping reason is released by a configuration fix.
+    CsvReader reader = CsvReader::from_text(row_text, delimiter_, row_limits());
     CsvRow row;
     if (!reader.next(row)) {
       throw crm::DataError("the quarantined row is empty");
     }
     row.line = line;
-    const RowResult result = add_row(row, ordinal, batch);
-    if (!result.error.empty()) {
-      throw crm::DataError(std::string(file_name) + " line " + std::to_string(line) + ": " + result.error);
+    CsvRow extra;
+    if (row.error.empty() && !reader.next(extra)) {
+      const RowResult result = add_row(row, ordinal, batch);
+      if (result.error.empty()) {
+        return;
+      }
     }
+    // Still bad as stored (or the stored text swallowed several rows behind an
+    // unbalanced quote): the file may have been fixed in place. Read the same
+    // lines from it again; each record that starts on them must now be good.
+    const auto stored_lines = static_cast<std::uint64_t>(std::count(row_text.begin(), row_text.end(), '\n')) + 1;
+    reread_lines(file, line, stored_lines, batch);
   }
 
  private:
+  [[nodiscard]] CsvLimits row_limits() const {
+    CsvLimits limits = limits_;
+    limits.expected_fields = header_width_;
+    return limits;
+  }
+
+  // Imports every record of `file` that starts on lines first_line .. first_line + line_count - 1.
+  void reread_lines(const std::string& file, std::uint64_t first_line, std::uint64_t line_count,
+                    crm::RecordBatch& batch) const {
+    const std::string where = file + " line " + std::to_string(first_line);
+    std::unique_ptr<CsvReader> reader;
+    try {
+      reader = std::make_unique<CsvReader>(full_path(file), delimiter_, row_limits());
+    } catch (const std::runtime_error& e) {
+      throw crm::DataError(where + ": " + e.what());
+    }
+    const std::uint64_t offset = reader->offset_of_line(first_line);
+    if (offset >= reader->size()) {
+      throw crm::DataError(where + ": the file has fewer lines now");
+    }
+    std::unordered_map<std::string, std::uint64_t> ordinals;
+    count_ordinals_before(file, offset, ordinals);
+    reader->seek(offset, first_line);
+    CsvRow row;
+    std::size_t records = 0;
+    while (reader->next(row) && row.line < first_line + line_count) {
+      const RowResult result = add_row(row, ordinal_for(row, ordinals), batch);
+      if (!result.error.empty()) {
+        throw crm::DataError(file + " line " + std::to_string(row.line) + ": " + result.error);
+      }
+      ++records;
+    }
+    if (records == 0) {
+      throw crm::DataError(where + ": the line is empty now");
+    }
+  }
+
   struct Cursor {
     std::string file;
     std::uint64_t offset = 0;
@@ -255,7 +348,7 @@ class ErpCsvConnector final : public crm::Connector {
       }
       cursor = Cursor{*next, 0, 1};
     }
-    reader_ = std::make_unique<CsvReader>(full_path(cursor.file), delimiter_, max_field_bytes_);
+    reader_ = std::make_unique<CsvReader>(full_path(cursor.file), delimiter_, limits_);
     open_file_ = cursor.file;
     if (cursor.offset == 0) {
       cursor.offset = reader_->bom_bytes();
@@ -268,6 +361,14 @@ class ErpCsvConnector final : public crm::Connector {
       cursor.line = reader_->line();
       host.debug("reading " + cursor.file);
     }
+    reader_->set_expected_fields(header_width_);
+    if (!reader_->is_line_start(cursor.offset) || cursor.offset > reader_->size()) {
+      // The file was edited before the cursor (an unbalanced quote fixed in
+      // place, say): the byte offset is stale, the line number still holds.
+      host.warn(cursor.file + " changed before line " + std::to_string(cursor.line) +
+                " since the last sync; going on from that line");
+      cursor.offset = reader_->offset_of_line(cursor.line);
+    }
     reader_->seek(cursor.offset, cursor.line);
     return true;
   }
@@ -278,8 +379,9 @@ class ErpCsvConnector final : public crm::Connector {
       return;
     }
     column_index_.clear();
+    column_names_.clear();
     header_file_ = file;
-    CsvReader reader(full_path(file), delimiter_, max_field_bytes_);
+    CsvReader reader(full_path(file), delimiter_, limits_);
     CsvRow header;
     if (!reader.next(header)) {
       return;
@@ -289,6 +391,7 @@ class ErpCsvConnector final : public crm::Connector {
         column_index_[std::string(trim(header.fields[i]))] = i;
       }
       column_index_["#" + std::to_string(i + 1)] = i;
+      column_names_.push_back(has_header_ ? std::string(trim(header.fields[i])) : "#" + std::to_string(i + 1));
     }
     header_width_ = header.fields.size();
     resolve_columns(file);
@@ -337,12 +440,38 @@ class ErpCsvConnector final : public crm::Connector {
   }
 
   // The n-th occurrence of this row's id columns in its file (1-based), so that
-  // order lines sharing an invoice number get stable, distinct ids.
-  std::uint64_t next_ordinal(const CsvRow& row) {
-    if (!id_ordinal_ || !row.error.empty() || row.fields.size() != header_width_) {
+  // order lines sharing an invoice number get stable, distinct ids. A
+  // quarantined row counts too (when its id columns could be read), so the
+  // rows after it keep their numbers once it is fixed and released.
+  std::uint64_t ordinal_for(const CsvRow& row, std::unordered_map<std::string, std::uint64_t>& counts) const {
+    if (!id_ordinal_) {
       return 0;
     }
-    return ++ordinal_counts_[ordinal_key(row)];
+    for (const std::size_t index : id_indexes_) {
+      if (index >= row.fields.size()) {
+        return 0;
+      }
+    }
+    return ++counts[ordinal_key(row)];
+  }
+
+  std::uint64_t next_ordinal(const CsvRow& row) { return ordinal_for(row, ordinal_counts_); }
+
+  // Counts the ids of the rows of `file` before `offset`.
+  void count_ordinals_before(const std::string& file, std::uint64_t offset,
+                             std::unordered_map<std::string, std::uint64_t>& counts) const {
+    if (!id_ordinal_) {
+      return;
+    }
+    CsvReader reader(full_path(file), delimiter_, limits_);
+    CsvRow row;
+    if (has_header_) {
+      reader.next(row);
+    }
+    reader.set_expected_fields(header_width_);
+    while (reader.offset() < offset && reader.next(row)) {
+      ordinal_for(row, counts);
+    }
   }
 
   // After a cold resume in the middle of a file, counts the ids of the rows before the cursor.
@@ -352,14 +481,7 @@ class ErpCsvConnector final : public crm::Connector {
     }
     ordinal_counts_.clear();
     ordinal_file_ = cursor.file;
-    CsvReader reader(full_path(cursor.file), delimiter_, max_field_bytes_);
-    CsvRow row;
-    if (has_header_) {
-      reader.next(row);
-    }
-    while (reader.offset() < cursor.offset && reader.next(row)) {
-      next_ordinal(row);
-    }
+    count_ordinals_before(cursor.file, cursor.offset, ordinal_counts_);
     ordinal_offset_ = cursor.offset;
   }
 
@@ -412,6 +534,11 @@ class ErpCsvConnector final : public crm::Connector {
       case crm::FieldKind::text: {
         if (!is_valid_utf8(text)) {
           return "column " + column_name + " is not valid UTF-8";
+        }
+        if (is_id_field(field)) {
+          if (const std::string problem = unprintable_in(text); !problem.empty()) {
+            return "column " + column_name + " holds " + problem + ", which an id may not hold";
+          }
         }
         const crm_str kept = batch.keep(text);
         std::memcpy(record + field.offset, &kept, sizeof kept);
@@ -495,6 +622,13 @@ class ErpCsvConnector final : public crm::Connector {
       result.error = std::to_string(row.fields.size()) + " columns where the file has " + std::to_string(header_width_);
       return result;
     }
+    for (std::size_t index = 0; index < row.fields.size(); ++index) {
+      if (const std::size_t nul = row.fields[index].find('\0'); nul != std::string_view::npos) {
+        result.error = "column " + column_names_[index] + " holds a NUL byte at byte " + std::to_string(nul + 1) +
+                       " of the field (a UTF-16 or binary file? export it as UTF-8 text)";
+        return result;
+      }
+    }
     for (const std::size_t index : skip_indexes_) {
       if (column(row, index).empty()) {
         result.skipped = true;
@@ -506,6 +640,14 @@ class ErpCsvConnector final : public crm::Connector {
     if (!id_columns_.empty()) {
       std::string id;
       for (const std::size_t index : id_indexes_) {
+        if (!is_valid_utf8(column(row, index))) {
+          result.error = "column " + column_names_[index] + " is not valid UTF-8";
+          return result;
+        }
+        if (const std::string problem = unprintable_in(column(row, index)); !problem.empty()) {
+          result.error = "column " + column_names_[index] + " holds " + problem + ", which an id may not hold";
+          return result;
+        }
         if (!id.empty()) {
           id.push_back('/');
         }
@@ -588,7 +730,7 @@ class ErpCsvConnector final : public crm::Connector {
   std::vector<std::string> date_formats_;
   int utc_offset_minutes_ = 0;
   std::size_t batch_rows_ = 20000;
-  std::size_t max_field_bytes_ = 1 << 20;
+  CsvLimits limits_;
   std::vector<std::string> extensions_;
   std::vector<std::string> skip_when_empty_;
   std::vector<std::string> id_columns_;
@@ -601,6 +743,7 @@ class ErpCsvConnector final : public crm::Connector {
   std::string open_file_;
   std::string header_file_;
   std::unordered_map<std::string, std::size_t> column_index_;
+  std::vector<std::string> column_names_;  // by position, for messages
   std::size_t header_width_ = 0;
   std::unordered_map<std::string, std::uint64_t> ordinal_counts_;
   std::string ordinal_file_;

@@ -1,6 +1,7 @@
 // erp_csv through the real loader, sync engine and SQLite store, on the real
 // data in ../shared/data and on hand-made malformed files. Expected figures
 // were computed independently with Python's csv module over the same files.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -208,8 +209,143 @@ TEST(ErpCsv, MalformedRowsAreQuarantinedWithTheirReasonAndNothingElseIsLost) {
   EXPECT_EQ(entries[2].reason, "orders.csv line 5: column customer is not valid UTF-8");
   EXPECT_EQ(entries[3].reason, "orders.csv line 6: field 3 is larger than max_field_bytes");
   EXPECT_EQ(entries[4].reason, "orders.csv line 7: column amount \"not-a-number\" is not a number");
-  EXPECT_EQ(entries[5].reason, "orders.csv line 9: a quoted field is not closed before the end of the file");
+  EXPECT_EQ(entries[5].reason,
+            "orders.csv line 9: the quoted field in column 2 is not closed before the end of the file");
   EXPECT_EQ(entries[0].raw_record, "erp_csv:v1 3 0 orders.csv\nO2,C1,2026-01-06");
+}
+
+nlohmann::json orders_config(const fs::path& file) {
+  return with_path(nlohmann::json::parse(R"({
+    "record_type": "order",
+    "columns": {"external_id": "order", "customer_external_id": "customer", "ordered_at_ms": "date",
+                "amount": "amount"}
+  })"),
+                   file.string());
+}
+
+// 40 orders; row 20 has `broken_row` in place of its good text.
+std::string forty_orders(const std::string& broken_row = "") {
+  std::string text = "order,customer,date,amount\r\n";
+  for (int i = 1; i <= 40; ++i) {
+    const std::string customer = i == 30 ? "\"C30, Ltd\"" : "C" + std::to_string(i);
+    text += i == 20 && !broken_row.empty() ? broken_row
+                                           : "O" + std::to_string(i) + "," + customer + ",2026-01-" +
+                                                 std::to_string(10 + i % 20) + "," + std::to_string(i);
+    text += "\r\n";
+  }
+  return text;
+}
+
+TEST(ErpCsv, AnUnbalancedQuoteCostsOneRowAndRetryRestoresItOnceTheFileIsFixed) {
+  TempDir dir("erp-csv-unbalanced");
+  const fs::path file = dir / "orders.csv";
+  // The quote opened on line 21 "closes" at the quote of row 30 (line 31), followed by text.
+  write_file(file, forty_orders("O20,\"C20,2026-01-10,20"));
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(file)), "erp_csv");
+  SyncSummary summary = harness.sync(connector);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.fetched, 39U);
+  EXPECT_EQ(summary.quarantined, 1U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 39);
+  EXPECT_EQ(harness.text("SELECT c.external_id FROM orders o JOIN customers c ON c.id = o.customer_id "
+                         "WHERE o.external_id = 'O30'"),
+            "C30, Ltd");
+  auto entries = harness.store().list_quarantine("erp_csv");
+  ASSERT_EQ(entries.size(), 1U);
+  EXPECT_EQ(entries[0].reason,
+            "orders.csv line 21: the quoted field in column 2 closes on line 31 followed by text; a quote is missing "
+            "or extra");
+  EXPECT_EQ(entries[0].raw_record, "erp_csv:v1 21 0 orders.csv\nO20,\"C20,2026-01-10,20");
+  EXPECT_EQ(harness.retry(connector).still_bad, 1U) << "the file is not fixed yet";
+
+  // The file is fixed in place (one byte longer): sync reads nothing new, retry releases row 20.
+  write_file(file, forty_orders("O20,\"C20\",2026-01-10,20"));
+  summary = harness.sync(connector);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.source_records, 0U);
+  EXPECT_EQ(summary.quarantined, 0U);
+  const auto logged = harness.log_lines();
+  EXPECT_TRUE(std::any_of(logged.begin(), logged.end(), [](const std::string& line) {
+    return line.find("orders.csv changed before line 42 since the last sync; going on from that line") !=
+           std::string::npos;
+  }));
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.released, 1U);
+  EXPECT_EQ(retried.still_bad, 0U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 40);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders o JOIN customers c ON c.id = o.customer_id "
+                          "WHERE o.external_id = 'O20' AND c.external_id = 'C20' AND o.amount = 20"),
+            1);
+  EXPECT_TRUE(harness.store().list_quarantine("erp_csv", true).empty());
+
+  // Rows appended after the fix are read from the right line, not from a stale byte offset.
+  std::ofstream(file, std::ios::app | std::ios::binary) << "O41,C41,2026-01-11,41\r\n";
+  summary = harness.sync(connector);
+  EXPECT_EQ(summary.fetched, 1U);
+  EXPECT_EQ(summary.quarantined, 0U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 41);
+}
+
+TEST(ErpCsv, RetryRestoresEveryRowThatAnOlderReleaseSwallowedBehindAnUnbalancedQuote) {
+  TempDir dir("erp-csv-swallowed");
+  const fs::path file = dir / "orders.csv";
+  const std::string broken = forty_orders("O20,\"C20,2026-01-10,20");
+  write_file(file, broken);
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(file)), "erp_csv");
+  ASSERT_EQ(harness.sync(connector).fetched, 39U);
+  // What erp_csv 0.1 stored: rows 20 to 40 as one record, and only 19 orders.
+  harness.store().database().exec("DELETE FROM orders WHERE CAST(substr(external_id, 2) AS INTEGER) > 20");
+  for (const auto& entry : harness.store().list_quarantine("erp_csv")) {
+    harness.store().mark_reprocessed(entry.id, 1);
+  }
+  const std::size_t line_21 = broken.find("O20,");
+  harness.store().quarantine("erp_csv",
+                             "erp_csv:v1 21 0 orders.csv\n" + broken.substr(line_21, broken.size() - line_21 - 2),
+                             "orders.csv line 21: a quoted field is not closed before the end of the file", 1);
+  ASSERT_EQ(harness.count("SELECT count(*) FROM orders"), 19);
+
+  write_file(file, forty_orders("O20,\"C20\",2026-01-10,20"));
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.released, 1U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 40);
+  EXPECT_EQ(harness.number("SELECT sum(amount) FROM orders"), 820.0);
+}
+
+TEST(ErpCsv, NulBytesAndControlCharactersInIdsAreQuarantinedWithFileLineAndColumn) {
+  TempDir dir("erp-csv-nul");
+  const fs::path file = dir / "orders.csv";
+  using namespace std::string_literals;
+  write_file(file,
+             "order,customer,date,amount,note\n"
+             "O1,C1,2026-01-05,1,fine\n"
+             "O2\0,C1,2026-01-05,2,nul in the id\n"s
+             "O3,C\0003,2026-01-05,3,nul in the customer id\n"s
+             "O4,C4,2026-01-05,4,nul in an unmapped \0 column\n"s
+             "O5\x1b[31m,C5,2026-01-05,5,escape sequence in the id\n"
+             "O6,C6\xC2\x85,2026-01-05,6,C1 control in the customer id\n"
+             "O7\xE2\x80\xAE,C7,2026-01-05,7,right-to-left override in the id\n"
+             "O8,C8,2026-01-05,8,a tab\tin a note is fine\n");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(file)), "erp_csv");
+  const SyncSummary summary = harness.sync(connector);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.fetched, 2U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders WHERE external_id IN ('O1', 'O8')"), 2);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders WHERE instr(external_id, char(0)) > 0"), 0);
+  const auto entries = harness.store().list_quarantine("erp_csv");
+  ASSERT_EQ(entries.size(), 6U);
+  const std::string utf16_hint = " of the field (a UTF-16 or binary file? export it as UTF-8 text)";
+  EXPECT_EQ(entries[0].reason, "orders.csv line 3: column order holds a NUL byte at byte 3" + utf16_hint);
+  EXPECT_EQ(entries[1].reason, "orders.csv line 4: column customer holds a NUL byte at byte 2" + utf16_hint);
+  EXPECT_EQ(entries[2].reason, "orders.csv line 5: column note holds a NUL byte at byte 20" + utf16_hint);
+  EXPECT_EQ(entries[3].reason,
+            "orders.csv line 6: column order holds control character U+001B at byte 3, which an id may not hold");
+  EXPECT_EQ(entries[4].reason,
+            "orders.csv line 7: column customer holds control character U+0085 at byte 3, which an id may not hold");
+  EXPECT_EQ(entries[5].reason,
+            "orders.csv line 8: column order holds invisible character U+202E at byte 3, which an id may not hold");
 }
 
 TEST(ErpCsv, QuarantinedRowsAreReprocessedAfterTheConfigurationIsFixed) {
