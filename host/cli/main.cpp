@@ -84,6 +84,7 @@ void prepare(const GlobalOptions& options, Session& session, LogLevel default_le
   }
   session.plugin_options.plugin_settings = session.config.plugins;
   session.plugin_options.available_features = feature_names(session.config.features);
+  session.plugin_options.host_settings = plugin_visible_settings(session.config.value_classes);
   if (!options.db_path.empty()) {
     session.database = options.db_path;
   } else if (session.config.database) {

@@ -63,6 +63,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
     document["properties"]["alerts"]["properties"]["quiet_hours"] = nlohmann::json::parse(kQuietHoursSchema);
     document["properties"]["winback"] = nlohmann::json::parse(kWinbackSettingsSchema);
     document["properties"]["winback"]["properties"]["quiet_hours"] = nlohmann::json::parse(kQuietHoursSchema);
+    document["properties"]["value_classes"] = nlohmann::json::parse(kValueClassSettingsSchema);
     return document;
   }());
   if (const auto violations = schema.validate(document); !violations.empty()) {
@@ -94,6 +95,12 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   for (const BandRule& band : config.scoring.bands) {
     config.winback.band_order.push_back(band.name);
   }
+  try {
+    config.value_classes = parse_value_class_settings(document.value("value_classes", nlohmann::json::object()));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(fmt::format("{}: {}", source_name, e.what()));
+  }
+  config.winback.value_classes = config.value_classes;
   return config;
 }
 

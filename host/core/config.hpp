@@ -36,6 +36,8 @@ struct HostConfig {
   ScoringSettings scoring;
   AlertSettings alerts;
   WinbackSettings winback;
+  // ABC value classes, for scorers (through their configuration) and win-back alike.
+  ValueClassSettings value_classes;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

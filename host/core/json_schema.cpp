@@ -530,7 +530,29 @@ void collect_annotated(const json& schema, const json& instance, const json::jso
   }
 }
 
+void collect_host_settings(const json& schema, const json::json_pointer& at,
+                           std::vector<JsonSchema::HostSettingField>& out) {
+  if (!schema.is_object()) {
+    return;
+  }
+  if (const auto setting = schema.find("x-crm-host-setting"); setting != schema.end()) {
+    out.push_back({at, *setting});
+    return;
+  }
+  if (const auto properties = schema.find("properties"); properties != schema.end() && properties->is_object()) {
+    for (const auto& [name, property] : properties->items()) {
+      collect_host_settings(property, at / name, out);
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<JsonSchema::HostSettingField> JsonSchema::host_setting_fields() const {
+  std::vector<HostSettingField> fields;
+  collect_host_settings(schema_, json::json_pointer(), fields);
+  return fields;
+}
 
 JsonSchema::JsonSchema(nlohmann::json schema) : schema_(std::move(schema)) {
   check_schema(schema_, "");

@@ -44,6 +44,15 @@ class JsonSchema {
   [[nodiscard]] std::vector<nlohmann::json::json_pointer> annotated_pointers(const nlohmann::json& instance,
                                                                              const std::string& annotation) const;
 
+  // A field whose schema says "x-crm-host-setting": "<dotted path>": the loader fills it
+  // from that host setting (e.g. "value_classes.a_share").
+  struct HostSettingField {
+    nlohmann::json::json_pointer pointer;  // in the plugin's configuration
+    nlohmann::json setting;                // the annotation's value, as written
+  };
+  // Every such field of the schema's nested "properties", present in an instance or not.
+  [[nodiscard]] std::vector<HostSettingField> host_setting_fields() const;
+
  private:
   nlohmann::json schema_;
 };

@@ -229,6 +229,48 @@ void check_manifest_agrees(const ManifestPlugin& declared, const crm_plugin_desc
   }
 }
 
+// Fields the plugin's schema takes from a host setting get the host's value: a number
+// configured once for the host (value_classes.a_share) is the one every plugin uses. The
+// same field set to another value in the plugin's own section is refused, not overridden.
+void take_host_settings(const JsonSchema& schema, const nlohmann::json& host_settings, const std::string& plugin_id,
+                        nlohmann::json& config) {
+  if (!config.is_object()) {
+    return;  // the schema check that follows names the problem
+  }
+  for (const JsonSchema::HostSettingField& field : schema.host_setting_fields()) {
+    const std::string path = field.setting.is_string() ? field.setting.get<std::string>() : std::string();
+    nlohmann::json::json_pointer setting;
+    for (std::size_t start = 0; !path.empty() && start <= path.size();) {
+      const std::size_t dot = std::min(path.find('.', start), path.size());
+      setting /= path.substr(start, dot - start);
+      start = dot + 1;
+    }
+    if (path.empty() || !host_settings.contains(setting) || host_settings[setting].is_object()) {
+      std::string known;
+      const nlohmann::json leaves = host_settings.flatten();
+      for (const auto& [pointer, leaf] : leaves.items()) {
+        std::string dotted = pointer.substr(1);
+        std::replace(dotted.begin(), dotted.end(), '/', '.');
+        known += (known.empty() ? "" : ", ") + dotted;
+      }
+      throw Refusal{
+          fmt::format("its config schema takes {} from the host setting {}, which this host does not have; "
+                      "name one of: {}",
+                      field.pointer.to_string(), field.setting.dump(), known)};
+    }
+    const nlohmann::json& value = host_settings[setting];
+    std::string field_name = field.pointer.to_string();
+    std::replace(field_name.begin(), field_name.end(), '/', '.');
+    if (config.contains(field.pointer) && config[field.pointer] != value) {
+      throw Refusal{
+          fmt::format("plugins.{}.config{} is set by the host configuration's {} ({}); remove it from the "
+                      "plugin's section and set {} instead",
+                      plugin_id, field_name, path, value.dump(), path)};
+    }
+    config[field.pointer] = value;
+  }
+}
+
 }  // namespace
 
 std::string_view plugin_state_name(PluginState state) {
@@ -564,6 +606,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
         settings.is_object() && settings.contains("config") ? settings["config"] : nlohmann::json::object();
     std::map<std::string, std::string> secrets;
     if (schema) {
+      take_host_settings(*schema, options.host_settings, record.id, config);
       schema->apply_defaults(config);
       if (!options.config_dir.empty()) {
         for (const auto& pointer : schema->annotated_pointers(config, "x-crm-path")) {

@@ -18,6 +18,7 @@
 #include "crm/plugin.hpp"
 #include "loader/host_services.hpp"
 #include "loader/manifest.hpp"
+#include "scoring/value_class.hpp"
 
 namespace crm::host {
 
@@ -95,6 +96,9 @@ struct PluginHostOptions {
   std::function<std::optional<std::string>(const std::string&)> environment;
   // The features the host computes; a scorer needing another is refused. Empty: not checked.
   std::vector<std::string> available_features;
+  // Host settings a plugin's schema may take a field from ("x-crm-host-setting": "value_classes.a_share"),
+  // so that one number configured for the host is the one its plugins use.
+  nlohmann::json host_settings = plugin_visible_settings(ValueClassSettings{});
 };
 
 // Finds, checks and instantiates plugins. A plugin that fails any check is

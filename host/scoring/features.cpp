@@ -8,6 +8,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "scoring/value_class.hpp"
+#include "store/purchases.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -109,32 +112,6 @@ std::vector<double> percentile_ranks(const std::vector<double>& values, bool hig
     at = end;
   }
   return ranks;
-}
-
-// Share of all revenue brought by the customers worth more than this one (the ABC cut reads it).
-std::vector<double> revenue_share_above(const std::vector<double>& monetary) {
-  std::vector<std::size_t> order;
-  double total = 0;
-  for (std::size_t i = 0; i < monetary.size(); ++i) {
-    if (!std::isnan(monetary[i]) && monetary[i] > 0) {
-      order.push_back(i);
-      total += monetary[i];
-    }
-  }
-  std::sort(order.begin(), order.end(),
-            [&](std::size_t left, std::size_t right) { return monetary[left] > monetary[right]; });
-  std::vector<double> shares(monetary.size(), kMissing);
-  double above = 0;
-  for (const std::size_t i : order) {
-    shares[i] = above / total;
-    above += monetary[i];
-  }
-  for (std::size_t i = 0; i < monetary.size(); ++i) {
-    if (!std::isnan(monetary[i]) && monetary[i] <= 0) {
-      shares[i] = 1.0;
-    }
-  }
-  return shares;
 }
 
 double change(double current, double previous) {
@@ -246,12 +223,12 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   Columns f(feature_names(settings), customer_count);
   const int today = day_of(as_of_ms);
 
-  // Orders: purchases only (cancellations and refunds are not purchases).
+  // Orders: purchases only (store/purchases.hpp).
   std::vector<OrderEvent> events;
   {
-    Statement query = db.prepare(
-        "SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE ordered_at_ms < ?1 AND "
-        "coalesce(status, '') <> 'cancelled' AND coalesce(amount, 0) >= 0");
+    Statement query =
+        db.prepare("SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE ordered_at_ms < ?1 AND " +
+                   purchase_condition());
     query.bind(1, as_of_ms);
     while (query.step()) {
       const std::int32_t customer = index.dense(query.column_int64(0));
@@ -637,8 +614,8 @@ std::vector<double> churn_labels(Database& db, const CustomerFeatures& features,
   std::vector<double> churned(features.size(), 1.0);
   Statement query = db.prepare(
       "SELECT DISTINCT coalesce(c.unified_id, c.id) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE "
-      "o.ordered_at_ms >= ?1 AND o.ordered_at_ms < ?2 AND coalesce(o.status, '') <> 'cancelled' AND "
-      "coalesce(o.amount, 0) >= 0");
+      "o.ordered_at_ms >= ?1 AND o.ordered_at_ms < ?2 AND " +
+      purchase_condition("o"));
   query.bind(1, from_ms).bind(2, to_ms);
   while (query.step()) {
     if (const auto found = position.find(query.column_int64(0)); found != position.end()) {

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/dates.hpp"
+#include "store/purchases.hpp"
 #include "winback/lost_customers.hpp"
 
 namespace crm::host {
@@ -85,8 +86,8 @@ CampaignFacts read_facts(Database& db) {
   }
   const UnifiedCustomers unified(db);
   Statement orders = db.prepare(
-      "SELECT customer_id, max(ordered_at_ms) FROM orders WHERE customer_id IS NOT NULL AND ordered_at_ms >= ?1 AND "
-      "coalesce(status, '') != 'cancelled' GROUP BY customer_id");
+      "SELECT customer_id, max(ordered_at_ms) FROM orders WHERE customer_id IS NOT NULL AND ordered_at_ms >= ?1 AND " +
+      purchase_condition() + " GROUP BY customer_id");
   orders.bind(1, since_ms);
   while (orders.step()) {
     std::int64_t& last = facts.last_order_ms[unified.of(orders.column_int64(0))];
@@ -821,7 +822,8 @@ std::optional<CampaignReport> CampaignEngine::report(std::int64_t campaign_id) {
     const UnifiedCustomers unified(db);
     Statement orders = db.prepare(
         "SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE customer_id IS NOT NULL AND "
-        "ordered_at_ms >= ?1 AND coalesce(status, '') != 'cancelled'");
+        "ordered_at_ms >= ?1 AND " +
+        purchase_condition());
     orders.bind(1, earliest_ms);
     while (orders.step()) {
       const auto found = members.find(unified.of(orders.column_int64(0)));

@@ -9,6 +9,9 @@
 #include <set>
 #include <unordered_map>
 
+#include "scoring/value_class.hpp"
+#include "store/purchases.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -93,8 +96,8 @@ ChurnDetection LostCustomers::detect(std::int64_t as_of_ms) {
   {
     Statement orders = db.prepare(
         "SELECT customer_id, ordered_at_ms, coalesce(amount, 0), coalesce(product_line, '') FROM orders WHERE "
-        "customer_id IS NOT NULL AND ordered_at_ms < ?1 AND coalesce(status, '') != 'cancelled' ORDER BY "
-        "ordered_at_ms");
+        "customer_id IS NOT NULL AND ordered_at_ms < ?1 AND " +
+        purchase_condition() + " ORDER BY ordered_at_ms");
     orders.bind(1, as_of_ms);
     while (orders.step()) {
       History& history = histories[owner_of(orders.column_int64(0))];
@@ -277,20 +280,20 @@ void LostCustomers::assess(std::int64_t as_of_ms, const UnifiedCustomers& unifie
       }
     }
   }
-  // ABC classes on revenue: the customers bringing the first 80 % are A, the next 15 % B.
-  std::vector<std::pair<double, std::int64_t>> ranked;
-  double total_revenue = 0;
-  for (const auto& [customer, amount] : revenue) {
-    ranked.emplace_back(amount, customer);
-    total_revenue += std::max(0.0, amount);
-  }
-  std::sort(ranked.rbegin(), ranked.rend());
+  // ABC classes on the revenue of each customer's whole history before the date (what a lost
+  // customer was worth), by the host's one rule and shares (scoring/value_class.hpp).
   std::unordered_map<std::int64_t, std::string> abc;
-  double cumulative = 0;
-  for (const auto& [amount, customer] : ranked) {
-    const double share_before = total_revenue > 0 ? cumulative / total_revenue : 1.0;
-    abc[customer] = share_before < 0.80 ? "A" : share_before < 0.95 ? "B" : "C";
-    cumulative += std::max(0.0, amount);
+  {
+    std::vector<double> amounts;
+    amounts.reserve(revenue.size());
+    for (const auto& [customer, amount] : revenue) {
+      amounts.push_back(amount);
+    }
+    const std::vector<double> shares = revenue_share_above(amounts);
+    std::size_t at = 0;
+    for (const auto& [customer, amount] : revenue) {
+      abc[customer] = value_class(shares[at++], settings_.value_classes);
+    }
   }
   // The scorers' purchases in a year while a customer (BG/NBD), from the latest scoring run.
   std::unordered_map<std::int64_t, double> purchases_per_year;

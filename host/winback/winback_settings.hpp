@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "alerts/alert_settings.hpp"
+#include "scoring/value_class.hpp"
 
 namespace crm::host {
 
@@ -96,6 +97,8 @@ struct WinbackSettings {
   std::vector<std::string> new_need_activity_kinds = {"new_need"};
   // The health bands from best to worst (the scoring section's), for `score_above`.
   std::vector<std::string> band_order = {"green", "yellow", "orange", "red"};
+  // ABC classes of lost customers: the host's "value_classes" section, the scorers' too.
+  ValueClassSettings value_classes;
 };
 
 // The built-in playbooks: the domain's strategies (a complaint fix and apology

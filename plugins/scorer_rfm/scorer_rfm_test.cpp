@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include "loader/scorer_call.hpp"
+#include "scoring/features.hpp"
+#include "scoring/value_class.hpp"
 #include "testing/test_host.hpp"
 
 namespace crm::host {
@@ -85,11 +87,60 @@ TEST_F(ScorerRfm, QuintilesTiersClassesAndStages) {
   EXPECT_EQ(result.reasons[0], 0U);
 }
 
-TEST(ScorerRfmConfig, InconsistentAbcSharesAreRefused) {
+// The ABC shares are the host's (value_classes), which win-back uses too: a plugin-level
+// value that differs is refused, naming where the number is set.
+TEST(ScorerRfmConfig, AbcSharesOtherThanTheHostsAreRefused) {
   testing::TestHost test;
   test.load({CRM_PLUGIN_DIR}, {{"scorer_rfm", {{"config", {{"abc_a_share", 0.9}, {"abc_b_share", 0.8}}}}}});
   EXPECT_EQ(test.host().find("scorer_rfm"), nullptr);
-  EXPECT_NE(test.record("scorer_rfm")->reason.find("abc_b_share must be at least abc_a_share"), std::string::npos);
+  EXPECT_NE(test.record("scorer_rfm")
+                ->reason.find("plugins.scorer_rfm.config.abc_a_share is set by the host "
+                              "configuration's value_classes.a_share (0.8)"),
+            std::string::npos)
+      << test.record("scorer_rfm")->reason;
+  testing::TestHost same;
+  same.load({CRM_PLUGIN_DIR}, {{"scorer_rfm", {{"config", {{"abc_a_share", 0.8}}}}}});
+  EXPECT_NE(same.host().find("scorer_rfm"), nullptr) << "the host's own value is no conflict";
+}
+
+TEST(ScorerRfmConfig, TheHostsValueClassSharesDecideTheClasses) {
+  const auto classes = [](const ValueClassSettings& shares) {
+    testing::TestHost test;
+    PluginHostOptions options;
+    options.plugin_dirs = {CRM_PLUGIN_DIR};
+    options.available_features = feature_names(FeatureSettings{});
+    options.host_settings = plugin_visible_settings(shares);
+    test.load(options);
+    LoadedPlugin* scorer = test.host().find("scorer_rfm");
+    EXPECT_NE(scorer, nullptr);
+    if (scorer == nullptr) {
+      return std::vector<double>{};
+    }
+    // Revenues 5,000 / 3,000 / 1,500 / 500: shares above 0, 0.5, 0.8, 0.95.
+    const std::vector<double> above = revenue_share_above({5'000, 3'000, 1'500, 500});
+    EXPECT_EQ(above, (std::vector<double>{0, 0.5, 0.8, 0.95}));
+    return score_batch(*scorer,
+                       batch_of({
+                           {0.9, 0.9, 0.9, above[0], 10, 0.5, 50},
+                           {0.9, 0.9, 0.9, 0.5, 10, 0.5, 50},
+                           {0.9, 0.9, 0.9, 0.8, 10, 0.5, 50},
+                           {0.9, 0.9, 0.9, 0.95, 10, 0.5, 50},
+                       }),
+                       true)
+        .output_columns[1];
+  };
+  // The letters the host's rule gives win-back for the same shares, coded as the scorer codes them.
+  const auto host_classes = [](const ValueClassSettings& shares) {
+    std::vector<double> codes;
+    for (const double above : {0.0, 0.5, 0.8, 0.95}) {
+      codes.push_back(value_class(above, shares)[0] - 'A');
+    }
+    return codes;
+  };
+  EXPECT_EQ(classes(ValueClassSettings{}), (std::vector<double>{0, 0, 1, 2}));  // A A B C
+  EXPECT_EQ(classes(ValueClassSettings{}), host_classes(ValueClassSettings{}));
+  EXPECT_EQ(classes({0.5, 0.9}), (std::vector<double>{0, 1, 1, 2}));  // A B B C
+  EXPECT_EQ(classes({0.5, 0.9}), host_classes({0.5, 0.9}));
 }
 
 }  // namespace

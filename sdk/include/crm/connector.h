@@ -96,7 +96,10 @@ typedef struct crm_order_record {
   crm_str currency;
   crm_str product_line;
   double quantity;
-  /* Free text of the source ("confirmed", "cancelled", ...). */
+  /* Free text of the source ("confirmed", "cancelled", ...). The host counts an order as a
+   * purchase unless its amount is zero or negative or its status (any case) is cancelled,
+   * canceled, cancel, draft, quotation, quote, void, voided, rejected, declined, returned or
+   * refunded (README "Purchases"). */
   crm_str status;
 } crm_order_record;
 

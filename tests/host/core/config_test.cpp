@@ -31,5 +31,25 @@ TEST(HostConfig, NamesTheFileAndFieldOfAMistake) {
   EXPECT_THROW(load_host_config("/nonexistent/crmhost.json"), ConfigError);
 }
 
+// One configuration of the ABC shares, read by win-back and handed to scorers.
+TEST(HostConfig, ValueClassSharesAreOneSectionForScorersAndWinback) {
+  HostConfig config = parse_host_config(json::object(), "/", "c.json");
+  EXPECT_EQ(config.value_classes.a_share, 0.80);
+  EXPECT_EQ(config.value_classes.b_share, 0.95);
+  config = parse_host_config(json::parse(R"({"value_classes": {"a_share": 0.7, "b_share": 0.9}})"), "/", "c.json");
+  EXPECT_EQ(config.winback.value_classes.a_share, 0.7);
+  EXPECT_EQ(config.winback.value_classes.b_share, 0.9);
+  EXPECT_EQ(plugin_visible_settings(config.value_classes), json::parse(R"({"value_classes": {"a_share": 0.7,
+                                                                           "b_share": 0.9}})"));
+  try {
+    (void)parse_host_config(json::parse(R"({"value_classes": {"a_share": 0.9, "b_share": 0.8}})"), "/", "c.json");
+    FAIL() << "expected a configuration error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "c.json: value_classes: b_share must be at least a_share (defaults 0.8 and 0.95)");
+  }
+  EXPECT_THROW((void)parse_host_config(json::parse(R"({"value_classes": {"a_share": 1.5}})"), "/", "c.json"),
+               ConfigError);
+}
+
 }  // namespace
 }  // namespace crm::host

@@ -50,5 +50,22 @@ TEST(JsonSchema, AppliesDefaultsAndFindsSecrets) {
   EXPECT_EQ(secrets[1].to_string(), "/robots/0/key");
 }
 
+TEST(JsonSchema, FindsFieldsTakenFromHostSettingsPresentOrNot) {
+  const JsonSchema schema(json::parse(R"({
+    "type": "object",
+    "properties": {
+      "abc_a_share": {"type": "number", "default": 0.8, "x-crm-host-setting": "value_classes.a_share"},
+      "nested": {"type": "object", "properties": {"b": {"x-crm-host-setting": "value_classes.b_share"}}},
+      "plain": {"type": "number"}
+    }
+  })"));
+  const auto fields = schema.host_setting_fields();
+  ASSERT_EQ(fields.size(), 2U);
+  EXPECT_EQ(fields[0].pointer.to_string(), "/abc_a_share");
+  EXPECT_EQ(fields[0].setting, "value_classes.a_share");
+  EXPECT_EQ(fields[1].pointer.to_string(), "/nested/b");
+  EXPECT_EQ(fields[1].setting, "value_classes.b_share");
+}
+
 }  // namespace
 }  // namespace crm::host

@@ -320,6 +320,56 @@ TEST_F(CampaignsTest, AnOrderEndsTheEnrolmentAndCancelsItsPendingSteps) {
   EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE customer_id = 1 AND state = 'converted'"), 1);
 }
 
+TEST_F(CampaignsTest, AReturnOrACancelledOrderIsNotOrderingAgainForTreatedOrControlCustomers) {
+  settings_.holdout_fraction = 0;
+  lost_customer(1);
+  detect();
+  CampaignEngine engine = campaigns();
+  engine.run();
+  settings_.holdout_fraction = 1.0;
+  lost_customer(2);
+  detect();
+  CampaignEngine control = campaigns();
+  EXPECT_EQ(control.run().holdout, 1U);
+  test_.clock().advance_ms(10 * kDay);
+  Database& db = store_.database();
+  for (const std::int64_t customer : {1, 2}) {
+    db.prepare(
+          "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, status) VALUES ('erp', "
+          "'return-' || ?1, ?1, ?2, -150, 'confirmed'), ('erp', 'C-' || ?1, ?1, ?2, 400, 'cancelled')")
+        .bind(1, customer)
+        .bind(2, now() - 60'000)
+        .run();
+  }
+  detect();
+  EXPECT_EQ(count("SELECT count(*) FROM lost_customers WHERE recovered_ms IS NOT NULL"), 0);
+  test_.clock().advance_ms(21 * kDay);
+  const CampaignPass pass = engine.run();
+  EXPECT_EQ(pass.converted, 0U);
+  EXPECT_EQ(pass.control_closed, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM enrolments WHERE state = 'converted'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM outbox WHERE notification LIKE '%Customer 1: still here%'"), 1);
+  for (const CampaignRow& row : engine.list()) {
+    const auto report = engine.report(row.id);
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->recovered + report->holdout_recovered, 0U) << "campaign " << row.id;
+    EXPECT_EQ(report->revenue_recovered, 0.0);
+  }
+  // A real order (the playbook has ended by now) recovers the customer, and the report
+  // counts its revenue alone, not net of the return.
+  order(1, now() - 60'000, 200);
+  detect();
+  EXPECT_EQ(count("SELECT count(*) FROM lost_customers WHERE recovered_ms IS NOT NULL"), 1);
+  std::size_t recovered = 0;
+  double revenue = 0;
+  for (const CampaignRow& row : engine.list()) {
+    recovered += engine.report(row.id)->recovered;
+    revenue += engine.report(row.id)->revenue_recovered;
+  }
+  EXPECT_EQ(recovered, 1U);
+  EXPECT_EQ(revenue, 200.0);
+}
+
 TEST_F(CampaignsTest, ExclusionsDoNotContactOfferCapsAndBudgetsAreEnforcedAndExplained) {
   settings_.holdout_fraction = 0;
   settings_.playbooks[0].steps = {

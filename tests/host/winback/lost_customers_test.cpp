@@ -234,6 +234,48 @@ TEST_F(LostCustomersTest, ValueAbcClassAndRecoveryFromHistory) {
   EXPECT_TRUE(lost.find(1)->recovered_ms);
 }
 
+TEST_F(LostCustomersTest, AReturnOrACancelledOrderAfterTheChurnDateDoesNotRecover) {
+  customer(1, 7, 700, 70);  // weekly buyer, silent 70 days: lost
+  LostCustomers lost = engine();
+  ASSERT_EQ(lost.detect(kAsOf).newly_lost, 1U);
+  store_.database().exec(fmt::format(
+      "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, status) VALUES ('erp', 'return', 1, "
+      "{}, -300, 'confirmed'), ('erp', 'C-cancelled', 1, {}, 500, 'cancelled'), ('tryton', 'quote', 1, {}, 500, "
+      "'quotation')",
+      kAsOf + kDay, kAsOf + 2 * kDay, kAsOf + 3 * kDay));
+  const ChurnDetection counts = lost.detect(kAsOf + 5 * kDay);
+  EXPECT_EQ(counts.recovered, 0U);
+  EXPECT_EQ(counts.still_lost, 1U);
+  EXPECT_FALSE(lost.find(1)->recovered_ms);
+  // A Tryton sale being processed is a purchase.
+  store_.database().exec(fmt::format(
+      "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, status) VALUES ('tryton', 'sale', "
+      "1, {}, 500, 'processing')",
+      kAsOf + 6 * kDay));
+  EXPECT_EQ(lost.detect(kAsOf + 7 * kDay).recovered, 1U);
+  EXPECT_EQ(lost.find(1)->recovered_ms, kAsOf + 6 * kDay);
+}
+
+TEST_F(LostCustomersTest, TheConfiguredValueClassSharesDecideTheAbcClass) {
+  // Revenues 5,000 / 3,000 / 1,500 / 500 of 10,000: shares above 0, 0.5, 0.8, 0.95.
+  customer(1, 10, 400, 100, 1'000);  // 31 orders each
+  customer(2, 10, 400, 100, 600);
+  customer(3, 10, 400, 100, 300);
+  customer(4, 10, 400, 100, 100);
+  const auto classes = [&] {
+    LostCustomers lost = engine();
+    lost.detect(kAsOf);
+    std::string found;
+    for (std::int64_t id = 1; id <= 4; ++id) {
+      found += lost.find(id)->abc_class;
+    }
+    return found;
+  };
+  EXPECT_EQ(classes(), "AABC");  // the defaults: 80 % and 95 %
+  settings_.value_classes = {0.5, 0.9};
+  EXPECT_EQ(classes(), "ABBC");
+}
+
 TEST_F(LostCustomersTest, MassChurnForOneReasonRaisesOneStrategicAlertInsteadOfCampaigns) {
   settings_.mass_churn_count = 5;
   settings_.mass_churn_rate = 0.9;  // only the count matters here
