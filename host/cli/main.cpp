@@ -93,6 +93,14 @@ void prepare(const GlobalOptions& options, Session& session, LogLevel default_le
   }
 }
 
+// Holding the job lock proves no other job runs: runs still marked running were cut short.
+void close_interrupted_runs(Session& session, Store& store, const JobLock& held) {
+  const std::vector<InterruptedRun> runs = store.close_interrupted_runs(held, session.clock.now_ms());
+  if (!runs.empty()) {
+    session.logger.log(LogLevel::warn, "host", describe_interrupted_runs(runs));
+  }
+}
+
 int command_plugins(const GlobalOptions& options, bool as_json) {
   Session session;
   // The table already shows every refusal; log lines would only repeat them.
@@ -180,6 +188,7 @@ int command_sync(const GlobalOptions& options, const std::string& connector_id, 
   prepare(options, session, LogLevel::warn);
   const JobLock one_job_at_a_time(session.database->string(), "sync", session.clock.now_ms());
   Store store(session.database->string());
+  close_interrupted_runs(session, store, one_job_at_a_time);
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
   const std::vector<SyncSummary> summaries = sync_connectors(session, store, host, connector_id);
@@ -966,6 +975,9 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
     one_job_at_a_time.emplace(session.database->string(), "campaigns run", session.clock.now_ms());
   }
   Store store(session.database->string());
+  if (one_job_at_a_time) {
+    close_interrupted_runs(session, store, *one_job_at_a_time);
+  }
   const CampaignClock campaign_clock(session.clock, args.action == "run" ? args.date : std::string());
   CampaignEngine campaigns(store, session.logger, campaign_clock.clock(), session.config.winback);
   if (args.action == "run") {
@@ -1106,6 +1118,7 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
   prepare(options, session, LogLevel::info);
   const JobLock one_job_at_a_time(session.database->string(), "run", session.clock.now_ms());
   Store store(session.database->string());
+  close_interrupted_runs(session, store, one_job_at_a_time);
   const std::int64_t run_id = store.begin_run("run", session.clock.now_ms());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
