@@ -83,6 +83,8 @@ void prepare(const GlobalOptions& options, Session& session, LogLevel default_le
     session.plugin_options.plugin_dirs.emplace_back(directory);
   }
   session.plugin_options.plugin_settings = session.config.plugins;
+  session.plugin_options.unknown_plugin_ids_are_errors = true;
+  session.plugin_options.allow_writable_plugins = session.config.allow_writable_plugins;
   session.plugin_options.available_features = feature_names(session.config.features);
   if (!options.db_path.empty()) {
     session.database = options.db_path;

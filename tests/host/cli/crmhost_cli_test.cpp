@@ -487,6 +487,54 @@ TEST_F(CrmhostCli, ADatabaseMissingATableIsNamedBeforeTheRunStarts) {
   EXPECT_EQ(result.output.find("\"run_id\""), std::string::npos) << "the run must not have started";
 }
 
+TEST_F(CrmhostCli, AnUnknownPluginIdOrARepeatedKeyInTheConfigurationExitsWith3) {
+  const fs::path typo = write("typo.json", R"({"plugins": {"scorer_helth": {"enabled": false}}})");
+  for (const char* command : {"plugins", "run", "sync"}) {
+    const CommandResult result = run_crmhost(
+        fmt::format("--config '{}' --db '{}' {}", typo.string(), (dir_ / "crm.db").string(), command), Stderr::kept);
+    EXPECT_EQ(result.exit_code, kExitConfig) << command << ": " << result.output;
+    EXPECT_NE(result.output.find("crmhost: configuration error: plugins.scorer_helth: no plugin found has this id; did "
+                                 "you mean scorer_health? (fix the id, or remove the entry)"),
+              std::string::npos)
+        << command << ": " << result.output;
+  }
+  const fs::path repeated =
+      write("repeated.json", R"({"plugins": {"scorer_health": {"enabled": false, "enabled": true}}})");
+  const CommandResult result = run_crmhost(fmt::format("--config '{}' plugins", repeated.string()), Stderr::kept);
+  EXPECT_EQ(result.exit_code, kExitConfig) << result.output;
+  EXPECT_NE(result.output.find(fmt::format("crmhost: configuration error: {}: key \"enabled\" appears twice at "
+                                           "/plugins/scorer_health/enabled",
+                                           repeated.string())),
+            std::string::npos)
+      << result.output;
+}
+
+TEST_F(CrmhostCli, APluginFileOtherUsersCanWriteIsRefusedUnlessTheConfigurationAllowsIt) {
+  const fs::path plugins = dir_ / "plugins";
+  fs::create_directories(plugins);
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", plugins / "scorer_example_c.so");
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", plugins / "scorer_example_c.json");
+  fs::permissions(plugins / "scorer_example_c.so", fs::perms::others_write, fs::perm_options::add);
+  const std::string base =
+      fmt::format("--no-default-plugin-dir --plugin-dir '{}' --db '{}'", plugins.string(), (dir_ / "crm.db").string());
+  CommandResult result = run_crmhost(base + " plugins --json");
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  auto listing = nlohmann::json::parse(result.output);
+  ASSERT_EQ(listing["plugins"].size(), 1U);
+  EXPECT_EQ(listing["plugins"][0]["state"], "refused");
+  EXPECT_EQ(listing["plugins"][0]["reason"],
+            fmt::format("plugin file {} is writable by other users (mode 0757), so they could change the code crmhost "
+                        "runs; chmod go-w it, or set allow_writable_plugins in the configuration",
+                        (plugins / "scorer_example_c.so").string()));
+  EXPECT_EQ(run_crmhost(base + " run").exit_code, kExitPartial);
+
+  const fs::path config = write("crmhost.json", R"({"allow_writable_plugins": true})");
+  result = run_crmhost(fmt::format("--config '{}' {} plugins --json", config.string(), base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  listing = nlohmann::json::parse(result.output);
+  EXPECT_EQ(listing["plugins"][0]["state"], "loaded");
+}
+
 // Reads while a job runs, as a bystander: read-only, so it never takes a lock the job needs.
 std::int64_t peek(const fs::path& db, const char* sql) {
   if (!fs::exists(db)) {
