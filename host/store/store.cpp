@@ -491,12 +491,17 @@ int Store::schema_version() {
 
 // Versions were checked by refuse_unusable: 0 (a new file) to kSchemaVersion.
 void Store::migrate() {
-  const int version = schema_version();
-  if (version == kSchemaVersion) {
+  if (schema_version() == kSchemaVersion) {
     return;
   }
+  int version = 0;
   try {
     Transaction transaction(db_);
+    // Read again under the write lock: another crmhost opening the same new file may have migrated it meanwhile.
+    version = schema_version();
+    if (version == kSchemaVersion) {
+      return;
+    }
     for (int next = version + 1; next <= kSchemaVersion; ++next) {
       db_.exec(kMigrations[static_cast<std::size_t>(next - 1)]);
     }
