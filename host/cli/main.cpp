@@ -83,6 +83,8 @@ void prepare(const GlobalOptions& options, Session& session, LogLevel default_le
     session.plugin_options.plugin_dirs.emplace_back(directory);
   }
   session.plugin_options.plugin_settings = session.config.plugins;
+  session.plugin_options.unknown_plugin_ids_are_errors = true;
+  session.plugin_options.allow_writable_plugins = session.config.allow_writable_plugins;
   session.plugin_options.available_features = feature_names(session.config.features);
   session.plugin_options.host_settings = plugin_visible_settings(session.config.value_classes);
   if (!options.db_path.empty()) {
@@ -91,6 +93,14 @@ void prepare(const GlobalOptions& options, Session& session, LogLevel default_le
     session.database = session.config.database;
   } else {
     session.database = std::filesystem::path("crm.db");
+  }
+}
+
+// Holding the job lock proves no other job runs: runs still marked running were cut short.
+void close_interrupted_runs(Session& session, Store& store, const JobLock& held) {
+  const std::vector<InterruptedRun> runs = store.close_interrupted_runs(held, session.clock.now_ms());
+  if (!runs.empty()) {
+    session.logger.log(LogLevel::warn, "host", describe_interrupted_runs(runs));
   }
 }
 
@@ -181,6 +191,7 @@ int command_sync(const GlobalOptions& options, const std::string& connector_id, 
   prepare(options, session, LogLevel::warn);
   const JobLock one_job_at_a_time(session.database->string(), "sync", session.clock.now_ms());
   Store store(session.database->string());
+  close_interrupted_runs(session, store, one_job_at_a_time);
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
   const std::vector<SyncSummary> summaries = sync_connectors(session, store, host, connector_id);
@@ -967,6 +978,9 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
     one_job_at_a_time.emplace(session.database->string(), "campaigns run", session.clock.now_ms());
   }
   Store store(session.database->string());
+  if (one_job_at_a_time) {
+    close_interrupted_runs(session, store, *one_job_at_a_time);
+  }
   const CampaignClock campaign_clock(session.clock, args.action == "run" ? args.date : std::string());
   CampaignEngine campaigns(store, session.logger, campaign_clock.clock(), session.config.winback);
   if (args.action == "run") {
@@ -1107,6 +1121,7 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
   prepare(options, session, LogLevel::info);
   const JobLock one_job_at_a_time(session.database->string(), "run", session.clock.now_ms());
   Store store(session.database->string());
+  close_interrupted_runs(session, store, one_job_at_a_time);
   const std::int64_t run_id = store.begin_run("run", session.clock.now_ms());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <istream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <stdexcept>
@@ -26,6 +27,9 @@ struct HostConfig {
   std::optional<std::filesystem::path> database;
   std::vector<std::filesystem::path> plugin_dirs;
   std::optional<std::string> log_level;
+  // Load plugin files and folders that users other than root and the host's
+  // own could change (group- or world-writable, or owned by someone else).
+  bool allow_writable_plugins = false;
   nlohmann::json plugins = nlohmann::json::object();  // {"<id>": {"enabled": bool, "config": {...}}}
   // Customers of different connectors with an equal key are one customer, tried in this order.
   std::vector<std::string> match_keys = {"tax_id", "email_domain"};
@@ -39,6 +43,11 @@ struct HostConfig {
   // ABC value classes, for scorers (through their configuration) and win-back alike.
   ValueClassSettings value_classes;
 };
+
+// Parses configuration JSON; throws ConfigError naming `source_name` on a
+// syntax error or on a key repeated within one object (naming the key and its
+// JSON Pointer), which a JSON parser would otherwise silently drop.
+nlohmann::json parse_config_json(std::istream& input, const std::string& source_name);
 
 // Reads and validates the file; throws ConfigError naming the file and field.
 HostConfig load_host_config(const std::filesystem::path& path);

@@ -1,6 +1,8 @@
 #include "loader/plugin_host.hpp"
 
 #include <dlfcn.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/dll/runtime_symbol_info.hpp>
@@ -10,8 +12,12 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <limits>
 #include <map>
 #include <regex>
+#include <sys/stat.h>
+
+#include "core/config.hpp"
 
 namespace crm::host {
 namespace {
@@ -271,6 +277,32 @@ void take_host_settings(const JsonSchema& schema, const nlohmann::json& host_set
   }
 }
 
+// Edits (insert, delete, substitute, swap two neighbours) between two ids.
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) {
+    d[i][0] = i;
+  }
+  for (std::size_t j = 0; j <= b.size(); ++j) {
+    d[0][j] = j;
+  }
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t substitution = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + substitution});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+std::string user_name(uid_t uid) {
+  const passwd* entry = ::getpwuid(uid);  // NOLINT(concurrency-mt-unsafe): plugins load on one thread
+  return entry != nullptr ? fmt::format("{} (uid {})", entry->pw_name, uid) : fmt::format("uid {}", uid);
+}
+
 }  // namespace
 
 std::string_view plugin_state_name(PluginState state) {
@@ -364,6 +396,7 @@ void PluginHost::load(const PluginHostOptions& options) {
                   fmt::format("plugin directory {} does not exist; skipped", directory.string()));
       continue;
     }
+    const std::string folder_problem = options.allow_writable_plugins ? "" : unsafe_plugin_path_problem(directory);
     std::vector<fs::path> libraries;
     for (const auto& entry : fs::directory_iterator(directory, error)) {
       if (entry.path().extension() == ".so") {
@@ -372,23 +405,21 @@ void PluginHost::load(const PluginHostOptions& options) {
     }
     std::sort(libraries.begin(), libraries.end());
     for (const fs::path& library : libraries) {
-      load_library(library, options);
+      load_library(library, options, folder_problem);
     }
   }
   // A mistyped id in the configuration would otherwise leave a plugin on its defaults, silently.
-  if (options.plugin_settings.is_object()) {
-    for (const auto& [id, settings] : options.plugin_settings.items()) {
-      const bool found = std::any_of(records_.begin(), records_.end(),
-                                     [&id = id](const PluginRecord& record) { return record.id == id; });
-      if (!found) {
-        logger_.log(LogLevel::warn, "host",
-                    fmt::format("the configuration has settings for plugin '{}', but no plugin has that id", id));
-      }
-    }
+  const std::vector<std::string> problems = plugin_settings_problems(options.plugin_settings, records_);
+  if (!problems.empty() && options.unknown_plugin_ids_are_errors) {
+    throw ConfigError(fmt::format("{}", fmt::join(problems, "; ")));
+  }
+  for (const std::string& problem : problems) {
+    logger_.log(LogLevel::warn, "host", problem);
   }
 }
 
-void PluginHost::load_library(const fs::path& file, const PluginHostOptions& options) {
+void PluginHost::load_library(const fs::path& file, const PluginHostOptions& options,
+                              const std::string& folder_problem) {
   PluginRecord library_record;
   library_record.file = file;
   const fs::path manifest_path = fs::path(file).replace_extension(".json");
@@ -416,6 +447,17 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
       refuse(record, reason);
     }
   };
+
+  // Code that another user could have changed does not run (checked before mapping it).
+  if (!options.allow_writable_plugins) {
+    for (const std::string& problem :
+         {folder_problem, unsafe_plugin_path_problem(file), unsafe_plugin_path_problem(manifest_path)}) {
+      if (!problem.empty()) {
+        refuse_library(problem);
+        return;
+      }
+    }
+  }
 
   // Refuse an incompatible plugin before mapping it: no code of it runs.
   if (const std::string problem = check_abi(manifest.abi_version); !problem.empty()) {
@@ -670,6 +712,70 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
   } catch (const Refusal& refusal) {
     refuse(std::move(record), refusal.reason);
   }
+}
+
+std::vector<std::string> plugin_settings_problems(const nlohmann::json& plugin_settings,
+                                                  const std::vector<PluginRecord>& records) {
+  std::vector<std::string> problems;
+  if (!plugin_settings.is_object()) {
+    return problems;
+  }
+  std::vector<std::string> known;
+  for (const PluginRecord& record : records) {
+    if (!record.id.empty() && std::find(known.begin(), known.end(), record.id) == known.end()) {
+      known.push_back(record.id);
+    }
+  }
+  std::sort(known.begin(), known.end());
+  for (const auto& [id, settings] : plugin_settings.items()) {
+    if (std::find(known.begin(), known.end(), id) != known.end()) {
+      continue;
+    }
+    std::vector<std::string> closest;
+    std::size_t best = std::numeric_limits<std::size_t>::max();
+    for (const std::string& candidate : known) {
+      // Close enough to be a typo: at most two edits, or a third of the id.
+      const std::size_t distance = edit_distance(id, candidate);
+      if (distance > std::max<std::size_t>(2, id.size() / 3) || distance > best) {
+        continue;
+      }
+      if (distance < best) {
+        closest.clear();
+        best = distance;
+      }
+      closest.push_back(candidate);
+    }
+    std::string hint = closest.empty() ? std::string() : fmt::format("did you mean {}?", fmt::join(closest, " or "));
+    if (hint.empty()) {
+      hint = known.empty() ? std::string("no plugin was found at all; check plugin_dirs and --plugin-dir")
+                           : fmt::format("the plugins found are {}", fmt::join(known, ", "));
+    }
+    problems.push_back(
+        fmt::format("plugins.{}: no plugin found has this id; {} (fix the id, or remove the entry)", id, hint));
+  }
+  return problems;
+}
+
+std::string unsafe_plugin_path_problem(const fs::path& path) {
+  struct stat status {};
+  if (::stat(path.c_str(), &status) != 0) {
+    return {};  // what cannot be read is refused by the steps that read it, with their own reasons
+  }
+  const char* what = S_ISDIR(status.st_mode) ? "plugin folder" : "plugin file";
+  const uid_t host_user = ::geteuid();
+  if (status.st_uid != 0 && status.st_uid != host_user) {
+    return fmt::format(
+        "{} {} is owned by {}, neither root nor the user running crmhost, {}, so that user could change the code "
+        "crmhost runs; chown it, or set allow_writable_plugins in the configuration",
+        what, path.string(), user_name(status.st_uid), user_name(host_user));
+  }
+  if ((status.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return fmt::format(
+        "{} {} is writable by other users (mode {:04o}), so they could change the code crmhost runs; chmod go-w "
+        "it, or set allow_writable_plugins in the configuration",
+        what, path.string(), status.st_mode & 07777);
+  }
+  return {};
 }
 
 fs::path default_plugin_dir() {

@@ -99,7 +99,25 @@ struct PluginHostOptions {
   // Host settings a plugin's schema may take a field from ("x-crm-host-setting": "value_classes.a_share"),
   // so that one number configured for the host is the one its plugins use.
   nlohmann::json host_settings = plugin_visible_settings(ValueClassSettings{});
+  // Settings for an id no plugin found has: load() throws ConfigError naming them (as crmhost does) when
+  // true; only logs a warning when false.
+  bool unknown_plugin_ids_are_errors = false;
+  // Load plugin files and folders that users other than root and the host's own could change: writable by
+  // group or others, or owned by another user. When false (the default) such a plugin is refused, as
+  // sshd's StrictModes refuses such key files.
+  bool allow_writable_plugins = false;
 };
+
+// What only the plugins found can tell about the configuration's "plugins" section: each id that no
+// plugin found has (a typo would leave the intended plugin on its defaults), with the closest known id.
+// One line each; empty when there is nothing to report. Reusable by any command that checks a
+// configuration after discovering plugins.
+std::vector<std::string> plugin_settings_problems(const nlohmann::json& plugin_settings,
+                                                  const std::vector<PluginRecord>& records);
+
+// Why a plugin file or folder may not be loaded: it is writable by group or
+// others, or owned by neither root nor the user running the host. "" when safe.
+std::string unsafe_plugin_path_problem(const std::filesystem::path& path);
 
 // Finds, checks and instantiates plugins. A plugin that fails any check is
 // refused with one reason and the others carry on; nothing a plugin does at
@@ -114,6 +132,8 @@ class PluginHost {
   PluginHost& operator=(const PluginHost&) = delete;
   ~PluginHost();
 
+  // Throws ConfigError only for plugin_settings_problems(), and only when
+  // options.unknown_plugin_ids_are_errors; every other problem refuses a plugin.
   void load(const PluginHostOptions& options);
 
   [[nodiscard]] const std::vector<PluginRecord>& records() const { return records_; }
@@ -123,7 +143,9 @@ class PluginHost {
   [[nodiscard]] std::size_t refused_count() const;
 
  private:
-  void load_library(const std::filesystem::path& file, const PluginHostOptions& options);
+  // `folder_problem`: why the library's folder makes it unsafe to load, or "".
+  void load_library(const std::filesystem::path& file, const PluginHostOptions& options,
+                    const std::string& folder_problem);
   void load_plugin(const std::filesystem::path& file, const Manifest& manifest, const crm_plugin_descriptor* raw,
                    const PluginHostOptions& options);
   void refuse(PluginRecord record, std::string reason);

@@ -90,7 +90,7 @@ std::string_view Statement::column_view(int index) const {
                          : std::string_view(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
-Database::Database(const std::string& path) : path_(path) {
+Database::Database(const std::string& path, const std::function<void(Database&)>& check_before_writing) : path_(path) {
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
@@ -101,6 +101,15 @@ Database::Database(const std::string& path) : path_(path) {
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
+  if (check_before_writing) {
+    try {
+      check_before_writing(*this);
+    } catch (...) {
+      sqlite3_close(db_);
+      db_ = nullptr;
+      throw;
+    }
+  }
   // A 64 MiB page cache and memory-mapped reads keep a bulk import from
   // re-reading index pages through pread; at SQLite's default 2 MiB cache a
   // large sync spent a third of its time in the kernel.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <sqlite3.h>
 #include <stdexcept>
@@ -50,7 +51,10 @@ class Statement {
 // One connection. WAL mode, foreign keys on, extension loading off.
 class Database {
  public:
-  explicit Database(const std::string& path);
+  // `check_before_writing` runs on the fresh connection before anything is
+  // written (switching to WAL rewrites the file's header): a database it
+  // refuses by throwing is left byte for byte as it was.
+  explicit Database(const std::string& path, const std::function<void(Database&)>& check_before_writing = {});
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
   ~Database();

@@ -1,7 +1,12 @@
 #include "store/store.hpp"
 
+#include <algorithm>
 #include <array>
+#include <chrono>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <map>
+#include <vector>
 
 namespace crm::host {
 namespace {
@@ -372,9 +377,111 @@ std::int64_t pragma_value(Database& db, std::string_view pragma) {
   return statement.step() ? statement.column_int64(0) : 0;
 }
 
+// Every table, column and named index of a database ("table runs", "column
+// runs.status", "index alerts_active"), each with the table it belongs to.
+std::map<std::string, std::string> schema_objects(Database& db) {
+  Statement statement = db.prepare(
+      "SELECT 'table ' || name, name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+      "UNION ALL SELECT 'column ' || m.name || '.' || p.name, m.name FROM sqlite_schema m, "
+      "pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
+      "UNION ALL SELECT 'index ' || name, tbl_name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
+  std::map<std::string, std::string> objects;
+  while (statement.step()) {
+    objects.emplace(statement.column_text(0), statement.column_text(1));
+  }
+  return objects;
+}
+
+// What the migrations make, read from a scratch database once per process, so
+// the check can never drift from the migrations.
+const std::map<std::string, std::string>& expected_schema_objects() {
+  static const std::map<std::string, std::string> expected = [] {
+    Database scratch(":memory:");
+    for (const char* migration : kMigrations) {
+      scratch.exec(migration);
+    }
+    return schema_objects(scratch);
+  }();
+  return expected;
+}
+
+// A table, column or index the code relies on and the file lacks would fail a
+// statement half-way through a job; name it before anything runs.
+void require_complete_schema(Database& db) {
+  const std::map<std::string, std::string> present = schema_objects(db);
+  std::vector<std::string> missing;
+  for (const auto& [object, table] : expected_schema_objects()) {
+    // A missing table is named once, not once more with each of its columns and indexes.
+    const bool table_missing = present.count("table " + table) == 0;
+    if (present.count(object) == 0 && (!table_missing || object.starts_with("table "))) {
+      missing.push_back(object);
+    }
+  }
+  if (missing.empty()) {
+    return;
+  }
+  constexpr std::size_t kNamed = 5;
+  std::string named;
+  for (std::size_t i = 0; i < std::min(missing.size(), kNamed); ++i) {
+    named += fmt::format("{}{}", i == 0 ? "" : ", ", missing[i]);
+  }
+  if (missing.size() > kNamed) {
+    named += fmt::format(" and {} more", missing.size() - kNamed);
+  }
+  throw StoreError(
+      fmt::format("{} lacks {} of schema version {} (changed outside crmhost, or damaged); restore it from a backup, "
+                  "or give --db a new file",
+                  db.path(), named, Store::kSchemaVersion));
+}
+
+// Runs before the connection writes anything (see Database): every refusal
+// here leaves the file byte for byte as it was.
+void refuse_unusable(Database& db) {
+  std::int64_t application_id = 0;
+  std::int64_t version = 0;
+  try {
+    application_id = pragma_value(db, "application_id");
+    version = pragma_value(db, "user_version");
+  } catch (const SqliteError& e) {
+    throw StoreError(fmt::format("{} cannot be read as a database ({}); give --db a crmhost database or a new file",
+                                 db.path(), e.what()));
+  }
+  if (application_id != 0 && application_id != kApplicationId) {
+    throw StoreError(
+        fmt::format("{} belongs to another application (application_id {}); give --db a crmhost "
+                    "database or a new file",
+                    db.path(), application_id));
+  }
+  if (version > Store::kSchemaVersion) {
+    throw StoreError(
+        fmt::format("{} has schema version {}, newer than this crmhost knows ({}); use a newer crmhost. "
+                    "The database was not modified",
+                    db.path(), version, Store::kSchemaVersion));
+  }
+  // crmhost writes user_version 1 to kSchemaVersion only; anything below 0 is damage or a hand edit.
+  if (version < 0) {
+    throw StoreError(
+        fmt::format("{} has schema version {}, which no crmhost writes (0 to {}): the file was changed outside "
+                    "crmhost, or is damaged; restore it from a backup. The database was not modified",
+                    db.path(), version, Store::kSchemaVersion));
+  }
+  if (version == 0) {
+    Statement tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
+    if (tables.step() && tables.column_int64(0) > 0) {
+      throw StoreError(
+          fmt::format("{} already holds tables of another application; give --db a crmhost database "
+                      "or a new file",
+                      db.path()));
+    }
+  }
+  if (version == Store::kSchemaVersion) {
+    require_complete_schema(db);
+  }
+}
+
 }  // namespace
 
-Store::Store(const std::string& path) : db_(path) {
+Store::Store(const std::string& path) : db_(path, refuse_unusable) {
   migrate();
 }
 
@@ -382,39 +489,30 @@ int Store::schema_version() {
   return static_cast<int>(pragma_value(db_, "user_version"));
 }
 
+// Versions were checked by refuse_unusable: 0 (a new file) to kSchemaVersion.
 void Store::migrate() {
-  const std::int64_t application_id = pragma_value(db_, "application_id");
-  const int version = schema_version();
-  if (application_id != 0 && application_id != kApplicationId) {
-    throw StoreError(
-        fmt::format("{} belongs to another application (application_id {}); give --db a crmhost "
-                    "database or a new file",
-                    db_.path(), application_id));
-  }
-  if (version > kSchemaVersion) {
-    throw StoreError(
-        fmt::format("{} has schema version {}, newer than this crmhost knows ({}); use a newer crmhost. "
-                    "The database was not modified",
-                    db_.path(), version, kSchemaVersion));
-  }
-  if (version == kSchemaVersion) {
+  if (schema_version() == kSchemaVersion) {
     return;
   }
-  if (application_id == 0 && version == 0) {
-    Statement tables = db_.prepare("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
-    if (tables.step() && tables.column_int64(0) > 0) {
-      throw StoreError(
-          fmt::format("{} already holds tables of another application; give --db a crmhost database "
-                      "or a new file",
-                      db_.path()));
+  int version = 0;
+  try {
+    Transaction transaction(db_);
+    // Read again under the write lock: another crmhost opening the same new file may have migrated it meanwhile.
+    version = schema_version();
+    if (version == kSchemaVersion) {
+      return;
     }
+    for (int next = version + 1; next <= kSchemaVersion; ++next) {
+      db_.exec(kMigrations[static_cast<std::size_t>(next - 1)]);
+    }
+    db_.exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", kApplicationId, kSchemaVersion));
+    require_complete_schema(db_);
+    transaction.commit();
+  } catch (const SqliteError& e) {
+    // A migration meets what an earlier one made; a file changed by hand breaks it half-way.
+    throw StoreError(fmt::format("{} cannot be migrated from schema version {} to {}: {}; restore it from a backup",
+                                 db_.path(), version, kSchemaVersion, e.what()));
   }
-  Transaction transaction(db_);
-  for (int next = version + 1; next <= kSchemaVersion; ++next) {
-    db_.exec(kMigrations[static_cast<std::size_t>(next - 1)]);
-  }
-  db_.exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", kApplicationId, kSchemaVersion));
-  transaction.commit();
 }
 
 std::int64_t Store::begin_run(std::string_view command, std::int64_t now_ms) {
@@ -547,6 +645,42 @@ std::optional<ConnectorRun> Store::last_connector_run(std::string_view connector
   run.cursor = statement.column_text(10);
   run.message = statement.column_text(11);
   return run;
+}
+
+std::vector<InterruptedRun> Store::close_interrupted_runs(const JobLock& /*held*/, std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  std::vector<InterruptedRun> runs;
+  Transaction transaction(db_);
+  Statement found = db_.prepare(
+      "SELECT 'runs', id, command, started_ms FROM runs WHERE status = 'running' UNION ALL "
+      "SELECT 'connector_runs', id, connector_id, started_ms FROM connector_runs WHERE status = 'running' "
+      "ORDER BY 4, 1 DESC, 2");
+  while (found.step()) {
+    runs.push_back({found.column_text(0), found.column_int64(1), found.column_text(2), found.column_int64(3)});
+  }
+  // finished_ms stays empty: when the process died is unknown.
+  db_.prepare("UPDATE runs SET status = 'interrupted' WHERE status = 'running'").run();
+  db_.prepare(
+         "UPDATE connector_runs SET status = 'interrupted', message = 'the process ended before the run finished "
+         "(killed or crashed); found by the next job at ' || strftime('%Y-%m-%d %H:%M:%S', ?1 / 1000, 'unixepoch') "
+         "|| ' UTC' WHERE status = 'running'")
+      .bind(1, now_ms)
+      .run();
+  transaction.commit();
+  return runs;
+}
+
+std::string describe_interrupted_runs(const std::vector<InterruptedRun>& runs) {
+  std::string listed;
+  for (const InterruptedRun& run : runs) {
+    const std::chrono::sys_seconds started{std::chrono::seconds{run.started_ms / 1000}};
+    listed += fmt::format("{}{} {} ({}, started {:%Y-%m-%d %H:%M:%S} UTC)", listed.empty() ? "" : ", ",
+                          run.table == "runs" ? "run" : "connector run", run.id, run.name, started);
+  }
+  return fmt::format(
+      "{} {} left 'running' by a crmhost that ended without finishing (killed or crashed), now marked "
+      "interrupted: {}",
+      runs.size(), runs.size() == 1 ? "run was" : "runs were", listed);
 }
 
 }  // namespace crm::host

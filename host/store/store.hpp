@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "loader/host_services.hpp"
+#include "store/job_lock.hpp"
 #include "store/sqlite.hpp"
 
 namespace crm::host {
@@ -42,6 +43,18 @@ struct ConnectorRun {
   std::string message;
 };
 
+// A row of runs or connector_runs that a process left 'running' when it was
+// killed or crashed, now marked 'interrupted'.
+struct InterruptedRun {
+  std::string table;  // "runs" or "connector_runs"
+  std::int64_t id = 0;
+  std::string name;  // the command ("run") or the connector id
+  std::int64_t started_ms = 0;
+};
+
+// One log line: how many runs were found interrupted, and which.
+std::string describe_interrupted_runs(const std::vector<InterruptedRun>& runs);
+
 // The embedded customer store. Schema versioned with PRAGMA user_version and
 // migrated forward at open; a database newer than this binary is refused and
 // left untouched.
@@ -70,6 +83,12 @@ class Store final : public PluginStateStore {
   std::int64_t begin_connector_run(std::string_view connector_id, std::int64_t now_ms);
   void finish_connector_run(const ConnectorRun& run);
   std::optional<ConnectorRun> last_connector_run(std::string_view connector_id);
+
+  // Marks every run and connector run still 'running' as 'interrupted' and
+  // returns them. Only a job holding the store's lock may ask: the lock
+  // proves no other process is running, so a row still 'running' belongs to
+  // one that ended without finishing. Call it before starting runs of its own.
+  std::vector<InterruptedRun> close_interrupted_runs(const JobLock& held, std::int64_t now_ms);
 
  private:
   void migrate();

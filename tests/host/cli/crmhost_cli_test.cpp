@@ -1,18 +1,24 @@
 // The crmhost binary as users and scripts see it: exit codes, --json, --help.
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sqlite3.h>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 
 #include "cli/exit_codes.hpp"
 #include "crm/abi.h"
@@ -425,6 +431,185 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   for (const char* command : {"churn --help", "churn detect --help", "campaigns report --help", "dnc add --help"}) {
     EXPECT_EQ(run_crmhost(fmt::format("{} {}", base, command)).exit_code, kExitOk) << command;
   }
+}
+
+// Runs `sql` through a plain connection in SQLite's default rollback-journal mode, as another tool would.
+void raw_exec(const fs::path& db, const std::string& sql) {
+  sqlite3* connection = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &connection), SQLITE_OK);
+  char* error = nullptr;
+  const int result = sqlite3_exec(connection, sql.c_str(), nullptr, nullptr, &error);
+  const std::string message = error != nullptr ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(connection);
+  ASSERT_EQ(result, SQLITE_OK) << message;
+}
+
+std::string file_bytes(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST_F(CrmhostCli, ADamagedOrNewerDatabaseIsRefusedWithExitCode3ByEveryCommandAndLeftUntouched) {
+  const fs::path db = dir_ / "crm.db";
+  { const Store store(db.string()); }
+  raw_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA user_version = -1");
+  const std::string before = file_bytes(db);
+  for (const char* command : {"run", "sync", "quarantine list", "alerts list", "campaigns run", "churn list"}) {
+    const CommandResult result = run_crmhost(fmt::format("--db '{}' {}", db.string(), command), Stderr::kept);
+    EXPECT_EQ(result.exit_code, kExitConfig) << command << ": " << result.output;
+    EXPECT_NE(result.output.find(fmt::format("crmhost: database refused: {} has schema version -1, which no crmhost "
+                                             "writes (0 to {})",
+                                             db.string(), Store::kSchemaVersion)),
+              std::string::npos)
+        << command << ": " << result.output;
+  }
+  EXPECT_EQ(file_bytes(db), before);
+
+  raw_exec(db, fmt::format("PRAGMA user_version = {}", Store::kSchemaVersion + 1));
+  const std::string newer = file_bytes(db);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' run", db.string())).exit_code, kExitConfig);
+  EXPECT_EQ(file_bytes(db), newer);
+  EXPECT_FALSE(fs::exists(db.string() + "-wal"));
+}
+
+TEST_F(CrmhostCli, ADatabaseMissingATableIsNamedBeforeTheRunStarts) {
+  const fs::path db = dir_ / "crm.db";
+  { const Store store(db.string()); }
+  raw_exec(db, "DROP TABLE customer_scores");
+  const CommandResult result = run_crmhost(fmt::format("--db '{}' run --json", db.string()), Stderr::kept);
+  EXPECT_EQ(result.exit_code, kExitConfig) << result.output;
+  EXPECT_NE(result.output.find(fmt::format("crmhost: database refused: {} lacks table customer_scores of schema "
+                                           "version {}",
+                                           db.string(), Store::kSchemaVersion)),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("\"run_id\""), std::string::npos) << "the run must not have started";
+}
+
+TEST_F(CrmhostCli, AnUnknownPluginIdOrARepeatedKeyInTheConfigurationExitsWith3) {
+  const fs::path typo = write("typo.json", R"({"plugins": {"scorer_helth": {"enabled": false}}})");
+  for (const char* command : {"plugins", "run", "sync"}) {
+    const CommandResult result = run_crmhost(
+        fmt::format("--config '{}' --db '{}' {}", typo.string(), (dir_ / "crm.db").string(), command), Stderr::kept);
+    EXPECT_EQ(result.exit_code, kExitConfig) << command << ": " << result.output;
+    EXPECT_NE(result.output.find("crmhost: configuration error: plugins.scorer_helth: no plugin found has this id; did "
+                                 "you mean scorer_health? (fix the id, or remove the entry)"),
+              std::string::npos)
+        << command << ": " << result.output;
+  }
+  const fs::path repeated =
+      write("repeated.json", R"({"plugins": {"scorer_health": {"enabled": false, "enabled": true}}})");
+  const CommandResult result = run_crmhost(fmt::format("--config '{}' plugins", repeated.string()), Stderr::kept);
+  EXPECT_EQ(result.exit_code, kExitConfig) << result.output;
+  EXPECT_NE(result.output.find(fmt::format("crmhost: configuration error: {}: key \"enabled\" appears twice at "
+                                           "/plugins/scorer_health/enabled",
+                                           repeated.string())),
+            std::string::npos)
+      << result.output;
+}
+
+TEST_F(CrmhostCli, APluginFileOtherUsersCanWriteIsRefusedUnlessTheConfigurationAllowsIt) {
+  const fs::path plugins = dir_ / "plugins";
+  fs::create_directories(plugins);
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", plugins / "scorer_example_c.so");
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", plugins / "scorer_example_c.json");
+  fs::permissions(plugins / "scorer_example_c.so", fs::perms::others_write, fs::perm_options::add);
+  const std::string base =
+      fmt::format("--no-default-plugin-dir --plugin-dir '{}' --db '{}'", plugins.string(), (dir_ / "crm.db").string());
+  CommandResult result = run_crmhost(base + " plugins --json");
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  auto listing = nlohmann::json::parse(result.output);
+  ASSERT_EQ(listing["plugins"].size(), 1U);
+  EXPECT_EQ(listing["plugins"][0]["state"], "refused");
+  EXPECT_EQ(listing["plugins"][0]["reason"],
+            fmt::format("plugin file {} is writable by other users (mode 0757), so they could change the code crmhost "
+                        "runs; chmod go-w it, or set allow_writable_plugins in the configuration",
+                        (plugins / "scorer_example_c.so").string()));
+  EXPECT_EQ(run_crmhost(base + " run").exit_code, kExitPartial);
+
+  const fs::path config = write("crmhost.json", R"({"allow_writable_plugins": true})");
+  result = run_crmhost(fmt::format("--config '{}' {} plugins --json", config.string(), base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  listing = nlohmann::json::parse(result.output);
+  EXPECT_EQ(listing["plugins"][0]["state"], "loaded");
+}
+
+// Reads while a job runs, as a bystander: read-only, so it never takes a lock the job needs.
+std::int64_t peek(const fs::path& db, const char* sql) {
+  if (!fs::exists(db)) {
+    return -1;
+  }
+  sqlite3* connection = nullptr;
+  std::int64_t value = -1;
+  if (sqlite3_open_v2(db.c_str(), &connection, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(connection, sql, -1, &statement, nullptr) == SQLITE_OK &&
+        sqlite3_step(statement) == SQLITE_ROW) {
+      value = sqlite3_column_int64(statement, 0);
+    }
+    sqlite3_finalize(statement);
+  }
+  sqlite3_close(connection);
+  return value;
+}
+
+TEST_F(CrmhostCli, RunsOfAKilledCrmhostAreMarkedInterruptedByTheNextJob) {
+  fs::create_directories(dir_ / "exports");
+  {
+    std::ofstream out(dir_ / "exports" / "orders.csv", std::ios::binary);
+    out << "order,customer,date,amount\n";
+    for (int i = 1; i <= 300'000; ++i) {
+      out << fmt::format("O{},C{},2026-{:02}-{:02},{}\n", i, i % 997, 1 + i % 12, 1 + i % 28, i % 500);
+    }
+  }
+  const fs::path config = write("crmhost.json", R"({"plugins": {"erp_csv": {"config": {
+      "path": "exports", "record_type": "order", "batch_rows": 5000,
+      "columns": {"external_id": "order", "customer_external_id": "customer", "ordered_at_ms": "date",
+                  "amount": "amount"}}}}})");
+  const fs::path db = dir_ / "crm.db";
+  const std::string config_arg = config.string();
+  const std::string db_arg = db.string();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int null_fd = ::open("/dev/null", O_WRONLY);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+    ::execl(CRM_HOST_BINARY, CRM_HOST_BINARY, "--config", config_arg.c_str(), "--db", db_arg.c_str(), "run",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  // Killed as soon as its connector run is recorded and its first batch committed: mid-sync.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         peek(db, "SELECT count(*) FROM connector_runs c, plugin_checkpoints p WHERE c.status = 'running'") <= 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "the run ended before it was killed";
+  ASSERT_EQ(peek(db, "SELECT count(*) FROM runs WHERE status = 'running'"), 1);
+  ASSERT_EQ(peek(db, "SELECT count(*) FROM connector_runs WHERE status = 'running'"), 1);
+
+  const std::string base = fmt::format("--config '{}' --db '{}'", config_arg, db_arg);
+  CommandResult result = run_crmhost(base + " sync", Stderr::kept);
+  EXPECT_EQ(result.exit_code, kExitOk) << result.output;
+  EXPECT_NE(result.output.find("[host] 2 runs were left 'running' by a crmhost that ended without finishing (killed "
+                               "or crashed), now marked interrupted: run 1 (run, started "),
+            std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("connector run 1 (erp_csv, started "), std::string::npos) << result.output;
+  EXPECT_EQ(peek(db, "SELECT count(*) FROM runs WHERE id = 1 AND status = 'interrupted'"), 1);
+  EXPECT_EQ(peek(db, "SELECT count(*) FROM connector_runs WHERE id = 1 AND status = 'interrupted'"), 1);
+  EXPECT_EQ(peek(db, "SELECT count(*) FROM connector_runs WHERE id = 2 AND status = 'ok'"), 1);
+  EXPECT_EQ(peek(db, "SELECT count(*) FROM orders"), 300'000);
+
+  // Reported once: the next job finds nothing left running.
+  result = run_crmhost(base + " sync", Stderr::kept);
+  EXPECT_EQ(result.exit_code, kExitOk) << result.output;
+  EXPECT_EQ(result.output.find("left 'running'"), std::string::npos) << result.output;
 }
 
 }  // namespace

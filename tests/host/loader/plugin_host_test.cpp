@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <string>
 
+#include "core/config.hpp"
 #include "loader/scorer_call.hpp"
 #include "testing/test_host.hpp"
 
@@ -300,16 +301,131 @@ TEST_F(PluginHostTest, APluginThatNeedsSettingsAndHasNoneIsUnconfiguredNotRefuse
   expect_good_plugin_kept();
 }
 
-TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreReported) {
+TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreReportedWithTheClosestKnownId) {
   dir_.add_good();
+  dir_.add_good("scorer_example_cpp");
   load({{"scorer_exmaple_c", {{"config", {{"max_recency_days", 30}}}}}});
   const auto lines = test_.log_lines();
   EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& line) {
     return line.find(
-               "WARN  [host] the configuration has settings for plugin 'scorer_exmaple_c', but no plugin has "
-               "that id") != std::string::npos;
+               "WARN  [host] plugins.scorer_exmaple_c: no plugin found has this id; did you mean "
+               "scorer_example_c? (fix the id, or remove the entry)") != std::string::npos;
   }));
   expect_good_plugin_kept();
+}
+
+TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreAnErrorWhenAskedAsCrmhostDoes) {
+  dir_.add_good();
+  dir_.add_good("scorer_example_cpp");
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_.path()};
+  options.unknown_plugin_ids_are_errors = true;
+  options.plugin_settings = {{"scorer_example_cp", {{"enabled", false}}},
+                             {"scorer_example_c", nlohmann::json::object()}};
+  try {
+    test_.load(options);
+    FAIL() << "an unknown plugin id must be a configuration error";
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(),
+                 "plugins.scorer_example_cp: no plugin found has this id; did you mean scorer_example_c or "
+                 "scorer_example_cpp? (fix the id, or remove the entry)");
+  }
+}
+
+TEST(PluginSettingsProblems, SuggestOnlyAnIdCloseEnoughAndListTheOthersOtherwise) {
+  std::vector<PluginRecord> records(3);
+  records[0].id = "scorer_health";
+  records[1].id = "erp_csv";
+  records[2].id = "scorer_rfm";
+  records.emplace_back();  // a file whose manifest could not be read has no id
+  const nlohmann::json settings = {{"scorer_heatlh", {}}, {"scorer_helth", {}}, {"erp_cvs", {}},
+                                   {"crm_import", {}},    {"scorer_rfm", {}},   {"email_imap", {}}};
+  EXPECT_EQ(plugin_settings_problems(settings, records),
+            (std::vector<std::string>{
+                "plugins.crm_import: no plugin found has this id; the plugins found are erp_csv, scorer_health, "
+                "scorer_rfm (fix the id, or remove the entry)",
+                "plugins.email_imap: no plugin found has this id; the plugins found are erp_csv, scorer_health, "
+                "scorer_rfm (fix the id, or remove the entry)",
+                "plugins.erp_cvs: no plugin found has this id; did you mean erp_csv? (fix the id, or remove the entry)",
+                "plugins.scorer_heatlh: no plugin found has this id; did you mean scorer_health? (fix the id, or "
+                "remove the entry)",
+                "plugins.scorer_helth: no plugin found has this id; did you mean scorer_health? (fix the id, or remove "
+                "the entry)"}));
+  EXPECT_EQ(plugin_settings_problems({{"x", {}}}, {}),
+            (std::vector<std::string>{"plugins.x: no plugin found has this id; no plugin was found at all; check "
+                                      "plugin_dirs and --plugin-dir (fix the id, or remove the entry)"}));
+  EXPECT_TRUE(plugin_settings_problems({{"scorer_rfm", {}}}, records).empty());
+}
+
+TEST_F(PluginHostTest, PluginFilesOrFoldersOtherUsersCanWriteAreRefusedUnlessAllowed) {
+  const fs::path library = dir_.add_good();
+  const fs::path manifest = fs::path(library).replace_extension(".json");
+  const auto load_with = [&](bool allow) {
+    testing::TestHost host;
+    PluginHostOptions options;
+    options.plugin_dirs = {dir_.path()};
+    options.allow_writable_plugins = allow;
+    host.load(options);
+    return *host.record("scorer_example_c");
+  };
+  // The files as a build with umask 022 leaves them load.
+  EXPECT_EQ(load_with(false).state, PluginState::loaded);
+
+  fs::permissions(library, fs::perms::group_write | fs::perms::others_write, fs::perm_options::add);
+  PluginRecord record = load_with(false);
+  EXPECT_EQ(record.state, PluginState::refused);
+  EXPECT_EQ(record.reason,
+            fmt::format("plugin file {} is writable by other users (mode 0777), so they could change the code crmhost "
+                        "runs; chmod go-w it, or set allow_writable_plugins in the configuration",
+                        library.string()));
+  EXPECT_EQ(load_with(true).state, PluginState::loaded);
+  fs::permissions(library, fs::perms::group_write | fs::perms::others_write, fs::perm_options::remove);
+
+  // The manifest decides what the host believes of the library.
+  fs::permissions(manifest, fs::perms::group_write, fs::perm_options::add);
+  record = load_with(false);
+  EXPECT_EQ(record.state, PluginState::refused);
+  EXPECT_EQ(record.reason,
+            fmt::format("plugin file {} is writable by other users (mode 0664), so they could change the code crmhost "
+                        "runs; chmod go-w it, or set allow_writable_plugins in the configuration",
+                        manifest.string()));
+  fs::permissions(manifest, fs::perms::group_write, fs::perm_options::remove);
+
+  // In a folder anyone may write to, anyone may put a library beside it, or in its place.
+  fs::permissions(dir_.path(), fs::perms::others_write | fs::perms::others_exec, fs::perm_options::add);
+  record = load_with(false);
+  EXPECT_EQ(record.state, PluginState::refused);
+  EXPECT_EQ(record.reason,
+            fmt::format("plugin folder {} is writable by other users (mode 0757), so they could change the code "
+                        "crmhost runs; chmod go-w it, or set allow_writable_plugins in the configuration",
+                        dir_.path().string()));
+  EXPECT_EQ(load_with(true).state, PluginState::loaded);
+  fs::permissions(dir_.path(), fs::perms::others_write, fs::perm_options::remove);
+  EXPECT_EQ(load_with(false).state, PluginState::loaded);
+}
+
+TEST_F(PluginHostTest, PluginFilesOwnedByAnotherUserAreRefused) {
+  const fs::path library = dir_.add_good();
+  if (::geteuid() != 0) {
+    // Without root no file can be given to another user; root's own files are trusted, as sshd trusts them.
+    EXPECT_EQ(unsafe_plugin_path_problem("/usr"), "");
+    return;
+  }
+  constexpr uid_t kNobody = 65534;
+  ASSERT_EQ(::chown(library.c_str(), kNobody, static_cast<gid_t>(-1)), 0);
+  PluginHost& host = load();
+  const PluginRecord* record = test_.record("scorer_example_c");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ(record->state, PluginState::refused);
+  EXPECT_NE(record->reason.find(fmt::format("plugin file {} is owned by ", library.string())), std::string::npos)
+      << record->reason;
+  EXPECT_NE(record->reason.find("uid 65534"), std::string::npos) << record->reason;
+  EXPECT_NE(record->reason.find(", neither root nor the user running crmhost, root (uid 0), so that user "
+                                "could change the code crmhost runs; chown it, or set allow_writable_plugins in the "
+                                "configuration"),
+            std::string::npos)
+      << record->reason;
+  EXPECT_EQ(host.find("scorer_example_c"), nullptr);
 }
 
 TEST_F(PluginHostTest, APackDeclaringOneIdTwiceIsRefused) {

@@ -4,7 +4,11 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 #include <gtest/gtest.h>
+#include <iterator>
+#include <sqlite3.h>
+#include <string>
 
 namespace crm::host {
 namespace {
@@ -24,10 +28,38 @@ class StoreTest : public ::testing::Test {
   ~StoreTest() override { remove_files(); }
 
   void remove_files() {
-    for (const char* suffix : {"", "-wal", "-shm"}) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal", ".lock"}) {
       std::error_code ignored;
       fs::remove(path_.string() + suffix, ignored);
     }
+  }
+
+  // Runs `sql` through a plain connection in SQLite's default rollback-journal
+  // mode, as another tool (or a hand edit) would.
+  void raw_exec(const std::string& sql) {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    char* error = nullptr;
+    const int result = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+    const std::string message = error != nullptr ? error : "";
+    sqlite3_free(error);
+    sqlite3_close(db);
+    ASSERT_EQ(result, SQLITE_OK) << message;
+  }
+
+  [[nodiscard]] std::string file_bytes() const {
+    std::ifstream in(path_, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+  // The message of the StoreError opening the store throws ("" when it opens).
+  [[nodiscard]] std::string refusal() const {
+    try {
+      const Store store(path_.string());
+    } catch (const StoreError& e) {
+      return e.what();
+    }
+    return {};
   }
 
   fs::path path_;
@@ -82,6 +114,99 @@ TEST_F(StoreTest, AnotherApplicationsDatabaseIsRefused) {
     other.exec("CREATE TABLE invoices(id INTEGER PRIMARY KEY)");
   }
   EXPECT_THROW(Store store(path_.string()), StoreError);
+}
+
+TEST_F(StoreTest, ANewerDatabaseInRollbackJournalModeIsLeftByteForByteUntouched) {
+  // Made by a newer crmhost and copied around without its WAL: switching it to
+  // WAL before refusing would rewrite its header.
+  raw_exec(fmt::format(
+      "PRAGMA journal_mode = DELETE; CREATE TABLE runs(id INTEGER PRIMARY KEY); INSERT INTO runs VALUES (1); "
+      "PRAGMA application_id = {}; PRAGMA user_version = {};",
+      0x43524D31, Store::kSchemaVersion + 1));
+  const std::string before = file_bytes();
+  EXPECT_NE(refusal().find("newer than this crmhost knows"), std::string::npos);
+  EXPECT_EQ(file_bytes(), before);
+  EXPECT_FALSE(fs::exists(path_.string() + "-wal"));
+}
+
+TEST_F(StoreTest, ANegativeOrDamagedSchemaVersionIsRefusedNamingItAndLeftUntouched) {
+  { const Store store(path_.string()); }
+  for (const std::int64_t version : {-1LL, -2147483648LL}) {
+    raw_exec(fmt::format("PRAGMA user_version = {}", version));
+    const std::string before = file_bytes();
+    EXPECT_EQ(refusal(), fmt::format("{} has schema version {}, which no crmhost writes (0 to {}): the file was "
+                                     "changed outside crmhost, or is damaged; restore it from a backup. The database "
+                                     "was not modified",
+                                     path_.string(), version, Store::kSchemaVersion));
+    EXPECT_EQ(file_bytes(), before);
+  }
+}
+
+TEST_F(StoreTest, AFileThatIsNoDatabaseIsRefusedAsSuch) {
+  std::ofstream(path_, std::ios::binary) << std::string(4096, 'x');
+  const std::string message = refusal();
+  EXPECT_NE(message.find(fmt::format("{} cannot be read as a database", path_.string())), std::string::npos) << message;
+  EXPECT_EQ(file_bytes(), std::string(4096, 'x'));
+}
+
+TEST_F(StoreTest, ATableOrColumnMissingFromACurrentDatabaseIsNamedAtOpen) {
+  { const Store store(path_.string()); }
+  raw_exec("DROP TABLE quarantine; ALTER TABLE tasks DROP COLUMN outcome; DROP INDEX alerts_active");
+  const std::string before = file_bytes();
+  EXPECT_EQ(refusal(), fmt::format("{} lacks column tasks.outcome, index alerts_active, table quarantine of schema "
+                                   "version {} (changed outside crmhost, or damaged); restore it from a backup, or "
+                                   "give --db a new file",
+                                   path_.string(), Store::kSchemaVersion));
+  EXPECT_EQ(file_bytes(), before);
+}
+
+TEST_F(StoreTest, AnOlderDatabaseMissingATableIsRefusedAtOpenAndNotHalfMigrated) {
+  { const Store store(path_.string()); }
+  // Version 4 as far as the file says, but the outbox that migration 5 alters is gone.
+  raw_exec("DROP TABLE outbox; PRAGMA user_version = 4");
+  const std::string message = refusal();
+  EXPECT_NE(message.find(fmt::format("{} cannot be migrated from schema version 4 to {}", path_.string(),
+                                     Store::kSchemaVersion)),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("no such table: outbox"), std::string::npos) << message;
+  // Rolled back: still version 4, no column of a later migration.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &statement, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(statement), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(statement, 0), 4);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+}
+
+TEST_F(StoreTest, RunsLeftRunningAreMarkedInterruptedByTheNextHolderOfTheJobLock) {
+  Store store(path_.string());
+  const std::int64_t finished = store.begin_run("run", 1'000);
+  store.finish_run(finished, "ok", "{}", 2'000);
+  const std::int64_t killed_run = store.begin_run("run", 1'767'225'600'000);  // 2026-01-01 00:00:00 UTC
+  const std::int64_t killed_sync = store.begin_connector_run("erp_csv", 1'767'225'601'000);
+  {
+    const JobLock held(path_.string(), "run", 1'767'229'200'000);
+    const std::vector<InterruptedRun> runs = store.close_interrupted_runs(held, 1'767'229'200'000);
+    ASSERT_EQ(runs.size(), 2U);
+    EXPECT_EQ(describe_interrupted_runs(runs),
+              fmt::format("2 runs were left 'running' by a crmhost that ended without finishing (killed or crashed), "
+                          "now marked interrupted: run {} (run, started 2026-01-01 00:00:00 UTC), connector run {} "
+                          "(erp_csv, started 2026-01-01 00:00:01 UTC)",
+                          killed_run, killed_sync));
+    EXPECT_TRUE(store.close_interrupted_runs(held, 1'767'229'200'000).empty());
+  }
+  Statement statuses = store.database().prepare("SELECT group_concat(id || ' ' || status, ', ') FROM runs");
+  ASSERT_TRUE(statuses.step());
+  EXPECT_EQ(statuses.column_text(0), fmt::format("{} ok, {} interrupted", finished, killed_run));
+  const std::optional<ConnectorRun> sync = store.last_connector_run("erp_csv");
+  ASSERT_TRUE(sync.has_value());
+  EXPECT_EQ(sync->status, "interrupted");
+  EXPECT_EQ(sync->message,
+            "the process ended before the run finished (killed or crashed); found by the next job at 2026-01-01 "
+            "01:00:00 UTC");
 }
 
 }  // namespace
