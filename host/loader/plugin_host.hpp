@@ -43,7 +43,7 @@ class LoadedPlugin {
   LoadedPlugin(PluginRecord record, const crm_plugin_descriptor& descriptor, std::unique_ptr<PluginServices> services);
   LoadedPlugin(const LoadedPlugin&) = delete;
   LoadedPlugin& operator=(const LoadedPlugin&) = delete;
-  ~LoadedPlugin() = default;
+  ~LoadedPlugin();
 
   [[nodiscard]] const PluginRecord& record() const { return record_; }
   [[nodiscard]] const std::string& id() const { return record_.id; }
@@ -86,6 +86,9 @@ struct PluginHostOptions {
   std::function<std::optional<std::string>(const std::string&)> environment;
   // The features the host computes; a scorer needing another is refused. Empty: not checked.
   std::vector<std::string> available_features;
+  // false: check every plugin up to its create call but do not create it
+  // (`crmhost config check`); the records say loaded, plugins() stays empty.
+  bool create_instances = true;
 };
 
 // Finds, checks and instantiates plugins. A plugin that fails any check is
