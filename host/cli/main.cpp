@@ -10,11 +10,14 @@
 #include <cstdlib>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "alerts/alert_engine.hpp"
@@ -25,6 +28,7 @@
 #include "core/config.hpp"
 #include "core/dates.hpp"
 #include "core/logger.hpp"
+#include "loader/plugin_call_guard.hpp"
 #include "loader/plugin_host.hpp"
 #include "scoring/backtest.hpp"
 #include "scoring/features.hpp"
@@ -41,10 +45,30 @@ namespace {
 using namespace crm::host;  // NOLINT(google-build-using-namespace): the entry point of the host
 
 std::atomic<bool> g_cancelled{false};
+std::atomic<int> g_stop_signal{0};
 
-extern "C" void on_stop_signal(int /*signal*/) {
+extern "C" void on_stop_signal(int signal_number) {
+  g_stop_signal.store(signal_number);
   g_cancelled.store(true);
 }
+
+// 128 + the signal, as a shell reports a process the signal killed: cron and
+// systemd tell Ctrl-C (130) from a SIGTERM (143).
+int cancelled_exit_code() {
+  return g_stop_signal.load() == SIGTERM ? kExitTerminated : kExitCancelled;
+}
+
+// A failure the command itself recognised, with its own exit code: a value
+// on the command line that cannot be right (2), something it names that the
+// store does not have (8), a plugin the job needed refused (4).
+class CommandError : public std::runtime_error {
+ public:
+  CommandError(int exit_code, const std::string& message) : std::runtime_error(message), exit_code_(exit_code) {}
+  [[nodiscard]] int exit_code() const { return exit_code_; }
+
+ private:
+  int exit_code_;
+};
 
 struct GlobalOptions {
   std::string config_path;
@@ -52,6 +76,7 @@ struct GlobalOptions {
   bool no_default_plugin_dir = false;
   std::string db_path;
   std::string log_level;
+  bool verbose = false;
 };
 
 // What every command needs: time, logs, configuration, where plugins are.
@@ -63,10 +88,32 @@ struct Session {
   std::optional<std::filesystem::path> database;
 };
 
-void prepare(const GlobalOptions& options, Session& session, LogLevel default_level) {
+// The configuration file when --config is not given: $CRMHOST_CONFIG (which
+// must exist), else ./crmhost.json, else /etc/crmhost/config.json, else none.
+std::optional<std::filesystem::path> find_config(const GlobalOptions& options) {
   if (!options.config_path.empty()) {
-    session.config = load_host_config(options.config_path);
-    session.plugin_options.config_dir = std::filesystem::absolute(options.config_path).parent_path();
+    return std::filesystem::path(options.config_path);
+  }
+  const char* from_environment = std::getenv("CRMHOST_CONFIG");  // NOLINT(concurrency-mt-unsafe): before any thread
+  if (from_environment != nullptr && *from_environment != '\0') {
+    if (!std::filesystem::is_regular_file(from_environment)) {
+      throw ConfigError(
+          fmt::format("CRMHOST_CONFIG names {}, which is not a file; fix the variable or unset it", from_environment));
+    }
+    return std::filesystem::path(from_environment);
+  }
+  for (const char* candidate : {"crmhost.json", "/etc/crmhost/config.json"}) {
+    if (std::filesystem::is_regular_file(candidate)) {
+      return std::filesystem::path(candidate);
+    }
+  }
+  return std::nullopt;
+}
+
+void prepare(const GlobalOptions& options, Session& session, LogLevel default_level) {
+  if (const std::optional<std::filesystem::path> config_path = find_config(options)) {
+    session.config = load_host_config(*config_path);
+    session.plugin_options.config_dir = std::filesystem::absolute(*config_path).parent_path();
   }
   std::string level_name = options.log_level;
   if (level_name.empty() && session.config.log_level) {
@@ -102,6 +149,23 @@ void close_interrupted_runs(Session& session, Store& store, const JobLock& held)
   if (!runs.empty()) {
     session.logger.log(LogLevel::warn, "host", describe_interrupted_runs(runs));
   }
+}
+
+// Says on stderr which plugins of the kinds a command needs were refused (a
+// library whose kind is unknown might have been one) and counts them: the
+// command carries on without them, and exits 4 (kExitPartial) when it ends.
+std::size_t report_refusals(const PluginHost& host, std::initializer_list<std::string_view> kinds) {
+  std::size_t refused = 0;
+  for (const PluginRecord& record : host.records()) {
+    if (record.state != PluginState::refused ||
+        (!record.kind.empty() && std::find(kinds.begin(), kinds.end(), record.kind) == kinds.end())) {
+      continue;
+    }
+    std::cerr << fmt::format("crmhost: plugin '{}' refused: {}\n",
+                             record.id.empty() ? record.file.filename().string() : record.id, record.reason);
+    ++refused;
+  }
+  return refused;
 }
 
 int command_plugins(const GlobalOptions& options, bool as_json) {
@@ -162,14 +226,23 @@ std::vector<SyncSummary> sync_connectors(Session& session, Store& store, PluginH
   if (!only_id.empty()) {
     LoadedPlugin* chosen = host.find(only_id);
     if (chosen == nullptr || chosen->descriptor().kind != CRM_KIND_CONNECTOR) {
-      std::string state = "not found";
       for (const PluginRecord& record : host.records()) {
-        if (record.id == only_id) {
-          state =
-              fmt::format("{}{}", plugin_state_name(record.state), record.reason.empty() ? "" : ": " + record.reason);
+        if (record.id != only_id) {
+          continue;
         }
+        const std::string problem =
+            fmt::format("connector '{}' cannot sync ({}{})", only_id, plugin_state_name(record.state),
+                        record.reason.empty() ? "" : ": " + record.reason);
+        if (record.state == PluginState::refused) {
+          throw CommandError(kExitPartial, problem);
+        }
+        if (record.kind != "connector") {
+          throw CommandError(kExitUsage, fmt::format("plugin '{}' is a {}, not a connector", only_id, record.kind));
+        }
+        throw ConfigError(problem);
       }
-      throw ConfigError(fmt::format("connector '{}' cannot sync ({})", only_id, state));
+      throw CommandError(kExitNotFound,
+                         fmt::format("no plugin '{}' was found; `crmhost plugins` lists the connectors", only_id));
     }
     connectors = {chosen};
   }
@@ -194,6 +267,7 @@ int command_sync(const GlobalOptions& options, const std::string& connector_id, 
   close_interrupted_runs(session, store, one_job_at_a_time);
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
+  const std::size_t refused = connector_id.empty() ? report_refusals(host, {"connector"}) : 0;
   const std::vector<SyncSummary> summaries = sync_connectors(session, store, host, connector_id);
   nlohmann::json report = nlohmann::json::array();
   bool failed = false;
@@ -208,12 +282,16 @@ int command_sync(const GlobalOptions& options, const std::string& connector_id, 
   if (as_json) {
     std::cout << report.dump(2) << '\n';
   } else if (summaries.empty()) {
-    std::cout << "no connector is configured; see `crmhost plugins`\n";
+    std::cout << (refused > 0 ? fmt::format("no connector could run: {} refused; see `crmhost plugins`\n", refused)
+                              : std::string("no connector is configured; see `crmhost plugins`\n"));
   }
   if (g_cancelled.load()) {
-    return kExitCancelled;
+    return cancelled_exit_code();
   }
-  return failed ? kExitSyncFailed : kExitOk;
+  if (failed) {
+    return kExitSyncFailed;
+  }
+  return refused > 0 ? kExitPartial : kExitOk;
 }
 
 int command_quarantine_list(const GlobalOptions& options, const std::string& connector_id, bool include_released,
@@ -249,6 +327,7 @@ int command_quarantine_retry(const GlobalOptions& options, const std::string& co
   Store store(session.database->string());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
+  const std::size_t refused = report_refusals(host, {"connector"});
   ProgressLine progress;
   SyncEngine engine(store, session.logger, session.clock, g_cancelled, sync_options(session, progress));
   nlohmann::json report = nlohmann::json::array();
@@ -270,7 +349,7 @@ int command_quarantine_retry(const GlobalOptions& options, const std::string& co
   if (as_json) {
     std::cout << report.dump(2) << '\n';
   }
-  return kExitOk;
+  return refused > 0 ? kExitPartial : kExitOk;
 }
 
 int command_version(bool as_json) {
@@ -285,19 +364,32 @@ int command_version(bool as_json) {
   return kExitOk;
 }
 
-// "YYYY-MM-DD" (UTC midnight) to ms since the epoch; throws ConfigError naming the option.
-std::int64_t parse_date_ms(const std::string& text, const char* option) {
+// What is wrong with a "YYYY-MM-DD" date, or "" when it is a calendar date.
+std::string date_problem(const std::string& text) {
   int year = 0;
   unsigned month = 0;
   unsigned day = 0;
   char tail = 0;
   if (std::sscanf(text.c_str(), "%d-%u-%u%c", &year, &month, &day, &tail) != 3) {
-    throw ConfigError(fmt::format("{} '{}' is not a date; use YYYY-MM-DD", option, text));
+    return fmt::format("'{}' is not a date; use YYYY-MM-DD", text);
   }
   const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
   if (!date.ok()) {
-    throw ConfigError(fmt::format("{} '{}' is not a calendar date", option, text));
+    return fmt::format("'{}' is not a calendar date (YYYY-MM-DD)", text);
   }
+  return {};
+}
+
+// "YYYY-MM-DD" (UTC midnight) to ms since the epoch; a bad date is a usage error naming the option.
+std::int64_t parse_date_ms(const std::string& text, const char* option) {
+  if (const std::string problem = date_problem(text); !problem.empty()) {
+    throw CommandError(kExitUsage, fmt::format("{} {}", option, problem));
+  }
+  int year = 0;
+  unsigned month = 0;
+  unsigned day = 0;
+  std::sscanf(text.c_str(), "%d-%u-%u", &year, &month, &day);
+  const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::sys_days{date}.time_since_epoch()).count();
 }
 
@@ -307,15 +399,6 @@ std::int64_t as_of_or_today(const std::string& as_of, const Clock& clock) {
   }
   // Today's features cover everything up to now: the day ends at midnight UTC.
   return (clock.now_ms() / kMillisecondsPerDay + 1) * kMillisecondsPerDay;
-}
-
-// Refused plugins do not stop scoring, but the user hears about them.
-void report_refusals(const PluginHost& host) {
-  for (const PluginRecord& record : host.records()) {
-    if (record.state == PluginState::refused) {
-      std::cerr << fmt::format("crmhost: plugin '{}' refused: {}\n", record.id, record.reason);
-    }
-  }
 }
 
 nlohmann::json json_number(double value) {
@@ -386,10 +469,12 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
   Store store(session.database->string());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
-  report_refusals(host);
+  const std::size_t refused = report_refusals(host, {"scorer"});
   if (loaded_scorers(host).empty()) {
-    std::cerr << "crmhost: no scorer plugin is loaded; see `crmhost plugins`\n";
-    return kExitConfig;
+    if (refused > 0) {
+      throw CommandError(kExitPartial, fmt::format("no scorer could run: {} refused; see `crmhost plugins`", refused));
+    }
+    throw ConfigError("no scorer plugin is loaded; see `crmhost plugins`");
   }
   const ScoringPass pass = run_scoring(session, store, host, as_of_or_today(as_of, session.clock));
   const std::int64_t run_id = pass.run_id;
@@ -440,13 +525,13 @@ int command_score(const GlobalOptions& options, const std::string& as_of, bool a
       std::cout << fmt::format("  ... and {} more (--json lists all)\n", changes.size() - 20);
     }
   }
-  return host.refused_count() > 0 ? kExitPartial : kExitOk;
+  return refused > 0 ? kExitPartial : kExitOk;
 }
 
 // A customer named on the command line: the store's id, or SOURCE:EXTERNAL_ID
-// as the connector knows it (then the unified customer). Says so on stderr and
-// returns nothing when the store has no such customer.
-std::optional<std::int64_t> find_customer(Store& store, const std::string& text) {
+// as the connector knows it (then the unified customer). Throws CommandError:
+// kExitUsage when the text is neither form, kExitNotFound when the store has no such customer.
+std::int64_t find_customer(Store& store, const std::string& text) {
   const std::size_t colon = text.find(':');
   Statement query = store.database().prepare(
       colon == std::string::npos
@@ -456,15 +541,14 @@ std::optional<std::int64_t> find_customer(Store& store, const std::string& text)
     char* end = nullptr;
     const long long id = std::strtoll(text.c_str(), &end, 10);
     if (text.empty() || *end != '\0') {
-      throw ConfigError(fmt::format("customer '{}' is neither a store id nor SOURCE:EXTERNAL_ID", text));
+      throw CommandError(kExitUsage, fmt::format("customer '{}' is neither a store id nor SOURCE:EXTERNAL_ID", text));
     }
     query.bind(1, static_cast<std::int64_t>(id));
   } else {
     query.bind(1, std::string_view(text).substr(0, colon)).bind(2, std::string_view(text).substr(colon + 1));
   }
   if (!query.step()) {
-    std::cerr << fmt::format("crmhost: no customer '{}' in the store\n", text);
-    return std::nullopt;
+    throw CommandError(kExitNotFound, fmt::format("no customer '{}' in the store", text));
   }
   return query.column_int64(0);
 }
@@ -473,11 +557,7 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
   Session session;
   prepare(options, session, LogLevel::warn);
   Store store(session.database->string());
-  const std::optional<std::int64_t> resolved = find_customer(store, customer);
-  if (!resolved) {
-    return kExitFailure;
-  }
-  const std::int64_t customer_id = *resolved;
+  const std::int64_t customer_id = find_customer(store, customer);
   std::vector<std::string> known_as;
   Statement names = store.database().prepare(
       "SELECT source || ':' || external_id FROM customers WHERE coalesce(unified_id, id) = ?1 ORDER BY id");
@@ -491,11 +571,10 @@ int command_explain(const GlobalOptions& options, const std::string& customer, b
       "WHERE s.customer_id = ?1 AND r.finished_ms IS NOT NULL ORDER BY r.id DESC LIMIT 2");
   query.bind(1, customer_id);
   if (!query.step()) {
-    std::cerr << fmt::format(
-        "crmhost: customer {} has no score yet; run `crmhost score` (a customer is the store's id or "
-        "SOURCE:EXTERNAL_ID)\n",
-        customer_id);
-    return kExitFailure;
+    throw CommandError(kExitNotFound,
+                       fmt::format("customer {} has no score yet; run `crmhost score` (a customer is the store's id or "
+                                   "SOURCE:EXTERNAL_ID)",
+                                   customer_id));
   }
   const auto text_or_empty = [&](int column) {
     return query.column_is_null(column) ? std::string() : query.column_text(column);
@@ -584,7 +663,7 @@ int command_train(const GlobalOptions& options, const std::string& as_of, int ho
   Store store(session.database->string());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
-  report_refusals(host);
+  const std::size_t refused = report_refusals(host, {"scorer"});
   // Labels need a full horizon of outcome: train on the features a horizon before the date.
   const std::int64_t outcome_end_ms = as_of_or_today(as_of, session.clock);
   const std::int64_t train_as_of_ms = outcome_end_ms - horizon_days * kMillisecondsPerDay;
@@ -639,7 +718,10 @@ int command_train(const GlobalOptions& options, const std::string& as_of, int ho
       std::cout << "  no loaded scorer learns from history\n";
     }
   }
-  return failed ? kExitFailure : kExitOk;
+  if (failed) {
+    return kExitFailure;
+  }
+  return refused > 0 ? kExitPartial : kExitOk;
 }
 
 int command_backtest(const GlobalOptions& options, const std::string& as_of, int horizon_days, int lead_step_days,
@@ -649,7 +731,7 @@ int command_backtest(const GlobalOptions& options, const std::string& as_of, int
   Store store(session.database->string());
   PluginHost host(session.logger, session.clock, store, g_cancelled);
   host.load(session.plugin_options);
-  report_refusals(host);
+  const std::size_t refused = report_refusals(host, {"scorer"});
   BacktestOptions backtest;
   backtest.as_of_ms = parse_date_ms(as_of, "--as-of");
   backtest.horizon_days = horizon_days;
@@ -677,9 +759,10 @@ int command_backtest(const GlobalOptions& options, const std::string& as_of, int
     scorers.push_back(entry);
   }
   report["scorers"] = scorers;
+  const int exit_code = refused > 0 ? kExitPartial : kExitOk;
   if (as_json) {
     std::cout << report.dump(2) << '\n';
-    return kExitOk;
+    return exit_code;
   }
   std::cout << fmt::format("backtest as of {}, horizon {} days: {} customers, {} churned\n", as_of, horizon_days,
                            rows.empty() ? 0 : rows.front().customers, rows.empty() ? 0 : rows.front().churned);
@@ -695,7 +778,7 @@ int command_backtest(const GlobalOptions& options, const std::string& as_of, int
                              cell(row.median_flag_after_last_purchase_days, "{:.0f}"),
                              row.note.empty() ? "" : "  (" + row.note + ")");
   }
-  return kExitOk;
+  return exit_code;
 }
 
 int command_features(const GlobalOptions& options, bool as_json) {
@@ -866,28 +949,23 @@ int command_churn(const GlobalOptions& options, const WinbackArgs& args) {
     }
     return kExitOk;
   }
-  const std::optional<std::int64_t> customer = find_customer(store, args.customer);
-  if (!customer) {
-    return kExitFailure;
-  }
+  const std::int64_t customer = find_customer(store, args.customer);
   if (args.action == "mark") {
-    lost.mark(*customer, args.date.empty() ? session.clock.now_ms() : parse_date_ms(args.date, "--date"), args.note,
+    lost.mark(customer, args.date.empty() ? session.clock.now_ms() : parse_date_ms(args.date, "--date"), args.note,
               args.by);
   } else if (args.action == "reason") {
-    if (!lost.set_reason(*customer, args.reason, args.note, args.by)) {
-      std::cerr << fmt::format("crmhost: customer {} is not a lost customer (run `crmhost churn detect`)\n", *customer);
-      return kExitFailure;
+    if (!lost.set_reason(customer, args.reason, args.note, args.by)) {
+      throw CommandError(kExitNotFound,
+                         fmt::format("customer {} is not a lost customer (run `crmhost churn detect`)", customer));
     }
   } else if (args.action == "why") {
-    if (!lost.add_why(*customer, args.text)) {
-      std::cerr << fmt::format("crmhost: customer {} is not a lost customer\n", *customer);
-      return kExitFailure;
+    if (!lost.add_why(customer, args.text)) {
+      throw CommandError(kExitNotFound, fmt::format("customer {} is not a lost customer", customer));
     }
   }
-  const std::optional<LostCustomer> row = lost.find(*customer);
+  const std::optional<LostCustomer> row = lost.find(customer);
   if (!row) {
-    std::cerr << fmt::format("crmhost: customer {} is not a lost customer\n", *customer);
-    return kExitFailure;
+    throw CommandError(kExitNotFound, fmt::format("customer {} is not a lost customer", customer));
   }
   if (args.as_json) {
     std::cout << lost_json(*row).dump(2) << '\n';
@@ -933,20 +1011,16 @@ int command_dnc(const GlobalOptions& options, const WinbackArgs& args) {
     }
     return kExitOk;
   }
-  const std::optional<std::int64_t> customer = find_customer(store, args.customer);
-  if (!customer) {
-    return kExitFailure;
-  }
+  const std::int64_t customer = find_customer(store, args.customer);
   if (args.action == "add") {
-    campaigns.add_do_not_contact(*customer, args.reason, args.by);
-  } else if (!campaigns.remove_do_not_contact(*customer)) {
-    std::cerr << fmt::format("crmhost: customer {} is not on the do-not-contact list\n", *customer);
-    return kExitFailure;
+    campaigns.add_do_not_contact(customer, args.reason, args.by);
+  } else if (!campaigns.remove_do_not_contact(customer)) {
+    throw CommandError(kExitNotFound, fmt::format("customer {} is not on the do-not-contact list", customer));
   }
   if (args.as_json) {
-    std::cout << nlohmann::json{{"customer_id", *customer}, {"done", args.action}}.dump(2) << '\n';
+    std::cout << nlohmann::json{{"customer_id", customer}, {"done", args.action}}.dump(2) << '\n';
   } else {
-    std::cout << fmt::format("customer {} {} the do-not-contact list\n", *customer,
+    std::cout << fmt::format("customer {} {} the do-not-contact list\n", customer,
                              args.action == "add" ? "added to" : "removed from");
   }
   return kExitOk;
@@ -986,6 +1060,7 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
   if (args.action == "run") {
     PluginHost host(session.logger, session.clock, store, g_cancelled);
     host.load(session.plugin_options);
+    const std::size_t refused = report_refusals(host, {"channel"});
     const CampaignPass pass = campaigns.run();
     AlertEngine delivery(store, host, session.logger, session.clock, session.config.alerts, session.config.scoring);
     const DeliveryCounts delivered = delivery.deliver();
@@ -998,7 +1073,7 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
       std::cout << pass_line(pass)
                 << fmt::format("; {} notification(s) delivered, {} retrying\n", delivered.delivered, delivered.retried);
     }
-    return kExitOk;
+    return refused > 0 ? kExitPartial : kExitOk;
   }
   if (args.action == "tasks") {
     // The owners' tasks the playbooks created (the senior person's dialogue, the competitor analysis).
@@ -1040,8 +1115,7 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
   }
   if (args.action == "done") {
     if (!campaigns.complete_task(args.campaign_id, args.note, args.by)) {
-      std::cerr << fmt::format("crmhost: no task {} (see `crmhost campaigns tasks`)\n", args.campaign_id);
-      return kExitFailure;
+      throw CommandError(kExitNotFound, fmt::format("no task {} (see `crmhost campaigns tasks`)", args.campaign_id));
     }
     if (args.as_json) {
       std::cout << nlohmann::json{{"task_id", args.campaign_id}, {"state", "done"}}.dump(2) << '\n';
@@ -1084,8 +1158,7 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
       }
     }
     if (args.action == "status" && rows.empty()) {
-      std::cerr << fmt::format("crmhost: no campaign {}\n", args.campaign_id);
-      return kExitFailure;
+      throw CommandError(kExitNotFound, fmt::format("no campaign {} (see `crmhost campaigns list`)", args.campaign_id));
     }
     if (args.as_json) {
       std::cout << (args.action == "status" ? rows[0] : nlohmann::json{{"campaigns", rows}}).dump(2) << '\n';
@@ -1094,8 +1167,7 @@ int command_campaigns(const GlobalOptions& options, const WinbackArgs& args) {
   }
   const std::optional<CampaignReport> report = campaigns.report(args.campaign_id);
   if (!report) {
-    std::cerr << fmt::format("crmhost: no campaign {}\n", args.campaign_id);
-    return kExitFailure;
+    throw CommandError(kExitNotFound, fmt::format("no campaign {} (see `crmhost campaigns list`)", args.campaign_id));
   }
   if (args.as_json) {
     std::cout << report_json(*report).dump(2) << '\n';
@@ -1199,7 +1271,10 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
   } else {
     std::cout << fmt::format("run {} on {}: {} plugin(s) loaded, {} refused\n", run_id, session.database->string(),
                              host.plugins().size(), host.refused_count());
-    print_plugin_table(std::cout, host.records());
+    // A cron mail shows the table only when it has something to say.
+    if (options.verbose || host.refused_count() > 0) {
+      print_plugin_table(std::cout, host.records());
+    }
     for (const SyncSummary& sync : syncs) {
       std::cout << "sync " << sync_summary_line(sync) << '\n';
     }
@@ -1232,7 +1307,7 @@ int command_run(const GlobalOptions& options, const std::string& as_of, bool as_
     }
   }
   if (cancelled) {
-    return kExitCancelled;
+    return cancelled_exit_code();
   }
   if (sync_failed) {
     return kExitSyncFailed;
@@ -1252,11 +1327,11 @@ int command_alerts(const GlobalOptions& options, const std::string& action, std:
                       : action == "resolve" ? alerts.resolve(id, by, note)
                                             : alerts.resend(id);
     if (!done) {
-      std::cerr << fmt::format("crmhost: {} {} is not {}\n", action == "resend" ? "notification" : "alert", id,
-                               action == "ack"       ? "open"
-                               : action == "resolve" ? "unresolved"
-                                                     : "dead");
-      return kExitFailure;
+      throw CommandError(kExitNotFound,
+                         fmt::format("{} {} is not {}", action == "resend" ? "notification" : "alert", id,
+                                     action == "ack"       ? "open"
+                                     : action == "resolve" ? "unresolved"
+                                                           : "dead"));
     }
     if (as_json) {
       std::cout << nlohmann::json{{"id", id}, {"done", action}}.dump(2) << '\n';
@@ -1321,13 +1396,205 @@ int command_alerts(const GlobalOptions& options, const std::string& action, std:
   return kExitOk;
 }
 
+// Every problem of a configuration, found the way the commands would find
+// them (the file's own checks, then every plugin's section against its
+// schema), without opening or creating the store and without starting any
+// plugin (no create call: nothing connects anywhere).
+int command_config_check(const GlobalOptions& options, bool as_json) {
+  const std::optional<std::filesystem::path> path = find_config(options);
+  if (!path) {
+    throw ConfigError(
+        "no configuration to check: give --config FILE, set CRMHOST_CONFIG, or create ./crmhost.json or "
+        "/etc/crmhost/config.json");
+  }
+  std::vector<std::string> problems;
+  SystemClock clock;
+  // What the loader warns about (settings for a plugin nobody has) is a problem here; its
+  // refusals are listed from the records below, once each.
+  Logger logger(clock, LogLevel::warn, [&problems](std::string_view line) {
+    const std::size_t source_end = line.find("] ");
+    const std::string_view message = source_end == std::string_view::npos ? line : line.substr(source_end + 2);
+    if (message.rfind("refused plugin '", 0) != 0) {
+      problems.emplace_back(message.substr(0, message.find_last_not_of('\n') + 1));
+    }
+  });
+  PluginHostOptions plugin_options;
+  HostConfig config;
+  bool file_valid = true;
+  try {
+    config = load_host_config(*path);
+    plugin_options.plugin_settings = config.plugins;
+    plugin_options.available_features = feature_names(config.features);
+  } catch (const ConfigError& e) {
+    file_valid = false;
+    problems.emplace_back(e.what());
+    // The plugins' sections can still be checked when the file is JSON at all.
+    std::ifstream in(*path);
+    const nlohmann::json document = nlohmann::json::parse(in, nullptr, false);
+    if (document.is_object() && document.contains("plugins") && document["plugins"].is_object()) {
+      plugin_options.plugin_settings = document["plugins"];
+    }
+  }
+  plugin_options.config_dir = std::filesystem::absolute(*path).parent_path();
+  plugin_options.create_instances = false;
+  if (!options.no_default_plugin_dir) {
+    plugin_options.plugin_dirs.push_back(default_plugin_dir());
+  }
+  for (const auto& directory : config.plugin_dirs) {
+    plugin_options.plugin_dirs.push_back(directory);
+  }
+  for (const auto& directory : options.plugin_dirs) {
+    plugin_options.plugin_dirs.emplace_back(directory);
+  }
+  InMemoryStateStore state;
+  PluginHost host(logger, clock, state, g_cancelled);
+  try {
+    host.load(plugin_options);
+  } catch (const ConfigError& e) {
+    problems.emplace_back(e.what());
+  }
+  nlohmann::json plugins = nlohmann::json::object();
+  for (const PluginRecord& record : host.records()) {
+    const std::string name = record.id.empty() ? record.file.filename().string() : record.id;
+    plugins[name] = plugin_state_name(record.state);
+    if (record.state == PluginState::refused) {
+      problems.push_back(fmt::format("plugin '{}': {}", name, record.reason));
+    }
+  }
+  if (as_json) {
+    std::cout << nlohmann::json{{"config", path->string()},
+                                {"valid", problems.empty()},
+                                {"problems", problems},
+                                {"plugins", plugins}}
+                     .dump(2)
+              << '\n';
+  } else if (problems.empty()) {
+    std::cout << fmt::format("{}: valid ({} plugin(s) found, {} configured)\n", path->string(), host.records().size(),
+                             plugin_options.plugin_settings.size());
+  } else {
+    std::cout << fmt::format("{}: {} problem(s){}\n", path->string(), problems.size(),
+                             file_valid ? "" : " (the file itself is invalid)");
+    for (const std::string& problem : problems) {
+      std::cout << "  - " << problem << '\n';
+    }
+  }
+  return problems.empty() ? kExitOk : kExitConfig;
+}
+
+// The words a command path completes to: its subcommands and its options.
+void collect_completions(const CLI::App& app, const std::string& path,
+                         std::vector<std::pair<std::string, std::string>>& words_by_path,
+                         std::vector<std::string>& value_options) {
+  std::string words;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    words += (words.empty() ? "" : " ") + sub->get_name();
+  }
+  for (const CLI::Option* option : app.get_options()) {
+    if (!option->nonpositional()) {
+      continue;
+    }
+    for (const std::string& name : option->get_lnames()) {
+      words += (words.empty() ? "--" : " --") + name;
+      if (option->get_type_size() > 0 &&
+          std::find(value_options.begin(), value_options.end(), "--" + name) == value_options.end()) {
+        value_options.push_back("--" + name);
+      }
+    }
+  }
+  words_by_path.emplace_back(path, words);
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    collect_completions(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name(), words_by_path,
+                        value_options);
+  }
+}
+
+// A bash completion function generated from the command tree itself, so it
+// never falls behind it; zsh runs the same through bashcompinit.
+std::string completion_script(const CLI::App& app, const std::string& shell) {
+  std::vector<std::pair<std::string, std::string>> words_by_path;
+  std::vector<std::string> value_options;
+  collect_completions(app, "", words_by_path, value_options);
+  std::string cases;
+  std::string paths;
+  for (const auto& [path, words] : words_by_path) {
+    cases += fmt::format("    \"{}\") echo \"{}\" ;;\n", path, words);
+    paths += fmt::format(" \"{}\"", path);
+  }
+  std::string script = shell == "zsh" ? "#compdef crmhost\nautoload -U +X bashcompinit && bashcompinit\n" : "";
+  script += fmt::format(
+      R"SCRIPT(# crmhost completion ({0}); generated by `crmhost completion {0}`.
+_crmhost_words() {{
+  case "$1" in
+{1}  esac
+}}
+_crmhost_is_path() {{
+  local known
+  for known in{2}; do [[ "$known" == "$1" ]] && return 0; done
+  return 1
+}}
+_crmhost() {{
+  local current="${{COMP_WORDS[COMP_CWORD]}}" previous="" path="" word i candidate
+  (( COMP_CWORD > 0 )) && previous="${{COMP_WORDS[COMP_CWORD-1]}}"
+  case "$previous" in
+    --config|--db|--plugin-dir) COMPREPLY=($(compgen -f -- "$current")); return 0 ;;
+    {3}) COMPREPLY=(); return 0 ;;
+  esac
+  for (( i = 1; i < COMP_CWORD; i++ )); do
+    word="${{COMP_WORDS[i]}}"
+    [[ "$word" == -* ]] && continue
+    candidate="${{path:+$path }}$word"
+    _crmhost_is_path "$candidate" && path="$candidate"
+  done
+  COMPREPLY=($(compgen -W "$(_crmhost_words "$path")" -- "$current"))
+}}
+complete -F _crmhost crmhost
+)SCRIPT",
+      shell, cases, paths, fmt::join(value_options, "|"));
+  return script;
+}
+
+// True when the command line asks for JSON: then errors are JSON too.
+bool wants_json(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view argument = argv[i];
+    if (argument == "--") {
+      return false;
+    }
+    if (argument == "--json") {
+      return true;
+    }
+  }
+  return false;
+}
+
+// One error, as a line on stderr, or with --json as {"error": {"code", "message"}} on stdout.
+int report_error(int exit_code, const std::string& message, bool as_json) {
+  if (as_json) {
+    std::cout << nlohmann::json{{"error", {{"code", exit_code}, {"message", message}}}}.dump(2) << '\n';
+  } else {
+    std::cerr << "crmhost: " << message << '\n';
+  }
+  return exit_code;
+}
+
+std::string exit_code_help() {
+  std::string text = "Exit codes:\n";
+  for (const ExitCodeMeaning& entry : kExitCodes) {
+    text += fmt::format("  {:>3}  {}\n", entry.code, entry.meaning);
+  }
+  text +=
+      "A plugin that crashes (SIGSEGV, SIGBUS, SIGFPE, SIGABRT) kills the process with its signal, after one line\n"
+      "on stderr naming the plugin and the call. With --json, an error is {\"error\": {\"code\": N, \"message\":\n"
+      "\"...\"}} on stdout.\n"
+      "Configuration: --config FILE, else $CRMHOST_CONFIG, else ./crmhost.json, else /etc/crmhost/config.json.\n";
+  return text;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "crmhost: loads churn-detection and win-back plugins and runs them over the customer store.\n"
-      "Exit codes: 0 ok, 1 failure, 2 usage, 3 configuration or database refused, 4 ran but some\n"
-      "plugins were refused, 5 a connector failed as a whole, 130 cancelled."};
+  CLI::App app{"crmhost: loads churn-detection and win-back plugins and runs them over the customer store."};
+  app.footer(exit_code_help());
   app.require_subcommand(1);
   app.fallthrough();
   app.set_version_flag("--version", std::string("crmhost ") + CRM_HOST_VERSION);
@@ -1340,6 +1607,10 @@ int main(int argc, char** argv) {
   app.add_option("--db", options.db_path, "SQLite customer store (default: ./crm.db, or the configuration's)");
   app.add_option("--log-level", options.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_flag("--verbose", options.verbose, "Print the plugin table in `run` even when no plugin was refused");
+  // A bad date is a usage error before anything is opened.
+  const CLI::Validator calendar_date([](std::string& text) { return date_problem(text); }, "YYYY-MM-DD",
+                                     "calendar date");
 
   bool plugins_json = false;
   auto* plugins = app.add_subcommand("plugins", "List every plugin found: loaded, disabled or refused with the reason");
@@ -1349,7 +1620,8 @@ int main(int argc, char** argv) {
   std::string run_as_of;
   auto* run = app.add_subcommand("run", "The main job: sync every connector, score everyone, raise and deliver alerts");
   run->add_option("--as-of", run_as_of,
-                  "Score, detect churn and run the campaigns as of this date, YYYY-MM-DD (default: today)");
+                  "Score, detect churn and run the campaigns as of this date, YYYY-MM-DD (default: today)")
+      ->check(calendar_date);
   run->add_flag("--json", run_json, "Print the run summary as JSON");
 
   bool sync_json = false;
@@ -1375,7 +1647,8 @@ int main(int argc, char** argv) {
   bool score_json = false;
   std::string score_as_of;
   auto* score = app.add_subcommand("score", "Score every customer through the scorer plugins and store the run");
-  score->add_option("--as-of", score_as_of, "Compute features as of this date, YYYY-MM-DD (default: today)");
+  score->add_option("--as-of", score_as_of, "Compute features as of this date, YYYY-MM-DD (default: today)")
+      ->check(calendar_date);
   score->add_flag("--json", score_json, "Print the band distribution and band changes as JSON");
 
   bool explain_json = false;
@@ -1392,7 +1665,8 @@ int main(int argc, char** argv) {
   int train_horizon_days = 90;
   auto* train = app.add_subcommand(
       "train", "Fit the learning scorers on history: features a horizon before the date, outcome up to it");
-  train->add_option("--as-of", train_as_of, "End of the known outcome, YYYY-MM-DD (default: today)");
+  train->add_option("--as-of", train_as_of, "End of the known outcome, YYYY-MM-DD (default: today)")
+      ->check(calendar_date);
   train->add_option("--horizon", train_horizon_days, "Days without a purchase that count as churn")
       ->check(CLI::Range(1, 3650));
   train->add_flag("--json", train_json, "Print JSON");
@@ -1405,7 +1679,9 @@ int main(int argc, char** argv) {
       app.add_subcommand("backtest",
                          "Measure every scorer on the real outcome after a past date: ROC-AUC, top-10 % precision and "
                          "recall, lead time");
-  backtest->add_option("--as-of", backtest_as_of, "The date to predict from, YYYY-MM-DD")->required();
+  backtest->add_option("--as-of", backtest_as_of, "The date to predict from, YYYY-MM-DD")
+      ->required()
+      ->check(calendar_date);
   backtest->add_option("--horizon", backtest_horizon_days, "Days without a purchase that count as churn")
       ->check(CLI::Range(1, 3650));
   backtest
@@ -1449,12 +1725,13 @@ int main(int argc, char** argv) {
   auto* churn = app.add_subcommand("churn", "Lost customers: detect, list, show, mark, confirm the reason, 5 Why");
   churn->require_subcommand(1);
   auto* churn_detect = churn->add_subcommand("detect", "Find lost customers, propose reasons, value and eligibility");
-  churn_detect->add_option("--as-of", winback_args.date, "Detect as of this date, YYYY-MM-DD (default: today)");
+  churn_detect->add_option("--as-of", winback_args.date, "Detect as of this date, YYYY-MM-DD (default: today)")
+      ->check(calendar_date);
   auto* churn_list = churn->add_subcommand("list", "Lost customers with reason, value and eligibility");
   churn_list->add_flag("--eligible", winback_args.eligible_only, "Only those to be worked through playbooks");
   auto* churn_show = churn->add_subcommand("show", "One lost customer: evidence, reason, value, 5 Why chain");
   auto* churn_mark = churn->add_subcommand("mark", "Mark a customer lost (they told us, or the contract ended)");
-  churn_mark->add_option("--date", winback_args.date, "Churn date, YYYY-MM-DD (default: today)");
+  churn_mark->add_option("--date", winback_args.date, "Churn date, YYYY-MM-DD (default: today)")->check(calendar_date);
   churn_mark->add_option("--note", winback_args.note, "Why");
   auto* churn_reason = churn->add_subcommand("reason", "Confirm or change a lost customer's reason");
   auto* churn_why = churn->add_subcommand("why", "Add one \"why\" to the customer's 5 Why root-cause chain");
@@ -1492,8 +1769,10 @@ int main(int argc, char** argv) {
   auto* campaigns_list = campaign_cmd->add_subcommand("list", "Campaigns and their enrolments by state");
   auto* campaigns_run =
       campaign_cmd->add_subcommand("run", "Enrol eligible lost customers, advance due steps, deliver the messages");
-  campaigns_run->add_option("--as-of", winback_args.date,
-                            "Run the campaigns as if it were this date, YYYY-MM-DD (replaying history; default: now)");
+  campaigns_run
+      ->add_option("--as-of", winback_args.date,
+                   "Run the campaigns as if it were this date, YYYY-MM-DD (replaying history; default: now)")
+      ->check(calendar_date);
   auto* campaigns_status = campaign_cmd->add_subcommand("status", "One campaign's budget and enrolments");
   auto* campaigns_report = campaign_cmd->add_subcommand(
       "report", "Enrolled, contacted, recovered, cost, revenue, benefit/cost, uplift vs holdout with a 95 % interval");
@@ -1521,16 +1800,40 @@ int main(int argc, char** argv) {
   auto* version = app.add_subcommand("version", "Print the host version and the plugin ABI it speaks");
   version->add_flag("--json", version_json, "Print JSON");
 
+  auto* config_cmd = app.add_subcommand("config", "Check a configuration without touching the store");
+  config_cmd->require_subcommand(1);
+  bool config_json = false;
+  auto* config_check = config_cmd->add_subcommand(
+      "check",
+      "Validate the configuration and every plugin's section against its schema; exit 3 listing every "
+      "problem");
+  config_check->add_flag("--json", config_json, "Print JSON");
+
+  std::string completion_shell;
+  auto* completion =
+      app.add_subcommand("completion", "Print a shell completion script: source <(crmhost completion bash)");
+  completion->add_option("SHELL", completion_shell, "bash or zsh")->required()->check(CLI::IsMember({"bash", "zsh"}));
+
+  const bool as_json = wants_json(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
-    return code == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0 || !as_json) {
+      const int code = app.exit(e);
+      return code == 0 ? kExitOk : kExitUsage;
+    }
+    return report_error(kExitUsage, e.what(), true);
   }
 
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+  install_plugin_fault_reporting(kExitPluginEnded);
   try {
+    if (completion->parsed()) {
+      std::cout << completion_script(app, completion_shell);
+      return kExitOk;
+    }
+    if (config_check->parsed()) return command_config_check(options, config_json);
     if (plugins->parsed()) return command_plugins(options, plugins_json);
     if (run->parsed()) return command_run(options, run_as_of, run_json);
     if (version->parsed()) return command_version(version_json);
@@ -1588,18 +1891,16 @@ int main(int argc, char** argv) {
       return command_quarantine_list(options, quarantine_connector, quarantine_all, quarantine_json);
     }
     if (quarantine_retry->parsed()) return command_quarantine_retry(options, quarantine_connector, quarantine_json);
+  } catch (const CommandError& e) {
+    return report_error(e.exit_code(), e.what(), as_json);
   } catch (const ConfigError& e) {
-    std::cerr << "crmhost: configuration error: " << e.what() << '\n';
-    return kExitConfig;
+    return report_error(kExitConfig, std::string("configuration error: ") + e.what(), as_json);
   } catch (const StoreError& e) {
-    std::cerr << "crmhost: database refused: " << e.what() << '\n';
-    return kExitConfig;
+    return report_error(kExitConfig, std::string("database refused: ") + e.what(), as_json);
   } catch (const JobLockBusy& e) {
-    std::cerr << "crmhost: " << e.what() << '\n';
-    return kExitBusy;
+    return report_error(kExitBusy, e.what(), as_json);
   } catch (const std::exception& e) {
-    std::cerr << "crmhost: " << e.what() << '\n';
-    return kExitFailure;
+    return report_error(kExitFailure, e.what(), as_json);
   }
   return kExitUsage;
 }

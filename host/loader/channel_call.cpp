@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "loader/plugin_call_guard.hpp"
+
 namespace crm::host {
 
 const char* outcome_name(DeliveryOutcome outcome) {
@@ -62,6 +64,7 @@ DeliveryResult send_notification(LoadedPlugin& channel, const Notification& noti
   crm_status status = CRM_STATUS_FATAL;
   {
     const auto lock = channel.call_lock();
+    const PluginCallScope in_plugin(channel.id(), "send");
     try {
       status = api->send(channel.instance(), channel.host_table(), &message, &out, error.get());
     } catch (...) {

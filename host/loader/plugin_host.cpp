@@ -19,6 +19,8 @@
 
 #include "core/config.hpp"
 
+#include "loader/plugin_call_guard.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -323,6 +325,11 @@ LoadedPlugin::LoadedPlugin(PluginRecord record, const crm_plugin_descriptor& des
                            std::unique_ptr<PluginServices> services)
     : record_(std::move(record)), descriptor_(descriptor), services_(std::move(services)) {}
 
+LoadedPlugin::~LoadedPlugin() {
+  const PluginCallScope in_plugin(record_.id, "destroy");
+  instance_.reset();
+}
+
 std::unique_lock<std::mutex> LoadedPlugin::call_lock() {
   if (has_capability(CRM_CAP_THREAD_SAFE)) {
     return {};
@@ -471,7 +478,11 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
   boost::dll::shared_library library;
   boost::dll::fs::error_code load_error;
   dlerror();  // NOLINT(concurrency-mt-unsafe): plugins load on one thread
-  library.load(boost::dll::fs::path(file.string()), mode, load_error);
+  {
+    // Mapping a library runs its constructors: plugin code.
+    const PluginCallScope in_plugin(file.filename().string(), "load");
+    library.load(boost::dll::fs::path(file.string()), mode, load_error);
+  }
   if (load_error || !library.is_loaded()) {
     const char* detail = dlerror();  // NOLINT(concurrency-mt-unsafe)
     refuse_library(fmt::format("not a loadable shared library ({}); rebuild it as a shared library for this platform",
@@ -487,7 +498,10 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
                       CRM_ABI_VERSION_SYMBOL)};
     }
     const auto abi_version_fn = library.get<std::uint32_t()>(CRM_ABI_VERSION_SYMBOL);
-    const std::uint32_t library_abi = call_guarded(CRM_ABI_VERSION_SYMBOL, [&] { return abi_version_fn(); });
+    const std::uint32_t library_abi = call_guarded(CRM_ABI_VERSION_SYMBOL, [&] {
+      const PluginCallScope in_plugin(file.filename().string(), CRM_ABI_VERSION_SYMBOL);
+      return abi_version_fn();
+    });
     library_record.abi = abi_text(library_abi);
     if (const std::string problem = check_abi(library_abi); !problem.empty()) {
       throw Refusal{problem};
@@ -505,7 +519,10 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
                       CRM_LIBRARY_SYMBOL)};
     }
     const auto library_fn = library.get<const crm_library*()>(CRM_LIBRARY_SYMBOL);
-    const crm_library* raw_library = call_guarded(CRM_LIBRARY_SYMBOL, [&] { return library_fn(); });
+    const crm_library* raw_library = call_guarded(CRM_LIBRARY_SYMBOL, [&] {
+      const PluginCallScope in_plugin(file.filename().string(), CRM_LIBRARY_SYMBOL);
+      return library_fn();
+    });
     const crm_library contents = read_sized(raw_library, kLibraryMinimumSize, "crm_library", library_abi);
     if (contents.abi_version != library_abi) {
       throw Refusal{fmt::format("crm_library.abi_version {} differs from {}() ({}); build the library with one SDK",
@@ -637,7 +654,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     if (settings.is_object() && settings.value("enabled", true) == false) {
       record.state = PluginState::disabled;
       record.reason = fmt::format("disabled in the configuration (plugins.{}.enabled)", record.id);
-      logger_.log(LogLevel::info, "host", fmt::format("plugin '{}' from {} is disabled", record.id, file.string()));
+      logger_.log(LogLevel::debug, "host", fmt::format("plugin '{}' from {} is disabled", record.id, file.string()));
       records_.push_back(std::move(record));
       return;
     }
@@ -669,7 +686,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
           record.state = PluginState::unconfigured;
           record.reason = fmt::format("needs configuration ({}); add plugins.{}.config to the host configuration",
                                       describe_violations(violations), record.id);
-          logger_.log(LogLevel::info, "host", fmt::format("plugin '{}' is not configured", record.id));
+          logger_.log(LogLevel::debug, "host", fmt::format("plugin '{}' is not configured", record.id));
           records_.push_back(std::move(record));
           return;
         }
@@ -682,6 +699,11 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     for (const auto& [pointer, value] : secrets) {
       logger_.add_secret(value);
     }
+    if (!options.create_instances) {
+      record.state = PluginState::loaded;
+      records_.push_back(std::move(record));
+      return;
+    }
 
     auto services = std::make_unique<PluginServices>(HostServicesDeps{logger_, clock_, state_, cancelled_}, record.id,
                                                      config, std::move(secrets));
@@ -689,11 +711,13 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     crm_plugin_instance* instance = nullptr;
     const std::string& config_text = services->config_text();
     const crm_status status = call_guarded("create", [&] {
+      const PluginCallScope in_plugin(record.id, "create");
       return descriptor.create(services->table(), crm_str{config_text.data(), config_text.size()}, &instance,
                                error.get());
     });
     if (status != CRM_STATUS_OK) {
       if (instance != nullptr) {
+        const PluginCallScope in_plugin(record.id, "destroy");
         descriptor.destroy(instance);
       }
       throw Refusal{fmt::format("init failed ({} error): {}; {}", status_name(status), logger_.redact(error.message()),

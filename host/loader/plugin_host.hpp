@@ -44,7 +44,7 @@ class LoadedPlugin {
   LoadedPlugin(PluginRecord record, const crm_plugin_descriptor& descriptor, std::unique_ptr<PluginServices> services);
   LoadedPlugin(const LoadedPlugin&) = delete;
   LoadedPlugin& operator=(const LoadedPlugin&) = delete;
-  ~LoadedPlugin() = default;
+  ~LoadedPlugin();
 
   [[nodiscard]] const PluginRecord& record() const { return record_; }
   [[nodiscard]] const std::string& id() const { return record_.id; }
@@ -106,6 +106,9 @@ struct PluginHostOptions {
   // group or others, or owned by another user. When false (the default) such a plugin is refused, as
   // sshd's StrictModes refuses such key files.
   bool allow_writable_plugins = false;
+  // false: check every plugin up to its create call but do not create it
+  // (`crmhost config check`); the records say loaded, plugins() stays empty.
+  bool create_instances = true;
 };
 
 // What only the plugins found can tell about the configuration's "plugins" section: each id that no

@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <limits>
 
+#include "loader/plugin_call_guard.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -53,11 +55,12 @@ void build_view(const FeatureBatch& batch, InputView& view) {
 }
 
 template <class Call>
-void call_scorer(LoadedPlugin& scorer, const char* what, Call&& call) {
+void call_scorer(LoadedPlugin& scorer, const char* call_name, const char* what, Call&& call) {
   ErrorBuffer error;
   crm_status status = CRM_STATUS_FATAL;
   {
     const auto lock = scorer.call_lock();
+    const PluginCallScope in_plugin(scorer.id(), call_name);
     try {
       status = call(error.get());
     } catch (...) {
@@ -97,7 +100,7 @@ std::string train_scorer(LoadedPlugin& scorer, const FeatureBatch& batch, const 
   InputView view;
   build_view(batch, view);
   const crm_train_input input = {sizeof(crm_train_input), &view.input, churned.data(), horizon_days};
-  call_scorer(scorer, "train",
+  call_scorer(scorer, "train", "train",
               [&](crm_error* error) { return api.train(scorer.instance(), scorer.host_table(), &input, error); });
   std::string model(4096, '\0');
   for (int attempt = 0; attempt < 3; ++attempt) {
@@ -106,6 +109,7 @@ std::string train_scorer(LoadedPlugin& scorer, const FeatureBatch& batch, const 
     ErrorBuffer error;
     {
       const auto lock = scorer.call_lock();
+      const PluginCallScope in_plugin(scorer.id(), "save_model");
       status = api.save_model(scorer.instance(), scorer.host_table(), &out, error.get());
     }
     if (status == CRM_STATUS_OK) {
@@ -126,7 +130,7 @@ void load_model(LoadedPlugin& scorer, const std::string& model) {
   if (api.load_model == nullptr) {
     throw PluginCallError(CRM_STATUS_UNSUPPORTED, fmt::format("scorer '{}' does not learn", scorer.id()));
   }
-  call_scorer(scorer, "load its model", [&](crm_error* error) {
+  call_scorer(scorer, "load_model", "load its model", [&](crm_error* error) {
     return api.load_model(scorer.instance(), scorer.host_table(), to_crm_str(model), error);
   });
 }
@@ -157,7 +161,7 @@ ScoreResult score_batch(LoadedPlugin& scorer, const FeatureBatch& batch, bool ex
   crm_score_output output = {
       sizeof(crm_score_output), result.scores.data(), with_contributions ? result.contributions.data() : nullptr,
       with_reasons ? result.reasons.data() : nullptr, output_pointers.empty() ? nullptr : output_pointers.data()};
-  call_scorer(scorer, "score", [&](crm_error* error) {
+  call_scorer(scorer, "score", "score", [&](crm_error* error) {
     return api->score(scorer.instance(), scorer.host_table(), &view.input, &output, error);
   });
   for (std::size_t i = 0; i < customer_count; ++i) {

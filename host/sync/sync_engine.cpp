@@ -7,6 +7,8 @@
 #include <thread>
 #include <utility>
 
+#include "loader/plugin_call_guard.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -41,12 +43,14 @@ class BadRecordCollector {
 
 // One guarded call of fetch or reprocess.
 template <class Call>
-crm_status call_connector(LoadedPlugin& connector, crm_batch& batch, std::string& message, Call&& call) {
+crm_status call_connector(LoadedPlugin& connector, const char* what, crm_batch& batch, std::string& message,
+                          Call&& call) {
   batch = crm_batch{};
   batch.struct_size = sizeof(crm_batch);
   ErrorBuffer error;
   crm_status status = CRM_STATUS_FATAL;
   const auto lock = connector.call_lock();
+  const PluginCallScope in_plugin(connector.id(), what);
   try {
     status = call(error.get());
   } catch (...) {
@@ -105,7 +109,7 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
     std::int64_t backoff_ms = options_.initial_backoff_ms;
     for (int attempt = 1;; ++attempt) {
       bad_records.records().clear();
-      status = call_connector(connector, batch, message, [&](crm_error* error) {
+      status = call_connector(connector, "fetch", batch, message, [&](crm_error* error) {
         return api->fetch(connector.instance(), connector.host_table(),
                           crm_str{summary.cursor.data(), summary.cursor.size()}, &batch, error);
       });
@@ -206,7 +210,7 @@ RetrySummary SyncEngine::retry_quarantine(LoadedPlugin& connector) {
   for (const QuarantineEntry& entry : entries) {
     crm_batch batch{};
     std::string message;
-    const crm_status status = call_connector(connector, batch, message, [&](crm_error* error) {
+    const crm_status status = call_connector(connector, "fetch", batch, message, [&](crm_error* error) {
       return api->reprocess(connector.instance(), connector.host_table(),
                             crm_str{entry.raw_record.data(), entry.raw_record.size()}, &batch, error);
     });

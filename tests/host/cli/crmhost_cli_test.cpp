@@ -10,15 +10,19 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <initializer_list>
 #include <iterator>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <sqlite3.h>
+#include <sstream>
 #include <string>
 #include <sys/wait.h>
 #include <thread>
+#include <vector>
 
 #include "cli/exit_codes.hpp"
 #include "crm/abi.h"
@@ -29,6 +33,9 @@ namespace crm::host {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The fixtures that end the process, in a folder of their own (see tests/fixtures/plugins).
+const std::string kProcessEnders = std::string(CRM_TEST_PLUGIN_DIR) + "/process-enders";
 
 struct CommandResult {
   int exit_code = -1;
@@ -53,6 +60,44 @@ CommandResult run_crmhost(const std::string& arguments, Stderr errors = Stderr::
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+std::string read_text(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// How the process ended, with stdout and stderr apart.
+struct Outcome {
+  int exit_code = -1;   // -1 when a signal ended it
+  int term_signal = 0;  // the signal that ended it, 0 when it exited
+  std::string out;
+  std::string err;
+};
+
+// Runs `crmhost ARGUMENTS` through sh, after `shell_prefix` (a `cd`, a
+// variable); exec, so a signal that kills crmhost is what the test sees. A
+// sanitizer build leaves the fatal signals to the default action here, as
+// a release build does.
+Outcome run_host(const fs::path& scratch, const std::string& arguments, const std::string& shell_prefix = "") {
+  const fs::path out = scratch / "stdout.txt";
+  const fs::path err = scratch / "stderr.txt";
+  const std::string command = fmt::format(
+      "{} ASAN_OPTIONS=\"${{ASAN_OPTIONS:-}}:handle_segv=0:handle_sigbus=0:handle_sigfpe=0\" exec '{}' {} >'{}' "
+      "2>'{}'",
+      shell_prefix, CRM_HOST_BINARY, arguments, out.string(), err.string());
+  const int status = std::system(command.c_str());  // NOLINT(concurrency-mt-unsafe)
+  Outcome outcome;
+  if (WIFEXITED(status)) {
+    outcome.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    outcome.term_signal = WTERMSIG(status);
+  }
+  outcome.out = read_text(out);
+  outcome.err = read_text(err);
+  return outcome;
 }
 
 class CrmhostCli : public ::testing::Test {
@@ -245,10 +290,10 @@ TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
 
 TEST_F(CrmhostCli, ScoringCommandsExplainBadInput) {
   const fs::path db = scoring_store(dir_);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' score --as-of 2024-13-01", db.string())).exit_code, kExitConfig);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain 99999", db.string())).exit_code, kExitFailure);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain erp:nobody", db.string())).exit_code, kExitFailure);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain twelve", db.string())).exit_code, kExitConfig);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' score --as-of 2024-13-01", db.string())).exit_code, kExitUsage);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain 99999", db.string())).exit_code, kExitNotFound);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain erp:nobody", db.string())).exit_code, kExitNotFound);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain twelve", db.string())).exit_code, kExitUsage);
   EXPECT_EQ(run_crmhost(fmt::format("--db '{}' backtest --horizon 90", db.string())).exit_code, kExitUsage);
   const CommandResult features = run_crmhost("features --json");
   EXPECT_EQ(features.exit_code, kExitOk);
@@ -294,7 +339,7 @@ TEST_F(CrmhostCli, RunSyncsScoresAlertsOnceAndAlertsCanBeAcknowledgedAndResolved
   EXPECT_TRUE(listing["median_time_to_acknowledge_minutes"].is_null());
   const auto first = listing["alerts"][0]["id"].get<std::int64_t>();
   EXPECT_EQ(run_crmhost(fmt::format("{} alerts ack {} --by li.wei", base, first)).exit_code, kExitOk);
-  EXPECT_EQ(run_crmhost(fmt::format("{} alerts ack {} --by li.wei", base, first)).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("{} alerts ack {} --by li.wei", base, first)).exit_code, kExitNotFound);
   EXPECT_EQ(run_crmhost(fmt::format("{} alerts resolve {} --note 'called them' --by li.wei", base, first)).exit_code,
             kExitOk);
   result = run_crmhost(fmt::format("{} alerts list --state resolved --json", base));
@@ -305,7 +350,7 @@ TEST_F(CrmhostCli, RunSyncsScoresAlertsOnceAndAlertsCanBeAcknowledgedAndResolved
   EXPECT_FALSE(nlohmann::json::parse(result.output)["median_time_to_acknowledge_minutes"].is_null());
   result = run_crmhost(fmt::format("{} alerts outbox --state sent --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output).size(), opened);
-  EXPECT_EQ(run_crmhost(fmt::format("{} alerts resend 1", base)).exit_code, kExitFailure);  // not dead
+  EXPECT_EQ(run_crmhost(fmt::format("{} alerts resend 1", base)).exit_code, kExitNotFound);  // not dead
 }
 
 TEST_F(CrmhostCli, OneJobAtATimePerStoreReadersAreNotHeldBack) {
@@ -367,11 +412,11 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   EXPECT_EQ(nlohmann::json::parse(result.output)["root_causes"][0]["cause"], "Their plant closed");
   EXPECT_EQ(nlohmann::json::parse(result.output)["root_causes"][0]["customers"], nlohmann::json({2}));
   EXPECT_EQ(run_crmhost(fmt::format("{} dnc add erp:C4 --reason 'asked us to stop'", base)).exit_code, kExitOk);
-  EXPECT_EQ(run_crmhost(fmt::format("{} churn show 99999", base)).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("{} churn show 99999", base)).exit_code, kExitNotFound);
   // A customer the store does not have is refused with one message, by id or by source key.
   for (const char* command : {"dnc add 99999 --reason x", "dnc add erp:NOPE --reason x", "explain 99999"}) {
     const CommandResult refused = run_crmhost(fmt::format("{} {}", base, command), Stderr::kept);
-    EXPECT_EQ(refused.exit_code, kExitFailure) << command;
+    EXPECT_EQ(refused.exit_code, kExitNotFound) << command;
     EXPECT_NE(refused.output.find("no customer '"), std::string::npos) << refused.output;
   }
   result = run_crmhost(fmt::format("{} churn show 2 --json", base));
@@ -383,7 +428,7 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   result = run_crmhost(fmt::format("{} churn list --eligible --json", base));
   EXPECT_EQ(nlohmann::json::parse(result.output)["lost_customers"].size(), 98U);
 
-  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns run --as-of 2024-02-30", base)).exit_code, kExitConfig);
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns run --as-of 2024-02-30", base)).exit_code, kExitUsage);
   // Replaying history: the campaign enrols and works on the date replayed, not today.
   result = run_crmhost(fmt::format("{} campaigns run --as-of 2024-01-01 --json", base));
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
@@ -403,7 +448,7 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done {} --outcome 'new buyer; quote sent' --by li.na", base, task_id))
                 .exit_code,
             kExitOk);
-  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done 99999 --outcome x", base)).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done 99999 --outcome x", base)).exit_code, kExitNotFound);
   EXPECT_EQ(run_crmhost(fmt::format("{} campaigns done {}", base, task_id)).exit_code, kExitUsage);  // no outcome
   result = run_crmhost(fmt::format("{} campaigns tasks --state done --json", base));
   const auto done = nlohmann::json::parse(result.output)["tasks"];
@@ -427,7 +472,7 @@ TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybo
   const auto report = nlohmann::json::parse(result.output);
   EXPECT_EQ(report["contacted"], pass["enrolled"]);
   EXPECT_EQ(report["holdout"], pass["holdout"]);
-  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns report 7", base)).exit_code, kExitFailure);
+  EXPECT_EQ(run_crmhost(fmt::format("{} campaigns report 7", base)).exit_code, kExitNotFound);
   for (const char* command : {"churn --help", "churn detect --help", "campaigns report --help", "dnc add --help"}) {
     EXPECT_EQ(run_crmhost(fmt::format("{} {}", base, command)).exit_code, kExitOk) << command;
   }
@@ -610,6 +655,317 @@ TEST_F(CrmhostCli, RunsOfAKilledCrmhostAreMarkedInterruptedByTheNextJob) {
   result = run_crmhost(base + " sync", Stderr::kept);
   EXPECT_EQ(result.exit_code, kExitOk) << result.output;
   EXPECT_EQ(result.output.find("left 'running'"), std::string::npos) << result.output;
+}
+
+// A folder holding only the given plugins (from the built plugins or the fixtures).
+fs::path plugin_folder(const fs::path& dir, std::initializer_list<std::pair<std::string, std::string>> plugins) {
+  const fs::path folder = dir / "plugins";
+  fs::create_directories(folder);
+  for (const auto& [from, name] : plugins) {
+    for (const char* extension : {".so", ".json"}) {
+      fs::copy_file(fs::path(from) / (name + extension), folder / (name + extension),
+                    fs::copy_options::overwrite_existing);
+    }
+  }
+  return folder;
+}
+
+TEST_F(CrmhostCli, SyncWhoseOnlyConnectorIsRefusedExits4InsteadOfSayingNoneIsConfigured) {
+  const fs::path folder = plugin_folder(dir_, {{CRM_PLUGIN_DIR, "erp_csv"}});
+  const fs::path config =
+      write("crmhost.json", R"({"plugins": {"erp_csv": {"config": {"path": "orders.csv", "no_such_field": 1}}}})");
+  const std::string base = fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}'",
+                                       config.string(), (dir_ / "crm.db").string(), folder.string());
+  Outcome outcome = run_host(dir_, base + " sync");
+  EXPECT_EQ(outcome.exit_code, kExitPartial) << outcome.out << outcome.err;
+  EXPECT_EQ(outcome.out.find("no connector is configured"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("no connector could run: 1 refused"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.err.find("plugin 'erp_csv' refused: configuration breaks the plugin's schema"), std::string::npos)
+      << outcome.err;
+  EXPECT_EQ(run_host(dir_, base + " sync --json").exit_code, kExitPartial);
+  EXPECT_EQ(run_host(dir_, base + " quarantine retry").exit_code, kExitPartial);
+  EXPECT_EQ(run_host(dir_, base + " sync --connector erp_csv").exit_code, kExitPartial);
+  outcome = run_host(dir_, base + " sync --connector erp_cvs");
+  EXPECT_EQ(outcome.exit_code, kExitNotFound);
+  EXPECT_NE(outcome.err.find("no plugin 'erp_cvs' was found"), std::string::npos) << outcome.err;
+  // Nothing configured at all is not a failure.
+  outcome = run_host(dir_, fmt::format("--db '{}' --no-default-plugin-dir sync", (dir_ / "crm.db").string()));
+  EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;
+  EXPECT_NE(outcome.out.find("no connector is configured"), std::string::npos) << outcome.out;
+}
+
+TEST_F(CrmhostCli, ScorerCommandsExit4WhenAScorerTheyNeedIsRefused) {
+  const fs::path db = scoring_store(dir_);
+  // A second copy of a scorer under another file name: its duplicate id is refused.
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", dir_ / "copy.so");
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", dir_ / "copy.json");
+  const std::string base = fmt::format("--db '{}' --plugin-dir '{}'", db.string(), dir_.string());
+  for (const char* command : {"train --as-of 2023-12-01 --horizon 60", "score --as-of 2023-12-01",
+                              "backtest --as-of 2023-10-01 --horizon 60 --lead-step 0"}) {
+    const Outcome outcome = run_host(dir_, fmt::format("{} {}", base, command));
+    EXPECT_EQ(outcome.exit_code, kExitPartial) << command << outcome.err;
+    EXPECT_NE(outcome.err.find("plugin 'scorer_example_c' refused: duplicate id"), std::string::npos) << outcome.err;
+  }
+}
+
+TEST_F(CrmhostCli, APluginThatExitsWhileBeingCreatedEndsTheHostWithCode7NamingIt) {
+  const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "exits_in_create"}});
+  for (const char* command : {"plugins", "run", "plugins --json"}) {
+    const Outcome outcome = run_host(
+        dir_, fmt::format("--db '{}' --plugin-dir '{}' {}", (dir_ / "crm.db").string(), folder.string(), command));
+    EXPECT_EQ(outcome.exit_code, kExitPluginEnded) << command;
+    EXPECT_NE(outcome.err.find("crmhost: plugin 'exits_in_create' ended the process during its create call"),
+              std::string::npos)
+        << command << ": " << outcome.err;
+  }
+}
+
+TEST_F(CrmhostCli, APluginThatCrashesInACallDiesWithTheSignalAfterNamingThePluginAndTheCall) {
+  const fs::path db = scoring_store(dir_);
+  const fs::path folder =
+      plugin_folder(dir_, {{kProcessEnders, "segfaults_in_score"}, {kProcessEnders, "aborts_in_fetch"}});
+  const std::string base =
+      fmt::format("--db '{}' --no-default-plugin-dir --plugin-dir '{}'", db.string(), folder.string());
+  Outcome outcome = run_host(dir_, base + " score --as-of 2023-12-01");
+  EXPECT_EQ(outcome.term_signal, SIGSEGV) << outcome.exit_code << outcome.err;
+  EXPECT_NE(outcome.err.find("crmhost: plugin 'segfaults_in_score' crashed with SIGSEGV (invalid memory access) during "
+                             "its score call"),
+            std::string::npos)
+      << outcome.err;
+  outcome = run_host(dir_, base + " sync");
+  EXPECT_EQ(outcome.term_signal, SIGABRT) << outcome.exit_code << outcome.err;
+  EXPECT_NE(outcome.err.find("crmhost: plugin 'aborts_in_fetch' crashed with SIGABRT (abort) during its fetch call"),
+            std::string::npos)
+      << outcome.err;
+}
+
+TEST_F(CrmhostCli, BadCommandLineValuesAreUsageErrorsAndWhatIsMissingIsNotFound) {
+  const fs::path db = scoring_store(dir_);
+  const std::string base = fmt::format("--db '{}'", db.string());
+  const fs::path fresh = dir_ / "fresh.db";
+  for (const char* command :
+       {"score --as-of 2011-13-45", "run --as-of 2011-13-45", "train --horizon -3", "backtest --as-of 2011-02-30",
+        "churn detect --as-of yesterday", "campaigns run --as-of 2024-02-30", "churn mark 2 --date 2024-1-32"}) {
+    const Outcome outcome = run_host(dir_, fmt::format("--db '{}' {}", fresh.string(), command));
+    EXPECT_EQ(outcome.exit_code, kExitUsage) << command << ": " << outcome.err;
+    EXPECT_FALSE(fs::exists(fresh)) << command << " opened the store before refusing its command line";
+  }
+  const Outcome date = run_host(dir_, base + " score --as-of 2011-13-45");
+  EXPECT_NE(date.err.find("'2011-13-45' is not a calendar date"), std::string::npos) << date.err;
+  EXPECT_EQ(run_host(dir_, base + " explain twelve").exit_code, kExitUsage);
+  for (const char* command :
+       {"explain 99999", "explain erp:nobody", "churn show 99999", "dnc remove 3", "alerts ack 42", "alerts resend 1",
+        "campaigns report 7", "campaigns status 7", "campaigns done 99999 --outcome x"}) {
+    const Outcome outcome = run_host(dir_, fmt::format("{} {}", base, command));
+    EXPECT_EQ(outcome.exit_code, kExitNotFound) << command << ": " << outcome.err;
+  }
+}
+
+TEST_F(CrmhostCli, WithJsonErrorsAreJsonToo) {
+  const fs::path db = scoring_store(dir_);
+  const std::string base = fmt::format("--db '{}'", db.string());
+  const auto error_of = [&](const std::string& command) {
+    const Outcome outcome = run_host(dir_, fmt::format("{} {}", base, command));
+    const auto document = nlohmann::json::parse(outcome.out, nullptr, false);
+    EXPECT_TRUE(document.is_object() && document.contains("error")) << command << ": " << outcome.out;
+    EXPECT_EQ(document["error"]["code"], outcome.exit_code) << command;
+    EXPECT_TRUE(document["error"]["message"].is_string()) << command;
+    return document["error"];
+  };
+  EXPECT_EQ(error_of("explain 99999 --json")["message"], "no customer '99999' in the store");
+  EXPECT_EQ(error_of("score --as-of 2011-13-45 --json")["code"], kExitUsage);
+  EXPECT_EQ(error_of("plugins --json --no-such-flag")["code"], kExitUsage);
+  const fs::path broken = write("broken.json", R"({"database": )");
+  EXPECT_EQ(error_of(fmt::format("--config '{}' plugins --json", broken.string()))["code"], kExitConfig);
+}
+
+// Starts `crmhost ARGUMENTS`, waits for `marker` on its stderr, sends `signal_number`, and returns its exit code.
+int exit_code_after_signal(const std::vector<std::string>& arguments, const std::string& marker, int signal_number) {
+  int pipe_ends[2] = {-1, -1};
+  if (::pipe(pipe_ends) != 0) {
+    return -2;
+  }
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::dup2(pipe_ends[1], STDERR_FILENO);
+    ::close(pipe_ends[0]);
+    ::close(pipe_ends[1]);
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(CRM_HOST_BINARY));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    for (const std::string& argument : arguments) {
+      argv.push_back(const_cast<char*>(argument.c_str()));  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+    }
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(pipe_ends[1]);
+  std::string seen;
+  std::array<char, 512> chunk{};
+  ssize_t read = 0;
+  while (seen.find(marker) == std::string::npos && (read = ::read(pipe_ends[0], chunk.data(), chunk.size())) > 0) {
+    seen.append(chunk.data(), static_cast<std::size_t>(read));
+  }
+  ::kill(child, signal_number);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(pipe_ends[0]);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST_F(CrmhostCli, SigtermEndsWith143AndCtrlCWith130) {
+  const fs::path folder = plugin_folder(dir_, {{CRM_TEST_PLUGIN_DIR, "flaky_connector"}});
+  // A source that stays down, retried every ten minutes: the sync waits until it is stopped.
+  const fs::path config = write("crmhost.json", R"({"plugins": {"flaky_connector": {"config": {"fail_times": 1000}}},
+                                "sync": {"max_attempts": 100, "initial_backoff_ms": 600000}})");
+  const std::vector<std::string> arguments = {
+      "--config",     config.string(), "--db", (dir_ / "crm.db").string(), "--no-default-plugin-dir",
+      "--plugin-dir", folder.string(), "sync"};
+  EXPECT_EQ(exit_code_after_signal(arguments, "retrying in", SIGTERM), kExitTerminated);
+  EXPECT_EQ(exit_code_after_signal(arguments, "retrying in", SIGINT), kExitCancelled);
+}
+
+TEST_F(CrmhostCli, HelpListsEveryExitCodeAndTheReadmeTheSame) {
+  const CommandResult help = run_crmhost("--help");
+  ASSERT_EQ(help.exit_code, kExitOk);
+  std::set<int> in_code;
+  for (const ExitCodeMeaning& entry : kExitCodes) {
+    in_code.insert(entry.code);
+    EXPECT_NE(help.output.find(fmt::format("{:>3}  {}", entry.code, entry.meaning)), std::string::npos)
+        << entry.code << " missing from --help:\n"
+        << help.output;
+  }
+  EXPECT_EQ(in_code.count(kExitBusy), 1U);
+  EXPECT_NE(help.output.find("CRMHOST_CONFIG"), std::string::npos);
+  // README.md's exit-code table lists the same codes.
+  const std::string readme = read_text(fs::path(CRM_SOURCE_DIR) / "README.md");
+  const std::size_t table_start = readme.find("| exit code | meaning |");
+  ASSERT_NE(table_start, std::string::npos);
+  const std::string table = readme.substr(table_start, readme.find("\n\n", table_start) - table_start);
+  const std::regex row(R"(\n\| (\d+) \| )");
+  std::set<int> in_readme;
+  for (auto match = std::sregex_iterator(table.begin(), table.end(), row); match != std::sregex_iterator(); ++match) {
+    in_readme.insert(std::stoi((*match)[1].str()));
+  }
+  EXPECT_EQ(in_readme, in_code);
+}
+
+TEST_F(CrmhostCli, ConfigurationIsFoundWithoutConfigInTheEnvironmentThenTheWorkingDirectory) {
+  const auto state_of = [](const Outcome& outcome, const std::string& id) {
+    const auto listing = nlohmann::json::parse(outcome.out, nullptr, false);
+    for (const auto& plugin : listing.value("plugins", nlohmann::json::array())) {
+      if (plugin["id"] == id) {
+        return plugin["state"].get<std::string>();
+      }
+    }
+    return std::string("absent");
+  };
+  const fs::path elsewhere = dir_ / "elsewhere";
+  fs::create_directories(elsewhere);
+  std::ofstream(elsewhere / "env.json") << R"({"plugins": {"scorer_example_c": {"enabled": false}}})";
+  write("crmhost.json", R"({"plugins": {"scorer_example_cpp": {"enabled": false}}})");
+  const std::string in_dir = fmt::format("cd '{}' &&", dir_.string());
+  Outcome outcome = run_host(dir_, "plugins --json", in_dir);
+  ASSERT_EQ(outcome.exit_code, kExitOk) << outcome.err;
+  EXPECT_EQ(state_of(outcome, "scorer_example_cpp"), "disabled");
+  EXPECT_EQ(state_of(outcome, "scorer_example_c"), "loaded");
+  // CRMHOST_CONFIG comes before ./crmhost.json.
+  outcome = run_host(dir_, "plugins --json",
+                     fmt::format("{} CRMHOST_CONFIG='{}'", in_dir, (elsewhere / "env.json").string()));
+  ASSERT_EQ(outcome.exit_code, kExitOk) << outcome.err;
+  EXPECT_EQ(state_of(outcome, "scorer_example_c"), "disabled");
+  EXPECT_EQ(state_of(outcome, "scorer_example_cpp"), "loaded");
+  // A variable naming no file is an error, not a silent fallback.
+  outcome = run_host(dir_, "plugins", fmt::format("CRMHOST_CONFIG='{}'", (elsewhere / "nope.json").string()));
+  EXPECT_EQ(outcome.exit_code, kExitConfig);
+  EXPECT_NE(outcome.err.find("CRMHOST_CONFIG names"), std::string::npos) << outcome.err;
+}
+
+TEST_F(CrmhostCli, ConfigCheckListsEveryProblemWithoutTouchingTheStore) {
+  const fs::path db = dir_ / "never.db";
+  const fs::path good = write(
+      "good.json",
+      nlohmann::json{{"database", db.string()}, {"plugins", {{"scorer_example_cpp", {{"enabled", false}}}}}}.dump());
+  Outcome outcome = run_host(dir_, fmt::format("--config '{}' config check", good.string()));
+  EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.out << outcome.err;
+  EXPECT_NE(outcome.out.find("valid"), std::string::npos) << outcome.out;
+
+  const fs::path bad = write(
+      "bad.json",
+      nlohmann::json{
+          {"database", db.string()},
+          {"plugins",
+           {{"erp_csv", {{"config", {{"path", "orders.csv"}, {"no_such_field", 1}}}}},
+            {"scorer_example_c", {{"config", {{"max_recency_days", -1}}}}},
+            {"alert_webhook", {{"config", {{"url", "https://example.test/hook"}, {"secret", "inline-secret"}}}}}}}}
+          .dump());
+  outcome = run_host(dir_, fmt::format("--config '{}' config check --json", bad.string()));
+  EXPECT_EQ(outcome.exit_code, kExitConfig) << outcome.out << outcome.err;
+  const auto report = nlohmann::json::parse(outcome.out);
+  EXPECT_FALSE(report["valid"]);
+  const std::string problems = report["problems"].dump();
+  for (const char* plugin : {"erp_csv", "scorer_example_c", "alert_webhook"}) {
+    EXPECT_NE(problems.find(fmt::format("plugin '{}'", plugin)), std::string::npos) << plugin << ": " << problems;
+  }
+  EXPECT_EQ(problems.find("inline-secret"), std::string::npos) << "a secret in a message: " << problems;
+
+  // A file the host itself refuses is listed too, with what its plugins' sections break.
+  const fs::path invalid = write(
+      "invalid.json", R"({"database": 7, "plugins": {"scorer_example_c": {"config": {"max_recency_days": -1}}}})");
+  outcome = run_host(dir_, fmt::format("--config '{}' config check", invalid.string()));
+  EXPECT_EQ(outcome.exit_code, kExitConfig);
+  EXPECT_NE(outcome.out.find("2 problem(s)"), std::string::npos) << outcome.out;
+  EXPECT_NE(outcome.out.find("plugin 'scorer_example_c'"), std::string::npos) << outcome.out;
+  EXPECT_FALSE(fs::exists(db)) << "config check opened the store";
+  EXPECT_FALSE(fs::exists(dir_ / "crm.db")) << "config check opened the store";
+}
+
+TEST_F(CrmhostCli, CompletionScriptsCompleteSubcommandsAndTheirOptions) {
+  const auto complete = [&](const std::string& words, int current) {
+    const fs::path script = dir_ / "complete.sh";
+    std::ofstream(script) << fmt::format(
+        "source <('{}' completion bash) || exit 9\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_crmhost\necho "
+        "\"${{COMPREPLY[@]}}\"\n",
+        CRM_HOST_BINARY, words, current);
+    FILE* pipe = popen(fmt::format("bash '{}'", script.string()).c_str(), "r");
+    std::string output;
+    std::array<char, 1024> chunk{};
+    std::size_t read = 0;
+    while ((read = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) {
+      output.append(chunk.data(), read);
+    }
+    EXPECT_EQ(pclose(pipe), 0) << output;
+    return output;
+  };
+  EXPECT_EQ(complete("crmhost al", 1), "alerts\n");
+  EXPECT_EQ(complete("crmhost alerts a", 2), "ack\n");
+  EXPECT_EQ(complete("crmhost --db x.db alerts list --st", 5), "--state\n");
+  EXPECT_EQ(complete("crmhost config ch", 2), "check\n");
+  EXPECT_EQ(complete("crmhost run --as", 2), "--as-of\n");
+  const CommandResult zsh = run_crmhost("completion zsh");
+  EXPECT_EQ(zsh.exit_code, kExitOk);
+  EXPECT_EQ(zsh.output.rfind("#compdef crmhost\n", 0), 0U) << zsh.output;
+  EXPECT_EQ(run_crmhost("completion fish").exit_code, kExitUsage);
+}
+
+TEST_F(CrmhostCli, RunIsQuietUnlessSomethingIsRefusedOrVerboseIsAsked) {
+  const std::string base = fmt::format("--db '{}'", (dir_ / "crm.db").string());
+  // The connectors are installed but not configured: that is on purpose, and not worth a line.
+  Outcome outcome = run_host(dir_, base + " run");
+  ASSERT_EQ(outcome.exit_code, kExitOk) << outcome.err;
+  EXPECT_EQ(outcome.out.find("STATE"), std::string::npos) << outcome.out;
+  EXPECT_EQ(outcome.err.find("is not configured"), std::string::npos) << outcome.err;
+  EXPECT_EQ(outcome.err.find("is disabled"), std::string::npos) << outcome.err;
+  outcome = run_host(dir_, base + " run --verbose");
+  EXPECT_NE(outcome.out.find("STATE"), std::string::npos) << outcome.out;
+  outcome = run_host(dir_, base + " --log-level debug sync");
+  EXPECT_NE(outcome.err.find("is not configured"), std::string::npos) << outcome.err;
+  // A refusal brings the table back.
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", dir_ / "copy.so");
+  fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", dir_ / "copy.json");
+  outcome = run_host(dir_, fmt::format("{} --plugin-dir '{}' run", base, dir_.string()));
+  EXPECT_EQ(outcome.exit_code, kExitPartial);
+  EXPECT_NE(outcome.out.find("STATE"), std::string::npos) << outcome.out;
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "core/config.hpp"
+#include "loader/plugin_call_guard.hpp"
 #include "loader/scorer_call.hpp"
 #include "testing/test_host.hpp"
 
@@ -17,6 +18,9 @@ namespace crm::host {
 namespace {
 
 namespace fs = std::filesystem;
+
+// The fixtures that end the process, in a folder of their own (see tests/fixtures/plugins).
+const std::string kProcessEnders = std::string(CRM_TEST_PLUGIN_DIR) + "/process-enders";
 
 const std::string kHostAbi = fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR);
 
@@ -570,6 +574,49 @@ TEST_F(PluginHostTest, APluginBuiltForAbi11KeepsLoadingAndUsingTheHostServices) 
   ASSERT_NE(test_.host().find("services_probe"), nullptr) << test_.record("services_probe")->reason;
   EXPECT_EQ(test_.record("services_probe")->abi, "1.1");
   EXPECT_EQ(test_.state().read_checkpoint("services_probe"), std::optional<std::string>("cursor-1"));
+}
+
+TEST(PluginCallScope, NamesTheInnermostCallAndRestoresTheOuterOne) {
+  EXPECT_EQ(current_plugin_call(), "");
+  {
+    const PluginCallScope library("vendor_pack.so", "load");
+    EXPECT_EQ(current_plugin_call(), "plugin 'vendor_pack.so' (load)");
+    {
+      const PluginCallScope create("vendor_scorer", "create");
+      EXPECT_EQ(current_plugin_call(), "plugin 'vendor_scorer' (create)");
+    }
+    EXPECT_EQ(current_plugin_call(), "plugin 'vendor_pack.so' (load)");
+  }
+  EXPECT_EQ(current_plugin_call(), "");
+  // A name longer than the record holds is cut, not overflowed.
+  const PluginCallScope long_name(std::string(500, 'x'), "fetch");
+  EXPECT_EQ(current_plugin_call(), "plugin '" + std::string(160, 'x') + "' (fetch)");
+}
+
+TEST_F(PluginHostTest, APluginThatExitsInCreateEndsTheProcessWithTheChosenCodeNamingItself) {
+  dir_.add(kProcessEnders, "exits_in_create");
+  EXPECT_EXIT(
+      {
+        install_plugin_fault_reporting(7);
+        load();
+      },
+      ::testing::ExitedWithCode(7), "crmhost: plugin 'exits_in_create' ended the process during its create call");
+}
+
+TEST_F(PluginHostTest, ACheckWithoutInstancesValidatesEveryPluginButCreatesNone) {
+  // Its create calls exit(0): were it called, this test would end.
+  dir_.add(kProcessEnders, "exits_in_create");
+  dir_.add_good();
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_.path()};
+  options.plugin_settings = {{"scorer_example_c", {{"config", {{"max_recency_days", -1}}}}}};
+  options.create_instances = false;
+  PluginHost& host = test_.load(options);
+  ASSERT_NE(test_.record("exits_in_create"), nullptr);
+  EXPECT_EQ(test_.record("exits_in_create")->state, PluginState::loaded);
+  ASSERT_NE(test_.record("scorer_example_c"), nullptr);
+  EXPECT_EQ(test_.record("scorer_example_c")->state, PluginState::refused);
+  EXPECT_TRUE(host.plugins().empty());
 }
 
 }  // namespace

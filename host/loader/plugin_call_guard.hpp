@@ -1,0 +1,51 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace crm::host {
+
+// Plugins run inside the host's process (until they get processes of their
+// own), so a plugin that calls exit() or crashes ends the host. These make
+// that visible: every call into plugin code is wrapped in a PluginCallScope,
+// and the handlers installed by install_plugin_fault_reporting() name the
+// plugin and the call when the process ends inside one.
+
+// Marks the calling thread as running plugin code for its lifetime. Scopes
+// nest (a library's load, then one plugin's create): the innermost names the
+// call. Cheap (a bounded copy into a thread-local record), never throws.
+class PluginCallScope {
+ public:
+  // `plugin`: the plugin's id, or its file when the library has not told its
+  // ids yet (longer names are cut). `call`: a string literal, e.g. "create".
+  PluginCallScope(std::string_view plugin, const char* call) noexcept;
+  PluginCallScope(const PluginCallScope&) = delete;
+  PluginCallScope& operator=(const PluginCallScope&) = delete;
+  ~PluginCallScope();
+
+ private:
+  static constexpr std::size_t kMaxPluginName = 160;
+  struct Saved {
+    bool active = false;
+    const char* call = nullptr;
+    char plugin[kMaxPluginName + 1] = {};
+  };
+  Saved saved_;
+};
+
+// "plugin 'ID' (CALL)" when this thread is inside a plugin call, "" otherwise.
+std::string current_plugin_call();
+
+// Installs, once per process:
+// - an atexit and an at_quick_exit handler that, when exit()/quick_exit()
+//   happens inside a plugin call, print one line on stderr naming the plugin
+//   and the call and end the process with `plugin_ended_process_exit_code`
+//   instead of the status the plugin chose (a plugin's exit(0) is no success);
+// - handlers for SIGSEGV, SIGBUS, SIGFPE and SIGABRT that, inside a plugin
+//   call, write (write(2) only) which plugin and call, then put back the
+//   previous action and let the signal end the process as it would have.
+// A plugin calling _exit() directly cannot be seen; a thread a plugin started
+// on its own is not inside a call.
+void install_plugin_fault_reporting(int plugin_ended_process_exit_code);
+
+}  // namespace crm::host
