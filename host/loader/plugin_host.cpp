@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 
 #include "core/config.hpp"
-
 #include "loader/plugin_call_guard.hpp"
 
 namespace crm::host {

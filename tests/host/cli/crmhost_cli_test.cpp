@@ -524,7 +524,8 @@ TEST_F(CrmhostCli, ADatabaseMissingATableIsNamedBeforeTheRunStarts) {
   raw_exec(db, "DROP TABLE customer_scores");
   const CommandResult result = run_crmhost(fmt::format("--db '{}' run --json", db.string()), Stderr::kept);
   EXPECT_EQ(result.exit_code, kExitConfig) << result.output;
-  EXPECT_NE(result.output.find(fmt::format("crmhost: database refused: {} lacks table customer_scores of schema "
+  // With --json the error is JSON too: {"error": {"code": 3, "message": "database refused: ..."}}.
+  EXPECT_NE(result.output.find(fmt::format("\"message\": \"database refused: {} lacks table customer_scores of schema "
                                            "version {}",
                                            db.string(), Store::kSchemaVersion)),
             std::string::npos)
