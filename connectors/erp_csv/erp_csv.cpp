@@ -176,7 +176,7 @@ class ErpCsvConnector final : public crm::Connector {
     batch.set_has_more(has_more);
   }
 
-  void reprocess(const crm::Host& /*host*/, std::string_view raw, crm::RecordBatch& batch) {
+  void reprocess(const crm::Host& host, std::string_view raw, crm::RecordBatch& batch) {
     // "erp_csv:v1 LINE ORDINAL FILE\nROW"
     if (raw.substr(0, kRawPrefix.size()) != kRawPrefix) {
       throw crm::DataError("not a record quarantined by erp_csv");
@@ -192,10 +192,14 @@ class ErpCsvConnector final : public crm::Connector {
       throw crm::DataError("the quarantined record's header is damaged");
     }
     const std::string file(file_name);
+    const std::string where = file + " line " + std::to_string(line);
     if (!fs::is_regular_file(full_path(file))) {
-      throw crm::DataError(file + " line " + std::to_string(line) + ": the file is gone");
+      throw crm::DataError(where + ": the file is gone");
     }
     load_header(file);
+    if (header_width_ == 0) {
+      throw crm::DataError(where + ": the file is empty now");
+    }
     // The stored copy first: a row quarantined for a mapping reason is released by a configuration fix.
     CsvReader reader = CsvReader::from_text(row_text, delimiter_, row_limits());
     CsvRow row;
@@ -203,8 +207,11 @@ class ErpCsvConnector final : public crm::Connector {
       throw crm::DataError("the quarantined row is empty");
     }
     row.line = line;
+    const StoredIdentity stored = identity_of(row);
+    // A second reader looks for more rows: reading on with the first would free the row's unescaped fields.
+    CsvReader rest = CsvReader::from_text(row_text.substr(reader.offset()), delimiter_, row_limits());
     CsvRow extra;
-    if (row.error.empty() && !reader.next(extra)) {
+    if (row.error.empty() && !rest.next(extra) && (!id_ordinal_ || ordinal != 0)) {
       const RowResult result = add_row(row, ordinal, batch);
       if (result.error.empty()) {
         return;
@@ -212,12 +219,121 @@ class ErpCsvConnector final : public crm::Connector {
     }
     // Still bad as stored (or the stored text swallowed several rows behind an
     // unbalanced quote): the file may have been fixed in place. Read the same
-    // lines from it again; each record that starts on them must now be good.
-    const auto stored_lines = static_cast<std::uint64_t>(std::count(row_text.begin(), row_text.end(), '\n')) + 1;
-    reread_lines(file, line, stored_lines, batch);
+    // lines from it again. An older release stored a swallowed tail cut at
+    // kMaxRawBytes; its newlines undercount the rows, so read on to the end
+    // of the file then (rows already imported are upserted by id unchanged).
+    const bool swallowed_tail_was_cut =
+        row_text.size() >= kMaxRawBytes && row_text.find('\n') != std::string_view::npos;
+    const std::uint64_t stored_lines =
+        swallowed_tail_was_cut ? std::numeric_limits<std::uint64_t>::max() - line
+                               : static_cast<std::uint64_t>(std::count(row_text.begin(), row_text.end(), '\n')) + 1;
+    reread_lines(host, file, line, stored_lines, stored, ordinal, batch);
   }
 
  private:
+  // An older release stored at most this much of a quarantined row.
+  static constexpr std::size_t kMaxRawBytes = std::size_t{1} << 20U;
+
+  // The id columns of a quarantined row as it was stored, when they could be read.
+  struct StoredIdentity {
+    bool readable = false;
+    bool clean = false;  // valid UTF-8 without NUL or control characters: an id the row really had
+    std::vector<std::string> values;
+  };
+
+  // The columns a record's id comes from: external_id.columns, or the column mapped to external_id.
+  [[nodiscard]] std::vector<std::size_t> identity_indexes() const {
+    if (!id_columns_.empty()) {
+      return id_indexes_;
+    }
+    for (const FieldSource& source : sources_) {
+      if (std::string_view(source.field->name) == "external_id" && !source.constant) {
+        return source.indexes;
+      }
+    }
+    return {};
+  }
+
+  [[nodiscard]] StoredIdentity identity_of(const CsvRow& row) const {
+    StoredIdentity identity;
+    const std::vector<std::size_t> indexes = identity_indexes();
+    identity.readable = !indexes.empty() && std::all_of(indexes.begin(), indexes.end(),
+                                                        [&](std::size_t index) { return index < row.fields.size(); });
+    identity.clean = identity.readable;
+    for (const std::size_t index : indexes) {
+      const std::string_view value = column(row, index);
+      identity.values.emplace_back(value);
+      if (!is_valid_utf8(value) || !unprintable_in(value).empty()) {
+        identity.clean = false;
+      }
+    }
+    return identity;
+  }
+
+  [[nodiscard]] std::string identity_text(const std::vector<std::string>& values) const {
+    std::string text;
+    for (const std::string& value : values) {
+      text += text.empty() ? "'" : "/'";
+      for (const char c : value.substr(0, 64)) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          char escaped[8] = {};
+          std::snprintf(escaped, sizeof escaped, "\\x%02X",
+                        static_cast<unsigned>(static_cast<unsigned char>(c)));  // NOLINT
+          text += escaped;
+        } else {
+          text += c;
+        }
+      }
+      text += "'";
+    }
+    return text;
+  }
+
+  [[nodiscard]] std::string identity_column_names() const {
+    std::string names;
+    for (const std::size_t index : identity_indexes()) {
+      names += (names.empty() ? "" : ", ") + column_name(index);
+    }
+    return names;
+  }
+
+  // Throws unless releasing `row` (read again at the quarantined line) can
+  // only write the record that was quarantined, under an id no other
+  // imported row holds. With external_id.ordinal, the n-th line of an
+  // invoice is INVOICE/n; a row whose invoice was unreadable when it was
+  // quarantined was not counted, so the later lines of its invoice took its
+  // number, and one whose invoice changed was counted under the other
+  // invoice: either way its number now belongs to another row.
+  void check_same_record(const std::string& where, const StoredIdentity& stored, std::uint64_t stored_ordinal,
+                         const CsvRow& row, std::uint64_t counted_ordinal) const {
+    const StoredIdentity now = identity_of(row);
+    const std::string reimport = "; re-import the file from its start so that every line of it is numbered again";
+    if (id_ordinal_) {
+      if (!stored.readable || stored_ordinal == 0) {
+        throw crm::DataError(where + ": its id columns (" + identity_column_names() +
+                             ") could not be read when it was quarantined, so the lines after it took its number; "
+                             "releasing it could replace another line's record" +
+                             reimport);
+      }
+      if (now.values != stored.values) {
+        throw crm::DataError(where + ": the fix changed its id columns from " + identity_text(stored.values) + " to " +
+                             identity_text(now.values) + ", whose numbering other lines already hold" + reimport);
+      }
+      if (counted_ordinal != stored_ordinal) {
+        throw crm::DataError(where + ": rows before it changed, so it would be number " +
+                             std::to_string(counted_ordinal) + " of " + identity_text(now.values) + " where it was " +
+                             std::to_string(stored_ordinal) + reimport);
+      }
+      return;
+    }
+    if (stored.readable && stored.clean && now.values != stored.values) {
+      throw crm::DataError(where + " now holds another record (" + identity_text(now.values) +
+                           " where the quarantined row had " + identity_text(stored.values) +
+                           "): lines were added or removed before it; fix the file in place keeping its line "
+                           "numbers, or re-import it");
+    }
+  }
+
   [[nodiscard]] CsvLimits row_limits() const {
     CsvLimits limits = limits_;
     limits.expected_fields = header_width_;
@@ -225,8 +341,11 @@ class ErpCsvConnector final : public crm::Connector {
   }
 
   // Imports every record of `file` that starts on lines first_line .. first_line + line_count - 1.
-  void reread_lines(const std::string& file, std::uint64_t first_line, std::uint64_t line_count,
-                    crm::RecordBatch& batch) const {
+  // The record on first_line must be the quarantined one; a later record
+  // (one an older release swallowed) that is still bad is quarantined on its
+  // own, so it does not keep the good ones out.
+  void reread_lines(const crm::Host& host, const std::string& file, std::uint64_t first_line, std::uint64_t line_count,
+                    const StoredIdentity& stored, std::uint64_t stored_ordinal, crm::RecordBatch& batch) const {
     const std::string where = file + " line " + std::to_string(first_line);
     std::unique_ptr<CsvReader> reader;
     try {
@@ -242,16 +361,29 @@ class ErpCsvConnector final : public crm::Connector {
     count_ordinals_before(file, offset, ordinals);
     reader->seek(offset, first_line);
     CsvRow row;
-    std::size_t records = 0;
-    while (reader->next(row) && row.line < first_line + line_count) {
-      const RowResult result = add_row(row, ordinal_for(row, ordinals), batch);
-      if (!result.error.empty()) {
-        throw crm::DataError(file + " line " + std::to_string(row.line) + ": " + result.error);
-      }
-      ++records;
-    }
-    if (records == 0) {
+    if (!reader->next(row) || row.line != first_line) {
       throw crm::DataError(where + ": the line is empty now");
+    }
+    const bool more_lines = line_count > 1 && reader->offset() < reader->size();
+    std::uint64_t ordinal = ordinal_for(row, ordinals);
+    const bool well_formed = row.error.empty() && row.fields.size() == header_width_;
+    if (well_formed) {
+      check_same_record(where, stored, stored_ordinal, row, ordinal);
+    }
+    RowResult result = add_row(row, ordinal, batch);
+    if (!result.error.empty()) {
+      if (!more_lines) {
+        throw crm::DataError(where + ": " + result.error);
+      }
+      host.report_bad_record(raw_record(file, row, ordinal), where + ": " + result.error);
+    }
+    while (reader->next(row) && row.line - first_line < line_count) {
+      ordinal = ordinal_for(row, ordinals);
+      result = add_row(row, ordinal, batch);
+      if (!result.error.empty()) {
+        host.report_bad_record(raw_record(file, row, ordinal),
+                               file + " line " + std::to_string(row.line) + ": " + result.error);
+      }
     }
   }
 
@@ -380,6 +512,7 @@ class ErpCsvConnector final : public crm::Connector {
     }
     column_index_.clear();
     column_names_.clear();
+    header_width_ = 0;
     header_file_ = file;
     CsvReader reader(full_path(file), delimiter_, limits_);
     CsvRow header;
@@ -425,6 +558,11 @@ class ErpCsvConnector final : public crm::Connector {
     }
     resolve(id_columns_, id_indexes_);
     resolve(skip_when_empty_, skip_indexes_);
+  }
+
+  // The name of column `index`, also when the file changed under a retry and has fewer columns now.
+  [[nodiscard]] std::string column_name(std::size_t index) const {
+    return index < column_names_.size() ? column_names_[index] : "#" + std::to_string(index + 1);
   }
 
   [[nodiscard]] static std::string_view column(const CsvRow& row, std::size_t index) {
@@ -486,7 +624,6 @@ class ErpCsvConnector final : public crm::Connector {
   }
 
   static std::string raw_record(const std::string& file, const CsvRow& row, std::uint64_t ordinal) {
-    constexpr std::size_t kMaxRawBytes = 1 << 20;
     return std::string(kRawPrefix) + std::to_string(row.line) + " " + std::to_string(ordinal) + " " + file + "\n" +
            std::string(row.raw.substr(0, kMaxRawBytes));
   }
@@ -624,7 +761,7 @@ class ErpCsvConnector final : public crm::Connector {
     }
     for (std::size_t index = 0; index < row.fields.size(); ++index) {
       if (const std::size_t nul = row.fields[index].find('\0'); nul != std::string_view::npos) {
-        result.error = "column " + column_names_[index] + " holds a NUL byte at byte " + std::to_string(nul + 1) +
+        result.error = "column " + column_name(index) + " holds a NUL byte at byte " + std::to_string(nul + 1) +
                        " of the field (a UTF-16 or binary file? export it as UTF-8 text)";
         return result;
       }
@@ -641,11 +778,11 @@ class ErpCsvConnector final : public crm::Connector {
       std::string id;
       for (const std::size_t index : id_indexes_) {
         if (!is_valid_utf8(column(row, index))) {
-          result.error = "column " + column_names_[index] + " is not valid UTF-8";
+          result.error = "column " + column_name(index) + " is not valid UTF-8";
           return result;
         }
         if (const std::string problem = unprintable_in(column(row, index)); !problem.empty()) {
-          result.error = "column " + column_names_[index] + " holds " + problem + ", which an id may not hold";
+          result.error = "column " + column_name(index) + " holds " + problem + ", which an id may not hold";
           return result;
         }
         if (!id.empty()) {

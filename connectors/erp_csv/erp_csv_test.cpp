@@ -313,6 +313,169 @@ TEST(ErpCsv, RetryRestoresEveryRowThatAnOlderReleaseSwallowedBehindAnUnbalancedQ
   EXPECT_EQ(harness.number("SELECT sum(amount) FROM orders"), 820.0);
 }
 
+// What erp_csv 0.1 left behind for `broken`: the rows from line 21 on swallowed
+// into one quarantined record (its text cut at `kept_bytes`), and only rows 1 to 19 imported.
+void quarantine_as_release_0_1_did(SyncHarness& harness, const std::string& broken,
+                                   std::size_t kept_bytes = std::string::npos) {
+  harness.store().database().exec("DELETE FROM orders WHERE CAST(substr(external_id, 2) AS INTEGER) > 19");
+  for (const auto& entry : harness.store().list_quarantine("erp_csv")) {
+    harness.store().mark_reprocessed(entry.id, 1);
+  }
+  const std::size_t line_21 = broken.find("O20,");
+  const std::string tail = broken.substr(line_21, broken.size() - line_21 - 2);
+  harness.store().quarantine("erp_csv", "erp_csv:v1 21 0 orders.csv\n" + tail.substr(0, kept_bytes),
+                             "orders.csv line 21: a quoted field is not closed before the end of the file", 1);
+  ASSERT_EQ(harness.count("SELECT count(*) FROM orders"), 19);
+}
+
+TEST(ErpCsv, RetryRestoresASwallowedTailLongerThanTheOneMebibyteAnOlderReleaseKept) {
+  TempDir dir("erp-csv-swallowed-long");
+  const fs::path file = dir / "orders.csv";
+  const auto orders = [](const std::string& row_20) {
+    std::string text = "order,customer,date,amount\r\n";
+    for (int i = 1; i <= 60'000; ++i) {
+      text += i == 20 ? row_20
+                      : "O" + std::to_string(i) + ",C" + std::to_string(i % 100) + ",2026-01-" +
+                            std::to_string(10 + i % 20) + "," + std::to_string(i % 7);
+      text += "\r\n";
+    }
+    return text;
+  };
+  const std::string broken = orders("O20,\"C20,2026-01-10,20");
+  ASSERT_GT(broken.size(), (std::size_t{1} << 20U) + 300'000);
+  write_file(file, broken);
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(file)), "erp_csv");
+  ASSERT_EQ(harness.sync(connector).fetched, 59'999U);
+  quarantine_as_release_0_1_did(harness, broken, std::size_t{1} << 20U);
+
+  write_file(file, orders("O20,\"C20\",2026-01-10,20"));
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.released, 1U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 60'000);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders WHERE external_id = 'O60000'"), 1);
+}
+
+TEST(ErpCsv, OneStillBadRowAmongSwallowedRowsIsQuarantinedAloneAndTheOthersAreRestored) {
+  TempDir dir("erp-csv-swallowed-bad-row");
+  const fs::path file = dir / "orders.csv";
+  const auto with_bad_row_25 = [](std::string text) {
+    const std::string good = "O25,C25,2026-01-15,25";
+    return text.replace(text.find(good), good.size(), "O25,C25,2026-13-45,25");
+  };
+  const std::string broken = with_bad_row_25(forty_orders("O20,\"C20,2026-01-10,20"));
+  write_file(file, broken);
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(file)), "erp_csv");
+  harness.sync(connector);
+  quarantine_as_release_0_1_did(harness, broken);
+
+  write_file(file, with_bad_row_25(forty_orders("O20,\"C20\",2026-01-10,20")));
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.released, 1U);
+  EXPECT_EQ(retried.still_bad, 0U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 39);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders WHERE external_id = 'O25'"), 0);
+  const auto entries = harness.store().list_quarantine("erp_csv", true);
+  ASSERT_EQ(entries.size(), 1U);
+  EXPECT_EQ(entries[0].reason, "orders.csv line 26: column date \"2026-13-45\" matches none of the date formats");
+  EXPECT_EQ(entries[0].raw_record, "erp_csv:v1 26 0 orders.csv\nO25,C25,2026-13-45,25");
+}
+
+TEST(ErpCsv, RetryNeverReleasesAnInvoiceLineUnderTheNumberOfAnotherImportedLine) {
+  TempDir dir("erp-csv-retry-ordinal");
+  const fs::path file = dir / "lines.csv";
+  using namespace std::string_literals;
+  // Line 2: the broken quote hides the invoice, so line 3 became INV7/1 and line 4 INV7/2.
+  // Line 5: INV8 with a NUL was INV8<NUL>/1, and line 6 became INV8/1.
+  write_file(file,
+             "description,invoice,customer,date,amount\n"
+             "\"gadget,INV7,C1,2026-01-05,20\n"
+             "widget,INV7,C1,2026-01-05,10\n"
+             "gizmo,INV7,C1,2026-01-05,30\n"
+             "bolt,INV8\0,C2,2026-01-06,40\n"s
+             "nut,INV8,C2,2026-01-06,50\n");
+  SyncHarness harness(dir / "crm.db");
+  const nlohmann::json config = with_path(nlohmann::json::parse(R"({
+    "record_type": "order",
+    "external_id": {"columns": ["invoice"], "ordinal": true},
+    "columns": {"customer_external_id": "customer", "ordered_at_ms": "date", "amount": "amount"}
+  })"),
+                                          file.string());
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(config), "erp_csv");
+  const SyncSummary summary = harness.sync(connector);
+  ASSERT_EQ(summary.fetched, 3U);
+  ASSERT_EQ(summary.quarantined, 2U);
+
+  write_file(file,
+             "description,invoice,customer,date,amount\n"
+             "gadget,INV7,C1,2026-01-05,20\n"
+             "widget,INV7,C1,2026-01-05,10\n"
+             "gizmo,INV7,C1,2026-01-05,30\n"
+             "bolt,INV8,C2,2026-01-06,40\n"
+             "nut,INV8,C2,2026-01-06,50\n");
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.released, 0U);
+  EXPECT_EQ(retried.still_bad, 2U);
+  EXPECT_EQ(harness.number("SELECT amount FROM orders WHERE external_id = 'INV7/1'"), 10.0) << "widget's order";
+  EXPECT_EQ(harness.number("SELECT amount FROM orders WHERE external_id = 'INV7/2'"), 30.0);
+  EXPECT_EQ(harness.number("SELECT amount FROM orders WHERE external_id = 'INV8/1'"), 50.0) << "nut's order";
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 3);
+  const auto entries = harness.store().list_quarantine("erp_csv", true);
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(entries[0].reason,
+            "lines.csv line 2: its id columns (invoice) could not be read when it was quarantined, so the lines "
+            "after it took its number; releasing it could replace another line's record; re-import the file from "
+            "its start so that every line of it is numbered again");
+  EXPECT_EQ(entries[1].reason,
+            "lines.csv line 5: the fix changed its id columns from 'INV8\\x00' to 'INV8', whose numbering other "
+            "lines already hold; re-import the file from its start so that every line of it is numbered again");
+}
+
+TEST(ErpCsv, RetryDoesNotReleaseARowWhenAnotherRecordNowStartsOnItsLine) {
+  TempDir dir("erp-csv-retry-shifted");
+  const fs::path file = dir / "orders.csv";
+  write_file(file,
+             "order,customer,date,amount\n"
+             "O1,C1,2026-01-05,1\n"
+             "O2,C2,2026-01-05,two\n"
+             "O3,C3,2026-01-05,3\n");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(file)), "erp_csv");
+  ASSERT_EQ(harness.sync(connector).quarantined, 1U);
+  // Fixed, but a line was deleted before it: line 3 is O3's now.
+  write_file(file,
+             "order,customer,date,amount\n"
+             "O2,C2,2026-01-05,2\n"
+             "O3,C3,2026-01-05,3\n");
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.released, 0U);
+  EXPECT_EQ(retried.still_bad, 1U);
+  const auto entries = harness.store().list_quarantine("erp_csv", true);
+  ASSERT_EQ(entries.size(), 1U);
+  EXPECT_EQ(entries[0].reason,
+            "orders.csv line 3 now holds another record ('O3' where the quarantined row had 'O2'): lines were added "
+            "or removed before it; fix the file in place keeping its line numbers, or re-import it");
+}
+
+TEST(ErpCsv, RetryAgainstAFileTruncatedToEmptySaysSo) {
+  TempDir dir("erp-csv-retry-empty");
+  const fs::path exports = dir / "exports";
+  fs::create_directories(exports);
+  using namespace std::string_literals;
+  write_file(exports / "a.csv", "order,customer,date,amount,note\nO1,C1,2026-13-45,1,bad date\n");
+  write_file(exports / "b.csv", "order,customer,date,amount,note\nO2,C2,2026-01-05,2,nul \0 in a note\n"s);
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_PLUGIN_DIR}, settings_for(orders_config(exports)), "erp_csv");
+  ASSERT_EQ(harness.sync(connector).quarantined, 2U);
+  write_file(exports / "b.csv", "");
+  const RetrySummary retried = harness.retry(connector);
+  EXPECT_EQ(retried.still_bad, 2U);
+  const auto entries = harness.store().list_quarantine("erp_csv", true);
+  ASSERT_EQ(entries.size(), 2U);
+  EXPECT_EQ(entries[1].reason, "b.csv line 2: the file is empty now");
+}
+
 TEST(ErpCsv, NulBytesAndControlCharactersInIdsAreQuarantinedWithFileLineAndColumn) {
   TempDir dir("erp-csv-nul");
   const fs::path file = dir / "orders.csv";

@@ -218,18 +218,30 @@ static crm_status read_lines(purchase_log* log, const crm_host* host, FILE* file
     bool too_long = false;
     char id[32];
     line_span* span = &spans[*span_count];
+    const long line_start = ftell(file);
+    if (line_start < 0) {
+      return CRM_STATUS_RETRIABLE;
+    }
     if (fgets(line, sizeof line, file) == NULL) {
       *at_end = true;
       break;
     }
     size = strlen(line);
-    ++*line_number;
     if (size == sizeof line - 1 && line[size - 1] != '\n') {
       int next = 0;
       too_long = true;
       while ((next = fgetc(file)) != EOF && next != '\n') {
       }
     }
+    if (feof(file)) {
+      /* The line has no line end yet: the log is still being written. The next sync reads it whole. */
+      if (fseek(file, line_start, SEEK_SET) != 0) {
+        return CRM_STATUS_RETRIABLE;
+      }
+      *at_end = true;
+      break;
+    }
+    ++*line_number;
     while (size > 0 && (line[size - 1] == '\n' || line[size - 1] == '\r')) {
       --size;
     }

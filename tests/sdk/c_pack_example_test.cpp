@@ -82,6 +82,30 @@ TEST(CPackExample, QuarantinesABadLineWithItsNumberAndKeepsTheRest) {
             "line 3: the date is not a valid YYYYMMDD | line 4: quantity and amount must be numbers");
 }
 
+TEST(CPackExample, ALastLineWithoutItsLineEndIsLeftForTheNextSync) {
+  TempDir dir("c-pack-partial-line");
+  const fs::path log = dir / "purchases.txt";
+  // The writer has flushed half of line 3 so far.
+  std::ofstream(log, std::ios::binary) << "customer_id date cds value\n"
+                                          "00007 19970105 2 30.00\n"
+                                          "00009 19980630 3 4";
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load(
+      {CRM_EXAMPLE_PLUGIN_DIR}, {{"pack_purchase_log", {{"config", {{"path", log.string()}}}}}}, "pack_purchase_log");
+  SyncSummary summary = harness.sync(connector);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.source_records, 1U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 1);
+
+  std::ofstream(log, std::ios::binary | std::ios::app) << "1.5\n";
+  summary = harness.sync(connector);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.source_records, 1U);
+  EXPECT_EQ(summary.quarantined, 0U);
+  EXPECT_EQ(harness.number("SELECT amount FROM orders WHERE external_id = 'L3'"), 41.5);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM quarantine"), 0);
+}
+
 TEST(CPackExample, DeliversAlertsThroughTheCChannelAndARouteWithoutLevelsTakesSignalsToo) {
   TempDir dir("c-pack-channel");
   const fs::path out = dir / "alerts.txt";
