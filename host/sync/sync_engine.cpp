@@ -207,7 +207,8 @@ RetrySummary SyncEngine::retry_quarantine(LoadedPlugin& connector) {
     return summary;
   }
   RecordWriter writer(store_.database(), connector.id(), options_.match_keys);
-  for (const QuarantineEntry& entry : entries) {
+  for (std::size_t e = 0; e < entries.size(); ++e) {
+    const QuarantineEntry& entry = entries[e];
     crm_batch batch{};
     std::string message;
     const crm_status status = call_connector(connector, batch, message, [&](crm_error* error) {
@@ -231,6 +232,17 @@ RetrySummary SyncEngine::retry_quarantine(LoadedPlugin& connector) {
         store_.set_quarantine_reason(entry.id, rejected.front().reason);
         ++summary.still_bad;
       }
+    } else if (status == CRM_STATUS_FATAL) {
+      // abi.h: the host stops using a plugin after FATAL; calling it again
+      // for every remaining entry would hand records to a broken instance.
+      summary.fatal_message = logger_.redact(message);
+      store_.set_quarantine_reason(entry.id, fmt::format("fatal error: {}", summary.fatal_message));
+      ++summary.still_bad;
+      summary.not_tried = entries.size() - e - 1;
+      logger_.log(LogLevel::error, connector.id(),
+                  fmt::format("quarantine retry stopped: the connector failed fatally ({}); {} record(s) not tried",
+                              summary.fatal_message, summary.not_tried));
+      break;
     } else {
       store_.set_quarantine_reason(entry.id, logger_.redact(message));
       ++summary.still_bad;

@@ -157,6 +157,32 @@ TEST(SyncEngine, QuarantinesEachRecordWhoseIdsHoldNulControlsOrInvalidUtf8AndSto
   }
 }
 
+// abi.h: "the host stops using the plugin after FATAL".
+TEST(SyncEngine, QuarantineRetryStopsCallingAConnectorAfterItFailsFatal) {
+  TempDir dir("sync-retry-fatal");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, bad_ids("fatal"), "bad_ids_connector");
+  ASSERT_EQ(harness.sync(connector).status, "ok");
+  const auto before = harness.store().list_quarantine("bad_ids_connector", true);
+  ASSERT_EQ(before.size(), 9U);
+  const RetrySummary summary = harness.retry(connector);
+  EXPECT_EQ(summary.released, 0U);
+  EXPECT_EQ(summary.still_bad, 1U);
+  EXPECT_EQ(summary.not_tried, 8U);
+  EXPECT_EQ(summary.fatal_message, "the source's account was deleted");
+  std::size_t calls = 0;
+  for (const std::string& line : harness.log_lines()) {
+    calls += line.find("reprocess called") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(calls, 1U);
+  const auto after = harness.store().list_quarantine("bad_ids_connector", true);
+  ASSERT_EQ(after.size(), 9U);
+  EXPECT_EQ(after[0].reason, "fatal error: the source's account was deleted");
+  for (std::size_t i = 1; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].reason, before[i].reason) << "entry " << i << " was not tried";
+  }
+}
+
 TEST(SyncEngine, QuarantineRetryKeepsARecordWhoseReprocessedIdHoldsANulByte) {
   TempDir dir("sync-retry-bad-id");
   SyncHarness harness(dir / "crm.db");
