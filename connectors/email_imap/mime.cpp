@@ -384,6 +384,7 @@ std::string html_to_text(std::string_view html) {
 }
 
 std::string to_utf8(std::string_view text, std::string_view charset) {
+  parser_options();  // g_mime_iconv_open needs the charset map and iconv cache of g_mime_init
   std::string name = lower(charset);
   if (name.empty() || name == "us-ascii" || name == "ascii" || name == "utf-8" || name == "utf8") {
     name = "UTF-8";  // checked below like any other charset

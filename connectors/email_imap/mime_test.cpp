@@ -1,9 +1,27 @@
 #include "mime.hpp"
 
+#include <glib.h>
+
 #include <gtest/gtest.h>
 
 namespace crm::connectors {
 namespace {
+
+// to_utf8 is public: called before anything else has set GMime up, it must
+// initialise it itself. The check runs in a fresh process (a re-executed
+// death-test child) so that no earlier test has initialised GMime; GLib's
+// critical warnings (a NULL hash table: the charset map and iconv cache that
+// g_mime_init makes) abort it.
+TEST(Mime, ToUtf8WorksAsTheFirstGMimeCallOfAProcess) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        g_log_set_always_fatal(static_cast<GLogLevelFlags>(G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING));
+        const bool converted = to_utf8("\xB2\xBB\xC2\xFA\xD2\xE2", "gbk") == "不满意";
+        std::exit(converted ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
 
 TEST(Mime, DecodesEncodedWordsInUtf8AndGbk) {
   EXPECT_EQ(decode_header_words("=?UTF-8?B?5oqV6K+J?= late delivery"), "投诉 late delivery");

@@ -331,23 +331,33 @@ int command_quarantine_retry(const GlobalOptions& options, const std::string& co
   ProgressLine progress;
   SyncEngine engine(store, session.logger, session.clock, g_cancelled, sync_options(session, progress));
   nlohmann::json report = nlohmann::json::array();
+  bool connector_failed = false;
   for (LoadedPlugin* connector : host.plugins_of_kind(CRM_KIND_CONNECTOR)) {
     if (!connector_id.empty() && connector->id() != connector_id) {
       continue;
     }
     const RetrySummary summary = engine.retry_quarantine(*connector);
+    connector_failed = connector_failed || !summary.fatal_message.empty();
     report.push_back({{"connector", connector->id()},
                       {"released", summary.released},
                       {"still_bad", summary.still_bad},
-                      {"unsupported", summary.unsupported}});
+                      {"unsupported", summary.unsupported},
+                      {"not_tried", summary.not_tried},
+                      {"fatal_error", summary.fatal_message}});
     if (!as_json) {
       std::cout << fmt::format(
-          "{}: {} released, {} still quarantined{}\n", connector->id(), summary.released, summary.still_bad,
-          summary.unsupported > 0 ? fmt::format(", {} cannot be retried by this connector", summary.unsupported) : "");
+          "{}: {} released, {} still quarantined{}{}\n", connector->id(), summary.released, summary.still_bad,
+          summary.unsupported > 0 ? fmt::format(", {} cannot be retried by this connector", summary.unsupported) : "",
+          summary.fatal_message.empty() ? ""
+                                        : fmt::format("; stopped after a fatal error ({}), {} not tried",
+                                                      summary.fatal_message, summary.not_tried));
     }
   }
   if (as_json) {
     std::cout << report.dump(2) << '\n';
+  }
+  if (connector_failed) {
+    return kExitSyncFailed;
   }
   return refused > 0 ? kExitPartial : kExitOk;
 }

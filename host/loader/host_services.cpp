@@ -43,10 +43,18 @@ crm_status find_value(const nlohmann::json& config, crm_str json_pointer, const 
   } catch (const nlohmann::json::exception&) {
     return CRM_STATUS_INVALID_ARGUMENT;
   }
-  if (!config.contains(parsed)) {
+  // An array index past size_t's range ("/hosts/99999999999999999999") makes
+  // nlohmann throw out_of_range from contains() itself: no such element.
+  try {
+    if (!config.contains(parsed)) {
+      return CRM_STATUS_NOT_FOUND;
+    }
+    value = &config.at(parsed);
+  } catch (const nlohmann::json::out_of_range&) {
     return CRM_STATUS_NOT_FOUND;
+  } catch (const nlohmann::json::exception&) {
+    return CRM_STATUS_INVALID_ARGUMENT;
   }
-  value = &config.at(parsed);
   return value->is_null() ? CRM_STATUS_NOT_FOUND : CRM_STATUS_OK;
 }
 

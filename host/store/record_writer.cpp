@@ -109,7 +109,101 @@ std::string match_key_column(MatchKey key) {
   return "tax_id";
 }
 
+// The code point of the UTF-8 sequence at `bytes[at]` and its length in bytes;
+// length 0 when the bytes there are not valid UTF-8 (overlong, surrogate,
+// beyond U+10FFFF, truncated or a stray continuation byte).
+struct Decoded {
+  std::uint32_t code_point = 0;
+  std::size_t length = 0;
+};
+
+Decoded decode_utf8(std::string_view text, std::size_t at) {
+  const auto lead = static_cast<unsigned char>(text[at]);
+  if (lead < 0x80) {
+    return {lead, 1};
+  }
+  std::size_t length = 0;
+  std::uint32_t code_point = 0;
+  std::uint32_t smallest = 0;
+  if ((lead & 0xE0U) == 0xC0U) {
+    length = 2;
+    code_point = lead & 0x1FU;
+    smallest = 0x80;
+  } else if ((lead & 0xF0U) == 0xE0U) {
+    length = 3;
+    code_point = lead & 0x0FU;
+    smallest = 0x800;
+  } else if ((lead & 0xF8U) == 0xF0U) {
+    length = 4;
+    code_point = lead & 0x07U;
+    smallest = 0x10000;
+  } else {
+    return {};
+  }
+  if (at + length > text.size()) {
+    return {};
+  }
+  for (std::size_t k = 1; k < length; ++k) {
+    const auto next = static_cast<unsigned char>(text[at + k]);
+    if ((next & 0xC0U) != 0x80U) {
+      return {};
+    }
+    code_point = (code_point << 6U) | (next & 0x3FU);
+  }
+  if (code_point < smallest || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) {
+    return {};
+  }
+  return {code_point, length};
+}
+
+bool is_control(std::uint32_t code_point) {
+  return code_point < 0x20 || (code_point >= 0x7F && code_point <= 0x9F);
+}
+
+// The id fields of a layout: external_id and every reference *_external_id.
+bool is_id_field(const RecordField& field) {
+  const std::string_view name(field.name);
+  constexpr std::string_view suffix = "_external_id";
+  return field.kind == FieldKind::text &&
+         (name == "external_id" || (name.size() > suffix.size() && name.ends_with(suffix)));
+}
+
+// The id printable whatever it holds: control characters and bytes that are
+// not UTF-8 become \xHH, so a quarantine listing never prints them raw.
+std::string escaped(std::string_view id) {
+  std::string out;
+  for (std::size_t i = 0; i < id.size();) {
+    const Decoded decoded = decode_utf8(id, i);
+    if (decoded.length == 0 || is_control(decoded.code_point) || decoded.code_point == '\\') {
+      const auto byte = static_cast<unsigned char>(id[i]);
+      out += byte == '\\' ? std::string("\\\\") : fmt::format("\\x{:02X}", byte);
+      ++i;
+      continue;
+    }
+    out.append(id.substr(i, decoded.length));
+    i += decoded.length;
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string id_fault(std::string_view id) {
+  for (std::size_t i = 0; i < id.size();) {
+    const Decoded decoded = decode_utf8(id, i);
+    if (decoded.length == 0) {
+      return fmt::format("a byte 0x{:02X} that is not UTF-8 at byte {}", static_cast<unsigned char>(id[i]), i + 1);
+    }
+    if (decoded.code_point == 0) {
+      return fmt::format("a NUL byte at byte {}", i + 1);
+    }
+    if (is_control(decoded.code_point)) {
+      return fmt::format("control character U+{:04X} at byte {}", decoded.code_point, i + 1);
+    }
+    i += decoded.length;
+  }
+  return {};
+}
 
 // The prepared statements of one table: insert-if-new, then update-if-changed.
 // Its columns are the record's fields by name; external_id and
@@ -271,7 +365,8 @@ void RecordWriter::link_customer(std::string_view external_id, const crm_custome
   set_unified_id_.bind(1, id).bind(2, unified_id).run();
 }
 
-WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_count) {
+WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_count,
+                                std::vector<RejectedRecord>& rejected) {
   WriteCounts counts;
   for (std::size_t s = 0; s < set_count; ++s) {
     const crm_record_set& set = sets[s];
@@ -296,6 +391,30 @@ WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_coun
     std::string derived_id;
     for (std::size_t i = 0; i < set.count; ++i) {
       const unsigned char* record = base + i * set.record_size;
+      // Checked here, not only in connectors, so that every connector (a C
+      // pack, IMAP, an ERP API) is held to it: one bad id quarantines its
+      // record and the rest of the batch is stored.
+      std::string fault;
+      std::string ids;
+      for (const RecordField& field : layout) {
+        if (!is_id_field(field)) {
+          continue;
+        }
+        const std::string_view id = read_text(record, field.offset);
+        ids += fmt::format("{}{}=\"{}\"", ids.empty() ? "" : " ", field.name, escaped(id));
+        if (fault.empty()) {
+          if (std::string why = id_fault(id); !why.empty()) {
+            fault = fmt::format(
+                "{} record {} of the batch: {} holds {}; an id may hold neither NUL, control "
+                "characters nor invalid UTF-8 (correct the id in the source)",
+                layout.name, i + 1, field.name, why);
+          }
+        }
+      }
+      if (!fault.empty()) {
+        rejected.push_back({fmt::format("{} {}", layout.name, ids), std::move(fault)});
+        continue;
+      }
       std::string_view external_id;
       if (table->external_id != nullptr) {
         external_id = read_text(record, table->external_id->offset);

@@ -34,6 +34,18 @@ struct WriteCounts {
   [[nodiscard]] std::uint64_t total() const { return inserted + updated + unchanged; }
 };
 
+// A record the writer refused to store (an id it cannot hold), to be
+// quarantined by the caller; the rest of its batch is written.
+struct RejectedRecord {
+  std::string record;  // the record's ids, unprintable bytes escaped as \xHH
+  std::string reason;  // names the record, the field and the byte position
+};
+
+// Why `id` cannot be an id: "" when it can, otherwise e.g. "a NUL byte at byte 3".
+// Ids may not hold NUL, C0 or C1 control characters, DEL or invalid UTF-8:
+// they are keys, printed in reports and terminals, and compared byte by byte.
+std::string id_fault(std::string_view id);
+
 // Match keys that link customers of different sources into one.
 enum class MatchKey { tax_id, email_domain, name };
 
@@ -48,7 +60,8 @@ class RecordWriter {
   ~RecordWriter();
 
   // Throws RecordSetError before writing anything of a set it cannot read.
-  WriteCounts write(const crm_record_set* sets, std::size_t set_count);
+  // A record with an id id_fault() refuses is not written but appended to `rejected`.
+  WriteCounts write(const crm_record_set* sets, std::size_t set_count, std::vector<RejectedRecord>& rejected);
 
   // Forgets cached customer ids (after a rollback).
   void reset_cache() { customer_ids_.clear(); }

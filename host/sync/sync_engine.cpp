@@ -148,12 +148,16 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
       summary.message = "the connector says it has more but returned nothing and kept its cursor";
       break;
     }
+    std::vector<RejectedRecord> rejected;
     try {
       Transaction transaction(store_.database());
-      summary.counts += writer.write(batch.sets, batch.set_count);
+      summary.counts += writer.write(batch.sets, batch.set_count, rejected);
       const std::int64_t now_ms = clock_.now_ms();
       for (const BadRecord& bad : bad_records.records()) {
         store_.quarantine(connector.id(), bad.raw_record, bad.reason, now_ms);
+      }
+      for (const RejectedRecord& bad : rejected) {
+        store_.quarantine(connector.id(), bad.record, bad.reason, now_ms);
       }
       store_.write_checkpoint(connector.id(), next_cursor, now_ms);
       transaction.commit();
@@ -170,9 +174,9 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
     }
     summary.cursor = next_cursor;
     ++summary.batches;
-    summary.fetched += record_count;
+    summary.fetched += record_count - rejected.size();
     summary.source_records += batch.source_records;
-    summary.quarantined += bad_records.records().size();
+    summary.quarantined += bad_records.records().size() + rejected.size();
     summary.duration_ms = clock_.now_ms() - started_ms;
     if (options_.on_progress) {
       options_.on_progress(summary);
@@ -207,7 +211,8 @@ RetrySummary SyncEngine::retry_quarantine(LoadedPlugin& connector) {
     return summary;
   }
   RecordWriter writer(store_.database(), connector.id(), options_.match_keys);
-  for (const QuarantineEntry& entry : entries) {
+  for (std::size_t e = 0; e < entries.size(); ++e) {
+    const QuarantineEntry& entry = entries[e];
     crm_batch batch{};
     std::string message;
     const crm_status status = call_connector(connector, "fetch", batch, message, [&](crm_error* error) {
@@ -215,11 +220,33 @@ RetrySummary SyncEngine::retry_quarantine(LoadedPlugin& connector) {
                             crm_str{entry.raw_record.data(), entry.raw_record.size()}, &batch, error);
     });
     if (status == CRM_STATUS_OK) {
-      Transaction transaction(store_.database());
-      writer.write(batch.sets, batch.set_count);
-      store_.mark_reprocessed(entry.id, clock_.now_ms());
-      transaction.commit();
-      ++summary.released;
+      // A re-processed record the writer refuses stays quarantined, with the writer's reason.
+      std::vector<RejectedRecord> rejected;
+      {
+        Transaction transaction(store_.database());
+        writer.write(batch.sets, batch.set_count, rejected);
+        if (rejected.empty()) {
+          store_.mark_reprocessed(entry.id, clock_.now_ms());
+          transaction.commit();
+          ++summary.released;
+        }
+      }
+      if (!rejected.empty()) {  // rolled back with the transaction
+        writer.reset_cache();
+        store_.set_quarantine_reason(entry.id, rejected.front().reason);
+        ++summary.still_bad;
+      }
+    } else if (status == CRM_STATUS_FATAL) {
+      // abi.h: the host stops using a plugin after FATAL; calling it again
+      // for every remaining entry would hand records to a broken instance.
+      summary.fatal_message = logger_.redact(message);
+      store_.set_quarantine_reason(entry.id, fmt::format("fatal error: {}", summary.fatal_message));
+      ++summary.still_bad;
+      summary.not_tried = entries.size() - e - 1;
+      logger_.log(LogLevel::error, connector.id(),
+                  fmt::format("quarantine retry stopped: the connector failed fatally ({}); {} record(s) not tried",
+                              summary.fatal_message, summary.not_tried));
+      break;
     } else {
       store_.set_quarantine_reason(entry.id, logger_.redact(message));
       ++summary.still_bad;

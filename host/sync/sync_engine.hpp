@@ -51,6 +51,10 @@ struct RetrySummary {
   std::uint64_t released = 0;     // re-processed into the store
   std::uint64_t still_bad = 0;    // still quarantined, with the new reason
   std::uint64_t unsupported = 0;  // the connector cannot re-process
+  // After the connector failed FATAL the host stops calling it (abi.h): the
+  // entries after that one were not tried and stay as they were.
+  std::uint64_t not_tried = 0;
+  std::string fatal_message;  // the connector's FATAL error, redacted; "" when none
 };
 
 // Drives connectors: fetch a batch, write records, quarantine and cursor in

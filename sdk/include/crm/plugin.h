@@ -121,7 +121,9 @@ typedef struct crm_library {
 } crm_library;
 
 /*
- * crm_on_abi_version: returns CRM_ABI_VERSION as the library was compiled.
+ * crm_on_abi_version: returns CRM_TARGET_ABI_VERSION as the library was
+ * compiled (CRM_ABI_VERSION unless CRM_TARGET_ABI_MINOR names an older minor;
+ * see crm/abi.h); it must equal the manifest's "abi".
  * Required: yes. Must have no side effects: the host calls it before deciding
  * whether to run any other code of the library.
  * Threading: any.  Since: 1.0

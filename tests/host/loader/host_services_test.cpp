@@ -75,6 +75,23 @@ TEST_F(TypedConfigTest, IntegersFromC) {
   EXPECT_EQ(get_int("/port", nullptr), CRM_STATUS_INVALID_ARGUMENT);
 }
 
+// nlohmann throws out_of_range from contains() for an index past size_t; the
+// shielded service turned that into FATAL (and an ERROR line) for a plain miss.
+TEST_F(TypedConfigTest, AnArrayIndexOfAnySizeOrFormThatIsNotThereIsNotFound) {
+  std::int64_t value = 0;
+  crm_buffer buffer{};
+  std::size_t length = 0;
+  for (const char* pointer :
+       {"/hosts/99999999999999999999", "/hosts/18446744073709551616", "/hosts/18446744073709551615",
+        "/hosts/99999999999999999999/port", "/hosts/-", "/hosts/01", "/hosts/x", "/hosts/+1", "/hosts/-1"}) {
+    EXPECT_EQ(get_int(pointer, &value), CRM_STATUS_NOT_FOUND) << pointer;
+    EXPECT_EQ(get_string(pointer, &buffer), CRM_STATUS_NOT_FOUND) << pointer;
+    EXPECT_EQ(table_->config_get_array_length(table_->context, crm_str{pointer, std::strlen(pointer)}, &length),
+              CRM_STATUS_NOT_FOUND)
+        << pointer;
+  }
+}
+
 TEST_F(TypedConfigTest, StringsFromCFollowTheBufferProtocol) {
   char storage[64];
   crm_buffer probe{nullptr, 0, 0};

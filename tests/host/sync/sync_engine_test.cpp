@@ -105,5 +105,99 @@ TEST(SyncEngine, CustomersOfTwoSourcesWithOneTaxIdAreOneCustomer) {
             2);
 }
 
+nlohmann::json bad_ids(const std::string& reprocess) {
+  return {{"bad_ids_connector", {{"config", {{"reprocess", reprocess}}}}}};
+}
+
+// Every connector's ids pass the host's check, not only erp_csv's: NUL, C0
+// and C1 controls, DEL and invalid UTF-8 in external_id or any reference
+// quarantine that one record; the rest of the batch is stored.
+TEST(SyncEngine, QuarantinesEachRecordWhoseIdsHoldNulControlsOrInvalidUtf8AndStoresTheRest) {
+  TempDir dir("sync-bad-ids");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, bad_ids("fatal"), "bad_ids_connector");
+  const SyncSummary summary = harness.sync(connector);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(summary.quarantined, 9U);
+  EXPECT_EQ(summary.fetched, 4U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 3);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers WHERE external_id IN ('K1', '客户9', 'K😀10')"), 3);
+  EXPECT_EQ(harness.text("SELECT group_concat(external_id) FROM orders"), "O1");
+  EXPECT_EQ(harness.count("SELECT count(*) FROM payments"), 0);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers WHERE instr(external_id, char(0)) > 0 "
+                          "OR external_id GLOB '*[' || char(1) || '-' || char(31) || ']*'"),
+            0);
+  const auto entries = harness.store().list_quarantine("bad_ids_connector");
+  ASSERT_EQ(entries.size(), 9U);
+  const std::string rule =
+      "; an id may hold neither NUL, control characters nor invalid UTF-8 (correct the id in the source)";
+  EXPECT_EQ(entries[0].reason, "customer record 2 of the batch: external_id holds a NUL byte at byte 2" + rule);
+  EXPECT_EQ(entries[0].raw_record, R"(customer external_id="K\x002")");
+  EXPECT_EQ(entries[1].reason,
+            "customer record 3 of the batch: external_id holds control character U+001B at byte 2" + rule);
+  EXPECT_EQ(entries[2].reason,
+            "customer record 4 of the batch: external_id holds control character U+007F at byte 2" + rule);
+  EXPECT_EQ(entries[3].reason,
+            "customer record 5 of the batch: external_id holds control character U+0085 at byte 2" + rule);
+  EXPECT_EQ(entries[3].raw_record, R"(customer external_id="K\xC2\x855")");
+  EXPECT_EQ(entries[4].reason,
+            "customer record 6 of the batch: external_id holds a byte 0xFF that is not UTF-8 at byte 2" + rule);
+  EXPECT_EQ(entries[5].reason,
+            "customer record 7 of the batch: external_id holds a byte 0xC0 that is not UTF-8 at byte 2" + rule);
+  EXPECT_EQ(entries[6].reason,
+            "customer record 8 of the batch: external_id holds a byte 0xED that is not UTF-8 at byte 2" + rule);
+  EXPECT_EQ(entries[7].reason, "order record 2 of the batch: customer_external_id holds a NUL byte at byte 2" + rule);
+  EXPECT_EQ(entries[7].raw_record, R"(order external_id="O2" customer_external_id="K\x001")");
+  EXPECT_EQ(entries[8].reason,
+            "payment record 1 of the batch: order_external_id holds control character U+0009 at byte 2" + rule);
+  for (const QuarantineEntry& entry : entries) {
+    for (const char byte : entry.raw_record + entry.reason) {
+      EXPECT_GE(static_cast<unsigned char>(byte), 0x20U) << "printed raw: " << entry.raw_record;
+    }
+  }
+}
+
+// abi.h: "the host stops using the plugin after FATAL".
+TEST(SyncEngine, QuarantineRetryStopsCallingAConnectorAfterItFailsFatal) {
+  TempDir dir("sync-retry-fatal");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, bad_ids("fatal"), "bad_ids_connector");
+  ASSERT_EQ(harness.sync(connector).status, "ok");
+  const auto before = harness.store().list_quarantine("bad_ids_connector", true);
+  ASSERT_EQ(before.size(), 9U);
+  const RetrySummary summary = harness.retry(connector);
+  EXPECT_EQ(summary.released, 0U);
+  EXPECT_EQ(summary.still_bad, 1U);
+  EXPECT_EQ(summary.not_tried, 8U);
+  EXPECT_EQ(summary.fatal_message, "the source's account was deleted");
+  std::size_t calls = 0;
+  for (const std::string& line : harness.log_lines()) {
+    calls += line.find("reprocess called") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(calls, 1U);
+  const auto after = harness.store().list_quarantine("bad_ids_connector", true);
+  ASSERT_EQ(after.size(), 9U);
+  EXPECT_EQ(after[0].reason, "fatal error: the source's account was deleted");
+  for (std::size_t i = 1; i < after.size(); ++i) {
+    EXPECT_EQ(after[i].reason, before[i].reason) << "entry " << i << " was not tried";
+  }
+}
+
+TEST(SyncEngine, QuarantineRetryKeepsARecordWhoseReprocessedIdHoldsANulByte) {
+  TempDir dir("sync-retry-bad-id");
+  SyncHarness harness(dir / "crm.db");
+  LoadedPlugin& connector = harness.load({CRM_TEST_PLUGIN_DIR}, bad_ids("bad_id"), "bad_ids_connector");
+  ASSERT_EQ(harness.sync(connector).status, "ok");
+  const RetrySummary summary = harness.retry(connector);
+  EXPECT_EQ(summary.released, 0U);
+  EXPECT_EQ(summary.still_bad, 9U);
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 3);
+  const auto after = harness.store().list_quarantine("bad_ids_connector", true);
+  ASSERT_EQ(after.size(), 9U);
+  EXPECT_EQ(after[0].reason,
+            "customer record 1 of the batch: external_id holds a NUL byte at byte 2; an id may hold neither NUL, "
+            "control characters nor invalid UTF-8 (correct the id in the source)");
+}
+
 }  // namespace
 }  // namespace crm::host
