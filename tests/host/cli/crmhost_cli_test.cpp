@@ -28,6 +28,7 @@
 #include "crm/abi.h"
 #include "store/job_lock.hpp"
 #include "store/store.hpp"
+#include "testing/sqlite_peek.hpp"
 
 namespace crm::host {
 namespace {
@@ -120,6 +121,8 @@ class CrmhostCli : public ::testing::Test {
 
   fs::path dir_;
 };
+
+using testing::peek;
 
 TEST_F(CrmhostCli, PluginsJsonListsTheBuiltPlugins) {
   const CommandResult result = run_crmhost("plugins --json");
@@ -579,25 +582,6 @@ TEST_F(CrmhostCli, APluginFileOtherUsersCanWriteIsRefusedUnlessTheConfigurationA
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
   listing = nlohmann::json::parse(result.output);
   EXPECT_EQ(listing["plugins"][0]["state"], "loaded");
-}
-
-// Reads while a job runs, as a bystander: read-only, so it never takes a lock the job needs.
-std::int64_t peek(const fs::path& db, const char* sql) {
-  if (!fs::exists(db)) {
-    return -1;
-  }
-  sqlite3* connection = nullptr;
-  std::int64_t value = -1;
-  if (sqlite3_open_v2(db.c_str(), &connection, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(connection, sql, -1, &statement, nullptr) == SQLITE_OK &&
-        sqlite3_step(statement) == SQLITE_ROW) {
-      value = sqlite3_column_int64(statement, 0);
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(connection);
-  return value;
 }
 
 TEST_F(CrmhostCli, RunsOfAKilledCrmhostAreMarkedInterruptedByTheNextJob) {

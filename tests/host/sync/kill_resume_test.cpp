@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "store/sqlite.hpp"
+#include "testing/sqlite_peek.hpp"
 #include "testing/sync_harness.hpp"
 
 namespace crm::host {
@@ -79,27 +80,6 @@ std::int64_t scalar(const fs::path& db, const std::string& sql) {
   }
 }
 
-// Reads while the sync runs, as a bystander: read-only, without creating the
-// file or changing its journal mode, so the poll never takes a lock the sync
-// needs to set its store up.
-std::int64_t peek(const fs::path& db, const char* sql) {
-  if (!fs::exists(db)) {
-    return -1;
-  }
-  sqlite3* connection = nullptr;
-  std::int64_t value = -1;
-  if (sqlite3_open_v2(db.c_str(), &connection, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(connection, sql, -1, &statement, nullptr) == SQLITE_OK &&
-        sqlite3_step(statement) == SQLITE_ROW) {
-      value = sqlite3_column_int64(statement, 0);
-    }
-    sqlite3_finalize(statement);
-  }
-  sqlite3_close(connection);
-  return value;
-}
-
 // Rows of `table_sql` in one database and not in the other, both ways.
 std::int64_t differences(const fs::path& db, const fs::path& reference, const std::string& table_sql) {
   Database database(db.string());
@@ -111,6 +91,8 @@ std::int64_t differences(const fs::path& db, const fs::path& reference, const st
                   theirs, ours));
   return statement.step() ? statement.column_int64(0) : -1;
 }
+
+using testing::peek;
 
 TEST(KillResume, ASyncKilledMidImportAndRerunEqualsOneCleanRun) {
   testing::TempDir dir("kill-resume");
