@@ -14,14 +14,17 @@ CRM_PACKAGES=(
   libsqlite3-dev sqlite3
   libfmt-dev nlohmann-json3-dev libcli11-dev
   libcurl4-openssl-dev libssl-dev libgmime-3.0-dev
+  libpq-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
   json-schema-test-suite
   clang-format
 )
 # The real servers the tests start on loopback (../shared/test-servers.md):
-# SMTP for alert_email and the demo, IMAP for email_imap, Tryton for erp_tryton.
+# SMTP for alert_email and the demo, IMAP for email_imap, Tryton for erp_tryton,
+# PostgreSQL for the store's second backend.
 CRM_TEST_SERVER_PACKAGES=(
+  postgresql-15
   python3-aiosmtpd
   dovecot-imapd
   tryton-server tryton-modules-party tryton-modules-sale

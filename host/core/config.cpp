@@ -17,6 +17,10 @@ const char* const kHostConfigSchema = R"({
   "properties": {
     "$schema": {"type": "string"},
     "database": {"type": "string", "minLength": 1},
+    "database_password": {
+      "type": "object", "additionalProperties": false, "required": ["env"],
+      "properties": {"env": {"type": "string", "minLength": 1}}
+    },
     "plugin_dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "log_level": {"enum": ["debug", "info", "warn", "error"]},
     "allow_writable_plugins": {"type": "boolean"},
@@ -89,7 +93,13 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   }
   HostConfig config;
   if (document.contains("database")) {
-    config.database = resolve(base_dir, document["database"].get<std::string>());
+    const auto database = document["database"].get<std::string>();
+    // A PostgreSQL URL is not a path relative to the file.
+    const bool is_url = database.starts_with("postgresql://") || database.starts_with("postgres://");
+    config.database = is_url ? std::filesystem::path(database) : resolve(base_dir, database);
+  }
+  if (document.contains("database_password")) {
+    config.database_password_env = document["database_password"]["env"].get<std::string>();
   }
   for (const auto& directory : document.value("plugin_dirs", nlohmann::json::array())) {
     config.plugin_dirs.push_back(resolve(base_dir, directory.get<std::string>()));

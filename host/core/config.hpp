@@ -24,7 +24,11 @@ class ConfigError : public std::runtime_error {
 // to the file's own directory. Secrets never appear in it: plugin secret
 // fields hold {"env": "VARIABLE"} references.
 struct HostConfig {
+  // A SQLite file, or a "postgresql://user@host:port/db" URL.
   std::optional<std::filesystem::path> database;
+  // The environment variable holding the PostgreSQL password ({"env": "NAME"});
+  // without it libpq reads PGPASSWORD or ~/.pgpass.
+  std::optional<std::string> database_password_env;
   std::vector<std::filesystem::path> plugin_dirs;
   std::optional<std::string> log_level;
   // Load plugin files and folders that users other than root and the host's

@@ -250,7 +250,7 @@ struct RecordWriter::TableWriter {
     std::string changed;
     const auto add = [&](const std::string& column, int index) {
       assignments += fmt::format("{}{} = ?{}", assignments.empty() ? "" : ", ", column, index);
-      changed += fmt::format("{}{} IS NOT ?{}", changed.empty() ? "" : " OR ", column, index);
+      changed += fmt::format("{}{} IS DISTINCT FROM ?{}", changed.empty() ? "" : " OR ", column, index);
     };
     if (customer != nullptr) {
       add("customer_id", 3);
@@ -300,7 +300,8 @@ RecordWriter::RecordWriter(Database& db, std::string source, std::vector<MatchKe
       find_customer_(db.prepare("SELECT id FROM customers WHERE source = ?1 AND external_id = ?2")),
       insert_placeholder_(
           db.prepare("INSERT INTO customers (source, external_id, is_placeholder) VALUES (?1, ?2, 1) RETURNING id")),
-      set_unified_id_(db.prepare("UPDATE customers SET unified_id = ?2 WHERE id = ?1 AND unified_id IS NOT ?2")) {
+      set_unified_id_(
+          db.prepare("UPDATE customers SET unified_id = ?2 WHERE id = ?1 AND unified_id IS DISTINCT FROM ?2")) {
   for (const RecordLayout* layout = crm::record_layouts_begin(); layout != crm::record_layouts_end(); ++layout) {
     tables_.push_back(std::make_unique<TableWriter>(db, *layout));
   }
@@ -440,7 +441,7 @@ WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_coun
           bind_field(*statement, index++, *field, record);
         }
         statement->run();
-        if (sqlite3_changes(db_.handle()) > 0) {
+        if (db_.changes() > 0) {
           break;
         }
         if (attempt == 0) {

@@ -8,15 +8,12 @@
 #include <vector>
 
 #include "loader/host_services.hpp"
+#include "store/database.hpp"
 #include "store/job_lock.hpp"
-#include "store/sqlite.hpp"
+#include "store/sqlite/schema.hpp"
+#include "store/store_error.hpp"
 
 namespace crm::host {
-
-class StoreError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct QuarantineEntry {
   std::int64_t id = 0;
@@ -55,14 +52,17 @@ struct InterruptedRun {
 // One log line: how many runs were found interrupted, and which.
 std::string describe_interrupted_runs(const std::vector<InterruptedRun>& runs);
 
-// The embedded customer store. Schema versioned with PRAGMA user_version and
-// migrated forward at open; a database newer than this binary is refused and
-// left untouched.
+// The customer store, in a SQLite file (the embedded default) or a
+// PostgreSQL database. Schema versioned and migrated forward at open, each
+// backend with its own migrations (host/store/sqlite/, host/store/postgresql/);
+// a database newer than this binary is refused and left untouched.
 class Store final : public PluginStateStore {
  public:
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = sqlite::kSchemaVersion;
 
-  explicit Store(const std::string& path);
+  // A path or a "postgresql://" URL (DatabaseLocator::parse).
+  explicit Store(const std::string& locator);
+  explicit Store(const DatabaseLocator& locator);
 
   [[nodiscard]] int schema_version();
   [[nodiscard]] Database& database() { return db_; }
@@ -91,8 +91,6 @@ class Store final : public PluginStateStore {
   std::vector<InterruptedRun> close_interrupted_runs(const JobLock& held, std::int64_t now_ms);
 
  private:
-  void migrate();
-
   // Host services may be called from a plugin's own threads; one connection, one writer at a time.
   std::mutex mutex_;
   Database db_;

@@ -1,9 +1,12 @@
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 #include <chrono>
 #include <fmt/format.h>
+#include <sqlite3.h>
 #include <thread>
 #include <utility>
+
+#include "store/postgresql/connection.hpp"
 
 namespace crm::host {
 namespace {
@@ -11,7 +14,7 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 
 [[noreturn]] void throw_error(sqlite3* db, std::string_view what) {
-  throw SqliteError(fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
+  throw DatabaseError(fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
 }
 
 }  // namespace
@@ -22,36 +25,66 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nu
   }
 }
 
+Statement::Statement(postgresql::Connection& connection, std::string_view sql)
+    : query_(std::make_unique<postgresql::Query>(connection, sql)) {}
+
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), statement_(std::exchange(other.statement_, nullptr)) {}
+    : db_(other.db_), statement_(std::exchange(other.statement_, nullptr)), query_(std::move(other.query_)) {}
 
 Statement::~Statement() {
   sqlite3_finalize(statement_);
 }
 
 Statement& Statement::bind(int index, std::int64_t value) {
+  if (query_) {
+    query_->bind(index, std::to_string(value), false);
+    return *this;
+  }
   if (sqlite3_bind_int64(statement_, index, value) != SQLITE_OK) throw_error(db_, "binding");
   return *this;
 }
 
 Statement& Statement::bind(int index, double value) {
+  if (query_) {
+    query_->bind(index, fmt::format("{}", value), false);
+    return *this;
+  }
   if (sqlite3_bind_double(statement_, index, value) != SQLITE_OK) throw_error(db_, "binding");
   return *this;
 }
 
 Statement& Statement::bind(int index, std::string_view value) {
+  if (query_) {
+    query_->bind(index, std::string(value), false);
+    return *this;
+  }
   if (sqlite3_bind_text64(statement_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8) != SQLITE_OK) {
     throw_error(db_, "binding");
   }
   return *this;
 }
 
+Statement& Statement::bind_bytes(int index, std::string_view value) {
+  if (query_) {
+    query_->bind(index, std::string(value), true);
+    return *this;
+  }
+  return bind(index, value);
+}
+
 Statement& Statement::bind_null(int index) {
+  if (query_) {
+    query_->bind_null(index);
+    return *this;
+  }
   if (sqlite3_bind_null(statement_, index) != SQLITE_OK) throw_error(db_, "binding");
   return *this;
 }
 
 bool Statement::step() {
+  if (query_) {
+    return query_->step();
+  }
   const int result = sqlite3_step(statement_);
   if (result == SQLITE_ROW) return true;
   if (result == SQLITE_DONE) return false;
@@ -65,17 +98,30 @@ void Statement::run() {
 }
 
 void Statement::reset() {
+  if (query_) {
+    query_->reset();
+    return;
+  }
   sqlite3_reset(statement_);
   sqlite3_clear_bindings(statement_);
 }
 
 std::int64_t Statement::column_int64(int index) const {
+  if (query_) {
+    return query_->int64(index);
+  }
   return sqlite3_column_int64(statement_, index);
 }
 double Statement::column_double(int index) const {
+  if (query_) {
+    return query_->real(index);
+  }
   return sqlite3_column_double(statement_, index);
 }
 bool Statement::column_is_null(int index) const {
+  if (query_) {
+    return query_->is_null(index);
+  }
   return sqlite3_column_type(statement_, index) == SQLITE_NULL;
 }
 
@@ -84,19 +130,23 @@ std::string Statement::column_text(int index) const {
 }
 
 std::string_view Statement::column_view(int index) const {
+  if (query_) {
+    return query_->text(index);
+  }
   const auto* text = sqlite3_column_text(statement_, index);
   const int size = sqlite3_column_bytes(statement_, index);
   return text == nullptr ? std::string_view()
                          : std::string_view(reinterpret_cast<const char*>(text), static_cast<std::size_t>(size));
 }
 
-Database::Database(const std::string& path, const std::function<void(Database&)>& check_before_writing) : path_(path) {
+void Database::open_sqlite(const std::function<void(Database&)>& check_before_writing) {
+  const std::string& path = locator_.target;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
     const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
-    throw SqliteError(fmt::format("cannot open database {}: {}", path, message));
+    throw DatabaseError(fmt::format("cannot open database {}: {}", path, message));
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
@@ -130,7 +180,63 @@ Database::Database(const std::string& path, const std::function<void(Database&)>
     const std::string message = sqlite3_errmsg(db_);
     sqlite3_close(db_);
     db_ = nullptr;
-    throw SqliteError(fmt::format("cannot use {} as a database: {}", path, message));
+    throw DatabaseError(fmt::format("cannot use {} as a database: {}", path, message));
+  }
+}
+
+DatabaseLocator DatabaseLocator::parse(std::string_view text) {
+  DatabaseLocator locator;
+  locator.target = std::string(text);
+  if (text.starts_with("postgresql://") || text.starts_with("postgres://")) {
+    locator.kind = DatabaseKind::postgresql;
+  }
+  return locator;
+}
+
+std::string DatabaseLocator::display() const {
+  if (kind == DatabaseKind::sqlite) {
+    return target;
+  }
+  // postgresql://user:password@host/db?password=...: keep everything but the passwords.
+  std::string shown = target;
+  const std::size_t scheme_end = shown.find("://") + 3;
+  const std::size_t at = shown.find('@', scheme_end);
+  const std::size_t slash = shown.find('/', scheme_end);
+  if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+    const std::size_t colon = shown.find(':', scheme_end);
+    if (colon != std::string::npos && colon < at) {
+      shown.erase(colon, at - colon);
+    }
+  }
+  const std::size_t query = shown.find('?');
+  if (query != std::string::npos) {
+    std::string kept;
+    std::size_t start = query + 1;
+    while (start <= shown.size()) {
+      const std::size_t end = std::min(shown.find('&', start), shown.size());
+      const std::string_view pair = std::string_view(shown).substr(start, end - start);
+      if (!pair.empty() && !pair.starts_with("password=")) {
+        kept += fmt::format("{}{}", kept.empty() ? "?" : "&", pair);
+      }
+      start = end + 1;
+    }
+    shown = shown.substr(0, query) + kept;
+  }
+  return shown;
+}
+
+Database::Database(const std::string& locator, const std::function<void(Database&)>& check_before_writing)
+    : Database(DatabaseLocator::parse(locator), check_before_writing) {}
+
+Database::Database(const DatabaseLocator& locator, const std::function<void(Database&)>& check_before_writing)
+    : locator_(locator) {
+  if (locator_.kind == DatabaseKind::sqlite) {
+    open_sqlite(check_before_writing);
+    return;
+  }
+  postgresql_ = std::make_unique<postgresql::Connection>(locator_.target, locator_.password, locator_.display());
+  if (check_before_writing) {
+    check_before_writing(*this);
   }
 }
 
@@ -139,42 +245,69 @@ Database::~Database() {
 }
 
 void Database::exec(std::string_view sql) {
+  if (postgresql_) {
+    postgresql_->exec(sql);
+    return;
+  }
   const std::string text(sql);
   char* message = nullptr;
   if (sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
     const std::string detail = message != nullptr ? message : sqlite3_errmsg(db_);
     sqlite3_free(message);
-    throw SqliteError(detail);
+    throw DatabaseError(detail);
   }
 }
 
 Statement Database::prepare(std::string_view sql) {
-  return Statement(db_, sql);
+  if (postgresql_) {
+    return {*postgresql_, sql};
+  }
+  return {db_, sql};
 }
 
 std::int64_t Database::last_insert_rowid() const {
+  if (postgresql_) {
+    throw DatabaseError("last_insert_rowid is SQLite's: write INSERT ... RETURNING id");
+  }
   return sqlite3_last_insert_rowid(db_);
 }
 
 std::int64_t Database::changes() const {
+  if (postgresql_) {
+    return postgresql_->changes();
+  }
   return sqlite3_changes64(db_);
 }
 
+// IMMEDIATE: take the write lock now, so two writers wait at BEGIN (under the
+// busy timeout) instead of one failing at its first write.
+void Database::begin() {
+  exec(postgresql_ ? "BEGIN" : "BEGIN IMMEDIATE");
+}
+
+void Database::commit() {
+  exec("COMMIT");
+}
+
+void Database::rollback() {
+  exec("ROLLBACK");
+}
+
 Transaction::Transaction(Database& db) : db_(db) {
-  db_.exec("BEGIN IMMEDIATE");
+  db_.begin();
 }
 
 Transaction::~Transaction() {
   if (!done_) {
     try {
-      db_.exec("ROLLBACK");
-    } catch (const SqliteError&) {  // NOLINT(bugprone-empty-catch): nothing more to do while unwinding
+      db_.rollback();
+    } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): nothing more to do while unwinding
     }
   }
 }
 
 void Transaction::commit() {
-  db_.exec("COMMIT");
+  db_.commit();
   done_ = true;
 }
 

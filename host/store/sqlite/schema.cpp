@@ -1,0 +1,550 @@
+#include "store/sqlite/schema.hpp"
+
+#include <algorithm>
+#include <array>
+#include <fmt/format.h>
+#include <vector>
+
+#include "store/store_error.hpp"
+
+namespace crm::host::sqlite {
+namespace {
+
+// 'CRM1': marks a file as a crmhost database, so that another application's
+// SQLite file is never migrated by mistake.
+constexpr std::int64_t kApplicationId = 0x43524D31;
+
+// Migration N takes the schema from version N-1 to N. Append only.
+constexpr std::array<const char*, 7> kMigrations = {
+    R"sql(
+CREATE TABLE runs (
+  id INTEGER PRIMARY KEY,
+  command TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  status TEXT NOT NULL DEFAULT 'running',
+  summary_json TEXT
+);
+CREATE TABLE plugin_checkpoints (
+  plugin_id TEXT PRIMARY KEY,
+  cursor TEXT NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE quarantine (
+  id INTEGER PRIMARY KEY,
+  plugin_id TEXT NOT NULL,
+  raw_record TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  reprocessed_ms INTEGER
+);
+CREATE INDEX quarantine_by_plugin ON quarantine(plugin_id, id);
+)sql",
+    // 2: the 360-degree customer view. Every row is keyed by (source, external_id),
+    // source being the connector id, so that a re-sync updates instead of duplicating.
+    // The high-volume tables (orders, activities, interactions) are WITHOUT ROWID,
+    // keyed by that pair: one B-tree per insert instead of a table and an index.
+    R"sql(
+CREATE TABLE customers (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  unified_id INTEGER,
+  name TEXT,
+  tax_id TEXT,
+  email_domain TEXT,
+  country TEXT,
+  industry TEXT,
+  created_at_ms INTEGER,
+  is_placeholder INTEGER NOT NULL DEFAULT 0,
+  UNIQUE (source, external_id)
+);
+CREATE INDEX customers_by_tax_id ON customers(tax_id) WHERE tax_id IS NOT NULL;
+CREATE INDEX customers_by_email_domain ON customers(email_domain) WHERE email_domain IS NOT NULL;
+CREATE INDEX customers_by_name ON customers(lower(name)) WHERE name IS NOT NULL;
+CREATE INDEX customers_by_unified_id ON customers(unified_id);
+CREATE TABLE contacts (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  name TEXT, email TEXT, phone TEXT, role TEXT, owner TEXT,
+  is_key_contact INTEGER,
+  left_at_ms INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE orders (
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  ordered_at_ms INTEGER,
+  amount REAL,
+  currency TEXT,
+  product_line TEXT,
+  quantity REAL,
+  status TEXT,
+  PRIMARY KEY (source, external_id)
+) WITHOUT ROWID;
+CREATE TABLE payments (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  order_external_id TEXT,
+  amount REAL,
+  due_at_ms INTEGER,
+  paid_at_ms INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE tickets (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  opened_at_ms INTEGER,
+  first_response_at_ms INTEGER,
+  resolved_at_ms INTEGER,
+  category TEXT,
+  subject TEXT,
+  is_complaint INTEGER,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE surveys (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  answered_at_ms INTEGER,
+  kind TEXT CHECK (kind IN ('csat', 'nps')),
+  score REAL,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE activities (
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  contact_external_id TEXT,
+  occurred_at_ms INTEGER,
+  kind TEXT,
+  detail TEXT,
+  PRIMARY KEY (source, external_id)
+) WITHOUT ROWID;
+CREATE TABLE interactions (
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  contact_external_id TEXT,
+  occurred_at_ms INTEGER,
+  channel TEXT,
+  direction TEXT CHECK (direction IN ('inbound', 'outbound')),
+  subject TEXT,
+  keywords TEXT,
+  is_complaint INTEGER,
+  PRIMARY KEY (source, external_id)
+) WITHOUT ROWID;
+CREATE TABLE customer_attributes (
+  id INTEGER PRIMARY KEY,
+  source TEXT NOT NULL,
+  external_id TEXT NOT NULL,
+  customer_id INTEGER REFERENCES customers(id),
+  name TEXT NOT NULL,
+  value TEXT,
+  UNIQUE (source, external_id)
+);
+CREATE TABLE connector_runs (
+  id INTEGER PRIMARY KEY,
+  connector_id TEXT NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  status TEXT NOT NULL,
+  fetched INTEGER NOT NULL DEFAULT 0,
+  inserted INTEGER NOT NULL DEFAULT 0,
+  updated INTEGER NOT NULL DEFAULT 0,
+  unchanged INTEGER NOT NULL DEFAULT 0,
+  quarantined INTEGER NOT NULL DEFAULT 0,
+  cursor TEXT,
+  message TEXT
+);
+)sql",
+    // 3: scoring history. One row per customer and run, so "band changed since
+    // the last run" and trends are joins on the primary key; models keep every
+    // trained version with its training date.
+    R"sql(
+CREATE TABLE score_runs (
+  id INTEGER PRIMARY KEY,
+  as_of_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  primary_scorer TEXT,
+  scorers_json TEXT,
+  customer_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE customer_scores (
+  run_id INTEGER NOT NULL REFERENCES score_runs(id),
+  customer_id INTEGER NOT NULL,
+  score REAL,
+  band TEXT,
+  tier TEXT,
+  stage TEXT,
+  abc_class TEXT,
+  reasons TEXT,
+  scores_json TEXT,
+  explain_json TEXT,
+  PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+CREATE TABLE models (
+  id INTEGER PRIMARY KEY,
+  scorer_id TEXT NOT NULL,
+  scorer_version TEXT NOT NULL,
+  trained_ms INTEGER NOT NULL,
+  as_of_ms INTEGER NOT NULL,
+  horizon_days INTEGER NOT NULL,
+  customer_count INTEGER NOT NULL,
+  model BLOB NOT NULL
+);
+CREATE INDEX models_by_scorer ON models(scorer_id, id);
+)sql",
+    // 4: alerts and their delivery. An alert is identified by (customer, reason)
+    // while it is not resolved; every notification goes through the outbox,
+    // written before it is sent and marked after.
+    R"sql(
+CREATE TABLE alerts (
+  id INTEGER PRIMARY KEY,
+  customer_id INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  level TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+  title TEXT,
+  detail TEXT,
+  opened_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  last_notified_ms INTEGER,
+  deadline_ms INTEGER,
+  escalation_level INTEGER NOT NULL DEFAULT 0,
+  escalated_ms INTEGER,
+  acked_by TEXT,
+  acked_ms INTEGER,
+  resolved_by TEXT,
+  resolved_ms INTEGER,
+  resolution_note TEXT
+);
+CREATE UNIQUE INDEX alerts_active ON alerts(customer_id, reason) WHERE state != 'resolved';
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER REFERENCES alerts(id),
+  channel_id TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  notification TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_ms INTEGER NOT NULL,
+  last_error TEXT,
+  created_ms INTEGER NOT NULL,
+  sent_ms INTEGER
+);
+CREATE INDEX outbox_due ON outbox(state, next_attempt_ms);
+CREATE INDEX outbox_sent_by_channel ON outbox(channel_id, sent_ms) WHERE state = 'sent';
+)sql",
+    // 5: digests. Notifications of one group (a route's digest window, or
+    // those held by a recipient cap) share group_key and become due together;
+    // digest_key is written before a digest is sent, so a retried digest is
+    // the same message with the same members.
+    R"sql(
+ALTER TABLE outbox ADD COLUMN group_key TEXT;
+ALTER TABLE outbox ADD COLUMN digest_key TEXT;
+CREATE INDEX outbox_pending_group ON outbox(group_key) WHERE state = 'pending' AND group_key IS NOT NULL;
+CREATE INDEX outbox_by_alert ON outbox(alert_id);
+-- What routes match on besides level and reason, kept for escalation and resolution:
+-- tier, abc_class, stage, industry, account_manager (JSON object of strings).
+ALTER TABLE alerts ADD COLUMN labels TEXT;
+-- When the one reminder for a missed first response (15 min) or closed loop (24 h) went out.
+ALTER TABLE alerts ADD COLUMN first_response_reminded_ms INTEGER;
+ALTER TABLE alerts ADD COLUMN close_loop_reminded_ms INTEGER;
+)sql",
+    // 6: win-back. Lost customers with their churn date, evidence, reason
+    // (proposed by rules, confirmed by a person), "5 Why" chain and value;
+    // campaigns (one per playbook version) and their enrolments, each with its
+    // step, state and what it cost; every executed step (unique per
+    // enrolment and sequence, so a re-run cannot execute it twice); tasks for
+    // owners; the do-not-contact list; mass-churn events; the revival pool.
+    R"sql(
+-- A scorer's estimate of a customer's purchases in a year while a customer (BG/NBD), for the win-back value.
+ALTER TABLE customer_scores ADD COLUMN purchases_per_year REAL;
+CREATE TABLE lost_customers (
+  customer_id INTEGER PRIMARY KEY,
+  churn_date_ms INTEGER NOT NULL,
+  detected_ms INTEGER NOT NULL,
+  method TEXT NOT NULL CHECK (method IN ('silence', 'contract_end', 'mark')),
+  evidence TEXT NOT NULL,
+  reason TEXT,
+  reason_source TEXT CHECK (reason_source IN ('rule', 'person')),
+  reason_evidence TEXT,
+  reason_note TEXT,
+  reason_by TEXT,
+  why_chain TEXT NOT NULL DEFAULT '[]',
+  expected_value REAL,
+  abc_class TEXT,
+  eligible INTEGER NOT NULL DEFAULT 0,
+  exclusion TEXT,
+  mass_churn_event INTEGER,
+  recovered_ms INTEGER
+);
+CREATE TABLE do_not_contact (
+  customer_id INTEGER PRIMARY KEY,
+  reason TEXT NOT NULL,
+  added_by TEXT,
+  added_ms INTEGER NOT NULL
+);
+CREATE TABLE mass_churn_events (
+  id INTEGER PRIMARY KEY,
+  reason TEXT NOT NULL,
+  period_start_ms INTEGER NOT NULL,
+  lost_count INTEGER NOT NULL,
+  rate REAL NOT NULL,
+  alert_id INTEGER,
+  UNIQUE (reason, period_start_ms)
+);
+CREATE TABLE campaigns (
+  id INTEGER PRIMARY KEY,
+  playbook_id TEXT NOT NULL,
+  playbook_version INTEGER NOT NULL,
+  playbook TEXT NOT NULL,
+  holdout_fraction REAL NOT NULL,
+  budget REAL,
+  spent REAL NOT NULL DEFAULT 0,
+  recovery_window_days INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  UNIQUE (playbook_id, playbook_version)
+);
+CREATE TABLE enrolments (
+  id INTEGER PRIMARY KEY,
+  campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+  customer_id INTEGER NOT NULL,
+  holdout INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('active', 'holdout', 'completed', 'converted', 'exited')),
+  step_index INTEGER NOT NULL DEFAULT 0,
+  steps_done INTEGER NOT NULL DEFAULT 0,
+  next_step_ms INTEGER NOT NULL,
+  enrolled_ms INTEGER NOT NULL,
+  last_contact_ms INTEGER,
+  contacted INTEGER NOT NULL DEFAULT 0,
+  cost REAL NOT NULL DEFAULT 0,
+  ended_ms INTEGER,
+  exit_reason TEXT,
+  UNIQUE (campaign_id, customer_id)
+);
+CREATE INDEX enrolments_due ON enrolments(next_step_ms) WHERE state = 'active';
+CREATE INDEX enrolments_by_customer ON enrolments(customer_id);
+CREATE TABLE enrolment_steps (
+  enrolment_id INTEGER NOT NULL REFERENCES enrolments(id),
+  sequence INTEGER NOT NULL,
+  step_index INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  executed_ms INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  PRIMARY KEY (enrolment_id, sequence)
+) WITHOUT ROWID;
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  enrolment_id INTEGER REFERENCES enrolments(id),
+  customer_id INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  due_ms INTEGER,
+  state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'done'))
+);
+CREATE TABLE revival_pool (
+  customer_id INTEGER PRIMARY KEY,
+  joined_ms INTEGER NOT NULL,
+  last_touch_ms INTEGER,
+  touches INTEGER NOT NULL DEFAULT 0
+);
+)sql",
+    // 7: a task the playbooks created is closed by its owner with what came
+    // of it (the senior person's dialogue, the competitor analysis).
+    R"sql(
+ALTER TABLE tasks ADD COLUMN done_ms INTEGER;
+ALTER TABLE tasks ADD COLUMN done_by TEXT;
+ALTER TABLE tasks ADD COLUMN outcome TEXT;
+)sql"};
+
+static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
+
+std::int64_t pragma_value(Database& db, std::string_view pragma) {
+  Statement statement = db.prepare(fmt::format("PRAGMA {}", pragma));
+  return statement.step() ? statement.column_int64(0) : 0;
+}
+
+// Every table, column and named index of a database ("table runs", "column
+// runs.status", "index alerts_active"), each with the table it belongs to.
+std::map<std::string, std::string> schema_objects(Database& db) {
+  Statement statement = db.prepare(
+      "SELECT 'table ' || name, name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+      "UNION ALL SELECT 'column ' || m.name || '.' || p.name, m.name FROM sqlite_schema m, "
+      "pragma_table_info(m.name) p WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' "
+      "UNION ALL SELECT 'index ' || name, tbl_name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL");
+  std::map<std::string, std::string> objects;
+  while (statement.step()) {
+    objects.emplace(statement.column_text(0), statement.column_text(1));
+  }
+  return objects;
+}
+
+}  // namespace
+
+// What the migrations make, read from a scratch database once per process, so
+// the check can never drift from the migrations.
+const std::map<std::string, std::string>& expected_schema_objects() {
+  static const std::map<std::string, std::string> expected = [] {
+    Database scratch(":memory:");
+    for (const char* migration : kMigrations) {
+      scratch.exec(migration);
+    }
+    return schema_objects(scratch);
+  }();
+  return expected;
+}
+
+const std::vector<TableShape>& schema_tables() {
+  static const std::vector<TableShape> tables = [] {
+    Database scratch(":memory:");
+    for (const char* migration : kMigrations) {
+      scratch.exec(migration);
+    }
+    std::vector<TableShape> shapes;
+    Statement listed = scratch.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid");
+    while (listed.step()) {
+      TableShape shape{listed.column_text(0), {}, false};
+      Statement columns = scratch.prepare("SELECT name, upper(type), pk FROM pragma_table_info(?1) ORDER BY cid");
+      columns.bind(1, shape.name);
+      int key_columns = 0;
+      while (columns.step()) {
+        const std::string type = columns.column_text(1);
+        const ColumnType kind = type == "INTEGER" ? ColumnType::integer
+                                : type == "REAL"  ? ColumnType::real
+                                : type == "BLOB"  ? ColumnType::bytes
+                                                  : ColumnType::text;
+        shape.columns.push_back({columns.column_text(0), kind, static_cast<int>(columns.column_int64(2))});
+        key_columns += columns.column_int64(2) > 0 ? 1 : 0;
+      }
+      shape.has_identity_id =
+          key_columns == 1 && std::any_of(shape.columns.begin(), shape.columns.end(), [](const auto& c) {
+            return c.name == "id" && c.primary_key_position == 1 && c.type == ColumnType::integer;
+          });
+      shapes.push_back(std::move(shape));
+    }
+    return shapes;
+  }();
+  return tables;
+}
+
+namespace {
+
+// A table, column or index the code relies on and the file lacks would fail a
+// statement half-way through a job; name it before anything runs.
+void require_complete_schema(Database& db) {
+  const std::map<std::string, std::string> present = schema_objects(db);
+  std::vector<std::string> missing;
+  for (const auto& [object, table] : expected_schema_objects()) {
+    // A missing table is named once, not once more with each of its columns and indexes.
+    const bool table_missing = present.count("table " + table) == 0;
+    if (present.count(object) == 0 && (!table_missing || object.starts_with("table "))) {
+      missing.push_back(object);
+    }
+  }
+  if (missing.empty()) {
+    return;
+  }
+  constexpr std::size_t kNamed = 5;
+  std::string named;
+  for (std::size_t i = 0; i < std::min(missing.size(), kNamed); ++i) {
+    named += fmt::format("{}{}", i == 0 ? "" : ", ", missing[i]);
+  }
+  if (missing.size() > kNamed) {
+    named += fmt::format(" and {} more", missing.size() - kNamed);
+  }
+  throw StoreError(
+      fmt::format("{} lacks {} of schema version {} (changed outside crmhost, or damaged); restore it from a backup, "
+                  "or give --db a new file",
+                  db.path(), named, kSchemaVersion));
+}
+
+}  // namespace
+
+// Runs before the connection writes anything (see Database): every refusal
+// here leaves the file byte for byte as it was.
+void refuse_unusable(Database& db) {
+  std::int64_t application_id = 0;
+  std::int64_t version = 0;
+  try {
+    application_id = pragma_value(db, "application_id");
+    version = pragma_value(db, "user_version");
+  } catch (const DatabaseError& e) {
+    throw StoreError(fmt::format("{} cannot be read as a database ({}); give --db a crmhost database or a new file",
+                                 db.path(), e.what()));
+  }
+  if (application_id != 0 && application_id != kApplicationId) {
+    throw StoreError(
+        fmt::format("{} belongs to another application (application_id {}); give --db a crmhost "
+                    "database or a new file",
+                    db.path(), application_id));
+  }
+  if (version > kSchemaVersion) {
+    throw StoreError(
+        fmt::format("{} has schema version {}, newer than this crmhost knows ({}); use a newer crmhost. "
+                    "The database was not modified",
+                    db.path(), version, kSchemaVersion));
+  }
+  // crmhost writes user_version 1 to kSchemaVersion only; anything below 0 is damage or a hand edit.
+  if (version < 0) {
+    throw StoreError(
+        fmt::format("{} has schema version {}, which no crmhost writes (0 to {}): the file was changed outside "
+                    "crmhost, or is damaged; restore it from a backup. The database was not modified",
+                    db.path(), version, kSchemaVersion));
+  }
+  if (version == 0) {
+    Statement tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
+    if (tables.step() && tables.column_int64(0) > 0) {
+      throw StoreError(
+          fmt::format("{} already holds tables of another application; give --db a crmhost database "
+                      "or a new file",
+                      db.path()));
+    }
+  }
+  if (version == kSchemaVersion) {
+    require_complete_schema(db);
+  }
+}
+
+int schema_version(Database& db) {
+  return static_cast<int>(pragma_value(db, "user_version"));
+}
+
+// Versions were checked by refuse_unusable: 0 (a new file) to kSchemaVersion.
+void migrate(Database& db) {
+  if (schema_version(db) == kSchemaVersion) {
+    return;
+  }
+  int version = 0;
+  try {
+    Transaction transaction(db);
+    // Read again under the write lock: another crmhost opening the same new file may have migrated it meanwhile.
+    version = schema_version(db);
+    if (version == kSchemaVersion) {
+      return;
+    }
+    for (int next = version + 1; next <= kSchemaVersion; ++next) {
+      db.exec(kMigrations[static_cast<std::size_t>(next - 1)]);
+    }
+    db.exec(fmt::format("PRAGMA application_id = {}; PRAGMA user_version = {};", kApplicationId, kSchemaVersion));
+    require_complete_schema(db);
+    transaction.commit();
+  } catch (const DatabaseError& e) {
+    // A migration meets what an earlier one made; a file changed by hand breaks it half-way.
+    throw StoreError(fmt::format("{} cannot be migrated from schema version {} to {}: {}; restore it from a backup",
+                                 db.path(), version, kSchemaVersion, e.what()));
+  }
+}
+
+}  // namespace crm::host::sqlite
