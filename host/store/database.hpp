@@ -21,7 +21,13 @@ class Query;
 // the database (never its password) and what the server said.
 class DatabaseError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit DatabaseError(const std::string& message, std::string sqlstate = {})
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+  // PostgreSQL's SQLSTATE ("23505": a unique key exists); "" on SQLite.
+  [[nodiscard]] const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
 };
 using SqliteError = DatabaseError;
 

@@ -1,11 +1,14 @@
 #include "store/record_writer.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 #include <optional>
+#include <unordered_set>
 
 #include "crm/record_layout.hpp"
+#include "store/postgresql/connection.hpp"
 
 namespace crm::host {
 namespace {
@@ -92,6 +95,48 @@ void bind_field(Statement& statement, int index, const RecordField& field, const
       } else {
         throw RecordSetError(fmt::format("interaction direction {} is neither inbound nor outbound", direction));
       }
+      return;
+    }
+  }
+}
+
+constexpr std::string_view kUniqueViolation = "23505";
+
+// The same field as bind_field binds, written into a COPY row.
+void copy_field(postgresql::CopyIn& copy, const RecordField& field, const unsigned char* record) {
+  switch (field.kind) {
+    case FieldKind::text: {
+      const std::string_view text = read_text(record, field.offset);
+      text.empty() ? copy.add_null() : copy.add_text(text);
+      return;
+    }
+    case FieldKind::time: {
+      const auto value = read_field<std::int64_t>(record, field.offset);
+      value == CRM_TIME_UNKNOWN ? copy.add_null() : copy.add_int64(value);
+      return;
+    }
+    case FieldKind::real: {
+      const auto value = read_field<double>(record, field.offset);
+      std::isnan(value) ? copy.add_null() : copy.add_double(value);
+      return;
+    }
+    case FieldKind::flag:
+      copy.add_int64(read_field<bool>(record, field.offset) ? 1 : 0);
+      return;
+    case FieldKind::survey_kind: {
+      const auto kind = read_field<crm_survey_kind>(record, field.offset);
+      if (kind != CRM_SURVEY_CSAT && kind != CRM_SURVEY_NPS) {
+        throw RecordSetError(fmt::format("survey kind {} is neither CRM_SURVEY_CSAT nor CRM_SURVEY_NPS", kind));
+      }
+      copy.add_text(kind == CRM_SURVEY_CSAT ? "csat" : "nps");
+      return;
+    }
+    case FieldKind::direction: {
+      const auto direction = read_field<crm_direction>(record, field.offset);
+      if (direction != CRM_DIRECTION_INBOUND && direction != CRM_DIRECTION_OUTBOUND) {
+        throw RecordSetError(fmt::format("interaction direction {} is neither inbound nor outbound", direction));
+      }
+      copy.add_text(direction == CRM_DIRECTION_INBOUND ? "inbound" : "outbound");
       return;
     }
   }
@@ -205,6 +250,35 @@ std::string id_fault(std::string_view id) {
   return {};
 }
 
+// Checked here, not only in connectors, so that every connector (a C pack,
+// IMAP, an ERP API) is held to it: one bad id quarantines its record and the
+// rest of the batch is stored. "" when every id of the record can be stored.
+std::string record_fault(const RecordLayout& layout, const unsigned char* record, std::size_t index) {
+  for (const RecordField& field : layout) {
+    if (!is_id_field(field)) {
+      continue;
+    }
+    if (std::string why = id_fault(read_text(record, field.offset)); !why.empty()) {
+      return fmt::format(
+          "{} record {} of the batch: {} holds {}; an id may hold neither NUL, control "
+          "characters nor invalid UTF-8 (correct the id in the source)",
+          layout.name, index + 1, field.name, why);
+    }
+  }
+  return {};
+}
+
+// The record's ids, for the quarantine: 'order external_id="A\x00" customer_external_id="C1"'.
+std::string ids_of(const RecordLayout& layout, const unsigned char* record) {
+  std::string ids;
+  for (const RecordField& field : layout) {
+    if (is_id_field(field)) {
+      ids += fmt::format("{}{}=\"{}\"", ids.empty() ? "" : " ", field.name, escaped(read_text(record, field.offset)));
+    }
+  }
+  return fmt::format("{} {}", layout.name, ids);
+}
+
 // The prepared statements of one table: insert-if-new, then update-if-changed.
 // Its columns are the record's fields by name; external_id and
 // customer_external_id become the key and the customer_id reference.
@@ -267,6 +341,50 @@ struct RecordWriter::TableWriter {
         fmt::format("UPDATE {} SET {} WHERE source = ?1 AND external_id = ?2 AND ({})", table, assignments, changed));
   }
 
+  // PostgreSQL: a batch's rows go to the table by COPY when none of them is
+  // there yet (a first import; a unique key that exists ends that COPY, and
+  // the table then takes the staged path for the rest of the writer's life),
+  // else to a temporary staging table by COPY, then one UPDATE of the rows
+  // whose values differ (as the update above) and one INSERT of the new ones.
+  [[nodiscard]] std::vector<std::string> stage_columns() const {
+    std::vector<std::string> names = {"source", "external_id"};
+    if (customer != nullptr) {
+      names.emplace_back("customer_id");
+    }
+    for (const RecordField* field : columns) {
+      names.emplace_back(field->name);
+    }
+    return names;
+  }
+
+  [[nodiscard]] std::string stage_table() const { return fmt::format("crm_stage_{}", table); }
+
+  void prepare_staging(Database& db) {
+    if (merge_update) {
+      return;
+    }
+    std::string names;
+    std::string assignments;
+    std::string changed;
+    for (const std::string& column : stage_columns()) {
+      names += fmt::format("{}{}", names.empty() ? "" : ", ", column);
+      if (column != "source" && column != "external_id") {
+        assignments += fmt::format("{}{} = staged.{}", assignments.empty() ? "" : ", ", column, column);
+        changed += fmt::format("{}target.{} IS DISTINCT FROM staged.{}", changed.empty() ? "" : " OR ", column, column);
+      }
+    }
+    db.exec(fmt::format("CREATE TEMP TABLE IF NOT EXISTS {} AS SELECT {} FROM {} WITH NO DATA", stage_table(), names,
+                        table));
+    merge_update.emplace(
+        db.prepare(fmt::format("UPDATE {} AS target SET {} FROM {} AS staged WHERE target.source = staged.source AND "
+                               "target.external_id = staged.external_id AND ({})",
+                               table, assignments, stage_table(), changed)));
+    merge_insert.emplace(db.prepare(
+        fmt::format("INSERT INTO {0} ({1}) SELECT {1} FROM {2} AS staged WHERE NOT EXISTS (SELECT 1 FROM {0} AS "
+                    "target WHERE target.source = staged.source AND target.external_id = staged.external_id)",
+                    table, names, stage_table())));
+  }
+
   const RecordLayout& layout;
   const char* table;
   const RecordField* external_id;  // nullptr: derived from the customer and the name (attributes)
@@ -274,6 +392,10 @@ struct RecordWriter::TableWriter {
   std::vector<const RecordField*> columns;
   std::optional<Statement> insert;
   std::optional<Statement> update;
+  // PostgreSQL's bulk path, prepared on first use.
+  bool rows_may_exist = false;
+  std::optional<Statement> merge_update;
+  std::optional<Statement> merge_insert;
 };
 
 std::vector<MatchKey> parse_match_keys(const std::vector<std::string>& names) {
@@ -342,6 +464,63 @@ std::int64_t RecordWriter::customer_id(std::string_view external_id) {
   return id;
 }
 
+namespace {
+
+// A PostgreSQL text[] literal: {"a","b\"c"}.
+std::string text_array(const std::vector<std::string_view>& values) {
+  std::string literal = "{";
+  for (const std::string_view value : values) {
+    literal += literal.size() > 1 ? ",\"" : "\"";
+    for (const char c : value) {
+      if (c == '"' || c == '\\') {
+        literal += '\\';
+      }
+      literal += c;
+    }
+    literal += '"';
+  }
+  return literal + "}";
+}
+
+}  // namespace
+
+// One query for the customers a batch names that the cache lacks, and one
+// insert for the placeholders among them, instead of two or three round
+// trips per customer.
+void RecordWriter::resolve_customers(std::vector<std::string_view> external_ids) {
+  std::sort(external_ids.begin(), external_ids.end());
+  external_ids.erase(std::unique(external_ids.begin(), external_ids.end()), external_ids.end());
+  // Ids a record may not hold are quarantined with their record, not looked up.
+  std::erase_if(external_ids, [&](std::string_view id) {
+    return id.empty() || customer_ids_.find(id).has_value() || !id_fault(id).empty();
+  });
+  if (external_ids.empty()) {
+    return;
+  }
+  Statement found =
+      db_.prepare("SELECT external_id, id FROM customers WHERE source = ?1 AND external_id = ANY(CAST(?2 AS TEXT[]))");
+  found.bind(1, source_).bind(2, text_array(external_ids));
+  while (found.step()) {
+    customer_ids_.insert(found.column_view(0), found.column_int64(1));
+  }
+  std::erase_if(external_ids, [&](std::string_view id) { return customer_ids_.find(id).has_value(); });
+  if (external_ids.empty()) {
+    return;
+  }
+  // The customer has not arrived yet (an orders export without a customers
+  // export): placeholders, each its own unified customer, that the customer
+  // record fills in later.
+  Statement created = db_.prepare(
+      "WITH fresh AS (SELECT nextval(pg_get_serial_sequence('customers', 'id')) AS id, external_id "
+      "FROM unnest(CAST(?2 AS TEXT[])) AS external_id) "
+      "INSERT INTO customers (id, unified_id, source, external_id, is_placeholder) "
+      "SELECT id, id, ?1, external_id, 1 FROM fresh RETURNING external_id, id");
+  created.bind(1, source_).bind(2, text_array(external_ids));
+  while (created.step()) {
+    customer_ids_.insert(created.column_view(0), created.column_int64(1));
+  }
+}
+
 void RecordWriter::link_customer(std::string_view external_id, const crm_customer_record& record) {
   const std::int64_t id = customer_id(external_id);
   std::int64_t unified_id = id;
@@ -389,31 +568,15 @@ WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_coun
       throw RecordSetError(fmt::format("{} record set has {} records but no array", layout.name, set.count));
     }
     const auto* base = static_cast<const unsigned char*>(set.records);
+    if (db_.kind() == DatabaseKind::postgresql && layout.type != CRM_RECORD_CUSTOMER && set.count >= kBulkMinimum &&
+        write_bulk(*table, set, rejected, counts)) {
+      continue;
+    }
     std::string derived_id;
     for (std::size_t i = 0; i < set.count; ++i) {
       const unsigned char* record = base + i * set.record_size;
-      // Checked here, not only in connectors, so that every connector (a C
-      // pack, IMAP, an ERP API) is held to it: one bad id quarantines its
-      // record and the rest of the batch is stored.
-      std::string fault;
-      std::string ids;
-      for (const RecordField& field : layout) {
-        if (!is_id_field(field)) {
-          continue;
-        }
-        const std::string_view id = read_text(record, field.offset);
-        ids += fmt::format("{}{}=\"{}\"", ids.empty() ? "" : " ", field.name, escaped(id));
-        if (fault.empty()) {
-          if (std::string why = id_fault(id); !why.empty()) {
-            fault = fmt::format(
-                "{} record {} of the batch: {} holds {}; an id may hold neither NUL, control "
-                "characters nor invalid UTF-8 (correct the id in the source)",
-                layout.name, i + 1, field.name, why);
-          }
-        }
-      }
-      if (!fault.empty()) {
-        rejected.push_back({fmt::format("{} {}", layout.name, ids), std::move(fault)});
+      if (std::string fault = record_fault(layout, record, i); !fault.empty()) {
+        rejected.push_back({ids_of(layout, record), std::move(fault)});
         continue;
       }
       std::string_view external_id;
@@ -466,6 +629,110 @@ WriteCounts RecordWriter::write(const crm_record_set* sets, std::size_t set_coun
     }
   }
   return counts;
+}
+
+bool RecordWriter::write_bulk(TableWriter& table, const crm_record_set& set, std::vector<RejectedRecord>& rejected,
+                              WriteCounts& counts) {
+  const RecordLayout& layout = table.layout;
+  const auto* base = static_cast<const unsigned char*>(set.records);
+  struct Row {
+    const unsigned char* record;
+    std::string external_id;
+    std::optional<std::int64_t> customer_id;
+  };
+  std::vector<Row> rows;
+  rows.reserve(set.count);
+  std::vector<RejectedRecord> refused;
+  std::unordered_set<std::string_view> seen;
+  // Everything that reads or writes other rows (customer placeholders) runs
+  // before the COPY, which holds the connection until it ends.
+  if (table.customer != nullptr) {
+    std::vector<std::string_view> customers;
+    customers.reserve(set.count);
+    for (std::size_t i = 0; i < set.count; ++i) {
+      customers.push_back(read_text(base + i * set.record_size, table.customer->offset));
+    }
+    resolve_customers(std::move(customers));
+  }
+  for (std::size_t i = 0; i < set.count; ++i) {
+    const unsigned char* record = base + i * set.record_size;
+    if (std::string fault = record_fault(layout, record, i); !fault.empty()) {
+      refused.push_back({ids_of(layout, record), std::move(fault)});
+      continue;
+    }
+    Row row{record, {}, std::nullopt};
+    row.external_id = table.external_id != nullptr
+                          ? std::string(read_text(record, table.external_id->offset))
+                          : fmt::format("{}/{}", read_text(record, table.customer->offset),
+                                        read_text(record, offsetof(crm_attribute_record, name)));
+    if (row.external_id.empty()) {
+      throw RecordSetError(fmt::format("{} record {} of the batch has no external_id", layout.name, i));
+    }
+    if (table.customer != nullptr) {
+      if (const std::string_view customer = read_text(record, table.customer->offset); !customer.empty()) {
+        row.customer_id = customer_id(customer);
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  for (const Row& row : rows) {
+    // A record repeated within the batch is written twice in order by the
+    // row-by-row path; one statement cannot change a row twice.
+    if (!seen.insert(row.external_id).second) {
+      return false;
+    }
+  }
+  const auto copy_rows = [&](std::string_view into) {
+    postgresql::CopyIn copy(*db_.postgresql_connection(), into, table.stage_columns());
+    for (const Row& row : rows) {
+      copy.add_text(source_);
+      copy.add_text(row.external_id);
+      if (table.customer != nullptr) {
+        row.customer_id ? copy.add_int64(*row.customer_id) : copy.add_null();
+      }
+      for (const RecordField* field : table.columns) {
+        copy_field(copy, *field, row.record);
+      }
+      copy.end_row();
+    }
+    copy.finish();
+  };
+  // Straight into the table: only inside the caller's transaction, where a
+  // savepoint can take back a COPY that met an existing key.
+  if (!table.rows_may_exist && db_.postgresql_connection()->in_transaction()) {
+    db_.exec("SAVEPOINT crm_bulk_write");
+    try {
+      copy_rows(table.table);
+      db_.exec("RELEASE SAVEPOINT crm_bulk_write");
+      counts.inserted += rows.size();
+      for (RejectedRecord& record : refused) {
+        rejected.push_back(std::move(record));
+      }
+      return true;
+    } catch (const DatabaseError& e) {
+      db_.exec("ROLLBACK TO SAVEPOINT crm_bulk_write");
+      db_.exec("RELEASE SAVEPOINT crm_bulk_write");
+      if (e.sqlstate() != kUniqueViolation) {
+        throw;
+      }
+      table.rows_may_exist = true;
+    }
+  }
+  table.rows_may_exist = true;
+  table.prepare_staging(db_);
+  db_.exec(fmt::format("TRUNCATE {}", table.stage_table()));
+  copy_rows(table.stage_table());
+  table.merge_update->run();
+  const auto updated = static_cast<std::uint64_t>(db_.changes());
+  table.merge_insert->run();
+  const auto inserted = static_cast<std::uint64_t>(db_.changes());
+  counts.inserted += inserted;
+  counts.updated += updated;
+  counts.unchanged += rows.size() - inserted - updated;
+  for (RejectedRecord& record : refused) {
+    rejected.push_back(std::move(record));
+  }
+  return true;
 }
 
 }  // namespace crm::host

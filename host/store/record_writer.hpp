@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "crm/connector.h"
+#include "store/database.hpp"
 #include "store/flat_id_map.hpp"
-#include "store/sqlite.hpp"
 
 namespace crm::host {
 
@@ -68,7 +68,14 @@ class RecordWriter {
 
  private:
   struct TableWriter;
+  // PostgreSQL: sets at least this large go through COPY and one merge statement.
+  static constexpr std::size_t kBulkMinimum = 64;
+  // False (nothing written) when the set repeats a record: the caller writes it row by row.
+  bool write_bulk(TableWriter& table, const crm_record_set& set, std::vector<RejectedRecord>& rejected,
+                  WriteCounts& counts);
   std::int64_t customer_id(std::string_view external_id);
+  // PostgreSQL: fills the cache for every id of `external_ids` in two statements.
+  void resolve_customers(std::vector<std::string_view> external_ids);
   void link_customer(std::string_view external_id, const crm_customer_record& record);
 
   Database& db_;

@@ -92,6 +92,10 @@ Connection::Connection(const std::string& url, const std::string& password, std:
   exec("SET client_min_messages = warning; SET TIME ZONE 'UTC'");
 }
 
+bool Connection::in_transaction() const {
+  return PQtransactionStatus(connection_) == PQTRANS_INTRANS;
+}
+
 Connection::~Connection() {
   PQfinish(connection_);
 }
@@ -103,8 +107,10 @@ void Connection::check(pg_result* result, std::string_view what) const {
     return;
   }
   const std::string message = server_message(connection_, result);
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  const std::string sqlstate = state != nullptr ? state : "";
   PQclear(result);
-  throw DatabaseError(fmt::format("{} on {}: {}", what, display_name_, message));
+  throw DatabaseError(fmt::format("{} on {}: {}", what, display_name_, message), sqlstate);
 }
 
 void Connection::exec(std::string_view sql) {
@@ -371,16 +377,19 @@ std::int64_t CopyIn::finish() {
   }
   std::int64_t rows = 0;
   std::string failure;
+  std::string sqlstate;
   while (pg_result* result = PQgetResult(connection_.handle())) {
     if (PQresultStatus(result) != PGRES_COMMAND_OK && failure.empty()) {
       failure = server_message(connection_.handle(), result);
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      sqlstate = state != nullptr ? state : "";
     } else if (const char* taken = PQcmdTuples(result); taken != nullptr && *taken != '\0') {
       rows += std::strtoll(taken, nullptr, 10);
     }
     PQclear(result);
   }
   if (!failure.empty()) {
-    throw DatabaseError(fmt::format("{} on {}: {}", what_, connection_.display_name(), failure));
+    throw DatabaseError(fmt::format("{} on {}: {}", what_, connection_.display_name(), failure), sqlstate);
   }
   connection_.set_changes(rows);
   return rows;

@@ -34,6 +34,8 @@ class Connection {
   const std::string& prepared(const std::string& sql, int parameter_count);
 
   [[nodiscard]] pg_conn* handle() const { return connection_; }
+  // Inside BEGIN ... COMMIT, and no statement of it failed.
+  [[nodiscard]] bool in_transaction() const;
   [[nodiscard]] const std::string& display_name() const { return display_name_; }
   [[nodiscard]] std::int64_t changes() const { return changes_; }
   void set_changes(std::int64_t rows) { changes_ = rows; }
