@@ -21,18 +21,6 @@ std::string state_text(const PluginRecord& record) {
 
 }  // namespace
 
-nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
-  nlohmann::json plugins = nlohmann::json::array();
-  for (const PluginRecord& record : records) {
-    nlohmann::json entry = {
-        {"id", record.id},   {"kind", record.kind},          {"version", record.version},
-        {"abi", record.abi}, {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
-    entry["reason"] = record.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.reason);
-    plugins.push_back(std::move(entry));
-  }
-  return {{"host_abi", fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)}, {"plugins", plugins}};
-}
-
 void print_plugin_table(std::ostream& out, const std::vector<PluginRecord>& records) {
   if (records.empty()) {
     out << "no plugins found\n";

@@ -1,0 +1,422 @@
+#include "app/result_json.hpp"
+
+#include <cmath>
+#include <fmt/format.h>
+
+#include "core/dates.hpp"
+
+namespace crm::host {
+
+nlohmann::json json_number(double value) {
+  return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(std::round(value * 10000) / 10000);
+}
+
+nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
+  nlohmann::json plugins = nlohmann::json::array();
+  for (const PluginRecord& record : records) {
+    nlohmann::json entry = {
+        {"id", record.id},   {"kind", record.kind},          {"version", record.version},
+        {"abi", record.abi}, {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
+    entry["reason"] = record.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.reason);
+    plugins.push_back(std::move(entry));
+  }
+  return {{"host_abi", fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)}, {"plugins", plugins}};
+}
+
+nlohmann::json sync_summary_json(const SyncSummary& summary) {
+  return {{"connector", summary.connector_id},  {"status", summary.status},
+          {"message", summary.message},         {"read", summary.source_records},
+          {"fetched", summary.fetched},         {"inserted", summary.counts.inserted},
+          {"updated", summary.counts.updated},  {"unchanged", summary.counts.unchanged},
+          {"quarantined", summary.quarantined}, {"skipped", summary.skipped()},
+          {"cursor", summary.cursor},           {"duration_ms", summary.duration_ms}};
+}
+
+nlohmann::json sync_result_json(const SyncResult& result) {
+  nlohmann::json report = nlohmann::json::array();
+  for (const SyncSummary& summary : result.summaries) {
+    report.push_back(sync_summary_json(summary));
+  }
+  return report;
+}
+
+nlohmann::json quarantine_json(const std::vector<QuarantineEntry>& entries) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const QuarantineEntry& entry : entries) {
+    list.push_back({{"id", entry.id},
+                    {"connector", entry.plugin_id},
+                    {"reason", entry.reason},
+                    {"created_ms", entry.created_ms},
+                    {"reprocessed_ms", entry.reprocessed_ms ? nlohmann::json(*entry.reprocessed_ms) : nullptr},
+                    {"raw_record", entry.raw_record}});
+  }
+  return list;
+}
+
+nlohmann::json quarantine_retry_json(const QuarantineRetryResult& result) {
+  nlohmann::json report = nlohmann::json::array();
+  for (const QuarantineRetry& retry : result.connectors) {
+    report.push_back({{"connector", retry.connector_id},
+                      {"released", retry.summary.released},
+                      {"still_bad", retry.summary.still_bad},
+                      {"unsupported", retry.summary.unsupported},
+                      {"not_tried", retry.summary.not_tried},
+                      {"fatal_error", retry.summary.fatal_message}});
+  }
+  return report;
+}
+
+nlohmann::json score_result_json(const ScoringPass& pass) {
+  nlohmann::json report = {{"run_id", pass.run_id},       {"as_of", utc_date_text(pass.as_of_ms)},
+                           {"customers", pass.customers}, {"primary_scorer", pass.primary_scorer},
+                           {"bands", pass.bands},         {"tiers", pass.tiers},
+                           {"unscored", pass.unscored},   {"skipped", pass.skipped}};
+  nlohmann::json changed = nlohmann::json::array();
+  for (const BandChange& change : pass.changes) {
+    changed.push_back({{"customer_id", change.customer_id},
+                       {"from", change.from_band.empty() ? nlohmann::json(nullptr) : nlohmann::json(change.from_band)},
+                       {"to", change.to_band},
+                       {"score", json_number(change.score)}});
+  }
+  report["band_changes"] = changed;
+  return report;
+}
+
+nlohmann::json customer_360_json(const Customer360& view) {
+  nlohmann::json report = {{"customer_id", view.customer_id},
+                           {"known_as", view.known_as},
+                           {"run_id", view.run_id},
+                           {"as_of", utc_date_text(view.as_of_ms)},
+                           {"score", view.score ? json_number(*view.score) : nlohmann::json(nullptr)},
+                           {"band", view.band},
+                           {"tier", view.tier},
+                           {"stage", view.stage},
+                           {"abc_class", view.abc_class},
+                           {"scores", view.scores},
+                           {"models", view.models},
+                           {"primary_scorer", view.primary_scorer}};
+  if (view.band_rule) {
+    report["owner"] = view.band_rule->owner;
+    report["response_hours"] = view.band_rule->response_hours;
+  }
+  nlohmann::json reasons = nlohmann::json::array();
+  for (const ReasonText& reason : view.reasons) {
+    reasons.push_back({{"code", reason.code}, {"text", reason.text}});
+  }
+  report["reasons"] = reasons;
+  nlohmann::json drivers = nlohmann::json::array();
+  for (const ScoreDriver& driver : view.top_contributions) {
+    drivers.push_back({{"feature", driver.feature}, {"text", driver.text}, {"points", driver.points}});
+  }
+  report["top_contributions"] = drivers;
+  if (view.previous_band) {
+    report["previous_band"] = *view.previous_band;
+  }
+  if (view.profile) {
+    const CustomerProfile& profile = *view.profile;
+    report["profile"] = {
+        {"id", profile.id},
+        {"source", profile.source},
+        {"external_id", profile.external_id},
+        {"name", profile.name},
+        {"country", profile.country},
+        {"industry", profile.industry},
+        {"created", profile.created_at_ms ? nlohmann::json(utc_date_text(*profile.created_at_ms)) : nullptr},
+        {"placeholder", profile.is_placeholder}};
+    nlohmann::json contacts = nlohmann::json::array();
+    for (const CustomerContact& contact : view.contacts) {
+      contacts.push_back({{"id", contact.id},
+                          {"name", contact.name},
+                          {"email", contact.email},
+                          {"phone", contact.phone},
+                          {"role", contact.role},
+                          {"owner", contact.owner},
+                          {"key_contact", contact.is_key_contact},
+                          {"left", contact.left_at_ms ? nlohmann::json(utc_date_text(*contact.left_at_ms)) : nullptr}});
+    }
+    report["contacts"] = contacts;
+  }
+  return report;
+}
+
+nlohmann::json customer_list_json(const std::vector<CustomerListRow>& rows) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const CustomerListRow& row : rows) {
+    list.push_back({{"customer_id", row.customer_id},
+                    {"name", row.name},
+                    {"known_as", row.source + ":" + row.external_id},
+                    {"score", row.score ? json_number(*row.score) : nlohmann::json(nullptr)},
+                    {"band", row.band},
+                    {"tier", row.tier},
+                    {"stage", row.stage},
+                    {"abc_class", row.abc_class}});
+  }
+  return {{"customers", list}};
+}
+
+nlohmann::json train_result_json(const TrainResult& result) {
+  nlohmann::json trained = nlohmann::json::array();
+  for (const TrainedScorer& scorer : result.scorers) {
+    if (scorer.model_id) {
+      trained.push_back({{"scorer", scorer.scorer_id}, {"model_id", *scorer.model_id}, {"status", "trained"}});
+    } else {
+      trained.push_back({{"scorer", scorer.scorer_id}, {"status", "failed"}, {"error", scorer.error}});
+    }
+  }
+  return {{"features_as_of", utc_date_text(result.features_as_of_ms)},
+          {"outcome_until", utc_date_text(result.outcome_end_ms)},
+          {"horizon_days", result.horizon_days},
+          {"customers", result.customers},
+          {"churned", result.churned},
+          {"scorers", trained}};
+}
+
+nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days) {
+  nlohmann::json report = {{"as_of", as_of}, {"horizon_days", horizon_days}};
+  nlohmann::json scorers = nlohmann::json::array();
+  for (const BacktestRow& row : result.rows) {
+    nlohmann::json entry = {
+        {"scorer", row.scorer_id},
+        {"customers", row.customers},
+        {"churned", row.churned},
+        {"roc_auc", json_number(row.roc_auc)},
+        {"precision_top10", json_number(row.precision_top10)},
+        {"recall_top10", json_number(row.recall_top10)},
+        {"flagged_churned", row.flagged_churned},
+        {"median_lead_time_days", json_number(row.median_lead_time_days)},
+        {"median_flag_after_last_purchase_days", json_number(row.median_flag_after_last_purchase_days)}};
+    if (!row.note.empty()) {
+      entry["note"] = row.note;
+    }
+    scorers.push_back(entry);
+  }
+  report["scorers"] = scorers;
+  return report;
+}
+
+nlohmann::json features_json(const std::vector<std::string>& names) {
+  return nlohmann::json(names);
+}
+
+nlohmann::json alert_list_json(const AlertList& list) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const AlertRow& row : list.alerts) {
+    rows.push_back({{"id", row.id},
+                    {"customer_id", row.customer_id},
+                    {"reason", row.reason},
+                    {"level", row.level},
+                    {"state", row.state},
+                    {"title", row.title},
+                    {"opened_ms", row.opened_ms},
+                    {"deadline_ms", row.deadline_ms},
+                    {"escalation_level", row.escalation_level},
+                    {"acked_by", row.acked_by},
+                    {"resolved_by", row.resolved_by},
+                    {"resolution_note", row.resolution_note}});
+  }
+  const std::optional<double>& to_ack = list.median_time_to_acknowledge_ms;
+  return {
+      {"alerts", rows},
+      {"median_time_to_acknowledge_minutes", to_ack ? nlohmann::json(*to_ack / 60'000.0) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json outbox_json(const std::vector<OutboxRow>& rows) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const OutboxRow& row : rows) {
+    list.push_back({{"id", row.id},
+                    {"alert_id", row.alert_id},
+                    {"channel", row.channel_id},
+                    {"state", row.state},
+                    {"attempts", row.attempts},
+                    {"last_error", row.last_error},
+                    {"title", row.title}});
+  }
+  return list;
+}
+
+nlohmann::json lost_customer_json(const LostCustomer& lost) {
+  return {
+      {"customer_id", lost.customer_id},
+      {"name", lost.name},
+      {"churn_date", utc_date_text(lost.churn_date_ms)},
+      {"method", lost.method},
+      {"evidence", nlohmann::json::parse(lost.evidence, nullptr, false)},
+      {"reason", lost.reason},
+      {"reason_source", lost.reason_source},
+      {"reason_evidence", lost.reason_evidence},
+      {"reason_note", lost.reason_note},
+      {"why_chain", lost.why_chain},
+      {"expected_value", lost.expected_value},
+      {"abc_class", lost.abc_class},
+      {"eligible", lost.eligible},
+      {"exclusion", lost.exclusion},
+      {"recovered", lost.recovered_ms ? nlohmann::json(utc_date_text(*lost.recovered_ms)) : nlohmann::json(nullptr)}};
+}
+
+nlohmann::json lost_customers_json(const std::vector<LostCustomer>& rows) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const LostCustomer& row : rows) {
+    list.push_back(lost_customer_json(row));
+  }
+  return {{"lost_customers", list}};
+}
+
+nlohmann::json churn_detection_json(const ChurnDetection& counts) {
+  return {{"customers_examined", counts.customers_examined},
+          {"newly_lost", counts.newly_lost},
+          {"still_lost", counts.still_lost},
+          {"recovered", counts.recovered},
+          {"eligible", counts.eligible},
+          {"by_reason", counts.by_reason},
+          {"exclusions", counts.exclusions},
+          {"mass_churn_events", counts.mass_churn_events},
+          {"strategic_alerts_raised", counts.strategic_alerts_raised}};
+}
+
+nlohmann::json root_causes_json(const std::vector<RootCause>& causes) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const RootCause& cause : causes) {
+    rows.push_back({{"cause", cause.cause},
+                    {"customers", cause.customers},
+                    {"by_reason", cause.by_reason},
+                    {"expected_value", cause.expected_value}});
+  }
+  return {{"root_causes", rows}};
+}
+
+nlohmann::json do_not_contact_json(const std::vector<DoNotContactEntry>& entries) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const DoNotContactEntry& entry : entries) {
+    rows.push_back({{"customer_id", entry.customer_id},
+                    {"reason", entry.reason},
+                    {"added_by", entry.added_by},
+                    {"added", utc_date_text(entry.added_ms)}});
+  }
+  return {{"do_not_contact", rows}};
+}
+
+nlohmann::json campaign_pass_json(const CampaignPass& pass) {
+  return {{"enrolled", pass.enrolled},
+          {"holdout", pass.holdout},
+          {"excluded", pass.excluded},
+          {"steps", pass.steps},
+          {"messages", pass.messages},
+          {"tasks", pass.tasks},
+          {"deferred", pass.deferred},
+          {"converted", pass.converted},
+          {"completed", pass.completed},
+          {"revival_touches", pass.revival_touches},
+          {"control_closed", pass.control_closed}};
+}
+
+nlohmann::json campaign_run_json(const CampaignRunResult& result) {
+  nlohmann::json out = campaign_pass_json(result.pass);
+  out["delivered"] = result.delivered.delivered;
+  out["retrying"] = result.delivered.retried;
+  return out;
+}
+
+nlohmann::json campaign_summary_json(const CampaignSummary& summary) {
+  const CampaignRow& row = summary.campaign;
+  const CampaignReport& results = summary.results;
+  return {{"id", row.id},
+          {"playbook", row.playbook_id},
+          {"version", row.playbook_version},
+          {"budget", row.budget},
+          {"spent", row.spent},
+          {"enrolments", row.enrolments_by_state},
+          {"recovery_rate", results.recovery_rate},
+          {"benefit_cost_ratio", results.benefit_cost_ratio},
+          {"uplift", results.uplift_measured ? nlohmann::json(results.uplift) : nlohmann::json()}};
+}
+
+nlohmann::json campaign_list_json(const std::vector<CampaignSummary>& summaries) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const CampaignSummary& summary : summaries) {
+    rows.push_back(campaign_summary_json(summary));
+  }
+  return {{"campaigns", rows}};
+}
+
+nlohmann::json campaign_report_json(const CampaignReport& report) {
+  return {{"campaign_id", report.campaign_id},
+          {"playbook", report.playbook},
+          {"enrolled", report.enrolled},
+          {"holdout", report.holdout},
+          {"contacted", report.contacted},
+          {"recovered", report.recovered},
+          {"holdout_recovered", report.holdout_recovered},
+          {"recovery_rate", report.recovery_rate},
+          {"holdout_recovery_rate", report.holdout_recovery_rate},
+          {"uplift", report.uplift_measured ? nlohmann::json(report.uplift) : nlohmann::json(nullptr)},
+          {"uplift_95",
+           report.uplift_measured ? nlohmann::json{report.uplift_low, report.uplift_high} : nlohmann::json(nullptr)},
+          {"cost", report.cost},
+          {"revenue_recovered", report.revenue_recovered},
+          {"benefit_cost_ratio", report.benefit_cost_ratio}};
+}
+
+nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const OwnerTask& task : tasks) {
+    nlohmann::json row = {{"id", task.id},
+                          {"customer_id", task.customer_id},
+                          {"owner", task.owner},
+                          {"title", task.title},
+                          {"created", utc_date_text(task.created_ms)},
+                          {"due", utc_date_text(task.due_ms)},
+                          {"state", task.state},
+                          {"campaign_id", task.campaign_id}};
+    if (task.done_ms != 0) {
+      row["done"] = utc_date_text(task.done_ms);
+      row["done_by"] = task.done_by;
+      row["outcome"] = task.outcome;
+    }
+    rows.push_back(std::move(row));
+  }
+  return {{"tasks", rows}};
+}
+
+nlohmann::json run_summary_json(const RunSummary& summary) {
+  nlohmann::json syncs = nlohmann::json::array();
+  for (const SyncSummary& sync : summary.syncs) {
+    syncs.push_back(sync_summary_json(sync));
+  }
+  nlohmann::json report = {
+      {"run_id", summary.run_id},     {"sync", syncs},
+      {"database", summary.database}, {"loaded", summary.loaded},
+      {"refused", summary.refused},   {"plugins", plugin_records_json(summary.plugins)["plugins"]},
+  };
+  if (const std::optional<ScoringPass>& scoring = summary.scoring) {
+    report["scoring"] = {{"run_id", scoring->run_id},       {"as_of", utc_date_text(scoring->as_of_ms)},
+                         {"customers", scoring->customers}, {"bands", scoring->bands},
+                         {"tiers", scoring->tiers},         {"band_changes", scoring->changes.size()},
+                         {"skipped", scoring->skipped}};
+  }
+  if (summary.churn) {
+    report["churn"] = churn_detection_json(*summary.churn);
+  }
+  if (summary.campaign_pass) {
+    report["campaigns"] = campaign_pass_json(*summary.campaign_pass);
+  }
+  const AlertCounts& raised = summary.raised;
+  const DeliveryCounts& delivered = summary.delivered;
+  report["alerts"] = {{"opened", raised.opened},        {"opened_by_level", raised.opened_by_level},
+                      {"reminded", raised.renotified},  {"resolved", raised.resolved},
+                      {"escalated", summary.escalated}, {"delivered", delivered.delivered},
+                      {"partial", delivered.partial},   {"retrying", delivered.retried},
+                      {"dead", delivered.dead},         {"held", delivered.held},
+                      {"paced", delivered.paced},       {"messages", delivered.messages},
+                      {"digested", delivered.digested}, {"dead_total", summary.dead_total}};
+  report["status"] = summary.status;
+  return report;
+}
+
+nlohmann::json config_check_json(const ConfigCheck& check) {
+  return {{"config", check.path.string()},
+          {"valid", check.problems.empty()},
+          {"problems", check.problems},
+          {"plugins", check.plugin_states}};
+}
+
+}  // namespace crm::host

@@ -1,0 +1,58 @@
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "app/alert_jobs.hpp"
+#include "app/config_check.hpp"
+#include "app/customers.hpp"
+#include "app/run_job.hpp"
+#include "app/scoring_jobs.hpp"
+#include "app/sync_jobs.hpp"
+#include "app/winback_jobs.hpp"
+
+namespace crm::host {
+
+// The JSON form of every result of the application core: what `crmhost ...
+// --json` prints, what a run stores as its summary, and the bodies a REST
+// API serves. One function per result type, so the forms never drift apart.
+
+// A number rounded to 4 decimals; NaN as null.
+nlohmann::json json_number(double value);
+
+// {"host_abi": "1.0", "plugins": [{"id", "kind", "version", "abi", "file", "state", "reason"}]}
+nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records);
+
+nlohmann::json sync_summary_json(const SyncSummary& summary);
+nlohmann::json sync_result_json(const SyncResult& result);
+nlohmann::json quarantine_json(const std::vector<QuarantineEntry>& entries);
+nlohmann::json quarantine_retry_json(const QuarantineRetryResult& result);
+
+nlohmann::json score_result_json(const ScoringPass& pass);
+nlohmann::json customer_360_json(const Customer360& view);
+nlohmann::json customer_list_json(const std::vector<CustomerListRow>& rows);
+nlohmann::json train_result_json(const TrainResult& result);
+// `as_of` as the request gave it.
+nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days);
+nlohmann::json features_json(const std::vector<std::string>& names);
+
+nlohmann::json alert_list_json(const AlertList& list);
+nlohmann::json outbox_json(const std::vector<OutboxRow>& rows);
+
+nlohmann::json lost_customer_json(const LostCustomer& lost);
+nlohmann::json lost_customers_json(const std::vector<LostCustomer>& rows);
+nlohmann::json churn_detection_json(const ChurnDetection& counts);
+nlohmann::json root_causes_json(const std::vector<RootCause>& causes);
+nlohmann::json do_not_contact_json(const std::vector<DoNotContactEntry>& entries);
+nlohmann::json campaign_pass_json(const CampaignPass& pass);
+nlohmann::json campaign_run_json(const CampaignRunResult& result);
+nlohmann::json campaign_summary_json(const CampaignSummary& summary);
+nlohmann::json campaign_list_json(const std::vector<CampaignSummary>& summaries);
+nlohmann::json campaign_report_json(const CampaignReport& report);
+nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks);
+
+nlohmann::json run_summary_json(const RunSummary& summary);
+nlohmann::json config_check_json(const ConfigCheck& check);
+
+}  // namespace crm::host

@@ -1,0 +1,131 @@
+#include "app/scoring_jobs.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "app/errors.hpp"
+#include "app/request_dates.hpp"
+#include "loader/plugin_call_guard.hpp"
+#include "loader/scorer_call.hpp"
+#include "scoring/features.hpp"
+#include "store/customer_read_repository.hpp"
+
+namespace crm::host {
+
+ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms) {
+  const ScoringSettings& settings = session.config().scoring;
+  ScoringPass pass;
+  pass.as_of_ms = as_of_ms;
+  std::map<std::string, std::string> models;
+  const std::vector<std::string> untrained = load_stored_models(store, host, models);
+  session.progress("computing features");
+  const CustomerFeatures features = build_features(store.database(), session.config().features, as_of_ms);
+  ScoringResult result = score_customers(
+      host, features, settings, true,
+      [&](std::size_t done, std::size_t total) { session.progress(fmt::format("scoring {}/{}", done, total)); },
+      untrained);
+  for (ScorerOutcome& outcome : result.scorers) {
+    if (const auto found = models.find(outcome.scorer_id); found != models.end()) {
+      outcome.model = found->second;
+    }
+  }
+  session.progress("storing scores");
+  pass.run_id = store_scoring_run(store, features, result, settings, session.clock().now_ms());
+  session.progress_done();
+  pass.changes = band_changes(store, pass.run_id);
+  pass.customers = features.size();
+  pass.skipped = result.skipped;
+  for (const BandRule& band : settings.bands) {
+    pass.bands[band.name] = 0;
+  }
+  if (result.primary) {
+    pass.primary_scorer = result.scorers[*result.primary].scorer_id;
+    for (const double score : result.scorers[*result.primary].scores) {
+      if (std::isnan(score)) {
+        ++pass.unscored;
+      } else {
+        ++pass.bands[band_of(settings, score).name];
+      }
+    }
+  }
+  pass.tiers = CustomerReadRepository(store.database()).tier_counts(pass.run_id);
+  return pass;
+}
+
+ScoreJobResult score(Session& session, std::optional<std::int64_t> as_of_ms) {
+  const std::unique_ptr<Store> store = session.open_store();
+  const std::unique_ptr<PluginHost> host = session.plugins(*store);
+  ScoreJobResult result;
+  result.refused = session.report_refusals(*host, {"scorer"});
+  if (loaded_scorers(*host).empty()) {
+    if (result.refused > 0) {
+      throw PluginsRefused(fmt::format("no scorer could run: {} refused; see `crmhost plugins`", result.refused));
+    }
+    throw ConfigError("no scorer plugin is loaded; see `crmhost plugins`");
+  }
+  result.pass = run_scoring(session, *store, *host, as_of_or_today(as_of_ms, session.clock()));
+  return result;
+}
+
+bool TrainResult::failed() const {
+  return std::any_of(scorers.begin(), scorers.end(), [](const TrainedScorer& scorer) { return !scorer.model_id; });
+}
+
+TrainResult train(Session& session, std::optional<std::int64_t> as_of_ms, int horizon_days) {
+  const std::unique_ptr<Store> store = session.open_store();
+  const std::unique_ptr<PluginHost> host = session.plugins(*store);
+  TrainResult result;
+  result.refused = session.report_refusals(*host, {"scorer"});
+  result.horizon_days = horizon_days;
+  // Labels need a full horizon of outcome: train on the features a horizon before the date.
+  result.outcome_end_ms = as_of_or_today(as_of_ms, session.clock());
+  result.features_as_of_ms = result.outcome_end_ms - horizon_days * kMillisecondsPerDay;
+  session.progress("computing features");
+  const CustomerFeatures all = build_features(store->database(), session.config().features, result.features_as_of_ms);
+  const std::vector<std::size_t> buyers = buyer_rows(all);
+  const std::vector<double> labels_all =
+      churn_labels(store->database(), all, result.features_as_of_ms, result.outcome_end_ms);
+  std::vector<double> labels;
+  labels.reserve(buyers.size());
+  for (const std::size_t i : buyers) {
+    labels.push_back(labels_all[i]);
+  }
+  for (LoadedPlugin* scorer : loaded_scorers(*host)) {
+    if (!is_trainable(*scorer)) {
+      continue;
+    }
+    session.progress(fmt::format("training {}", scorer->id()));
+    try {
+      const std::string model =
+          train_scorer(*scorer, all.select(buyers, required_features(*scorer)), labels, horizon_days);
+      result.scorers.push_back({scorer->id(),
+                                store_model(*store, scorer->id(), scorer->record().version, session.clock().now_ms(),
+                                            result.features_as_of_ms, horizon_days, buyers.size(), model),
+                                {}});
+    } catch (const PluginCallError& e) {
+      result.scorers.push_back({scorer->id(), std::nullopt, e.what()});
+    }
+  }
+  session.progress_done();
+  result.customers = buyers.size();
+  result.churned = static_cast<double>(std::count(labels.begin(), labels.end(), 1.0));
+  return result;
+}
+
+BacktestResult backtest(Session& session, const BacktestOptions& options) {
+  const std::unique_ptr<Store> store = session.open_store();
+  const std::unique_ptr<PluginHost> host = session.plugins(*store);
+  BacktestResult result;
+  result.refused = session.report_refusals(*host, {"scorer"});
+  result.rows = run_backtest(*store, *host, session.config().features, session.config().scoring, options,
+                             [&](const std::string& step) { session.progress(step); });
+  session.progress_done();
+  return result;
+}
+
+std::vector<std::string> list_features(const Session& session) {
+  return feature_names(session.config().features);
+}
+
+}  // namespace crm::host

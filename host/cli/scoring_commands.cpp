@@ -1,0 +1,129 @@
+// `score`, `explain`, `train`, `backtest` and `features`: scoring and what it says about a customer.
+#include <iostream>
+
+#include "app/customers.hpp"
+#include "app/request_dates.hpp"
+#include "app/result_json.hpp"
+#include "app/scoring_jobs.hpp"
+#include "cli/command_line.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/format.hpp"
+
+namespace crm::host {
+
+void add_scoring_commands(CLI::App& app, CommandLine& line, Commands& commands) {
+  struct Args {
+    bool score_json = false;
+    std::string score_as_of;
+    bool explain_json = false;
+    std::string explain_customer;
+    bool train_json = false;
+    std::string train_as_of;
+    int train_horizon_days = 90;
+    bool backtest_json = false;
+    std::string backtest_as_of;
+    int backtest_horizon_days = 90;
+    int backtest_lead_step_days = 7;
+  };
+  auto args = std::make_shared<Args>();
+
+  auto* score = app.add_subcommand("score", "Score every customer through the scorer plugins and store the run");
+  score->add_option("--as-of", args->score_as_of, "Compute features as of this date, YYYY-MM-DD (default: today)")
+      ->check(line.calendar_date);
+  score->add_flag("--json", args->score_json, "Print the band distribution and band changes as JSON");
+  commands.add(score, [&line, args] {
+    const std::unique_ptr<Session> session = open_session(line, LogLevel::warn);
+    const ScoreJobResult result = crm::host::score(*session, optional_date(args->score_as_of, "--as-of"));
+    if (args->score_json) {
+      print_json(score_result_json(result.pass));
+    } else {
+      print_score(std::cout, result.pass, session->config().scoring);
+    }
+    return result.refused > 0 ? kExitPartial : kExitOk;
+  });
+
+  auto* explain = app.add_subcommand("explain", "Why a customer has their score: band, tier, stage, reasons");
+  explain
+      ->add_option("CUSTOMER_ID", args->explain_customer,
+                   "The store's customer id (as `score` prints it), or SOURCE:EXTERNAL_ID (erp_csv:17850)")
+      ->required();
+  explain->add_flag("--json", args->explain_json, "Print JSON");
+  commands.add(explain, [&line, args] {
+    const Customer360 view = customer_360(*open_session(line, LogLevel::warn), args->explain_customer);
+    if (args->explain_json) {
+      print_json(customer_360_json(view));
+    } else {
+      print_customer_360(std::cout, view);
+    }
+    return kExitOk;
+  });
+
+  auto* train = app.add_subcommand(
+      "train", "Fit the learning scorers on history: features a horizon before the date, outcome up to it");
+  train->add_option("--as-of", args->train_as_of, "End of the known outcome, YYYY-MM-DD (default: today)")
+      ->check(line.calendar_date);
+  train->add_option("--horizon", args->train_horizon_days, "Days without a purchase that count as churn")
+      ->check(CLI::Range(1, 3650));
+  train->add_flag("--json", args->train_json, "Print JSON");
+  commands.add(train, [&line, args] {
+    const TrainResult result = crm::host::train(*open_session(line, LogLevel::warn),
+                                                optional_date(args->train_as_of, "--as-of"), args->train_horizon_days);
+    if (args->train_json) {
+      print_json(train_result_json(result));
+    } else {
+      print_train(std::cout, result);
+    }
+    if (result.failed()) {
+      return kExitFailure;
+    }
+    return result.refused > 0 ? kExitPartial : kExitOk;
+  });
+
+  auto* backtest =
+      app.add_subcommand("backtest",
+                         "Measure every scorer on the real outcome after a past date: ROC-AUC, top-10 % precision and "
+                         "recall, lead time");
+  backtest->add_option("--as-of", args->backtest_as_of, "The date to predict from, YYYY-MM-DD")
+      ->required()
+      ->check(line.calendar_date);
+  backtest->add_option("--horizon", args->backtest_horizon_days, "Days without a purchase that count as churn")
+      ->check(CLI::Range(1, 3650));
+  backtest
+      ->add_option("--lead-step", args->backtest_lead_step_days,
+                   "Days between the snapshots that measure lead time (0: skip lead time)")
+      ->check(CLI::Range(0, 365));
+  backtest->add_flag("--json", args->backtest_json, "Print JSON");
+  commands.add(backtest, [&line, args] {
+    const std::unique_ptr<Session> session = open_session(line, LogLevel::warn);
+    BacktestOptions options;
+    options.as_of_ms = parse_date_ms(args->backtest_as_of, "--as-of");
+    options.horizon_days = args->backtest_horizon_days;
+    options.lead_step_days = args->backtest_lead_step_days;
+    const BacktestResult result = crm::host::backtest(*session, options);
+    if (args->backtest_json) {
+      print_json(backtest_json(result, args->backtest_as_of, args->backtest_horizon_days));
+    } else {
+      print_backtest(std::cout, result, args->backtest_as_of, args->backtest_horizon_days);
+    }
+    return result.refused > 0 ? kExitPartial : kExitOk;
+  });
+}
+
+void add_features_command(CLI::App& app, CommandLine& line, Commands& commands) {
+  auto as_json = std::make_shared<bool>(false);
+  auto* features = app.add_subcommand("features", "List the customer features this host computes for scorers");
+  features->add_flag("--json", *as_json, "Print JSON");
+  commands.add(features, [&line, as_json] {
+    const std::vector<std::string> names = list_features(*open_session(line, LogLevel::warn));
+    if (*as_json) {
+      print_json(features_json(names));
+    } else {
+      for (const std::string& name : names) {
+        std::cout << name << '\n';
+      }
+    }
+    return kExitOk;
+  });
+}
+
+}  // namespace crm::host
