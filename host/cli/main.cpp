@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "alerts/alert_engine.hpp"
+#include "app/host_config.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/plugin_table.hpp"
 #include "cli/progress.hpp"
