@@ -237,6 +237,8 @@ ${_CRM_KNOWN_KINDS}")
                                 "${generated_dir}/${name}_manifest.h" target_minor)
 
   add_library(${name} MODULE ${ARG_SOURCES})
+  # Every plugin built in this project, for checks over production targets (tests/CMakeLists.txt).
+  set_property(GLOBAL APPEND PROPERTY CRM_PLUGIN_TARGETS ${name})
   set_target_properties(${name} PROPERTIES
     PREFIX ""
     SUFFIX ".so"
