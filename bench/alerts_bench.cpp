@@ -21,10 +21,10 @@
 
 #include "alerts/alert_engine.hpp"
 #include "store/store.hpp"
-#include "testing/controlled_server.hpp"
-#include "testing/scoring_fixture.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/test_host.hpp"
+#include "support/controlled_server.hpp"
+#include "support/scoring_fixture.hpp"
+#include "support/sync_harness.hpp"
+#include "support/test_host.hpp"
 
 namespace {
 

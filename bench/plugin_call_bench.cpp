@@ -9,7 +9,7 @@
 #include <random>
 
 #include "loader/scorer_call.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace {
 

@@ -28,7 +28,7 @@
 #include "scoring/features.hpp"
 #include "scoring/scoring.hpp"
 #include "store/store.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace {
 

@@ -13,8 +13,8 @@
 #include <iostream>
 
 #include "store/store.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/test_host.hpp"
+#include "support/sync_harness.hpp"
+#include "support/test_host.hpp"
 #include "winback/campaigns.hpp"
 
 namespace {

@@ -237,6 +237,8 @@ ${_CRM_KNOWN_KINDS}")
                                 "${generated_dir}/${name}_manifest.h" target_minor)
 
   add_library(${name} MODULE ${ARG_SOURCES})
+  # Every plugin built in this project, for checks over production targets (tests/CMakeLists.txt).
+  set_property(GLOBAL APPEND PROPERTY CRM_PLUGIN_TARGETS ${name})
   set_target_properties(${name} PROPERTIES
     PREFIX ""
     SUFFIX ".so"
@@ -265,8 +267,8 @@ ${_CRM_KNOWN_KINDS}")
     add_executable(${name}_test ${ARG_TESTS})
     target_include_directories(${name}_test PRIVATE "${generated_dir}")
     target_link_libraries(${name}_test PRIVATE GTest::gtest_main Crm::sdk ${ARG_TEST_LINK_LIBRARIES})
-    if(TARGET crm_host_testing)
-      target_link_libraries(${name}_test PRIVATE crm_host_testing)
+    if(TARGET crm_test_support)
+      target_link_libraries(${name}_test PRIVATE crm_test_support)
     endif()
     if(CRM_WARNINGS_AS_ERRORS AND TARGET crm_project_warnings)
       target_link_libraries(${name}_test PRIVATE crm_project_warnings)

@@ -6,7 +6,7 @@ CRM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian 12 packages, by what needs them. Checked one by one so a machine that
 # has them all runs no apt-get at all. Every program a test or a benchmark
 # starts is listed here: a test whose program is missing fails naming its
-# package (host/testing/required_program.hpp), it never skips.
+# package (tests/support/required_program.hpp), it never skips.
 CRM_PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
   libboost-dev libboost-filesystem-dev

@@ -14,7 +14,7 @@ if [[ "${1:-}" == "--fix" ]]; then
 fi
 clang-format --dry-run -Werror "${sources[@]}"
 crm_build build
-mapfile -t checked < <(git ls-files 'host/*.cpp' 'plugins/*.cpp' 'connectors/*.cpp' | grep -v '_test\.cpp$')
+mapfile -t checked < <(git ls-files 'host/*.cpp' 'plugins/*.cpp' 'connectors/*.cpp' 'plugin_support/*.cpp' | grep -v '_test\.cpp$')
 for file in "${checked[@]}"; do
   clang-tidy -p build --quiet "$file" 2>/dev/null
 done

@@ -15,19 +15,15 @@
 #include "email_imap_manifest.h"
 #include "imap_client.hpp"
 #include "mime.hpp"
+#include "plugin_support/text.hpp"
 
 namespace crm::connectors {
 namespace {
 
 using nlohmann::json;
+using plugin_support::ascii_lower;
 
 constexpr std::string_view kRawPrefix = "email_imap:v1 ";
-
-std::string ascii_lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return c < 0x80 ? static_cast<char>(std::tolower(c)) : static_cast<char>(c); });
-  return text;
-}
 
 std::string domain_of(const std::string& address) {
   const std::size_t at = address.rfind('@');

@@ -5,7 +5,7 @@
 #include <regex>
 
 #include "crm/plugin.hpp"
-#include "http.hpp"
+#include "plugin_support/http.hpp"
 
 namespace crm::connectors {
 namespace {}  // namespace
@@ -38,7 +38,7 @@ ImapClient::ImapClient(std::string url, std::string mailbox, const std::string& 
   curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_to_string);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &plugin_support::append_to_string);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &handle_->response);
 }
 

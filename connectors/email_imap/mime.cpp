@@ -18,8 +18,12 @@
 #include <memory>
 #include <utility>
 
+#include "plugin_support/text.hpp"
+
 namespace crm::connectors {
 namespace {
+
+using plugin_support::ascii_lower;
 
 // GMime keeps process-wide tables (charsets, iconv cache) set up by
 // g_mime_init; the plugin may be entered from several threads and is never
@@ -50,12 +54,6 @@ struct GFree {
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
-std::string lower(std::string_view text) {
-  std::string result(text);
-  std::transform(result.begin(), result.end(), result.begin(), [](unsigned char c) { return std::tolower(c); });
-  return result;
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
   while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
@@ -75,7 +73,7 @@ std::string widen_chinese_charsets(std::string_view value) {
     if (charset_end == std::string_view::npos) {
       break;
     }
-    const std::string charset = lower(value.substr(start + 2, charset_end - start - 2));
+    const std::string charset = ascii_lower(value.substr(start + 2, charset_end - start - 2));
     result.append(value.substr(at, start + 2 - at));
     result.append(charset == "gb2312" || charset == "gbk" ? "GB18030"
                                                           : value.substr(start + 2, charset_end - start - 2));
@@ -144,7 +142,7 @@ void add_addresses(InternetAddressList* list, std::vector<MailAddress>& out, int
     const char* address = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(entry));
     const char* name = internet_address_get_name(entry);
     MailAddress parsed;
-    parsed.address = lower(trim(address == nullptr ? "" : address));
+    parsed.address = ascii_lower(trim(address == nullptr ? "" : address));
     parsed.name = name == nullptr ? std::string() : std::string(trim(name));
     if (parsed.address.find('@') != std::string::npos) {
       out.push_back(std::move(parsed));
@@ -385,7 +383,7 @@ std::string html_to_text(std::string_view html) {
 
 std::string to_utf8(std::string_view text, std::string_view charset) {
   parser_options();  // g_mime_iconv_open needs the charset map and iconv cache of g_mime_init
-  std::string name = lower(charset);
+  std::string name = ascii_lower(charset);
   if (name.empty() || name == "us-ascii" || name == "ascii" || name == "utf-8" || name == "utf8") {
     name = "UTF-8";  // checked below like any other charset
   } else if (name == "gb2312" || name == "gbk") {

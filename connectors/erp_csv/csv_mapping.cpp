@@ -3,7 +3,7 @@
 #include <charconv>
 #include <cstddef>
 
-#include "civil_time.hpp"
+#include "plugin_support/civil_time.hpp"
 
 namespace crm::connectors {
 namespace {
@@ -108,7 +108,8 @@ std::optional<std::int64_t> parse_time_ms(std::string_view text, std::string_vie
       static_cast<unsigned>(day) > days_in_month(year, month) || hour > 23 || minute > 59 || second > 60) {
     return std::nullopt;
   }
-  const std::int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  const std::int64_t days =
+      plugin_support::days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
   const std::int64_t seconds = days * 86400 + std::int64_t{hour} * 3600 + std::int64_t{minute} * 60 + second -
                                std::int64_t{utc_offset_minutes} * 60;
   return seconds * 1000;

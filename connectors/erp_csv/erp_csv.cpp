@@ -21,6 +21,7 @@
 #include "csv_mapping.hpp"
 #include "csv_reader.hpp"
 #include "erp_csv_manifest.h"
+#include "plugin_support/text.hpp"
 
 namespace crm::connectors {
 namespace {
@@ -710,8 +711,7 @@ class ErpCsvConnector final : public crm::Connector {
         return {};
       }
       case crm::FieldKind::flag: {
-        std::string lower = text;
-        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        const std::string lower = plugin_support::ascii_lower(text);
         bool value = false;
         if (lower == "1" || lower == "true" || lower == "yes" || lower == "y") {
           value = true;

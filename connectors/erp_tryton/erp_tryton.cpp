@@ -10,15 +10,21 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "civil_time.hpp"
 #include "crm/plugin.hpp"
 #include "erp_tryton_manifest.h"
-#include "http.hpp"
+#include "plugin_support/civil_time.hpp"
+#include "plugin_support/http.hpp"
 
 namespace crm::connectors {
 namespace {
 
 using nlohmann::json;
+using plugin_support::base64_encode;
+using plugin_support::civil_from_days;
+using plugin_support::CivilDate;
+using plugin_support::days_from_civil;
+using plugin_support::http_request;
+using plugin_support::HttpResponse;
 
 // Tryton's {"__class__": "datetime" | "date", ...} (naive UTC) to ms; CRM_TIME_UNKNOWN for null.
 std::int64_t tryton_time_ms(const json& value) {

@@ -7,10 +7,10 @@
 #include <gtest/gtest.h>
 #include <thread>
 
-#include "testing/child_process.hpp"
-#include "testing/loopback.hpp"
-#include "testing/required_program.hpp"
-#include "testing/sync_harness.hpp"
+#include "support/child_process.hpp"
+#include "support/loopback.hpp"
+#include "support/required_program.hpp"
+#include "support/sync_harness.hpp"
 
 namespace crm::host {
 namespace {

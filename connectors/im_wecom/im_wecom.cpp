@@ -15,12 +15,13 @@
 
 #include "crm/plugin.hpp"
 #include "im_wecom_manifest.h"
-#include "wecom_client.hpp"
+#include "plugin_support/wecom_client.hpp"
 
 namespace crm::connectors {
 namespace {
 
 using nlohmann::json;
+using plugin_support::WecomClient;
 
 std::string join(const std::vector<std::string>& parts) {
   std::string joined;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <gtest/gtest.h>
 
-#include "testing/sync_harness.hpp"
-#include "testing/wecom_double.hpp"
+#include "support/sync_harness.hpp"
+#include "support/wecom_double.hpp"
 
 namespace crm::host {
 namespace {

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
-#include "core/config.hpp"
+#include "app/host_config.hpp"
 #include "core/logger.hpp"
 #include "loader/plugin_host.hpp"
 #include "store/job_lock.hpp"

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "loader/channel_call.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/text_files.hpp"
+#include "support/sync_harness.hpp"
+#include "support/text_files.hpp"
 
 namespace crm::host {
 namespace {

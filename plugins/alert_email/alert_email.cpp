@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <ctime>
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,13 +14,14 @@
 
 #include "alert_email_manifest.h"
 #include "crm/plugin.hpp"
-#include "http.hpp"
+#include "plugin_support/civil_time.hpp"
+#include "plugin_support/http.hpp"
 
 namespace {
 
 // base64 in lines of at most 76 characters (RFC 2045).
 std::string base64_lines(const std::string& bytes) {
-  const std::string flat = crm::connectors::base64_encode(bytes);
+  const std::string flat = crm::plugin_support::base64_encode(bytes);
   std::string wrapped;
   for (std::size_t at = 0; at < flat.size(); at += 76) {
     wrapped += flat.substr(at, 76) + "\r\n";
@@ -46,7 +46,7 @@ std::string encode_header(const std::string& text) {
       --end;
     }
     encoded += (encoded.empty() ? "" : "\r\n ") + std::string("=?UTF-8?B?") +
-               crm::connectors::base64_encode(text.substr(start, end - start)) + "?=";
+               crm::plugin_support::base64_encode(text.substr(start, end - start)) + "?=";
     start = end;
   }
   return encoded;
@@ -79,15 +79,14 @@ std::string html_escape(std::string_view text) {
 }
 
 std::string rfc5322_date(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
+  const crm::plugin_support::CivilDateTime utc = crm::plugin_support::civil_from_ms(ms);
   static constexpr std::array<const char*, 7> kDays = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
   static constexpr std::array<const char*, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::array<char, 64> text{};
-  std::snprintf(text.data(), text.size(), "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays.at(utc.tm_wday), utc.tm_mday,
-                kMonths.at(utc.tm_mon), utc.tm_year + 1900, utc.tm_hour, utc.tm_min, utc.tm_sec);
+  std::snprintf(text.data(), text.size(), "%s, %02u %s %04lld %02u:%02u:%02u +0000", kDays.at(utc.weekday),
+                utc.date.day, kMonths.at(utc.date.month - 1), static_cast<long long>(utc.date.year), utc.hour,
+                utc.minute, utc.second);
   return text.data();
 }
 

@@ -7,7 +7,6 @@
 // kept-alive connection of its own.
 #include <array>
 #include <cstdio>
-#include <ctime>
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -16,18 +15,10 @@
 
 #include "alert_webhook_manifest.h"
 #include "crm/plugin.hpp"
-#include "http.hpp"
+#include "plugin_support/civil_time.hpp"
+#include "plugin_support/http.hpp"
 
 namespace {
-
-std::string rfc3339(std::int64_t ms) {
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  std::array<char, 32> text{};
-  std::strftime(text.data(), text.size(), "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text.data();
-}
 
 std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
@@ -87,13 +78,14 @@ class WebhookChannel final : public crm::Channel {
       annotations[std::string(message.link_label(i))] = std::string(message.link_url(i));
     }
     const std::string key(message.idempotency_key());
-    const nlohmann::json alert = {{"status", status},
-                                  {"labels", labels},
-                                  {"annotations", annotations},
-                                  {"startsAt", rfc3339(message.created_ms())},
-                                  {"endsAt", resolved ? rfc3339(message.created_ms()) : "0001-01-01T00:00:00Z"},
-                                  {"generatorURL", ""},
-                                  {"fingerprint", key}};
+    const nlohmann::json alert = {
+        {"status", status},
+        {"labels", labels},
+        {"annotations", annotations},
+        {"startsAt", crm::plugin_support::rfc3339_utc(message.created_ms())},
+        {"endsAt", resolved ? crm::plugin_support::rfc3339_utc(message.created_ms()) : "0001-01-01T00:00:00Z"},
+        {"generatorURL", ""},
+        {"fingerprint", key}};
     const nlohmann::json payload = {{"version", "4"},         {"groupKey", key},
                                     {"truncatedAlerts", 0},   {"status", status},
                                     {"receiver", receiver_},  {"groupLabels", {{"alertname", labels["alertname"]}}},
@@ -104,7 +96,7 @@ class WebhookChannel final : public crm::Channel {
     if (secret_) {
       headers.push_back(signature_header_ + ": sha256=" + hmac_sha256_hex(*secret_, body));
     }
-    const crm::connectors::HttpResponse response = http_.request("the webhook", url_, &body, headers, timeout_ms_);
+    const crm::plugin_support::HttpResponse response = http_.request("the webhook", url_, &body, headers, timeout_ms_);
     if (response.status >= 200 && response.status < 300) {
       return;
     }
@@ -122,7 +114,7 @@ class WebhookChannel final : public crm::Channel {
   long timeout_ms_ = 5000;
   std::optional<std::string> secret_;
   // Connections to the receiver stay open between notifications, one per concurrent send.
-  crm::connectors::HttpClientPool http_;
+  crm::plugin_support::HttpClientPool http_;
 };
 
 }  // namespace

@@ -9,8 +9,8 @@
 #include <openssl/hmac.h>
 
 #include "loader/channel_call.hpp"
-#include "testing/controlled_server.hpp"
-#include "testing/test_host.hpp"
+#include "support/controlled_server.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

@@ -14,7 +14,7 @@
 
 #include "alert_wecom_manifest.h"
 #include "crm/plugin.hpp"
-#include "wecom_client.hpp"
+#include "plugin_support/wecom_client.hpp"
 
 namespace {
 
@@ -158,7 +158,7 @@ class WecomChannel final : public crm::Channel {
   bool markdown_ = true;
   std::string robot_query_;
   std::int64_t agent_id_ = 0;
-  std::optional<crm::connectors::WecomClient> client_;
+  std::optional<crm::plugin_support::WecomClient> client_;
 };
 
 }  // namespace

@@ -8,10 +8,10 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
-#include "testing/scoring_fixture.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/test_host.hpp"
-#include "testing/wecom_double.hpp"
+#include "support/scoring_fixture.hpp"
+#include "support/sync_harness.hpp"
+#include "support/test_host.hpp"
+#include "support/wecom_double.hpp"
 
 namespace crm::host {
 namespace {

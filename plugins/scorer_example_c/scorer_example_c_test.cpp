@@ -4,7 +4,7 @@
 #include <limits>
 
 #include "loader/scorer_call.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

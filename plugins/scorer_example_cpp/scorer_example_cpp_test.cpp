@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "loader/scorer_call.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

@@ -7,7 +7,7 @@
 #include <random>
 
 #include "loader/scorer_call.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

@@ -6,7 +6,7 @@
 #include "loader/scorer_call.hpp"
 #include "scoring/features.hpp"
 #include "scoring/value_class.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

@@ -7,9 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "alerts/alert_engine.hpp"
-#include "testing/scoring_fixture.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/text_files.hpp"
+#include "support/scoring_fixture.hpp"
+#include "support/sync_harness.hpp"
+#include "support/text_files.hpp"
 
 namespace crm::host {
 namespace {

@@ -13,8 +13,8 @@
 
 #include "loader/channel_call.hpp"
 #include "loader/scorer_call.hpp"
-#include "testing/test_host.hpp"
-#include "testing/text_files.hpp"
+#include "support/test_host.hpp"
+#include "support/text_files.hpp"
 
 namespace crm::host {
 namespace {

@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "testing/scoring_fixture.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/text_files.hpp"
+#include "support/scoring_fixture.hpp"
+#include "support/sync_harness.hpp"
+#include "support/text_files.hpp"
 
 namespace crm::host {
 namespace {

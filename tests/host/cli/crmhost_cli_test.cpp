@@ -28,7 +28,7 @@
 #include "crm/abi.h"
 #include "store/job_lock.hpp"
 #include "store/store.hpp"
-#include "testing/sqlite_peek.hpp"
+#include "support/sqlite_peek.hpp"
 
 namespace crm::host {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "crm/plugin.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

@@ -12,7 +12,7 @@
 #include "core/config.hpp"
 #include "loader/plugin_call_guard.hpp"
 #include "loader/scorer_call.hpp"
-#include "testing/test_host.hpp"
+#include "support/test_host.hpp"
 
 namespace crm::host {
 namespace {

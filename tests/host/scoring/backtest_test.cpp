@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "scoring/features.hpp"
-#include "testing/sync_harness.hpp"
+#include "support/sync_harness.hpp"
 
 namespace crm::host {
 namespace {

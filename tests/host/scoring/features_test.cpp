@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "store/store.hpp"
-#include "testing/sync_harness.hpp"
+#include "support/sync_harness.hpp"
 
 namespace crm::host {
 namespace {

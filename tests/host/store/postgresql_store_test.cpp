@@ -11,7 +11,7 @@
 #include "store/postgresql/connection.hpp"
 #include "store/store.hpp"
 #include "store/store_copy.hpp"
-#include "testing/test_database.hpp"
+#include "support/test_database.hpp"
 
 namespace crm::host {
 namespace {

@@ -12,7 +12,7 @@
 
 #include "scoring/features.hpp"
 #include "store/store.hpp"
-#include "testing/sync_harness.hpp"
+#include "support/sync_harness.hpp"
 #include "winback/lost_customers.hpp"
 
 namespace crm::host {

@@ -14,8 +14,8 @@
 #include <thread>
 
 #include "store/sqlite.hpp"
-#include "testing/sqlite_peek.hpp"
-#include "testing/sync_harness.hpp"
+#include "support/sqlite_peek.hpp"
+#include "support/sync_harness.hpp"
 
 namespace crm::host {
 namespace {

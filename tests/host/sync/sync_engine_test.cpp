@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "testing/sync_harness.hpp"
+#include "support/sync_harness.hpp"
 
 namespace crm::host {
 namespace {

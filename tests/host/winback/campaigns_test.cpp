@@ -12,8 +12,8 @@
 #include <set>
 
 #include "alerts/alert_engine.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/text_files.hpp"
+#include "support/sync_harness.hpp"
+#include "support/text_files.hpp"
 #include "winback/lost_customers.hpp"
 
 namespace crm::host {

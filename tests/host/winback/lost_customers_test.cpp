@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "testing/sync_harness.hpp"
+#include "support/sync_harness.hpp"
 
 namespace crm::host {
 namespace {

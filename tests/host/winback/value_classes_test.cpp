@@ -12,8 +12,8 @@
 
 #include "core/dates.hpp"
 #include "store/store.hpp"
-#include "testing/sync_harness.hpp"
-#include "testing/text_files.hpp"
+#include "support/sync_harness.hpp"
+#include "support/text_files.hpp"
 
 namespace crm::host {
 namespace {

@@ -5,9 +5,9 @@
 #include <string>
 
 #include "crm/plugin.hpp"
-#include "http.hpp"
+#include "plugin_support/http.hpp"
 
-namespace crm::connectors {
+namespace crm::plugin_support {
 
 // The WeCom server API (../shared/wecom-api.md) for connectors and channels.
 // With a corp id and secret it fetches the access token, caches it until
@@ -50,4 +50,4 @@ class WecomClient {
   std::int64_t token_expires_ms_ = 0;
 };
 
-}  // namespace crm::connectors
+}  // namespace crm::plugin_support

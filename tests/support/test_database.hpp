@@ -13,7 +13,7 @@
 
 #include "store/database.hpp"
 
-namespace crm::testing {
+namespace crm::host::testing {
 
 // The backend this test process runs against: PostgreSQL when the suite's
 // server is up (CRM_TEST_POSTGRESQL_URL_FILE names the file holding its URL,
@@ -39,9 +39,9 @@ inline std::string test_store_locator(const std::filesystem::path& dir, const st
   static std::atomic<int> counter{0};
   static const unsigned salt = std::random_device{}();
   const std::string database = fmt::format("crm_{}_{}_{}", ::getpid(), salt % 100000, ++counter);
-  host::Database admin(server_url);
+  Database admin(server_url);
   admin.exec(fmt::format("CREATE DATABASE {}", database));
   return server_url.substr(0, server_url.rfind('/') + 1) + database;
 }
 
-}  // namespace crm::testing
+}  // namespace crm::host::testing

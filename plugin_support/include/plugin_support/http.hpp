@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace crm::connectors {
+namespace crm::plugin_support {
 
 struct HttpResponse {
   long status = 0;
@@ -51,4 +51,4 @@ std::string base64_encode(const std::string& bytes);
 // A CURLOPT_WRITEFUNCTION that appends to the std::string given as CURLOPT_WRITEDATA.
 std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* target);
 
-}  // namespace crm::connectors
+}  // namespace crm::plugin_support

@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "testing/child_process.hpp"
-#include "testing/required_program.hpp"
+#include "support/child_process.hpp"
+#include "support/required_program.hpp"
 
 namespace crm::host::testing {
 

@@ -1,12 +1,12 @@
-#include "wecom_client.hpp"
+#include "plugin_support/wecom_client.hpp"
 
 #include <curl/curl.h>
 #include <memory>
 #include <mutex>
 
-#include "http.hpp"
+#include "plugin_support/http.hpp"
 
-namespace crm::connectors {
+namespace crm::plugin_support {
 namespace {
 
 // Refresh this long before the server's expiry, so a token never dies mid-sync.
@@ -130,4 +130,4 @@ nlohmann::json WecomClient::post(const crm::Host& host, const std::string& path,
   return call(host, true, path, {}, body.dump());
 }
 
-}  // namespace crm::connectors
+}  // namespace crm::plugin_support

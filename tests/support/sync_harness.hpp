@@ -15,8 +15,8 @@
 #include "core/logger.hpp"
 #include "loader/plugin_host.hpp"
 #include "store/store.hpp"
+#include "support/test_host.hpp"
 #include "sync/sync_engine.hpp"
-#include "testing/test_host.hpp"
 
 namespace crm::host::testing {
 

@@ -1,4 +1,4 @@
-#include "http.hpp"
+#include "plugin_support/http.hpp"
 
 #include <curl/curl.h>
 #include <memory>
@@ -6,7 +6,7 @@
 
 #include "crm/plugin.hpp"
 
-namespace crm::connectors {
+namespace crm::plugin_support {
 std::size_t append_to_string(char* data, std::size_t size, std::size_t count, void* target) {
   static_cast<std::string*>(target)->append(data, size * count);
   return size * count;
@@ -101,4 +101,4 @@ std::string base64_encode(const std::string& bytes) {
   return encoded;
 }
 
-}  // namespace crm::connectors
+}  // namespace crm::plugin_support

@@ -1,8 +1,15 @@
 #pragma once
 
-#include <cstdint>
+// Dates of the proleptic Gregorian calendar in UTC, without the C library's
+// time zone machinery: for plugins that read or write dates (ERP rows, e-mail
+// headers, webhook payloads).
 
-namespace crm::connectors {
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+namespace crm::plugin_support {
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 inline std::int64_t days_from_civil(std::int64_t year, unsigned month, unsigned day) {
@@ -33,4 +40,33 @@ inline CivilDate civil_from_days(std::int64_t days) {
   return {static_cast<std::int64_t>(year_of_era) + era * 400 + (month <= 2 ? 1 : 0), month, day};
 }
 
-}  // namespace crm::connectors
+// A moment in UTC to the second, as gmtime() splits it.
+struct CivilDateTime {
+  CivilDate date;
+  unsigned hour;
+  unsigned minute;
+  unsigned second;
+  unsigned weekday;  // 0 Sunday ... 6 Saturday
+};
+
+// The UTC date and time of `ms` (milliseconds since the epoch), the milliseconds
+// dropped as gmtime() drops them after ms / 1000.
+inline CivilDateTime civil_from_ms(std::int64_t ms) {
+  const std::int64_t seconds = ms / 1000;
+  const std::int64_t days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400;
+  const auto in_day = static_cast<unsigned>(seconds - days * 86400);
+  // 1970-01-01 was a Thursday.
+  const auto weekday = static_cast<unsigned>(((days + 4) % 7 + 7) % 7);
+  return {civil_from_days(days), in_day / 3600, in_day / 60 % 60, in_day % 60, weekday};
+}
+
+// "2024-05-01T08:30:00Z" (RFC 3339 in UTC, whole seconds).
+inline std::string rfc3339_utc(std::int64_t ms) {
+  const CivilDateTime t = civil_from_ms(ms);
+  std::array<char, 48> text{};
+  std::snprintf(text.data(), text.size(), "%lld-%02u-%02uT%02u:%02u:%02uZ", static_cast<long long>(t.date.year),
+                t.date.month, t.date.day, t.hour, t.minute, t.second);
+  return text.data();
+}
+
+}  // namespace crm::plugin_support

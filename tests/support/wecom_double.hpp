@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "testing/controlled_server.hpp"
+#include "support/controlled_server.hpp"
 
 namespace crm::host::testing {
 

@@ -1,0 +1,132 @@
+#include "app/host_config.hpp"
+
+#include <fmt/format.h>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/json_schema.hpp"
+
+namespace crm::host {
+namespace {
+
+const char* const kHostConfigSchema = R"({
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "$schema": {"type": "string"},
+    "database": {"type": "string", "minLength": 1},
+    "database_password": {
+      "type": "object", "additionalProperties": false, "required": ["env"],
+      "properties": {"env": {"type": "string", "minLength": 1}}
+    },
+    "plugin_dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
+    "log_level": {"enum": ["debug", "info", "warn", "error"]},
+    "allow_writable_plugins": {"type": "boolean"},
+    "customers": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "match_keys": {"type": "array", "uniqueItems": true, "items": {"enum": ["tax_id", "email_domain", "name"]}}
+      }
+    },
+    "sync": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "max_attempts": {"type": "integer", "minimum": 1, "maximum": 100},
+        "initial_backoff_ms": {"type": "integer", "minimum": 0},
+        "max_backoff_ms": {"type": "integer", "minimum": 0}
+      }
+    },
+    "plugins": {
+      "type": "object",
+      "additionalProperties": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "enabled": {"type": "boolean"},
+          "config": {}
+        }
+      }
+    }
+  }
+})";
+
+std::filesystem::path resolve(const std::filesystem::path& base_dir, const std::string& value) {
+  const std::filesystem::path path(value);
+  return path.is_absolute() ? path : base_dir / path;
+}
+
+}  // namespace
+
+HostConfig parse_host_config(const nlohmann::json& document, const std::filesystem::path& base_dir,
+                             const std::string& source_name) {
+  static const JsonSchema schema([] {
+    nlohmann::json document = nlohmann::json::parse(kHostConfigSchema);
+    document["properties"]["features"] = nlohmann::json::parse(kFeatureSettingsSchema);
+    document["properties"]["scoring"] = nlohmann::json::parse(kScoringSettingsSchema);
+    document["properties"]["alerts"] = nlohmann::json::parse(kAlertSettingsSchema);
+    document["properties"]["alerts"]["properties"]["quiet_hours"] = nlohmann::json::parse(kQuietHoursSchema);
+    document["properties"]["winback"] = nlohmann::json::parse(kWinbackSettingsSchema);
+    document["properties"]["winback"]["properties"]["quiet_hours"] = nlohmann::json::parse(kQuietHoursSchema);
+    document["properties"]["value_classes"] = nlohmann::json::parse(kValueClassSettingsSchema);
+    return document;
+  }());
+  if (const auto violations = schema.validate(document); !violations.empty()) {
+    throw ConfigError(fmt::format("{}: {}", source_name, describe_violations(violations)));
+  }
+  HostConfig config;
+  if (document.contains("database")) {
+    const auto database = document["database"].get<std::string>();
+    // A PostgreSQL URL is not a path relative to the file.
+    const bool is_url = database.starts_with("postgresql://") || database.starts_with("postgres://");
+    config.database = is_url ? std::filesystem::path(database) : resolve(base_dir, database);
+  }
+  if (document.contains("database_password")) {
+    config.database_password_env = document["database_password"]["env"].get<std::string>();
+  }
+  for (const auto& directory : document.value("plugin_dirs", nlohmann::json::array())) {
+    config.plugin_dirs.push_back(resolve(base_dir, directory.get<std::string>()));
+  }
+  if (document.contains("log_level")) {
+    config.log_level = document["log_level"].get<std::string>();
+  }
+  config.allow_writable_plugins = document.value("allow_writable_plugins", false);
+  config.plugins = document.value("plugins", nlohmann::json::object());
+  if (document.contains("customers") && document["customers"].contains("match_keys")) {
+    config.match_keys = document["customers"]["match_keys"].get<std::vector<std::string>>();
+  }
+  const nlohmann::json sync = document.value("sync", nlohmann::json::object());
+  config.sync_max_attempts = sync.value("max_attempts", config.sync_max_attempts);
+  config.sync_initial_backoff_ms = sync.value("initial_backoff_ms", config.sync_initial_backoff_ms);
+  config.sync_max_backoff_ms = sync.value("max_backoff_ms", config.sync_max_backoff_ms);
+  config.features = parse_feature_settings(document.value("features", nlohmann::json::object()));
+  config.scoring = parse_scoring_settings(document.value("scoring", nlohmann::json::object()));
+  config.alerts = parse_alert_settings(document.value("alerts", nlohmann::json::object()));
+  config.winback = parse_winback_settings(document.value("winback", nlohmann::json::object()));
+  config.winback.band_order.clear();
+  for (const BandRule& band : config.scoring.bands) {
+    config.winback.band_order.push_back(band.name);
+  }
+  try {
+    config.value_classes = parse_value_class_settings(document.value("value_classes", nlohmann::json::object()));
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(fmt::format("{}: {}", source_name, e.what()));
+  }
+  config.winback.value_classes = config.value_classes;
+  return config;
+}
+
+HostConfig load_host_config(const std::filesystem::path& path) {
+  std::ifstream input(path);
+  if (!input) {
+    throw ConfigError(fmt::format("cannot read configuration file {}", path.string()));
+  }
+  const nlohmann::json document = parse_config_json(input, path.string());
+  return parse_host_config(document, path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(),
+                           path.string());
+}
+
+}  // namespace crm::host
