@@ -101,9 +101,9 @@ void EnrolmentRepository::move(const EnrolmentMove& move) {
   // `contacted` only ever goes from 0 to 1; the last contact is the step's time.
   prepared(db_, move_,
            "UPDATE enrolments SET step_index = ?1, steps_done = steps_done + 1, next_step_ms = ?2, state = ?3, "
-           "ended_ms = CASE WHEN CAST(?3 AS TEXT) = 'active' THEN NULL ELSE ?4 END, exit_reason = ?5, contacted = "
-           "CASE WHEN CAST(?6 AS BIGINT) = 1 THEN 1 ELSE contacted END, last_contact_ms = CASE WHEN CAST(?6 AS "
-           "BIGINT) = 1 THEN ?4 ELSE last_contact_ms END, cost = cost + ?7 WHERE id = ?8")
+           "ended_ms = CASE WHEN CAST(?3 AS TEXT) = 'active' THEN NULL ELSE CAST(?4 AS BIGINT) END, exit_reason = ?5, "
+           "contacted = CASE WHEN CAST(?6 AS BIGINT) = 1 THEN 1 ELSE contacted END, last_contact_ms = CASE WHEN "
+           "CAST(?6 AS BIGINT) = 1 THEN CAST(?4 AS BIGINT) ELSE last_contact_ms END, cost = cost + ?7 WHERE id = ?8")
       .bind(1, move.next_step_index)
       .bind(2, move.next_step_ms)
       .bind(3, move.state)
