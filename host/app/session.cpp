@@ -61,14 +61,24 @@ Session::Session(const SessionOptions& options, LogLevel default_level, std::ato
   } else {
     database_ = "crm.db";
   }
+  locator_ = DatabaseLocator::parse(database_);
+  database_ = locator_.display();
+  if (config_.database_password_env && locator_.kind == DatabaseKind::postgresql) {
+    const char* password = std::getenv(config_.database_password_env->c_str());  // NOLINT(concurrency-mt-unsafe)
+    if (password == nullptr) {
+      throw ConfigError(fmt::format("database_password names the environment variable {}, which is not set",
+                                    *config_.database_password_env));
+    }
+    locator_.password = password;
+  }
 }
 
 std::unique_ptr<Store> Session::open_store() const {
-  return std::make_unique<Store>(database_);
+  return std::make_unique<Store>(locator_);
 }
 
 std::unique_ptr<JobLock> Session::lock_jobs(std::string_view job) const {
-  return std::make_unique<JobLock>(database_, job, clock_.now_ms());
+  return std::make_unique<JobLock>(locator_, job, clock_.now_ms());
 }
 
 void Session::close_interrupted_runs(Store& store, const JobLock& held) {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/clock.hpp"
 #include "app/host_config.hpp"
+#include "core/clock.hpp"
 #include "core/logger.hpp"
 #include "loader/plugin_host.hpp"
 #include "store/job_lock.hpp"
@@ -60,7 +60,9 @@ class Session {
   [[nodiscard]] Logger& logger() { return logger_; }
   [[nodiscard]] const HostConfig& config() const { return config_; }
   [[nodiscard]] const PluginHostOptions& plugin_options() const { return plugin_options_; }
+  // The store's path or URL, without any password: for messages and summaries.
   [[nodiscard]] const std::string& database() const { return database_; }
+  [[nodiscard]] const DatabaseLocator& database_locator() const { return locator_; }
   [[nodiscard]] const std::atomic<bool>& cancellation() const { return cancelled_; }
   [[nodiscard]] bool cancelled() const { return cancelled_.load(); }
 
@@ -85,6 +87,7 @@ class Session {
   HostConfig config_;
   PluginHostOptions plugin_options_;
   std::string database_;
+  DatabaseLocator locator_;
   std::atomic<bool>& cancelled_;
   JobObserver observer_;
 };

@@ -68,6 +68,7 @@ void add_scoring_commands(CLI::App& app, CommandLine& line, Commands& commands);
 void add_alert_commands(CLI::App& app, CommandLine& line, Commands& commands);
 void add_winback_commands(CLI::App& app, CommandLine& line, Commands& commands);  // churn, dnc, campaigns
 void add_features_command(CLI::App& app, CommandLine& line, Commands& commands);
-void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);  // version, config, completion
+void add_store_commands(CLI::App& app, CommandLine& line, Commands& commands);  // store copy
+void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
 
 }  // namespace crm::host

@@ -73,7 +73,8 @@ int main(int argc, char** argv) {
   app.add_option("--plugin-dir", line.session.plugin_dirs, "Another directory to load plugins from (repeatable)");
   app.add_flag("--no-default-plugin-dir", line.session.no_default_plugin_dir,
                "Do not load plugins from ../plugins beside the crmhost binary");
-  app.add_option("--db", line.session.db_path, "SQLite customer store (default: ./crm.db, or the configuration's)");
+  app.add_option("--db", line.session.db_path,
+                 "customer store: a SQLite file (default ./crm.db, or the configuration's) or a postgresql:// URL");
   app.add_option("--log-level", line.session.log_level, "debug, info, warn or error")
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
   app.add_flag("--verbose", line.verbose, "Print the plugin table in `run` even when no plugin was refused");
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
   add_alert_commands(app, line, commands);
   add_winback_commands(app, line, commands);
   add_features_command(app, line, commands);
+  add_store_commands(app, line, commands);
   add_tool_commands(app, line, commands);
 
   const bool as_json = wants_json(argc, argv);
