@@ -9,7 +9,8 @@
 #include <unordered_map>
 
 #include "scoring/value_class.hpp"
-#include "store/purchases.hpp"
+#include "store/customer_history_repository.hpp"
+#include "store/score_run_repository.hpp"
 
 namespace crm::host {
 namespace {
@@ -32,20 +33,17 @@ struct CustomerIndex {
   }
 };
 
-CustomerIndex index_customers(Database& db) {
+CustomerIndex index_customers(CustomerHistoryRepository& history) {
   CustomerIndex index;
   std::vector<std::pair<std::int64_t, std::int64_t>> rows;  // (unified, row)
-  std::vector<std::string> industries;
-  Statement query = db.prepare("SELECT id, coalesce(unified_id, id), coalesce(industry, '') FROM customers");
   std::int64_t max_row = 0;
   std::unordered_map<std::int64_t, std::string> industry_of;
-  while (query.step()) {
-    const std::int64_t row = query.column_int64(0);
-    const std::int64_t unified = query.column_int64(1);
-    rows.emplace_back(unified, row);
-    max_row = std::max(max_row, row);
-    if (const std::string_view industry = query.column_view(2); !industry.empty()) {
-      industry_of.emplace(unified, std::string(industry));
+  RowScan<CustomerIdentityRow> customers = history.scan_customers();
+  for (CustomerIdentityRow customer; customers.next(customer);) {
+    rows.emplace_back(customer.unified_id, customer.id);
+    max_row = std::max(max_row, customer.id);
+    if (!customer.industry.empty()) {
+      industry_of.emplace(customer.unified_id, std::string(customer.industry));
     }
   }
   std::sort(rows.begin(), rows.end());
@@ -218,7 +216,8 @@ std::vector<std::string> feature_names(const FeatureSettings& settings) {
 }
 
 CustomerFeatures build_features(Database& db, const FeatureSettings& settings, std::int64_t as_of_ms) {
-  const CustomerIndex index = index_customers(db);
+  CustomerHistoryRepository history(db);
+  const CustomerIndex index = index_customers(history);
   const std::size_t customer_count = index.unified_ids.size();
   Columns f(feature_names(settings), customer_count);
   const int today = day_of(as_of_ms);
@@ -226,14 +225,11 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   // Orders: purchases only (store/purchases.hpp).
   std::vector<OrderEvent> events;
   {
-    Statement query =
-        db.prepare("SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE ordered_at_ms < ?1 AND " +
-                   purchase_condition());
-    query.bind(1, as_of_ms);
-    while (query.step()) {
-      const std::int32_t customer = index.dense(query.column_int64(0));
+    RowScan<PurchaseRow> purchases = history.scan_purchases_before(as_of_ms);
+    for (PurchaseRow purchase; purchases.next(purchase);) {
+      const std::int32_t customer = index.dense(purchase.customer_id);
       if (customer >= 0) {
-        events.push_back({customer, day_of(query.column_int64(1)), query.column_double(2)});
+        events.push_back({customer, day_of(purchase.ordered_at_ms), purchase.amount});
       }
     }
   }
@@ -344,11 +340,9 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
     auto& meetings = f["meetings_window"];
     auto& contact_changed = f["key_contact_changed"];
     std::vector<bool> has_activity(customer_count, false);
-    Statement query =
-        db.prepare("SELECT customer_id, occurred_at_ms, coalesce(kind, '') FROM activities WHERE occurred_at_ms < ?1");
-    query.bind(1, as_of_ms);
-    while (query.step()) {
-      const std::int32_t c = index.dense(query.column_int64(0));
+    RowScan<ActivityRow> activities = history.scan_activities_before(as_of_ms);
+    for (ActivityRow activity; activities.next(activity);) {
+      const std::int32_t c = index.dense(activity.customer_id);
       if (c < 0) {
         continue;
       }
@@ -357,9 +351,9 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
         has_activity[c] = true;
         logins[c] = downloads_recent[c] = downloads_previous[c] = meetings[c] = 0;
       }
-      const int day = day_of(query.column_int64(1));
+      const int day = day_of(activity.occurred_at_ms);
       const int age = today - day;
-      const std::string_view kind = query.column_view(2);
+      const std::string_view kind = activity.kind;
       if (kind == "login") {
         last_login[c] = std::max(last_login[c], day);
         logins[c] += age < settings.login_window_days ? 1 : 0;
@@ -385,12 +379,11 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
     }
   }
   {
-    Statement query = db.prepare(
-        "SELECT customer_id FROM contacts WHERE left_at_ms IS NOT NULL AND left_at_ms < ?1 AND left_at_ms >= ?2");
-    query.bind(1, as_of_ms).bind(2, as_of_ms - settings.contact_change_window_days * kMillisecondsPerDay);
+    RowScan<CustomerIdRow> contacts = history.scan_contacts_left_between(
+        as_of_ms - settings.contact_change_window_days * kMillisecondsPerDay, as_of_ms);
     auto& contact_changed = f["key_contact_changed"];
-    while (query.step()) {
-      if (const std::int32_t c = index.dense(query.column_int64(0)); c >= 0) {
+    for (CustomerIdRow contact; contacts.next(contact);) {
+      if (const std::int32_t c = index.dense(contact.customer_id); c >= 0) {
         contact_changed[c] = std::isnan(contact_changed[c]) ? 1 : contact_changed[c] + 1;
       }
     }
@@ -414,34 +407,28 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       complaints[c] += today - day < settings.complaints_window_days ? 1 : 0;
       after_order[c] += last_order_day[c] != kNoDay && day >= last_order_day[c] ? 1 : 0;
     };
-    Statement tickets = db.prepare(
-        "SELECT customer_id, opened_at_ms FROM tickets WHERE opened_at_ms < ?1 AND "
-        "(is_complaint = 1 OR lower(coalesce(category, '')) = 'complaint')");
-    tickets.bind(1, as_of_ms);
-    while (tickets.step()) {
-      if (const std::int32_t c = index.dense(tickets.column_int64(0)); c >= 0) {
-        count_complaint(c, day_of(tickets.column_int64(1)));
+    RowScan<TicketRow> tickets = history.scan_complaint_tickets_before(as_of_ms);
+    for (TicketRow ticket; tickets.next(ticket);) {
+      if (const std::int32_t c = index.dense(ticket.customer_id); c >= 0) {
+        count_complaint(c, day_of(ticket.opened_at_ms));
       }
     }
-    Statement interactions = db.prepare(
-        "SELECT customer_id, occurred_at_ms, coalesce(direction, ''), coalesce(is_complaint, 0) FROM interactions "
-        "WHERE occurred_at_ms < ?1");
-    interactions.bind(1, as_of_ms);
+    RowScan<InteractionRow> interactions = history.scan_interactions_before(as_of_ms);
     const int period = settings.period_days;
-    while (interactions.step()) {
-      const std::int32_t c = index.dense(interactions.column_int64(0));
+    for (InteractionRow interaction; interactions.next(interaction);) {
+      const std::int32_t c = index.dense(interaction.customer_id);
       if (c < 0) {
         continue;
       }
       seen[c] = true;
-      const int day = day_of(interactions.column_int64(1));
+      const int day = day_of(interaction.occurred_at_ms);
       const int age = today - day;
       now[c] += age < period ? 1 : 0;
       before[c] += age >= period && age < 2 * period ? 1 : 0;
-      if (interactions.column_int64(3) != 0) {
+      if (interaction.is_complaint) {
         count_complaint(c, day);
       }
-      if (interactions.column_view(2) == "outbound") {
+      if (interaction.direction == "outbound") {
         last_followup[c] = std::max(last_followup[c], day);
       }
     }
@@ -457,22 +444,19 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
     auto& csat2 = f["csat_second_last"];
     auto& csat3 = f["csat_third_last"];
     std::vector<std::array<int, 3>> nps_counts(customer_count, {0, 0, 0});  // promoters, detractors, answers
-    Statement query = db.prepare(
-        "SELECT customer_id, answered_at_ms, kind, score FROM surveys WHERE answered_at_ms < ?1 AND score IS NOT NULL "
-        "ORDER BY answered_at_ms");
-    query.bind(1, as_of_ms);
-    while (query.step()) {
-      const std::int32_t c = index.dense(query.column_int64(0));
+    RowScan<SurveyRow> surveys = history.scan_surveys_before(as_of_ms);
+    for (SurveyRow survey; surveys.next(survey);) {
+      const std::int32_t c = index.dense(survey.customer_id);
       if (c < 0) {
         continue;
       }
       seen[c] = true;
-      const double score = query.column_double(3);
-      if (query.column_view(2) == "csat") {
+      const double score = survey.score;
+      if (survey.kind == "csat") {
         csat3[c] = csat2[c];
         csat2[c] = csat1[c];
         csat1[c] = score;
-      } else if (today - day_of(query.column_int64(1)) < 365) {
+      } else if (today - day_of(survey.answered_at_ms) < 365) {
         auto& counts = nps_counts[c];
         counts[0] += score >= 9 ? 1 : 0;
         counts[1] += score <= 6 ? 1 : 0;
@@ -495,20 +479,17 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   // Payments due in the last year: mean days late (an unpaid overdue payment is late until today).
   {
     std::vector<std::pair<double, int>> delays(customer_count, {0.0, 0});
-    Statement query = db.prepare(
-        "SELECT customer_id, due_at_ms, paid_at_ms FROM payments WHERE due_at_ms IS NOT NULL AND due_at_ms < ?1 AND "
-        "due_at_ms >= ?2");
-    query.bind(1, as_of_ms).bind(2, as_of_ms - 365 * kMillisecondsPerDay);
-    while (query.step()) {
-      const std::int32_t c = index.dense(query.column_int64(0));
+    RowScan<PaymentRow> payments = history.scan_payments_due_between(as_of_ms - 365 * kMillisecondsPerDay, as_of_ms);
+    for (PaymentRow payment; payments.next(payment);) {
+      const std::int32_t c = index.dense(payment.customer_id);
       if (c < 0) {
         continue;
       }
       seen[c] = true;
-      const std::int64_t due = query.column_int64(1);
+      const std::int64_t due = payment.due_at_ms;
       std::int64_t settled = as_of_ms;
-      if (!query.column_is_null(2)) {
-        settled = std::min(settled, query.column_int64(2));
+      if (payment.paid_at_ms) {
+        settled = std::min(settled, *payment.paid_at_ms);
       }
       delays[c].first += static_cast<double>(std::max<std::int64_t>(0, settled - due)) / kMillisecondsPerDay;
       delays[c].second += 1;
@@ -525,21 +506,19 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   {
     auto& wallet = f["share_of_wallet"];
     auto& strategic = f["strategic_value"];
-    Statement query = db.prepare(
-        "SELECT customer_id, name, value FROM customer_attributes WHERE name IN ('share_of_wallet', "
-        "'strategic_value')");
-    while (query.step()) {
-      const std::int32_t c = index.dense(query.column_int64(0));
+    RowScan<AttributeRow> attributes = history.scan_value_attributes();
+    for (AttributeRow attribute; attributes.next(attribute);) {
+      const std::int32_t c = index.dense(attribute.customer_id);
       if (c < 0) {
         continue;
       }
       char* end = nullptr;
-      const std::string text = query.column_text(2);
+      const std::string text(attribute.value);  // strtod needs the terminating NUL
       const double value = std::strtod(text.c_str(), &end);
       if (end == text.c_str() || !std::isfinite(value)) {
         continue;
       }
-      if (query.column_view(1) == "share_of_wallet") {
+      if (attribute.name == "share_of_wallet") {
         wallet[c] = value > 1 ? value / 100.0 : value;
       } else {
         strategic[c] = value;
@@ -550,18 +529,15 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   // Follow-up cadence against the tier of the last scoring run before this date.
   {
     std::vector<std::string> tier(customer_count, "general");
-    Statement query = db.prepare(
-        "SELECT customer_id, tier FROM customer_scores WHERE tier IS NOT NULL AND run_id = (SELECT id FROM "
-        "score_runs WHERE as_of_ms < ?1 AND finished_ms IS NOT NULL ORDER BY as_of_ms DESC, id DESC LIMIT 1)");
-    query.bind(1, as_of_ms);
+    RowScan<CustomerTierRow> tiers = ScoreRunRepository(db).scan_tiers_of_last_run_before(as_of_ms);
     std::unordered_map<std::int64_t, std::size_t> position;
     position.reserve(customer_count);
     for (std::size_t c = 0; c < customer_count; ++c) {
       position.emplace(index.unified_ids[c], c);
     }
-    while (query.step()) {
-      if (const auto found = position.find(query.column_int64(0)); found != position.end()) {
-        tier[found->second] = query.column_text(1);
+    for (CustomerTierRow row; tiers.next(row);) {
+      if (const auto found = position.find(row.customer_id); found != position.end()) {
+        tier[found->second] = row.tier;
       }
     }
     auto& since = f["days_since_followup"];
@@ -612,13 +588,9 @@ std::vector<double> churn_labels(Database& db, const CustomerFeatures& features,
     position.emplace(features.customer_ids[c], c);
   }
   std::vector<double> churned(features.size(), 1.0);
-  Statement query = db.prepare(
-      "SELECT DISTINCT coalesce(c.unified_id, c.id) FROM orders o JOIN customers c ON c.id = o.customer_id WHERE "
-      "o.ordered_at_ms >= ?1 AND o.ordered_at_ms < ?2 AND " +
-      purchase_condition("o"));
-  query.bind(1, from_ms).bind(2, to_ms);
-  while (query.step()) {
-    if (const auto found = position.find(query.column_int64(0)); found != position.end()) {
+  RowScan<CustomerIdRow> purchasers = CustomerHistoryRepository(db).scan_unified_purchasers_between(from_ms, to_ms);
+  for (CustomerIdRow purchaser; purchasers.next(purchaser);) {
+    if (const auto found = position.find(purchaser.customer_id); found != position.end()) {
       churned[found->second] = 0.0;
     }
   }

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "store/score_run_repository.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -77,19 +79,18 @@ std::vector<LoadedPlugin*> loaded_scorers(PluginHost& plugins) {
 std::vector<std::string> load_stored_models(Store& store, PluginHost& plugins,
                                             std::map<std::string, std::string>& model_labels) {
   std::vector<std::string> untrained;
+  ScoreRunRepository models(store.database());
   for (LoadedPlugin* scorer : loaded_scorers(plugins)) {
     if (!is_trainable(*scorer)) {
       continue;
     }
-    Statement query = store.database().prepare(
-        "SELECT id, model, as_of_ms FROM models WHERE scorer_id = ?1 ORDER BY id DESC LIMIT 1");
-    query.bind(1, scorer->id());
-    if (!query.step()) {
+    const std::optional<StoredModel> stored = models.newest_model(scorer->id());
+    if (!stored) {
       untrained.push_back(scorer->id());
       continue;
     }
-    load_model(*scorer, query.column_text(1));
-    model_labels[scorer->id()] = fmt::format("{}+model {}", scorer->record().version, query.column_int64(0));
+    load_model(*scorer, stored->model);
+    model_labels[scorer->id()] = fmt::format("{}+model {}", scorer->record().version, stored->id);
   }
   return untrained;
 }
@@ -171,19 +172,9 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
     scorers[outcome.scorer_id] = outcome.model;
   }
   const std::string primary_id = result.primary ? result.scorers[*result.primary].scorer_id : std::string();
-  db.prepare(
-        "INSERT INTO score_runs(as_of_ms, started_ms, primary_scorer, scorers_json, customer_count) VALUES (?1, ?2, "
-        "?3, ?4, ?5)")
-      .bind(1, features.as_of_ms)
-      .bind(2, now_ms)
-      .bind(3, primary_id)
-      .bind(4, scorers.dump())
-      .bind(5, static_cast<std::int64_t>(features.size()))
-      .run();
-  const std::int64_t run_id = db.last_insert_rowid();
-  Statement insert = db.prepare(
-      "INSERT INTO customer_scores(run_id, customer_id, score, band, tier, stage, abc_class, reasons, scores_json, "
-      "explain_json, purchases_per_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
+  ScoreRunRepository runs(db);
+  const std::int64_t run_id = runs.begin_run(
+      {features.as_of_ms, now_ms, primary_id, scorers.dump(), static_cast<std::int64_t>(features.size())});
   // Tier, stage, class and the yearly purchases while alive come from whichever scorer outputs them.
   const std::vector<double>* tier = nullptr;
   const std::vector<double>* stage = nullptr;
@@ -199,25 +190,24 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
   std::string reasons;
   std::string scores_json;
   std::string explain_json;
+  std::array<std::string, 3> labels;  // tier, stage, abc class
+  const ScorerOutcome* primary = result.primary ? &result.scorers[*result.primary] : nullptr;
   for (std::size_t i = 0; i < features.size(); ++i) {
-    insert.bind(1, run_id).bind(2, features.customer_ids[i]);
-    const ScorerOutcome* primary = result.primary ? &result.scorers[*result.primary] : nullptr;
+    CustomerScoreRow row;
+    row.run_id = run_id;
+    row.customer_id = features.customer_ids[i];
     if (primary != nullptr && !std::isnan(primary->scores[i])) {
-      insert.bind(3, primary->scores[i]).bind(4, band_of(settings, primary->scores[i]).name);
-    } else {
-      insert.bind_null(3).bind_null(4);
+      row.score = primary->scores[i];
+      row.band = band_of(settings, primary->scores[i]).name;
     }
-    const auto bind_label = [&](int index, const std::vector<double>* column, std::string_view name) {
-      const std::string label = column != nullptr ? output_label(name, (*column)[i]) : std::string();
-      if (label.empty()) {
-        insert.bind_null(index);
-      } else {
-        insert.bind(index, label);
-      }
+    const auto label = [&](std::string& text, const std::vector<double>* column,
+                           std::string_view name) -> std::optional<std::string_view> {
+      text = column != nullptr ? output_label(name, (*column)[i]) : std::string();
+      return text.empty() ? std::nullopt : std::optional<std::string_view>(text);
     };
-    bind_label(5, tier, "tier");
-    bind_label(6, stage, "stage");
-    bind_label(7, abc, "abc_class");
+    row.tier = label(labels[0], tier, "tier");
+    row.stage = label(labels[1], stage, "stage");
+    row.abc_class = label(labels[2], abc, "abc_class");
     reasons.clear();
     scores_json = "{";
     for (const ScorerOutcome& outcome : result.scorers) {
@@ -234,8 +224,8 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
                                  std::isnan(score) ? std::string("null") : fmt::format("{:.2f}", score));
     }
     scores_json += "}";
-    insert.bind(8, reasons).bind(9, scores_json);
-    explain_json.clear();
+    row.reasons = reasons;
+    row.scores_json = scores_json;
     if (primary != nullptr && !primary->top_contributions.empty()) {
       auto top = primary->top_contributions[i];
       std::sort(top.begin(), top.end(),
@@ -248,52 +238,28 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
         }
       }
       explain_json += "]";
-      insert.bind(10, explain_json);
-    } else {
-      insert.bind_null(10);
+      row.explain_json = explain_json;
     }
     if (purchases_per_year != nullptr && std::isfinite((*purchases_per_year)[i])) {
-      insert.bind(11, (*purchases_per_year)[i]);
-    } else {
-      insert.bind_null(11);
+      row.purchases_per_year = (*purchases_per_year)[i];
     }
-    insert.run();
+    runs.add_score(row);
   }
-  db.prepare("UPDATE score_runs SET finished_ms = ?1 WHERE id = ?2").bind(1, now_ms).bind(2, run_id).run();
+  runs.finish_run(run_id, now_ms);
   transaction.commit();
   return run_id;
 }
 
 std::vector<BandChange> band_changes(Store& store, std::int64_t run_id) {
-  std::vector<BandChange> changes;
-  Statement query = store.database().prepare(
-      "SELECT now.customer_id, before.band, now.band, now.score FROM customer_scores now JOIN customer_scores before "
-      "ON before.customer_id = now.customer_id AND before.run_id = (SELECT max(id) FROM score_runs WHERE id < ?1 AND "
-      "finished_ms IS NOT NULL) WHERE now.run_id = ?1 AND now.band IS NOT NULL AND before.band IS NOT now.band ORDER "
-      "BY now.score");
-  query.bind(1, run_id);
-  while (query.step()) {
-    changes.push_back({query.column_int64(0), query.column_text(1), query.column_text(2), query.column_double(3)});
-  }
-  return changes;
+  return ScoreRunRepository(store.database()).band_changes(run_id);
 }
 
 std::int64_t store_model(Store& store, const std::string& scorer_id, const std::string& scorer_version,
                          std::int64_t trained_ms, std::int64_t as_of_ms, int horizon_days, std::size_t customer_count,
                          const std::string& model) {
-  Database& db = store.database();
-  db.prepare(
-        "INSERT INTO models(scorer_id, scorer_version, trained_ms, as_of_ms, horizon_days, customer_count, model) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-      .bind(1, scorer_id)
-      .bind(2, scorer_version)
-      .bind(3, trained_ms)
-      .bind(4, as_of_ms)
-      .bind(5, static_cast<std::int64_t>(horizon_days))
-      .bind(6, static_cast<std::int64_t>(customer_count))
-      .bind(7, model)
-      .run();
-  return db.last_insert_rowid();
+  return ScoreRunRepository(store.database())
+      .add_model({scorer_id, scorer_version, trained_ms, as_of_ms, static_cast<std::int64_t>(horizon_days),
+                  static_cast<std::int64_t>(customer_count), model});
 }
 
 }  // namespace crm::host

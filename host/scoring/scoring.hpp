@@ -11,6 +11,7 @@
 #include "loader/plugin_host.hpp"
 #include "scoring/features.hpp"
 #include "scoring/settings.hpp"
+#include "store/score_run_repository.hpp"
 #include "store/store.hpp"
 
 namespace crm::host {
@@ -63,14 +64,8 @@ std::string output_label(std::string_view column, double code);
 std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
                                const ScoringSettings& settings, std::int64_t now_ms);
 
-struct BandChange {
-  std::int64_t customer_id = 0;
-  std::string from_band;  // empty: not scored in the run before
-  std::string to_band;
-  double score = 0;
-};
-
-// Customers whose band differs between run `run_id` and the run before it.
+// Customers whose band differs between run `run_id` and the run before it
+// (BandChange is declared with the store's score runs).
 std::vector<BandChange> band_changes(Store& store, std::int64_t run_id);
 
 // Stores a trained model; returns its id.

@@ -1,85 +1,30 @@
 #include "winback/lost_customers.hpp"
 
 #include <algorithm>
-#include <cctype>
-#include <chrono>
-#include <cmath>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
 #include "scoring/value_class.hpp"
-#include "store/purchases.hpp"
+#include "store/customer_history_repository.hpp"
+#include "store/score_run_repository.hpp"
+#include "winback/churn_rules.hpp"
 
 namespace crm::host {
 namespace {
 
 constexpr double kDayMs = 86'400'000.0;
 
-// What connectors said about a customer's contract or churn.
-struct Declared {
-  std::optional<std::int64_t> contract_end_ms;
-  bool marked = false;
-};
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-// The first of `terms` found in `texts` (ASCII case-insensitive; other scripts as written).
-std::optional<std::string> find_term(const std::vector<std::string>& texts, const std::vector<std::string>& terms) {
-  for (const std::string& text : texts) {
-    const std::string haystack = lower(text);
-    for (const std::string& term : terms) {
-      if (!term.empty() && haystack.find(lower(term)) != std::string::npos) {
-        return fmt::format("\"{}\" mentions \"{}\"", text, term);
-      }
-    }
-  }
-  return std::nullopt;
-}
-
-// "YYYY-MM-DD" (or milliseconds since the epoch) as ms; nullopt when neither.
-std::optional<std::int64_t> parse_day(const std::string& text) {
-  int year = 0;
-  unsigned month = 0;
-  unsigned day = 0;
-  if (std::sscanf(text.c_str(), "%d-%u-%u", &year, &month, &day) == 3) {  // NOLINT(cert-err34-c): checked by count
-    const std::chrono::year_month_day date{std::chrono::year{year}, std::chrono::month{month}, std::chrono::day{day}};
-    if (date.ok()) {
-      return std::chrono::sys_days(date).time_since_epoch().count() * static_cast<std::int64_t>(kDayMs);
-    }
-  }
-  if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
-    return std::stoll(text);
-  }
-  return std::nullopt;
-}
-
-bool truthy(const std::string& value) {
-  const std::string text = lower(value);
-  return text == "1" || text == "true" || text == "yes" || text == "churned" || text == "lost";
-}
-
 }  // namespace
 
 // A customer's orders before the date, from one scan of the orders table.
-struct LostCustomers::History {
-  std::vector<std::int64_t> order_ms;
-  double revenue = 0;
-  std::int64_t last_ms = 0;
-  std::int64_t first_ms = 0;
-  std::set<std::string> recent_lines;  // product lines of the 90 days up to the last order
-};
+struct LostCustomers::History : PurchaseHistory {};
 
 UnifiedCustomers::UnifiedCustomers(Database& db) {
-  Statement query =
-      db.prepare("SELECT id, unified_id FROM customers WHERE unified_id IS NOT NULL AND unified_id != id");
-  while (query.step()) {
-    unified_[query.column_int64(0)] = query.column_int64(1);
+  RowScan<CustomerLinkRow> links = CustomerHistoryRepository(db).scan_unified_links();
+  for (CustomerLinkRow link; links.next(link);) {
+    unified_[link.id] = link.unified_id;
   }
 }
 
@@ -90,128 +35,50 @@ LostCustomers::LostCustomers(Store& store, AlertEngine* alerts, Logger& logger, 
 ChurnDetection LostCustomers::detect(std::int64_t as_of_ms) {
   ChurnDetection counts;
   Database& db = store_.database();
+  CustomerHistoryRepository records(db);
   const UnifiedCustomers unified(db);
-  const auto owner_of = [&](std::int64_t row) { return unified.of(row); };
   std::map<std::int64_t, History> histories;
   {
-    Statement orders = db.prepare(
-        "SELECT customer_id, ordered_at_ms, coalesce(amount, 0), coalesce(product_line, '') FROM orders WHERE "
-        "customer_id IS NOT NULL AND ordered_at_ms < ?1 AND " +
-        purchase_condition() + " ORDER BY ordered_at_ms");
-    orders.bind(1, as_of_ms);
-    while (orders.step()) {
-      History& history = histories[owner_of(orders.column_int64(0))];
-      const std::int64_t at = orders.column_int64(1);
-      if (history.order_ms.empty()) {
-        history.first_ms = at;
-      }
-      if (at - history.last_ms > static_cast<std::int64_t>(90 * kDayMs)) {
-        history.recent_lines.clear();
-      }
-      history.order_ms.push_back(at);
-      history.last_ms = at;
-      history.revenue += orders.column_double(2);
-      if (!orders.column_text(3).empty()) {
-        history.recent_lines.insert(orders.column_text(3));
-      }
+    RowScan<PurchaseRow> purchases = records.scan_purchases_in_time_order_before(as_of_ms);
+    for (PurchaseRow purchase; purchases.next(purchase);) {
+      histories[unified.of(purchase.customer_id)].add(purchase.ordered_at_ms, purchase.amount, purchase.product_line);
     }
   }
-  std::map<std::int64_t, Declared> evidence;
+  std::map<std::int64_t, DeclaredChurn> evidence;
   {
-    Statement attributes = db.prepare(
-        "SELECT customer_id, lower(name), coalesce(value, '') FROM customer_attributes WHERE customer_id IS NOT NULL "
-        "AND lower(name) IN ('contract_end', 'churned')");
-    while (attributes.step()) {
-      Declared& found = evidence[owner_of(attributes.column_int64(0))];
-      if (attributes.column_text(1) == "contract_end") {
-        found.contract_end_ms = parse_day(attributes.column_text(2));
-      } else if (truthy(attributes.column_text(2))) {
-        found.marked = true;
-      }
+    RowScan<AttributeRow> attributes = records.scan_churn_attributes();
+    for (AttributeRow attribute; attributes.next(attribute);) {
+      evidence[unified.of(attribute.customer_id)].add_attribute(attribute.name, std::string(attribute.value));
     }
   }
 
   Transaction transaction(db);
-  std::map<std::int64_t, std::pair<std::int64_t, std::string>> previous;  // customer -> churn date, reason source
-  {
-    Statement query = db.prepare(
-        "SELECT customer_id, churn_date_ms, coalesce(reason_source, '') FROM lost_customers WHERE "
-        "recovered_ms IS NULL");
-    while (query.step()) {
-      previous[query.column_int64(0)] = {query.column_int64(1), query.column_text(2)};
-    }
+  LostCustomerRepository lost(db);
+  std::map<std::int64_t, std::int64_t> previous;  // customer -> churn date, of the lost not recovered
+  for (const OpenLoss& loss : lost.open_losses()) {
+    previous[loss.customer_id] = loss.churn_date_ms;
   }
-  Statement recover = db.prepare("UPDATE lost_customers SET recovered_ms = ?1 WHERE customer_id = ?2");
-  Statement upsert = db.prepare(
-      "INSERT INTO lost_customers(customer_id, churn_date_ms, detected_ms, method, evidence) VALUES (?1, ?2, ?3, ?4, "
-      "?5) ON CONFLICT(customer_id) DO UPDATE SET churn_date_ms = excluded.churn_date_ms, detected_ms = "
-      "excluded.detected_ms, method = excluded.method, evidence = excluded.evidence, recovered_ms = NULL, reason = "
-      "CASE WHEN reason_source = 'person' THEN reason ELSE NULL END");
-  const auto lose = [&](std::int64_t customer, std::int64_t churn_date_ms, const char* method,
-                        const nlohmann::json& facts) {
-    if (const auto found = previous.find(customer); found != previous.end()) {
-      ++counts.still_lost;
-      return;
-    }
-    upsert.bind(1, customer)
-        .bind(2, churn_date_ms)
-        .bind(3, clock_.now_ms())
-        .bind(4, std::string_view(method))
-        .bind(5, facts.dump())
-        .run();
-    ++counts.newly_lost;
-  };
-  std::set<std::int64_t> lost_now;
   for (const auto& [customer, history] : histories) {
     ++counts.customers_examined;
-    const auto found_evidence = evidence.find(customer);
-    const Declared* facts = found_evidence == evidence.end() ? nullptr : &found_evidence->second;
-    if (const auto was = previous.find(customer); was != previous.end() && history.last_ms > was->second.first) {
-      recover.bind(1, history.last_ms).bind(2, customer).run();  // ordered again after the churn date
+    if (const auto was = previous.find(customer); was != previous.end() && history.last_ms > was->second) {
+      lost.mark_recovered(customer, history.last_ms);  // ordered again after the churn date
       ++counts.recovered;
       previous.erase(was);
       continue;
     }
-    if (facts != nullptr && facts->marked) {
-      lost_now.insert(customer);
-      lose(customer, history.last_ms, "mark", {{"marked_by", "connector"}, {"last_order_ms", history.last_ms}});
+    const auto declared = evidence.find(customer);
+    const std::optional<ChurnFinding> finding =
+        find_churn(history, declared == evidence.end() ? nullptr : &declared->second, as_of_ms, settings_);
+    if (!finding) {
       continue;
     }
-    if (facts != nullptr && facts->contract_end_ms && *facts->contract_end_ms < as_of_ms &&
-        history.last_ms <= *facts->contract_end_ms) {
-      lost_now.insert(customer);
-      lose(customer, *facts->contract_end_ms, "contract_end",
-           {{"contract_end_ms", *facts->contract_end_ms}, {"last_order_ms", history.last_ms}});
+    if (previous.count(customer) != 0) {
+      ++counts.still_lost;
       continue;
     }
-    std::vector<std::int64_t> days;  // distinct order days
-    for (const std::int64_t at : history.order_ms) {
-      const auto day = static_cast<std::int64_t>(std::floor(static_cast<double>(at) / kDayMs));
-      if (days.empty() || days.back() != day) {
-        days.push_back(day);
-      }
-    }
-    if (static_cast<int>(days.size()) < settings_.min_orders) {
-      continue;
-    }
-    std::vector<double> gaps;
-    for (std::size_t i = 1; i < days.size(); ++i) {
-      gaps.push_back(static_cast<double>(days[i] - days[i - 1]));
-    }
-    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2), gaps.end());
-    const double median_gap_days = gaps[gaps.size() / 2];
-    const double allowed_days = std::max(settings_.silence_multiple * median_gap_days, settings_.min_silence_days);
-    const double silent_days = static_cast<double>(as_of_ms - history.last_ms) / kDayMs;
-    if (silent_days <= allowed_days) {
-      continue;
-    }
-    lost_now.insert(customer);
-    lose(customer, history.last_ms + static_cast<std::int64_t>(allowed_days * kDayMs), "silence",
-         {{"last_order_ms", history.last_ms},
-          {"orders", history.order_ms.size()},
-          {"median_interval_days", median_gap_days},
-          {"silence_multiple", settings_.silence_multiple},
-          {"silent_days", std::round(silent_days)}});
+    lost.record_detected(
+        {customer, finding->churn_date_ms, clock_.now_ms(), finding->method, finding->evidence.dump()});
+    ++counts.newly_lost;
   }
   transaction.commit();
   assess(as_of_ms, unified, histories, counts);
@@ -222,61 +89,37 @@ ChurnDetection LostCustomers::detect(std::int64_t as_of_ms) {
 void LostCustomers::assess(std::int64_t as_of_ms, const UnifiedCustomers& unified,
                            const std::map<std::int64_t, History>& histories, ChurnDetection& counts) {
   Database& db = store_.database();
-  const auto owner_of = [&](std::int64_t row) { return unified.of(row); };
+  CustomerHistoryRepository records(db);
+  LostCustomerRepository repository(db);
   struct Lost {
-    std::int64_t churn_date_ms = 0;
-    std::string reason;
-    std::string reason_source;
-    std::vector<std::string> texts;
-    int open_complaints = 0;
-    std::string owner_left;
+    OpenLoss stored;
+    ReasonEvidence evidence;
   };
   std::map<std::int64_t, Lost> lost;
-  {
-    Statement query = db.prepare(
-        "SELECT customer_id, churn_date_ms, coalesce(reason, ''), coalesce(reason_source, '') FROM lost_customers "
-        "WHERE recovered_ms IS NULL");
-    while (query.step()) {
-      Lost& entry = lost[query.column_int64(0)];
-      entry.churn_date_ms = query.column_int64(1);
-      entry.reason = query.column_text(2);
-      entry.reason_source = query.column_text(3);
-    }
+  for (OpenLoss& loss : repository.open_losses()) {
+    const std::int64_t customer = loss.customer_id;
+    lost[customer].stored = std::move(loss);
   }
   if (lost.empty()) {
     return;
   }
-  // Revenue per customer for value and ABC classes (over everyone, as of the date).
-  std::map<std::int64_t, double> revenue;
-  for (const auto& [customer, history] : histories) {
-    revenue[customer] = history.revenue;
-  }
   {
-    Statement interactions = db.prepare(
-        "SELECT customer_id, coalesce(subject, '') || ' ' || coalesce(keywords, '') FROM interactions WHERE "
-        "customer_id IS NOT NULL AND occurred_at_ms < ?1");
-    interactions.bind(1, as_of_ms);
-    while (interactions.step()) {
-      if (const auto found = lost.find(owner_of(interactions.column_int64(0))); found != lost.end()) {
-        found->second.texts.push_back(interactions.column_text(1));
+    RowScan<InteractionTextRow> interactions = records.scan_interaction_texts_before(as_of_ms);
+    for (InteractionTextRow interaction; interactions.next(interaction);) {
+      if (const auto found = lost.find(unified.of(interaction.customer_id)); found != lost.end()) {
+        found->second.evidence.texts.emplace_back(interaction.text);
       }
     }
-    Statement complaints = db.prepare(
-        "SELECT customer_id FROM tickets WHERE customer_id IS NOT NULL AND coalesce(is_complaint, 0) = 1 AND "
-        "opened_at_ms < ?1 AND (resolved_at_ms IS NULL OR resolved_at_ms >= ?1)");
-    complaints.bind(1, as_of_ms);
-    while (complaints.step()) {
-      if (const auto found = lost.find(owner_of(complaints.column_int64(0))); found != lost.end()) {
-        ++found->second.open_complaints;
+    RowScan<TicketRow> complaints = records.scan_open_complaints_at(as_of_ms);
+    for (TicketRow complaint; complaints.next(complaint);) {
+      if (const auto found = lost.find(unified.of(complaint.customer_id)); found != lost.end()) {
+        ++found->second.evidence.open_complaints;
       }
     }
-    Statement owners = db.prepare(
-        "SELECT customer_id, coalesce(detail, '') FROM activities WHERE customer_id IS NOT NULL AND kind = "
-        "'owner_left' AND occurred_at_ms < ?1");
-    owners.bind(1, as_of_ms);
-    while (owners.step()) {
-      if (const auto found = lost.find(owner_of(owners.column_int64(0))); found != lost.end()) {
-        found->second.owner_left = owners.column_text(1);
+    RowScan<ActivityRow> owners = records.scan_owners_left_before(as_of_ms);
+    for (ActivityRow owner; owners.next(owner);) {
+      if (const auto found = lost.find(unified.of(owner.customer_id)); found != lost.end()) {
+        found->second.evidence.owner_left = owner.detail;
       }
     }
   }
@@ -285,156 +128,84 @@ void LostCustomers::assess(std::int64_t as_of_ms, const UnifiedCustomers& unifie
   std::unordered_map<std::int64_t, std::string> abc;
   {
     std::vector<double> amounts;
-    amounts.reserve(revenue.size());
-    for (const auto& [customer, amount] : revenue) {
-      amounts.push_back(amount);
+    amounts.reserve(histories.size());
+    for (const auto& [customer, history] : histories) {
+      amounts.push_back(history.revenue);
     }
     const std::vector<double> shares = revenue_share_above(amounts);
     std::size_t at = 0;
-    for (const auto& [customer, amount] : revenue) {
+    for (const auto& [customer, history] : histories) {
       abc[customer] = value_class(shares[at++], settings_.value_classes);
     }
   }
   // The scorers' purchases in a year while a customer (BG/NBD), from the latest scoring run.
   std::unordered_map<std::int64_t, double> purchases_per_year;
   {
-    Statement query = db.prepare(
-        "SELECT customer_id, purchases_per_year FROM customer_scores WHERE run_id = (SELECT max(id) FROM score_runs) "
-        "AND purchases_per_year IS NOT NULL");
-    while (query.step()) {
-      purchases_per_year[query.column_int64(0)] = query.column_double(1);
+    RowScan<CustomerRateRow> rates = ScoreRunRepository(db).scan_purchases_per_year_of_latest_run();
+    for (CustomerRateRow rate; rates.next(rate);) {
+      purchases_per_year[rate.customer_id] = rate.purchases_per_year;
     }
   }
-  std::set<std::int64_t> do_not_contact;
-  {
-    Statement query = db.prepare("SELECT customer_id FROM do_not_contact");
-    while (query.step()) {
-      do_not_contact.insert(query.column_int64(0));
-    }
-  }
+  const std::set<std::int64_t> do_not_contact = repository.do_not_contact_ids();
 
   Transaction transaction(db);
-  Statement update = db.prepare(
-      "UPDATE lost_customers SET reason = ?1, reason_source = ?2, reason_evidence = coalesce(?3, reason_evidence), "
-      "expected_value = ?4, abc_class = ?5, eligible = ?6, exclusion = ?7 WHERE customer_id = ?8");
   std::map<std::pair<std::string, std::int64_t>, std::vector<std::int64_t>> by_reason_period;
   const auto period_ms = static_cast<std::int64_t>(settings_.mass_churn_period_days * kDayMs);
   const History no_orders;
   for (auto& [customer, entry] : lost) {
     const auto found_history = histories.find(customer);
     const History& history = found_history == histories.end() ? no_orders : found_history->second;
-    std::optional<std::string> because;
-    std::string reason = entry.reason;
-    if (entry.reason_source != "person") {
-      // Rules on the evidence, the most specific first.
-      if (auto found = find_term(entry.texts, settings_.closure_terms)) {
-        reason = "forced_to_leave";
-        because = std::move(found);
-      } else if (!settings_.discontinued_product_lines.empty() && !history.recent_lines.empty() &&
-                 std::all_of(history.recent_lines.begin(), history.recent_lines.end(), [&](const std::string& line) {
-                   return std::find(settings_.discontinued_product_lines.begin(),
-                                    settings_.discontinued_product_lines.end(),
-                                    line) != settings_.discontinued_product_lines.end();
-                 })) {
-        reason = "abandoned_by_us";
-        because = "every product line bought last was discontinued by us";
-      } else if (auto bribe = find_term(entry.texts, settings_.inducement_terms)) {
-        reason = "bought_off";
-        because = std::move(bribe);
-      } else if (entry.open_complaints > 0) {
-        reason = "left_dissatisfied";
-        because = fmt::format("{} complaint(s) unresolved", entry.open_complaints);
-      } else if (auto competitor = find_term(entry.texts, settings_.competitor_terms)) {
-        reason = "attracted_away";
-        because = std::move(competitor);
-      } else if (!entry.owner_left.empty()) {
-        reason = "other";
-        because = "the owner of the relationship left: " + entry.owner_left;
-      } else {
-        reason = "other";
-        because = "no rule matched; confirm with `crmhost churn reason`";
-      }
+    const bool by_person = entry.stored.reason_source == "person";
+    LossAssessment assessment;
+    assessment.customer_id = customer;
+    assessment.reason_source = by_person ? "person" : "rule";
+    assessment.reason = entry.stored.reason;
+    if (!by_person) {
+      ProposedReason proposed = propose_reason(entry.evidence, history.recent_lines, settings_);
+      assessment.reason = std::move(proposed.reason);
+      assessment.reason_evidence = std::move(proposed.because);
     }
-    // A recovered customer's yearly revenue: the scorers' purchases per year while a customer
-    // times the customer's average order, else the revenue rate of their history.
-    const double span_days = std::max(365.0, static_cast<double>(history.last_ms - history.first_ms) / kDayMs);
-    double yearly_revenue = history.revenue * (365.0 / span_days);
-    if (const auto scored = purchases_per_year.find(customer);
-        scored != purchases_per_year.end() && !history.order_ms.empty()) {
-      yearly_revenue = scored->second * history.revenue / static_cast<double>(history.order_ms.size());
-    }
-    const double expected_value = yearly_revenue * settings_.margin * settings_.value_horizon_years;
-    std::string exclusion;
-    if (std::find(settings_.excluded_reasons.begin(), settings_.excluded_reasons.end(), reason) !=
-        settings_.excluded_reasons.end()) {
-      exclusion = "reason '" + reason + "' is not pursued";
-    } else if (do_not_contact.count(customer) != 0) {
-      exclusion = "on the do-not-contact list";
-    }
-    by_reason_period[{reason, entry.churn_date_ms / period_ms}].push_back(customer);
-    ++counts.by_reason[reason];
-    if (!exclusion.empty()) {
-      ++counts.exclusions[exclusion];
-    }
-    update.bind(1, reason).bind(2, std::string_view(entry.reason_source == "person" ? "person" : "rule"));
-    if (because) {
-      update.bind(3, *because);
-    } else {
-      update.bind_null(3);
-    }
+    const auto scored = purchases_per_year.find(customer);
+    assessment.expected_value = expected_value(
+        history, scored == purchases_per_year.end() ? std::nullopt : std::optional<double>(scored->second), settings_);
+    assessment.exclusion = exclusion_of(assessment.reason, do_not_contact.count(customer) != 0, settings_);
+    assessment.eligible = assessment.exclusion.empty();
     const auto abc_class = abc.find(customer);
-    update.bind(4, expected_value)
-        .bind(5, abc_class == abc.end() ? std::string("C") : abc_class->second)
-        .bind(6, static_cast<std::int64_t>(exclusion.empty() ? 1 : 0))
-        .bind(7, exclusion)
-        .bind(8, customer)
-        .run();
+    assessment.abc_class = abc_class == abc.end() ? std::string("C") : abc_class->second;
+    by_reason_period[{assessment.reason, entry.stored.churn_date_ms / period_ms}].push_back(customer);
+    ++counts.by_reason[assessment.reason];
+    if (!assessment.exclusion.empty()) {
+      ++counts.exclusions[assessment.exclusion];
+    }
+    repository.save_assessment(assessment);
   }
   // Mass churn: one strategic alert for a reason's losses in a period, not N campaigns.
-  const double active_customers = static_cast<double>(std::max<std::size_t>(revenue.size(), 1));
-  Statement event = db.prepare(
-      "INSERT INTO mass_churn_events(reason, period_start_ms, lost_count, rate) VALUES (?1, ?2, ?3, ?4) ON "
-      "CONFLICT(reason, period_start_ms) DO UPDATE SET lost_count = excluded.lost_count, rate = excluded.rate "
-      "RETURNING id, alert_id");
-  Statement exclude = db.prepare(
-      "UPDATE lost_customers SET eligible = 0, exclusion = ?1, mass_churn_event = ?2 WHERE customer_id = ?3");
+  const double active_customers = static_cast<double>(std::max<std::size_t>(histories.size(), 1));
   std::vector<std::pair<std::int64_t, std::string>> new_events;  // id, description
   for (const auto& [key, customers] : by_reason_period) {
     const auto& [reason, period] = key;
     const double rate = static_cast<double>(customers.size()) / active_customers;
-    const auto count = static_cast<int>(customers.size());
-    if (count < settings_.mass_churn_count &&
-        (rate < settings_.mass_churn_rate || count < settings_.mass_churn_min_count)) {
+    if (!is_mass_churn(customers.size(), rate, settings_)) {
       continue;
     }
-    event.bind(1, reason)
-        .bind(2, period * period_ms)
-        .bind(3, static_cast<std::int64_t>(customers.size()))
-        .bind(4, rate);
-    event.step();
-    const std::int64_t event_id = event.column_int64(0);
-    const bool alerted = !event.column_is_null(1);
-    event.reset();
+    const MassChurnEvent event = repository.upsert_mass_churn_event(reason, period * period_ms,
+                                                                    static_cast<std::int64_t>(customers.size()), rate);
     ++counts.mass_churn_events;
     const std::string exclusion =
-        fmt::format("mass churn event {}: a strategic response, not one-by-one offers", event_id);
+        fmt::format("mass churn event {}: a strategic response, not one-by-one offers", event.id);
     for (const std::int64_t customer : customers) {
-      exclude.bind(1, exclusion).bind(2, event_id).bind(3, customer).run();
+      repository.exclude_for_mass_churn(customer, event.id, exclusion);
     }
     counts.exclusions[fmt::format("mass churn ({})", reason)] += customers.size();
-    if (!alerted) {
+    if (!event.alerted) {
       new_events.emplace_back(
-          event_id, fmt::format("{} customers ({:.1f} % of {}) lost for '{}' in the {} days "
+          event.id, fmt::format("{} customers ({:.1f} % of {}) lost for '{}' in the {} days "
                                 "from the period starting day {}",
                                 customers.size(), rate * 100.0, static_cast<std::int64_t>(active_customers), reason,
                                 settings_.mass_churn_period_days, period * period_ms / 86'400'000));
     }
   }
-  {
-    Statement eligible = db.prepare("SELECT count(*) FROM lost_customers WHERE recovered_ms IS NULL AND eligible = 1");
-    eligible.step();
-    counts.eligible = static_cast<std::size_t>(eligible.column_int64(0));
-  }
+  counts.eligible = repository.count_eligible();
   transaction.commit();
   for (const auto& [event_id, description] : new_events) {
     logger_.log(LogLevel::warn, "winback", "mass churn: " + description);
@@ -444,7 +215,7 @@ void LostCustomers::assess(std::int64_t as_of_ms, const UnifiedCustomers& unifie
                                    description +
                                        ". Respond with a programme for the cause (quality, complaint "
                                        "handling), not with offers to each customer.");
-      db.prepare("UPDATE mass_churn_events SET alert_id = ?1 WHERE id = ?2").bind(1, alert_id).bind(2, event_id).run();
+      repository.set_mass_churn_alert(event_id, alert_id);
       ++counts.strategic_alerts_raised;
     }
   }
@@ -452,16 +223,9 @@ void LostCustomers::assess(std::int64_t as_of_ms, const UnifiedCustomers& unifie
 
 void LostCustomers::mark(std::int64_t customer_id, std::int64_t churn_date_ms, const std::string& note,
                          const std::string& by) {
-  store_.database()
-      .prepare(
-          "INSERT INTO lost_customers(customer_id, churn_date_ms, detected_ms, method, evidence) VALUES (?1, ?2, ?3, "
-          "'mark', ?4) ON CONFLICT(customer_id) DO UPDATE SET churn_date_ms = excluded.churn_date_ms, method = "
-          "'mark', evidence = excluded.evidence, recovered_ms = NULL")
-      .bind(1, customer_id)
-      .bind(2, churn_date_ms)
-      .bind(3, clock_.now_ms())
-      .bind(4, nlohmann::json{{"marked_by", by}, {"note", note}}.dump())
-      .run();
+  LostCustomerRepository(store_.database())
+      .record_mark(customer_id, churn_date_ms, clock_.now_ms(),
+                   nlohmann::json{{"marked_by", by}, {"note", note}}.dump());
 }
 
 bool LostCustomers::set_reason(std::int64_t customer_id, const std::string& reason, const std::string& note,
@@ -470,56 +234,20 @@ bool LostCustomers::set_reason(std::int64_t customer_id, const std::string& reas
   if (std::find(codes.begin(), codes.end(), reason) == codes.end()) {
     throw std::invalid_argument(fmt::format("unknown reason '{}'; one of: {}", reason, fmt::join(codes, ", ")));
   }
-  std::string exclusion;
-  if (std::find(settings_.excluded_reasons.begin(), settings_.excluded_reasons.end(), reason) !=
-      settings_.excluded_reasons.end()) {
-    exclusion = "reason '" + reason + "' is not pursued";
-  }
-  store_.database()
-      .prepare(
-          "UPDATE lost_customers SET reason = ?1, reason_source = 'person', reason_note = ?2, reason_by = ?3, "
-          "eligible = CASE WHEN ?4 = '' AND coalesce(exclusion, '') NOT LIKE 'mass churn%' AND coalesce(exclusion, "
-          "'') != 'on the do-not-contact list' THEN 1 ELSE 0 END, exclusion = CASE WHEN ?4 != '' THEN ?4 WHEN "
-          "coalesce(exclusion, '') LIKE 'reason %' THEN '' ELSE exclusion END WHERE customer_id = ?5")
-      .bind(1, reason)
-      .bind(2, note)
-      .bind(3, by)
-      .bind(4, exclusion)
-      .bind(5, customer_id)
-      .run();
-  return store_.database().changes() > 0;
+  return LostCustomerRepository(store_.database())
+      .set_reason_by_person(customer_id, reason, note, by, exclusion_of(reason, false, settings_));
 }
 
 std::vector<RootCause> LostCustomers::root_causes() {
-  const auto normalised = [](const std::string& text) {
-    std::string key;
-    for (const char c : text) {
-      if (std::isspace(static_cast<unsigned char>(c)) != 0) {
-        if (!key.empty() && key.back() != ' ') {
-          key += ' ';
-        }
-      } else {
-        key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      }
-    }
-    while (!key.empty() && (key.back() == ' ' || key.back() == '.')) {
-      key.pop_back();
-    }
-    return key;
-  };
   std::map<std::string, RootCause> causes;
-  Statement query = store_.database().prepare(
-      "SELECT customer_id, json_extract(why_chain, '$[#-1]'), coalesce(reason, 'other'), coalesce(expected_value, 0) "
-      "FROM lost_customers WHERE json_array_length(why_chain) > 0 ORDER BY customer_id");
-  while (query.step()) {
-    const std::string last = query.column_text(1);
-    RootCause& cause = causes[normalised(last)];
+  for (WhyChainEnd& end : LostCustomerRepository(store_.database()).why_chain_ends()) {
+    RootCause& cause = causes[root_cause_key(end.last_why)];
     if (cause.cause.empty()) {
-      cause.cause = last;
+      cause.cause = std::move(end.last_why);
     }
-    cause.customers.push_back(query.column_int64(0));
-    ++cause.by_reason[query.column_text(2)];
-    cause.expected_value += query.column_double(3);
+    cause.customers.push_back(end.customer_id);
+    ++cause.by_reason[end.reason];
+    cause.expected_value += end.expected_value;
   }
   std::vector<RootCause> sorted;
   sorted.reserve(causes.size());
@@ -532,12 +260,7 @@ std::vector<RootCause> LostCustomers::root_causes() {
 }
 
 bool LostCustomers::add_why(std::int64_t customer_id, const std::string& why) {
-  store_.database()
-      .prepare("UPDATE lost_customers SET why_chain = json_insert(why_chain, '$[#]', ?1) WHERE customer_id = ?2")
-      .bind(1, why)
-      .bind(2, customer_id)
-      .run();
-  return store_.database().changes() > 0;
+  return LostCustomerRepository(store_.database()).append_why(customer_id, why);
 }
 
 std::vector<LostCustomer> LostCustomers::list(bool eligible_only) {
@@ -550,41 +273,7 @@ std::optional<LostCustomer> LostCustomers::find(std::int64_t customer_id) {
 }
 
 std::vector<LostCustomer> LostCustomers::query(bool eligible_only, std::optional<std::int64_t> customer_id) {
-  std::vector<LostCustomer> rows;
-  Statement query = store_.database().prepare(
-      "SELECT l.customer_id, coalesce(c.name, ''), l.churn_date_ms, l.method, l.evidence, coalesce(l.reason, ''), "
-      "coalesce(l.reason_source, ''), coalesce(l.reason_evidence, ''), coalesce(l.reason_note, ''), l.why_chain, "
-      "coalesce(l.expected_value, 0), coalesce(l.abc_class, ''), l.eligible, coalesce(l.exclusion, ''), "
-      "l.recovered_ms FROM lost_customers l LEFT JOIN customers c ON c.id = l.customer_id WHERE (?1 = 0 OR "
-      "(l.eligible = 1 AND l.recovered_ms IS NULL)) AND (?2 IS NULL OR l.customer_id = ?2) ORDER BY l.customer_id");
-  query.bind(1, static_cast<std::int64_t>(eligible_only ? 1 : 0));
-  if (customer_id) {
-    query.bind(2, *customer_id);
-  } else {
-    query.bind_null(2);
-  }
-  while (query.step()) {
-    LostCustomer row;
-    row.customer_id = query.column_int64(0);
-    row.name = query.column_text(1);
-    row.churn_date_ms = query.column_int64(2);
-    row.method = query.column_text(3);
-    row.evidence = query.column_text(4);
-    row.reason = query.column_text(5);
-    row.reason_source = query.column_text(6);
-    row.reason_evidence = query.column_text(7);
-    row.reason_note = query.column_text(8);
-    row.why_chain = nlohmann::json::parse(query.column_text(9)).get<std::vector<std::string>>();
-    row.expected_value = query.column_double(10);
-    row.abc_class = query.column_text(11);
-    row.eligible = query.column_int64(12) != 0;
-    row.exclusion = query.column_text(13);
-    if (!query.column_is_null(14)) {
-      row.recovered_ms = query.column_int64(14);
-    }
-    rows.push_back(std::move(row));
-  }
-  return rows;
+  return LostCustomerRepository(store_.database()).list(eligible_only, customer_id);
 }
 
 }  // namespace crm::host

@@ -10,6 +10,7 @@
 #include "alerts/alert_engine.hpp"
 #include "core/clock.hpp"
 #include "core/logger.hpp"
+#include "store/lost_customer_repository.hpp"
 #include "store/store.hpp"
 #include "winback/winback_settings.hpp"
 
@@ -39,24 +40,6 @@ struct ChurnDetection {
   std::map<std::string, std::size_t> exclusions;  // why the others are not pursued
   std::size_t mass_churn_events = 0;
   std::size_t strategic_alerts_raised = 0;  // one per new mass-churn event
-};
-
-struct LostCustomer {
-  std::int64_t customer_id = 0;
-  std::string name;
-  std::int64_t churn_date_ms = 0;
-  std::string method;
-  std::string evidence;
-  std::string reason;
-  std::string reason_source;
-  std::string reason_evidence;
-  std::string reason_note;
-  std::vector<std::string> why_chain;
-  double expected_value = 0;
-  std::string abc_class;
-  bool eligible = false;
-  std::string exclusion;
-  std::optional<std::int64_t> recovered_ms;
 };
 
 // The last answer of one or more 5 Why chains: the cause to fix once.

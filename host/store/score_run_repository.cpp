@@ -1,0 +1,118 @@
+#include "store/score_run_repository.hpp"
+
+namespace crm::host {
+namespace {
+
+void bind_optional(Statement& statement, int index, const std::optional<std::string_view>& value) {
+  if (value) {
+    statement.bind(index, *value);
+  } else {
+    statement.bind_null(index);
+  }
+}
+
+void bind_optional(Statement& statement, int index, const std::optional<double>& value) {
+  if (value) {
+    statement.bind(index, *value);
+  } else {
+    statement.bind_null(index);
+  }
+}
+
+}  // namespace
+
+std::optional<StoredModel> ScoreRunRepository::newest_model(std::string_view scorer_id) {
+  Statement query = db_.prepare("SELECT id, model, as_of_ms FROM models WHERE scorer_id = ?1 ORDER BY id DESC LIMIT 1");
+  query.bind(1, scorer_id);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  return StoredModel{query.column_int64(0), query.column_text(1), query.column_int64(2)};
+}
+
+std::int64_t ScoreRunRepository::add_model(const NewModel& model) {
+  Statement insert = db_.prepare(
+      "INSERT INTO models(scorer_id, scorer_version, trained_ms, as_of_ms, horizon_days, customer_count, model) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
+  insert.bind(1, model.scorer_id)
+      .bind(2, model.scorer_version)
+      .bind(3, model.trained_ms)
+      .bind(4, model.as_of_ms)
+      .bind(5, model.horizon_days)
+      .bind(6, model.customer_count)
+      .bind(7, model.model);
+  insert.step();
+  return insert.column_int64(0);
+}
+
+std::int64_t ScoreRunRepository::begin_run(const NewScoreRun& run) {
+  Statement insert = db_.prepare(
+      "INSERT INTO score_runs(as_of_ms, started_ms, primary_scorer, scorers_json, customer_count) VALUES (?1, ?2, "
+      "?3, ?4, ?5) RETURNING id");
+  insert.bind(1, run.as_of_ms)
+      .bind(2, run.started_ms)
+      .bind(3, run.primary_scorer)
+      .bind(4, run.scorers_json)
+      .bind(5, run.customer_count);
+  insert.step();
+  return insert.column_int64(0);
+}
+
+void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
+  if (!insert_score_) {
+    insert_score_.emplace(db_.prepare(
+        "INSERT INTO customer_scores(run_id, customer_id, score, band, tier, stage, abc_class, reasons, scores_json, "
+        "explain_json, purchases_per_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+  }
+  Statement& insert = *insert_score_;
+  insert.bind(1, row.run_id).bind(2, row.customer_id);
+  bind_optional(insert, 3, row.score);
+  bind_optional(insert, 4, row.band);
+  bind_optional(insert, 5, row.tier);
+  bind_optional(insert, 6, row.stage);
+  bind_optional(insert, 7, row.abc_class);
+  insert.bind(8, row.reasons).bind(9, row.scores_json);
+  bind_optional(insert, 10, row.explain_json);
+  bind_optional(insert, 11, row.purchases_per_year);
+  insert.run();
+}
+
+void ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_ms) {
+  db_.prepare("UPDATE score_runs SET finished_ms = ?1 WHERE id = ?2").bind(1, finished_ms).bind(2, run_id).run();
+}
+
+std::vector<BandChange> ScoreRunRepository::band_changes(std::int64_t run_id) {
+  std::vector<BandChange> changes;
+  Statement query = db_.prepare(
+      "SELECT now.customer_id, coalesce(before.band, ''), now.band, now.score FROM customer_scores now JOIN "
+      "customer_scores before ON before.customer_id = now.customer_id AND before.run_id = (SELECT max(id) FROM "
+      "score_runs WHERE id < ?1 AND finished_ms IS NOT NULL) WHERE now.run_id = ?1 AND now.band IS NOT NULL AND "
+      "(before.band IS NULL OR before.band != now.band) ORDER BY now.score, now.customer_id");
+  query.bind(1, run_id);
+  while (query.step()) {
+    changes.push_back({query.column_int64(0), query.column_text(1), query.column_text(2), query.column_double(3)});
+  }
+  return changes;
+}
+
+RowScan<CustomerTierRow> ScoreRunRepository::scan_tiers_of_last_run_before(std::int64_t before_ms) {
+  Statement query = db_.prepare(
+      "SELECT customer_id, tier FROM customer_scores WHERE tier IS NOT NULL AND run_id = (SELECT id FROM "
+      "score_runs WHERE as_of_ms < ?1 AND finished_ms IS NOT NULL ORDER BY as_of_ms DESC, id DESC LIMIT 1)");
+  query.bind(1, before_ms);
+  return {std::move(query), [](const Statement& row, CustomerTierRow& out) {
+            out.customer_id = row.column_int64(0);
+            out.tier = row.column_view(1);
+          }};
+}
+
+RowScan<CustomerRateRow> ScoreRunRepository::scan_purchases_per_year_of_latest_run() {
+  return {db_.prepare("SELECT customer_id, purchases_per_year FROM customer_scores WHERE run_id = (SELECT max(id) "
+                      "FROM score_runs) AND purchases_per_year IS NOT NULL"),
+          [](const Statement& row, CustomerRateRow& out) {
+            out.customer_id = row.column_int64(0);
+            out.purchases_per_year = row.column_double(1);
+          }};
+}
+
+}  // namespace crm::host

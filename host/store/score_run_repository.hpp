@@ -1,0 +1,104 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/row_scan.hpp"
+#include "store/sqlite.hpp"
+
+namespace crm::host {
+
+struct BandChange {
+  std::int64_t customer_id = 0;
+  std::string from_band;  // empty: not scored in the run before
+  std::string to_band;
+  double score = 0;
+};
+
+// The newest trained model of a scorer.
+struct StoredModel {
+  std::int64_t id = 0;
+  std::string model;
+  std::int64_t as_of_ms = 0;
+};
+
+struct NewModel {
+  std::string scorer_id;
+  std::string scorer_version;
+  std::int64_t trained_ms = 0;
+  std::int64_t as_of_ms = 0;
+  std::int64_t horizon_days = 0;
+  std::int64_t customer_count = 0;
+  std::string model;
+};
+
+struct NewScoreRun {
+  std::int64_t as_of_ms = 0;
+  std::int64_t started_ms = 0;
+  std::string primary_scorer;
+  std::string scorers_json;
+  std::int64_t customer_count = 0;
+};
+
+// One customer's row of a run. Absent optionals are stored as NULL; views are
+// read only during add_score().
+struct CustomerScoreRow {
+  std::int64_t run_id = 0;
+  std::int64_t customer_id = 0;
+  std::optional<double> score;
+  std::optional<std::string_view> band;
+  std::optional<std::string_view> tier;
+  std::optional<std::string_view> stage;
+  std::optional<std::string_view> abc_class;
+  std::string_view reasons;  // "a,b,c"
+  std::string_view scores_json;
+  std::optional<std::string_view> explain_json;
+  std::optional<double> purchases_per_year;
+};
+
+// A customer's value of the column a scan reads (a tier, purchases per year).
+struct CustomerTierRow {
+  std::int64_t customer_id = 0;
+  std::string_view tier;
+};
+
+struct CustomerRateRow {
+  std::int64_t customer_id = 0;
+  double purchases_per_year = 0;
+};
+
+// Scoring history: score runs, each customer's score in a run, and trained
+// models. Borrows the connection; prepared statements are kept for the
+// repository's lifetime (a run writes one row per customer). The caller owns
+// transactions.
+class ScoreRunRepository {
+ public:
+  explicit ScoreRunRepository(Database& db) : db_(db) {}
+
+  std::optional<StoredModel> newest_model(std::string_view scorer_id);
+  // Returns the model's id.
+  std::int64_t add_model(const NewModel& model);
+
+  // Starts a run (not finished); returns its id.
+  std::int64_t begin_run(const NewScoreRun& run);
+  void add_score(const CustomerScoreRow& row);
+  void finish_run(std::int64_t run_id, std::int64_t finished_ms);
+
+  // Customers whose band differs between run `run_id` and the finished run
+  // before it, the lowest score first.
+  std::vector<BandChange> band_changes(std::int64_t run_id);
+
+  // Customers' tiers in the last finished run as of before the date.
+  RowScan<CustomerTierRow> scan_tiers_of_last_run_before(std::int64_t before_ms);
+  // Customers' purchases per year while a customer in the latest run.
+  RowScan<CustomerRateRow> scan_purchases_per_year_of_latest_run();
+
+ private:
+  Database& db_;
+  std::optional<Statement> insert_score_;
+};
+
+}  // namespace crm::host
