@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/dates.hpp"
+#include "outbox/outbox.hpp"
 #include "store/purchases.hpp"
 #include "winback/lost_customers.hpp"
 
@@ -356,9 +357,7 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
   Statement defer = db.prepare("UPDATE enrolments SET next_step_ms = ?1 WHERE id = ?2");
   Statement leave = db.prepare(
       "UPDATE enrolments SET state = ?1, ended_ms = ?2, exit_reason = ?3 WHERE id = ?4 AND state = 'active'");
-  Statement queue = db.prepare(
-      "INSERT OR IGNORE INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, "
-      "created_ms) VALUES (NULL, ?1, ?2, ?3, 'pending', ?4, ?4)");
+  Outbox outbox(db);
   Statement task = db.prepare(
       "INSERT INTO tasks(enrolment_id, customer_id, owner, title, created_ms, due_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   Statement spend = db.prepare("UPDATE campaigns SET spent = spent + ?1 WHERE id = ?2");
@@ -486,20 +485,19 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
               continue;
             }
             const std::string text = render(step.text, variables());
-            const nlohmann::json notification = {{"severity", CRM_SEVERITY_INFO},
-                                                 {"title", text.substr(0, text.find('\n'))},
-                                                 {"text", text},
-                                                 {"recipients", recipients},
-                                                 {"customer_id", customer},
-                                                 {"reason", "winback:" + campaign.playbook_id},
-                                                 {"level", "campaign"},
-                                                 {"event", step.kind},
-                                                 {"created_ms", now}};
-            queue.bind(1, step.channel)
-                .bind(2, fmt::format("crm-winback-{}-{}-{}", enrolment.id, enrolment.steps_done + 1, step.channel))
-                .bind(3, notification.dump())
-                .bind(4, now)
-                .run();
+            outbox.enqueue_once({.channel_id = step.channel,
+                                 .idempotency_key = fmt::format("crm-winback-{}-{}-{}", enrolment.id,
+                                                                enrolment.steps_done + 1, step.channel),
+                                 .envelope = {.severity = CRM_SEVERITY_INFO,
+                                              .title = text.substr(0, text.find('\n')),
+                                              .text = text,
+                                              .recipients = recipients,
+                                              .customer_id = customer,
+                                              .reason = "winback:" + campaign.playbook_id,
+                                              .level = "campaign",
+                                              .event = step.kind,
+                                              .created_ms = now}},
+                                now);
             contacted = 1;
             ++sent_today[step.channel];
             ++pass.messages;
@@ -644,9 +642,7 @@ CampaignPass CampaignEngine::touch_revival_pool() {
   const auto interval_ms = static_cast<std::int64_t>(settings_.revival_interval_days * kDayMs);
   Statement touched = db.prepare(
       "UPDATE revival_pool SET last_touch_ms = ?1, touches = touches + 1 WHERE customer_id = ?2 AND touches = ?3");
-  Statement queue = db.prepare(
-      "INSERT OR IGNORE INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, "
-      "created_ms) VALUES (NULL, ?1, ?2, ?3, 'pending', ?4, ?4)");
+  Outbox outbox(db);
   for (const Member& member : members) {
     const std::int64_t since = member.last_touch_ms > 0 ? member.last_touch_ms : member.joined_ms;
     const auto need = new_need_ms.find(member.customer_id);
@@ -661,20 +657,18 @@ CampaignPass CampaignEngine::touch_revival_pool() {
         render(settings_.revival_text,
                {{"name", member.name.empty() ? fmt::format("customer {}", member.customer_id) : member.name},
                 {"customer_id", std::to_string(member.customer_id)}});
-    queue.bind(1, settings_.revival_channel)
-        .bind(2, fmt::format("crm-revival-{}-{}", member.customer_id, member.touches + 1))
-        .bind(3, nlohmann::json{{"severity", CRM_SEVERITY_INFO},
-                                {"title", text.substr(0, text.find('\n'))},
-                                {"text", text},
-                                {"recipients", {member.email}},
-                                {"customer_id", member.customer_id},
-                                {"reason", new_need ? "revival:new_need" : "revival:periodic"},
-                                {"level", "campaign"},
-                                {"event", "revival"},
-                                {"created_ms", now}}
-                     .dump())
-        .bind(4, now)
-        .run();
+    outbox.enqueue_once({.channel_id = settings_.revival_channel,
+                         .idempotency_key = fmt::format("crm-revival-{}-{}", member.customer_id, member.touches + 1),
+                         .envelope = {.severity = CRM_SEVERITY_INFO,
+                                      .title = text.substr(0, text.find('\n')),
+                                      .text = text,
+                                      .recipients = {member.email},
+                                      .customer_id = member.customer_id,
+                                      .reason = new_need ? "revival:new_need" : "revival:periodic",
+                                      .level = "campaign",
+                                      .event = "revival",
+                                      .created_ms = now}},
+                        now);
     touched.bind(1, now).bind(2, member.customer_id).bind(3, member.touches).run();
     ++pass.revival_touches;
   }
