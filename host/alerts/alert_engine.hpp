@@ -5,7 +5,6 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -14,7 +13,11 @@
 #include "core/logger.hpp"
 #include "loader/channel_call.hpp"
 #include "loader/plugin_host.hpp"
+#include "outbox/dispatcher.hpp"
+#include "outbox/outbox.hpp"
+#include "outbox/outbox_types.hpp"
 #include "scoring/settings.hpp"
+#include "store/alert_repository.hpp"
 #include "store/store.hpp"
 
 namespace crm::host {
@@ -28,69 +31,12 @@ struct AlertCounts {
   std::map<std::string, std::size_t> opened_by_level;
 };
 
-struct DeliveryCounts {
-  std::size_t delivered = 0;
-  std::size_t partial = 0;
-  std::size_t retried = 0;
-  std::size_t dead = 0;
-  std::size_t held = 0;                                // by quiet hours or a recipient cap, released when they allow
-  std::size_t paced = 0;                               // waiting for the channel's per-minute window
-  std::size_t messages = 0;                            // messages the channels carried (a digest is one)
-  std::size_t digested = 0;                            // notifications that went out inside a digest
-  std::map<std::string, std::size_t> dead_by_channel;  // of `dead`
-
-  DeliveryCounts& operator+=(const DeliveryCounts& other);
-};
-
-// One pending notification of the outbox.
-struct OutboxItem {
-  std::int64_t id = 0;
-  std::int64_t alert_id = 0;
-  std::string channel_id;
-  std::string key;
-  nlohmann::json notification;
-  int attempts = 0;
-  std::string group_key;   // "" when not in a digest group
-  std::string digest_key;  // "" until the notification is put in a digest
-};
-
-// One message to a channel: a notification alone (its own key), or a digest
-// of several (the digest's key, stored on each member before the send).
-struct Batch {
-  std::string key;
-  std::vector<const OutboxItem*> items;
-};
-
-struct AlertRow {
-  std::int64_t id = 0;
-  std::int64_t customer_id = 0;
-  std::string reason;
-  std::string level;
-  std::string state;
-  std::string title;
-  std::int64_t opened_ms = 0;
-  std::int64_t deadline_ms = 0;
-  int escalation_level = 0;
-  std::string acked_by;
-  std::int64_t acked_ms = 0;
-  std::string resolved_by;
-  std::string resolution_note;
-};
-
-struct OutboxRow {
-  std::int64_t id = 0;
-  std::int64_t alert_id = 0;
-  std::string channel_id;
-  std::string state;
-  int attempts = 0;
-  std::string last_error;
-  std::string title;
-};
-
 // Alerts from scoring runs, their SLAs and escalation, and their delivery
-// through an outbox: a notification is written before it is sent and marked
-// after, so a crash loses nothing and repeats at most the one send in flight
-// (which carries the same idempotency key).
+// through the outbox (host/outbox): a notification is written before it is
+// sent and marked after, so a crash loses nothing and repeats at most the one
+// send in flight (which carries the same idempotency key). AlertRow,
+// OutboxRow, OutboxItem, Batch and DeliveryCounts come from the store and
+// outbox headers included above.
 class AlertEngine {
  public:
   AlertEngine(Store& store, PluginHost& plugins, Logger& logger, const Clock& clock, AlertSettings settings,
@@ -137,17 +83,6 @@ class AlertEngine {
   std::string owner_role(const std::string& level) const;
   void notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason, const Condition& condition,
               const std::string& event);
-  DeliveryCounts deliver_due();
-  std::vector<const OutboxItem*> hold_back(const std::vector<OutboxItem>& due, DeliveryCounts& counts);
-  void deliver_channel(const std::string& channel_id, const std::vector<const OutboxItem*>& items,
-                       DeliveryCounts& counts);
-  void pack_digests(const std::string& channel_id, const std::vector<const OutboxItem*>& members, std::size_t max_bytes,
-                    std::vector<Batch>& out) const;
-  [[nodiscard]] Notification render(const Batch& batch, std::size_t max_bytes) const;
-  void send_concurrently(LoadedPlugin& channel, const std::vector<Batch>& batches, std::size_t max_bytes,
-                         DeliveryCounts& counts);
-  // Marks a batch's notifications sent, retrying or dead; the caller holds the transaction.
-  void record_result(const Batch& batch, const DeliveryResult& result, DeliveryCounts& counts);
   std::vector<std::string> resolve_recipients(const std::vector<std::string>& recipients,
                                               const Condition& condition) const;
 
@@ -157,7 +92,9 @@ class AlertEngine {
   const Clock& clock_;
   AlertSettings settings_;
   ScoringSettings scoring_;
-  std::mt19937_64 jitter_;
+  AlertRepository alerts_;
+  Outbox outbox_;
+  Dispatcher dispatcher_;
 };
 
 }  // namespace crm::host

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "outbox/scheduler.hpp"
 #include "scoring/known_labels.hpp"
 
 namespace crm::host {
@@ -41,23 +42,8 @@ struct AlertRoute {
   bool continue_matching = false;
 };
 
-// At most per_hour notifications reach one recipient in any hour; more wait
-// (held, never dropped) and go out together as a digest when the hour allows.
-struct RecipientCap {
-  int per_hour = 0;  // 0: no cap
-  std::vector<std::string> exempt_levels = {"red"};
-};
-
 // The "alerts" section of the host configuration; every number a default.
-// Hours in which notifications of some levels are held (not dropped) and
-// released when the window ends, in the recipients' local time.
-struct QuietHours {
-  int start_minute = -1;  // minutes after local midnight; -1: no quiet hours
-  int end_minute = -1;
-  int utc_offset_minutes = 0;
-  std::vector<std::string> levels = {"yellow", "signal"};  // red and orange go through
-};
-
+// (QuietHours and RecipientCap are the outbox scheduler's: outbox/scheduler.hpp.)
 struct AlertSettings {
   std::vector<AlertRoute> routes;  // empty: every loaded channel, the level owner's role as recipient
   std::map<std::string, std::vector<std::string>> roles;  // "csm" -> addresses
@@ -67,6 +53,7 @@ struct AlertSettings {
   // Missing either sends the alert's people one reminder; the level's deadline still escalates.
   std::int64_t first_response_ms = 15LL * 60'000;
   std::int64_t close_loop_ms = 24LL * 3'600'000;
+  // Failed sends are retried as RetryPolicy says (core/retry_policy.hpp).
   int max_attempts = 8;  // then the notification is dead
   std::int64_t initial_backoff_ms = 30'000;
   std::int64_t max_backoff_ms = 3'600'000;
@@ -80,13 +67,6 @@ struct AlertSettings {
   // domain.md section 3. Others (an RFM quintile, say) stay explanations.
   std::vector<std::string> signal_reasons = default_signal_reasons();
 };
-
-// When the quiet window around `now_ms` ends, or nullopt when `now_ms` is outside it.
-std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t now_ms);
-
-// {"start": "22:00", "end": "07:00", "utc_offset_minutes": 480, "levels": [...]}, validated by kQuietHoursSchema.
-QuietHours parse_quiet_hours(const nlohmann::json& section, std::vector<std::string> default_levels);
-extern const char* const kQuietHoursSchema;
 
 AlertSettings parse_alert_settings(const nlohmann::json& section);
 extern const char* const kAlertSettingsSchema;

@@ -7,6 +7,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/retry_policy.hpp"
 #include "loader/plugin_call_guard.hpp"
 
 namespace crm::host {
@@ -94,6 +95,7 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
   summary.cursor = store_.read_checkpoint(connector.id()).value_or("");
   RecordWriter writer(store_.database(), connector.id(), options_.match_keys);
   std::mt19937_64 jitter(static_cast<std::uint64_t>(started_ms));
+  const RetryPolicy retry{options_.max_attempts, options_.initial_backoff_ms, options_.max_backoff_ms};
 
   summary.status = "ok";
   while (true) {
@@ -106,23 +108,20 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
     crm_batch batch{};
     std::string message;
     crm_status status = CRM_STATUS_FATAL;
-    std::int64_t backoff_ms = options_.initial_backoff_ms;
     for (int attempt = 1;; ++attempt) {
       bad_records.records().clear();
       status = call_connector(connector, "fetch", batch, message, [&](crm_error* error) {
         return api->fetch(connector.instance(), connector.host_table(),
                           crm_str{summary.cursor.data(), summary.cursor.size()}, &batch, error);
       });
-      if (status != CRM_STATUS_RETRIABLE || attempt >= options_.max_attempts || cancelled_.load()) {
+      if (status != CRM_STATUS_RETRIABLE || retry.gives_up_after(attempt) || cancelled_.load()) {
         break;
       }
-      std::uniform_int_distribution<std::int64_t> draw(backoff_ms / 2, backoff_ms);
-      const std::int64_t wait = draw(jitter);
+      const std::int64_t wait = retry.wait_ms(attempt, [&jitter] { return static_cast<std::uint64_t>(jitter()); });
       logger_.log(LogLevel::warn, connector.id(),
                   fmt::format("source unavailable ({}); attempt {} of {}, retrying in {} ms", logger_.redact(message),
                               attempt, options_.max_attempts, wait));
       wait_ms(wait);
-      backoff_ms = std::min(backoff_ms * 2, options_.max_backoff_ms);
     }
     if (status == CRM_STATUS_CANCELLED) {
       summary.status = "cancelled";

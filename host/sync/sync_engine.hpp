@@ -37,7 +37,7 @@ struct SyncOptions {
   std::vector<MatchKey> match_keys = {MatchKey::tax_id, MatchKey::email_domain};
   // A fetch that fails with a retriable status is retried this many times in
   // all, waiting initial_backoff_ms, doubling up to max_backoff_ms, each wait
-  // drawn at random between half and all of it (jitter).
+  // drawn at random between half and all of it (jitter): core/retry_policy.hpp.
   int max_attempts = 5;
   std::int64_t initial_backoff_ms = 500;
   std::int64_t max_backoff_ms = 30'000;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
+#include "outbox/outbox.hpp"
 #include "store/campaign_repository.hpp"
 #include "store/do_not_contact_repository.hpp"
 #include "store/enrolment_repository.hpp"
@@ -152,9 +153,7 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
   }
   const ContactPolicy policy(settings_, now);
 
-  Statement queue = db.prepare(
-      "INSERT OR IGNORE INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, "
-      "created_ms) VALUES (NULL, ?1, ?2, ?3, 'pending', ?4, ?4)");
+  Outbox outbox(db);
 
   for (std::size_t begin = 0; begin < due.size(); begin += kChunk) {
     Transaction transaction(db);
@@ -184,20 +183,19 @@ CampaignPass CampaignEngine::advance(std::optional<CampaignFacts>& facts_of_run)
       }
       if (step.message) {
         const StepMessage& message = *step.message;
-        const nlohmann::json notification = {{"severity", CRM_SEVERITY_INFO},
-                                             {"title", message.text.substr(0, message.text.find('\n'))},
-                                             {"text", message.text},
-                                             {"recipients", message.recipients},
-                                             {"customer_id", customer},
-                                             {"reason", "winback:" + campaign.playbook_id},
-                                             {"level", "campaign"},
-                                             {"event", message.event},
-                                             {"created_ms", now}};
-        queue.bind(1, message.channel)
-            .bind(2, fmt::format("crm-winback-{}-{}-{}", enrolment.id, enrolment.steps_done + 1, message.channel))
-            .bind(3, notification.dump())
-            .bind(4, now)
-            .run();
+        outbox.enqueue_once({.channel_id = message.channel,
+                             .idempotency_key = fmt::format("crm-winback-{}-{}-{}", enrolment.id,
+                                                            enrolment.steps_done + 1, message.channel),
+                             .envelope = {.severity = CRM_SEVERITY_INFO,
+                                          .title = message.text.substr(0, message.text.find('\n')),
+                                          .text = message.text,
+                                          .recipients = message.recipients,
+                                          .customer_id = customer,
+                                          .reason = "winback:" + campaign.playbook_id,
+                                          .level = "campaign",
+                                          .event = message.event,
+                                          .created_ms = now}},
+                            now);
         ++sent_today[message.channel];
         ++pass.messages;
         if (message.event == "offer") {
@@ -240,9 +238,7 @@ CampaignPass CampaignEngine::touch_revival_pool() {
       pool.latest_activity_ms(now, settings_.new_need_activity_kinds, unified_of(unified));
   const std::vector<RevivalMember> members = pool.members();
   const auto interval_ms = static_cast<std::int64_t>(settings_.revival_interval_days * kDayMs);
-  Statement queue = db.prepare(
-      "INSERT OR IGNORE INTO outbox(alert_id, channel_id, idempotency_key, notification, state, next_attempt_ms, "
-      "created_ms) VALUES (NULL, ?1, ?2, ?3, 'pending', ?4, ?4)");
+  Outbox outbox(db);
   for (const RevivalMember& member : members) {
     const std::int64_t since = member.last_touch_ms > 0 ? member.last_touch_ms : member.joined_ms;
     const auto need = new_need_ms.find(member.customer_id);
@@ -257,20 +253,18 @@ CampaignPass CampaignEngine::touch_revival_pool() {
         render_template(settings_.revival_text,
                         {{"name", member.name.empty() ? fmt::format("customer {}", member.customer_id) : member.name},
                          {"customer_id", std::to_string(member.customer_id)}});
-    queue.bind(1, settings_.revival_channel)
-        .bind(2, fmt::format("crm-revival-{}-{}", member.customer_id, member.touches + 1))
-        .bind(3, nlohmann::json{{"severity", CRM_SEVERITY_INFO},
-                                {"title", text.substr(0, text.find('\n'))},
-                                {"text", text},
-                                {"recipients", {member.email}},
-                                {"customer_id", member.customer_id},
-                                {"reason", new_need ? "revival:new_need" : "revival:periodic"},
-                                {"level", "campaign"},
-                                {"event", "revival"},
-                                {"created_ms", now}}
-                     .dump())
-        .bind(4, now)
-        .run();
+    outbox.enqueue_once({.channel_id = settings_.revival_channel,
+                         .idempotency_key = fmt::format("crm-revival-{}-{}", member.customer_id, member.touches + 1),
+                         .envelope = {.severity = CRM_SEVERITY_INFO,
+                                      .title = text.substr(0, text.find('\n')),
+                                      .text = text,
+                                      .recipients = {member.email},
+                                      .customer_id = member.customer_id,
+                                      .reason = new_need ? "revival:new_need" : "revival:periodic",
+                                      .level = "campaign",
+                                      .event = "revival",
+                                      .created_ms = now}},
+                        now);
     pool.touched(member.customer_id, member.touches, now);
     ++pass.revival_touches;
   }

@@ -1,0 +1,73 @@
+#include "outbox/envelope.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+namespace crm::host {
+namespace {
+
+constexpr std::array<std::string_view, 10> kFields = {"severity", "title", "text",  "recipients", "customer_id",
+                                                      "reason",   "level", "event", "created_ms", "links"};
+
+bool is_field(const std::string& key) {
+  return std::find(kFields.begin(), kFields.end(), key) != kFields.end();
+}
+
+}  // namespace
+
+nlohmann::json Envelope::to_json() const {
+  // Labels first, so that a label can never shadow a field.
+  nlohmann::json stored = labels.is_object() ? labels : nlohmann::json::object();
+  stored.update(nlohmann::json{{"severity", severity},
+                               {"title", title},
+                               {"text", text},
+                               {"recipients", recipients},
+                               {"customer_id", customer_id},
+                               {"reason", reason},
+                               {"level", level},
+                               {"event", event},
+                               {"created_ms", created_ms}});
+  if (!links.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& [label_text, url] : links) {
+      list.push_back({{"label", label_text}, {"url", url}});
+    }
+    stored["links"] = std::move(list);
+  }
+  return stored;
+}
+
+Envelope Envelope::from_json(const nlohmann::json& stored) {
+  Envelope envelope;
+  if (!stored.is_object()) {
+    return envelope;
+  }
+  envelope.severity = stored.value("severity", envelope.severity);
+  envelope.title = stored.value("title", std::string());
+  envelope.text = stored.value("text", std::string());
+  envelope.recipients = stored.value("recipients", std::vector<std::string>{});
+  envelope.customer_id = stored.value("customer_id", std::int64_t{0});
+  envelope.reason = stored.value("reason", std::string());
+  envelope.level = stored.value("level", std::string());
+  envelope.event = stored.value("event", envelope.event);
+  envelope.created_ms = stored.value("created_ms", std::int64_t{0});
+  if (const auto links = stored.find("links"); links != stored.end() && links->is_array()) {
+    for (const nlohmann::json& link : *links) {
+      envelope.links.emplace_back(link.value("label", std::string()), link.value("url", std::string()));
+    }
+  }
+  for (const auto& [key, value] : stored.items()) {
+    if (!is_field(key)) {
+      envelope.labels[key] = value;
+    }
+  }
+  return envelope;
+}
+
+std::string Envelope::label(const std::string& name) const {
+  const auto found = labels.find(name);
+  return found != labels.end() && found->is_string() ? found->get<std::string>() : std::string();
+}
+
+}  // namespace crm::host

@@ -1,0 +1,108 @@
+#include "outbox/scheduler.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace crm::host {
+namespace {
+
+constexpr std::int64_t kHourMs = 3'600'000;
+constexpr std::int64_t kMinuteMs = 60'000;
+
+bool contains(const std::vector<std::string>& values, const std::string& value) {
+  return std::find(values.begin(), values.end(), value) != values.end();
+}
+
+}  // namespace
+
+std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t now_ms) {
+  if (quiet.start_minute < 0 || quiet.start_minute == quiet.end_minute) {
+    return std::nullopt;
+  }
+  constexpr std::int64_t kDayMinutes = 1'440;
+  const std::int64_t local_ms = now_ms + quiet.utc_offset_minutes * kMinuteMs;
+  const std::int64_t minute = ((local_ms / kMinuteMs) % kDayMinutes + kDayMinutes) % kDayMinutes;
+  const bool wraps = quiet.start_minute > quiet.end_minute;  // 22:00-07:00
+  const bool inside = wraps ? (minute >= quiet.start_minute || minute < quiet.end_minute)
+                            : (minute >= quiet.start_minute && minute < quiet.end_minute);
+  if (!inside) {
+    return std::nullopt;
+  }
+  const std::int64_t to_end = (quiet.end_minute - minute + kDayMinutes) % kDayMinutes;
+  return (local_ms / kMinuteMs + to_end) * kMinuteMs - quiet.utc_offset_minutes * kMinuteMs;
+}
+
+QuietHours parse_quiet_hours(const nlohmann::json& section, std::vector<std::string> default_levels) {
+  const auto minutes = [](const std::string& text) {
+    return std::stoi(text.substr(0, 2)) * 60 + std::stoi(text.substr(3));
+  };
+  return {minutes(section.at("start").get<std::string>()), minutes(section.at("end").get<std::string>()),
+          section.value("utc_offset_minutes", 0), section.value("levels", std::move(default_levels))};
+}
+
+const char* const kQuietHoursSchema = R"({
+  "type": "object", "additionalProperties": false, "required": ["start", "end"],
+  "properties": {
+    "start": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+    "end": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"},
+    "utc_offset_minutes": {"type": "integer", "minimum": -840, "maximum": 840},
+    "levels": {"type": "array", "items": {"type": "string"}}
+  }
+})";
+
+DeliveryScheduler::DeliveryScheduler(QuietHours quiet, RecipientCap cap, std::int64_t now_ms)
+    : quiet_(std::move(quiet)), cap_(std::move(cap)), now_ms_(now_ms), quiet_until_ms_(quiet_until(quiet_, now_ms)) {}
+
+void DeliveryScheduler::remember_sent(const std::vector<std::string>& recipients, const std::string& message_key,
+                                      std::int64_t sent_ms) {
+  for (const std::string& recipient : recipients) {
+    recent_by_recipient_[recipient][message_key] = sent_ms;
+  }
+}
+
+std::optional<Hold> DeliveryScheduler::admit(const OutboxItem& item) {
+  if (!item.digest_key.empty()) {
+    return std::nullopt;
+  }
+  const std::string& level = item.envelope.level;
+  if (quiet_until_ms_ && contains(quiet_.levels, level)) {
+    return Hold{*quiet_until_ms_, "held: quiet hours", ""};
+  }
+  if (cap_.per_hour <= 0 || contains(cap_.exempt_levels, level)) {
+    return std::nullopt;
+  }
+  const std::vector<std::string>& recipients = item.envelope.recipients;
+  std::int64_t release_ms = 0;
+  for (const std::string& recipient : recipients) {
+    const auto& sent = recent_by_recipient_[recipient];
+    if (static_cast<int>(sent.size()) >= cap_.per_hour) {
+      std::int64_t oldest_ms = now_ms_;
+      for (const auto& [key, sent_ms] : sent) {
+        oldest_ms = std::min(oldest_ms, sent_ms);
+      }
+      release_ms = std::max(release_ms, oldest_ms + kHourMs);
+    }
+  }
+  if (release_ms > 0) {
+    // Held ones share a group so that they leave together, as one digest.
+    return Hold{release_ms, "held: recipient cap per hour",
+                "cap:" + nlohmann::json{item.channel_id, recipients}.dump()};
+  }
+  // Counted as sent from now; a group leaves as one digest, so it counts once.
+  remember_sent(recipients, item.group_key.empty() ? item.key : item.group_key, now_ms_);
+  return std::nullopt;
+}
+
+ChannelPacer::ChannelPacer(std::uint32_t per_minute, std::int64_t sent_in_window, std::int64_t window_start_ms)
+    : per_minute_(per_minute), sent_in_window_(sent_in_window), window_start_ms_(window_start_ms) {}
+
+std::int64_t ChannelPacer::budget() const {
+  return per_minute_ > 0 ? std::max<std::int64_t>(0, per_minute_ - sent_in_window_)
+                         : std::numeric_limits<std::int64_t>::max();
+}
+
+std::int64_t ChannelPacer::next_window_ms() const {
+  return window_start_ms_ + kMinuteMs;
+}
+
+}  // namespace crm::host
