@@ -6,14 +6,12 @@
 include(GoogleTest)
 
 set(CRM_TEST_POSTGRESQL_DIR ${CMAKE_BINARY_DIR}/postgresql-test)
-if(NOT TEST postgresql.server.start)
-  add_test(NAME postgresql.server.start
-    COMMAND ${PROJECT_SOURCE_DIR}/tests/support/postgresql_server.sh start ${CRM_TEST_POSTGRESQL_DIR})
-  add_test(NAME postgresql.server.stop
-    COMMAND ${PROJECT_SOURCE_DIR}/tests/support/postgresql_server.sh stop ${CRM_TEST_POSTGRESQL_DIR})
-  set_tests_properties(postgresql.server.start PROPERTIES FIXTURES_SETUP postgresql TIMEOUT 120)
-  set_tests_properties(postgresql.server.stop PROPERTIES FIXTURES_CLEANUP postgresql)
-endif()
+add_test(NAME postgresql.server.start
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/support/postgresql_server.sh start ${CRM_TEST_POSTGRESQL_DIR})
+add_test(NAME postgresql.server.stop
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/support/postgresql_server.sh stop ${CRM_TEST_POSTGRESQL_DIR})
+set_tests_properties(postgresql.server.start PROPERTIES FIXTURES_SETUP postgresql TIMEOUT 120)
+set_tests_properties(postgresql.server.stop PROPERTIES FIXTURES_CLEANUP postgresql)
 
 # crm_discover_tests_on_both_backends(TARGET [SQLITE_ONLY filter] [POSTGRESQL_ONLY filter] [gtest_discover_tests args...])
 # Filters are GoogleTest patterns (a:b:c) of tests that concern one backend only.

@@ -159,9 +159,9 @@ TEST(ErpCsv, AFolderOfDailyFilesIsReadIncrementallyAndRereadingChangesNothing) {
 
   // Forget the cursor: re-reading every file inserts nothing, and the store ends as it was.
   const auto snapshot = [&] {
-    return harness.text(
-        "SELECT group_concat(external_id || '|' || name || '|' || industry || '|' || tax_id, ';') "
-        "FROM (SELECT * FROM customers ORDER BY external_id)");
+    return harness.joined(
+        "SELECT external_id || '|' || name || '|' || industry || '|' || tax_id FROM customers ORDER BY external_id",
+        ";");
   };
   const std::string before = snapshot();
   harness.store().database().exec("DELETE FROM plugin_checkpoints");

@@ -10,6 +10,7 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
+#include "support/test_database.hpp"
 #include "support/child_process.hpp"
 #include "support/loopback.hpp"
 #include "support/required_program.hpp"
@@ -207,7 +208,7 @@ TEST(AlertEmail, AConnectionDroppedMidSendIsRetriedUnderTheSameMessageId) {
                                      {"from", "alerts@example.test"},
                                      {"timeout_ms", 3000}}}}}});
     ASSERT_NE(test.host().find("alert_email"), nullptr) << test.record("alert_email")->reason;
-    Store store((dir / "crm.db").string());
+    Store store(testing::store_locator(dir / "crm.db"));
     AlertSettings settings;
     settings.initial_backoff_ms = 1'000;
     settings.roles["coo"] = {"coo@example.test"};

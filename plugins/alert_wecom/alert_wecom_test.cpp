@@ -8,6 +8,7 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
+#include "support/test_database.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
 #include "support/test_host.hpp"
@@ -251,7 +252,7 @@ TEST_F(AlertWecom, AMissingCredentialRefusesThePluginNamingTheField) {
 // A burst of alerts to one robot, through the alert engine and its outbox.
 class AlertWecomBurst : public AlertWecom {
  protected:
-  AlertWecomBurst() : dir_("alert-wecom-burst"), store_((dir_ / "crm.db").string()) {
+  AlertWecomBurst() : dir_("alert-wecom-burst"), store_(testing::store_locator(dir_ / "crm.db")) {
     robot("text");
     settings_.routes = {{.channel = "alert_wecom", .recipients = {"zhangsan"}}};
   }

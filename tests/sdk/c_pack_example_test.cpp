@@ -9,6 +9,7 @@
 #include "alerts/alert_engine.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "support/text_files.hpp"
 
 namespace crm::host {
@@ -48,13 +49,14 @@ TEST(CPackExample, SyncsTheRealCdnowPurchaseLogThroughTheCConnectorAndResumesFro
   EXPECT_EQ(first.source_records, 69'659U);
   EXPECT_EQ(first.quarantined, 0U);
   EXPECT_EQ(harness.count("SELECT count(*) FROM orders WHERE source = 'pack_purchase_log'"), 69'659);
-  EXPECT_EQ(harness.count("SELECT count(*) FROM customers WHERE source = 'pack_purchase_log' AND NOT is_placeholder"),
+  EXPECT_EQ(harness.count("SELECT count(*) FROM customers WHERE source = 'pack_purchase_log' AND is_placeholder = 0"),
             23'570);
   // The first line of data: customer 00001 bought one CD for $11.77 on 1997-01-01 (852076800000 ms).
-  EXPECT_EQ(harness.text("SELECT c.external_id || ' ' || o.ordered_at_ms || ' ' || o.quantity || ' ' || o.amount || "
-                         "' ' || o.currency || ' ' || o.status FROM orders o JOIN customers c ON c.id = o.customer_id "
-                         "WHERE o.external_id = 'L2'"),
-            "00001 852076800000 1.0 11.77 USD confirmed");
+  EXPECT_EQ(harness.text("SELECT c.external_id || ' ' || o.ordered_at_ms || ' ' || o.currency || ' ' || o.status "
+                         "FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.external_id = 'L2'"),
+            "00001 852076800000 USD confirmed");
+  EXPECT_EQ(harness.number("SELECT quantity FROM orders WHERE external_id = 'L2'"), 1.0);
+  EXPECT_EQ(harness.number("SELECT amount FROM orders WHERE external_id = 'L2'"), 11.77);
   EXPECT_EQ(harness.count("SELECT count(*) FROM orders WHERE amount = 0"), 80);
 
   // A second sync starts from the committed cursor: nothing new, nothing twice.
@@ -78,7 +80,7 @@ TEST(CPackExample, QuarantinesABadLineWithItsNumberAndKeepsTheRest) {
   const SyncSummary summary = harness.sync(connector);
   ASSERT_EQ(summary.status, "ok") << summary.message;
   EXPECT_EQ(harness.count("SELECT count(*) FROM orders"), 2);
-  EXPECT_EQ(harness.text("SELECT group_concat(reason, ' | ') FROM (SELECT reason FROM quarantine ORDER BY id)"),
+  EXPECT_EQ(harness.joined("SELECT reason FROM quarantine ORDER BY id", " | "),
             "line 3: the date is not a valid YYYYMMDD | line 4: quantity and amount must be numbers");
 }
 
@@ -114,7 +116,7 @@ TEST(CPackExample, DeliversAlertsThroughTheCChannelAndARouteWithoutLevelsTakesSi
             {{"pack_file_channel",
               {{"config", {{"path", out.string()}, {"cc", {"audit@example.test", "ops@example.test"}}}}}}});
   ASSERT_NE(test.host().find("pack_file_channel"), nullptr) << test.record("pack_file_channel")->reason;
-  Store store((dir / "crm.db").string());
+  Store store(testing::store_locator(dir / "crm.db"));
   AlertSettings settings;
   settings.roles = {{"csm", {"csm@example.test"}}};
   // No `levels`: the route matches every alert, bands and rule signals alike.

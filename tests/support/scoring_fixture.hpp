@@ -22,8 +22,11 @@ inline std::int64_t insert_scoring_run(Store& store, std::int64_t as_of_ms,
                                        const std::vector<ScoredCustomer>& customers) {
   Database& db = store.database();
   Transaction transaction(db);
-  db.prepare("INSERT INTO score_runs(as_of_ms, started_ms, finished_ms) VALUES (?1, ?1, ?1)").bind(1, as_of_ms).run();
-  const std::int64_t run_id = db.last_insert_rowid();
+  Statement run =
+      db.prepare("INSERT INTO score_runs(as_of_ms, started_ms, finished_ms) VALUES (?1, ?1, ?1) RETURNING id");
+  run.bind(1, as_of_ms).step();
+  const std::int64_t run_id = run.column_int64(0);
+  run.reset();
   Statement insert =
       db.prepare("INSERT INTO customer_scores(run_id, customer_id, score, band, reasons) VALUES (?1, ?2, ?3, ?4, ?5)");
   for (const ScoredCustomer& line : customers) {

@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <sqlite3.h>
+#include <string>
+
+#include "store/database.hpp"
 
 namespace crm::host::testing {
 
@@ -26,6 +29,21 @@ inline std::int64_t peek(const std::filesystem::path& db, const char* sql) {
   }
   sqlite3_close(connection);
   return value;
+}
+
+// The same for a store given by locator: a SQLite path as above, or a
+// PostgreSQL URL (a connection of its own, which takes no lock a job needs).
+inline std::int64_t peek(const std::string& locator, const char* sql) {
+  if (DatabaseLocator::parse(locator).kind == DatabaseKind::sqlite) {
+    return peek(std::filesystem::path(locator), sql);
+  }
+  try {
+    Database database(locator);
+    Statement statement = database.prepare(sql);
+    return statement.step() ? statement.column_int64(0) : -1;
+  } catch (const DatabaseError&) {
+    return -1;
+  }
 }
 
 }  // namespace crm::host::testing

@@ -15,6 +15,7 @@
 #include "core/logger.hpp"
 #include "loader/plugin_host.hpp"
 #include "store/store.hpp"
+#include "support/test_database.hpp"
 #include "support/test_host.hpp"
 #include "sync/sync_engine.hpp"
 
@@ -27,6 +28,7 @@ class TempDir {
       : path_(std::filesystem::temp_directory_path() / fmt::format("crm-{}-{}", name, ::getpid())) {
     std::filesystem::remove_all(path_);
     std::filesystem::create_directories(path_);
+    start_new_stores_under(path_);
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -47,7 +49,7 @@ class SyncHarness {
   explicit SyncHarness(const std::filesystem::path& database)
       : clock_(TestHost::kStartMs),
         logger_(clock_, LogLevel::debug, log_.sink()),
-        store_(std::make_unique<Store>(database.string())) {}
+        store_(std::make_unique<Store>(store_locator(database))) {}
 
   // Loads the plugins of `directories` with `settings`; returns the one named `id`.
   LoadedPlugin& load(const std::vector<std::filesystem::path>& directories, const nlohmann::json& settings,
@@ -91,6 +93,15 @@ class SyncHarness {
   std::string text(const std::string& sql) {
     Statement statement = store_->database().prepare(sql);
     return statement.step() ? statement.column_text(0) : std::string("<no row>");
+  }
+  // The first column of every row, joined by `separator` (group_concat, portably).
+  std::string joined(const std::string& sql, const std::string& separator = ",") {
+    Statement statement = store_->database().prepare(sql);
+    std::string joined_rows;
+    for (bool first = true; statement.step(); first = false) {
+      joined_rows += (first ? "" : separator) + statement.column_text(0);
+    }
+    return joined_rows;
   }
 
   [[nodiscard]] std::vector<std::string> log_lines() const { return log_.lines(); }

@@ -2,12 +2,12 @@
 
 #include <unistd.h>
 
-#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <random>
+#include <map>
 #include <stdexcept>
 #include <string>
 
@@ -19,29 +19,77 @@ namespace crm::host::testing {
 // server is up (CRM_TEST_POSTGRESQL_URL_FILE names the file holding its URL,
 // set by the ".postgresql" variants of the tests), SQLite otherwise.
 inline bool on_postgresql() {
-  const char* file = std::getenv("CRM_TEST_POSTGRESQL_URL_FILE");
+  const char* file = std::getenv("CRM_TEST_POSTGRESQL_URL_FILE");  // NOLINT(concurrency-mt-unsafe)
   return file != nullptr && *file != '\0';
 }
 
-// A store for one test: the file `dir / name` on SQLite; on PostgreSQL a new,
-// empty database of its own on the suite's server (the server is thrown away
-// at the end of the run, so nothing is dropped).
-inline std::string test_store_locator(const std::filesystem::path& dir, const std::string& name = "crm.db") {
+// The suite's PostgreSQL server ("postgresql://crm@127.0.0.1:PORT/postgres").
+inline std::string postgresql_server_url() {
+  const char* name = std::getenv("CRM_TEST_POSTGRESQL_URL_FILE");  // NOLINT(concurrency-mt-unsafe)
+  std::ifstream file(name);
+  std::string url;
+  if (!std::getline(file, url) || url.empty()) {
+    throw std::runtime_error(
+        fmt::format("CRM_TEST_POSTGRESQL_URL_FILE={} holds no URL: the suite's PostgreSQL server did not start "
+                    "(ctest starts it as the test postgresql.server.start)",
+                    name));
+  }
+  return url;
+}
+
+// Folders whose stores start afresh: a TempDir made again at the same path
+// (one per test of a fixture) must not find the last test's database.
+inline std::map<std::string, std::uint64_t>& store_generations() {
+  static std::map<std::string, std::uint64_t> generations;
+  return generations;
+}
+
+inline void start_new_stores_under(const std::filesystem::path& dir) {
+  static std::uint64_t next = 0;
+  store_generations()[std::filesystem::absolute(dir).lexically_normal().string()] = ++next;
+}
+
+// Where the store a test would keep in the file `path` lives: that file on
+// SQLite; on PostgreSQL a database of its own on the suite's server, named
+// after the path (so every call for one path gives the same store, and the
+// unique temporary folders of tests give unique databases), created empty on
+// first use. The server is thrown away after the run; nothing is dropped.
+inline std::string store_locator(const std::filesystem::path& path) {
   if (!on_postgresql()) {
-    return (dir / name).string();
+    return path.string();
   }
-  std::ifstream file(std::getenv("CRM_TEST_POSTGRESQL_URL_FILE"));
-  std::string server_url;
-  if (!std::getline(file, server_url) || server_url.empty()) {
-    throw std::runtime_error(fmt::format("CRM_TEST_POSTGRESQL_URL_FILE={} holds no URL: the test server did not start",
-                                         std::getenv("CRM_TEST_POSTGRESQL_URL_FILE")));
+  const std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
+  std::uint64_t generation = 0;
+  for (const auto& [dir, value] : store_generations()) {
+    if (absolute.starts_with(dir + "/")) {
+      generation = value;
+    }
   }
-  static std::atomic<int> counter{0};
-  static const unsigned salt = std::random_device{}();
-  const std::string database = fmt::format("crm_{}_{}_{}", ::getpid(), salt % 100000, ++counter);
-  Database admin(server_url);
-  admin.exec(fmt::format("CREATE DATABASE {}", database));
-  return server_url.substr(0, server_url.rfind('/') + 1) + database;
+  const std::string key = fmt::format("{}#{}#{}", absolute, ::getpid(), generation);
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a
+  for (const char c : key) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  const std::string database = fmt::format("crm_{:016x}", hash);
+  const std::string server = postgresql_server_url();
+  Database admin(server);
+  Statement exists = admin.prepare("SELECT count(*) FROM pg_database WHERE datname = ?1");
+  exists.bind(1, database);
+  if (exists.step() && exists.column_int64(0) == 0) {
+    try {
+      admin.exec(fmt::format("CREATE DATABASE {}", database));
+    } catch (const DatabaseError& e) {
+      if (e.sqlstate() != "42P04") {  // created meanwhile by another process of the test
+        throw;
+      }
+    }
+  }
+  return server.substr(0, server.rfind('/') + 1) + database;
+}
+
+// A store for one test: the file `dir / name`, or its PostgreSQL database.
+inline std::string test_store_locator(const std::filesystem::path& dir, const std::string& name = "crm.db") {
+  return store_locator(dir / name);
 }
 
 }  // namespace crm::host::testing

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/test_database.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
 #include "support/text_files.hpp"
@@ -22,7 +23,7 @@ using Scored = testing::ScoredCustomer;
 
 class AlertEngineTest : public ::testing::Test {
  protected:
-  AlertEngineTest() : dir_("alert-engine"), store_((dir_ / "crm.db").string()) {
+  AlertEngineTest() : dir_("alert-engine"), store_(testing::store_locator(dir_ / "crm.db")) {
     fs::create_directories(dir_ / "out");
     test_.load({CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", output().string()}}}}}});
     settings_.initial_backoff_ms = 1'000;
@@ -405,7 +406,7 @@ TEST(AlertEngineFatalChannel, IsNotCalledAgainAfterFatalAndItsNotificationsAreDe
   test.load({CRM_TEST_PLUGIN_DIR, CRM_PLUGIN_DIR}, {{"alert_console", {{"config", {{"path", console.string()}}}}}});
   ASSERT_NE(test.host().find("fatal_channel"), nullptr) << test.record("fatal_channel")->reason;
   EXPECT_EQ(test.record("fatal_channel")->abi, "1.1");  // a 1.1 channel in this host
-  Store store((dir / "crm.db").string());
+  Store store(testing::store_locator(dir / "crm.db"));
   AlertSettings settings;
   settings.initial_backoff_ms = 1'000;
   settings.max_attempts = 8;

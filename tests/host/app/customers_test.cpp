@@ -14,6 +14,7 @@
 #include "app/result_json.hpp"
 #include "app/winback_jobs.hpp"
 #include "store/store.hpp"
+#include "support/test_database.hpp"
 
 namespace crm::host {
 namespace {
@@ -33,7 +34,7 @@ class CustomerReadModels : public ::testing::Test {
     fs::create_directories(dir_);
     std::ofstream(dir_ / "crmhost.json") << "{}";
     options_.config_path = (dir_ / "crmhost.json").string();
-    options_.db_path = (dir_ / "crm.db").string();
+    options_.db_path = testing::store_locator(dir_ / "crm.db");
     options_.no_default_plugin_dir = true;
     Store store(options_.db_path);
     Database& db = store.database();

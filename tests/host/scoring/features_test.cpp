@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "store/store.hpp"
+#include "support/test_database.hpp"
 #include "support/sync_harness.hpp"
 
 namespace crm::host {
@@ -18,7 +19,7 @@ constexpr std::int64_t kAsOf = 19'905 * kDay;
 
 class FeaturesTest : public ::testing::Test {
  protected:
-  FeaturesTest() : dir_("features"), store_((dir_ / "crm.db").string()) {}
+  FeaturesTest() : dir_("features"), store_(testing::store_locator(dir_ / "crm.db")) {}
 
   Database& db() { return store_.database(); }
   void sql(const std::string& statement) { db().exec(statement); }

@@ -2,6 +2,8 @@
 // store_test.cpp check for a file, checked here for a database. These tests
 // run in the ".postgresql" variant of the suite (the suite's server); the
 // rest of the suite runs there too, against the same repositories.
+#include <unistd.h>
+
 #include <filesystem>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -44,7 +46,8 @@ class PostgresqlStore : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(testing::on_postgresql())
         << "needs the suite's PostgreSQL server: run the .postgresql variant through ctest (it starts one)";
-    locator_ = testing::test_store_locator(dir_);
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    locator_ = testing::store_locator(dir_ / fmt::format("pg-{}-{}.db", test->name(), ::getpid()));
   }
   fs::path dir_ = fs::temp_directory_path();
   std::string locator_;

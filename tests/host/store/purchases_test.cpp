@@ -12,6 +12,7 @@
 
 #include "scoring/features.hpp"
 #include "store/store.hpp"
+#include "support/test_database.hpp"
 #include "support/sync_harness.hpp"
 #include "winback/lost_customers.hpp"
 
@@ -23,7 +24,7 @@ constexpr std::int64_t kAsOf = 20'000 * kDay;  // 2024-10-04
 
 class PurchasesTest : public ::testing::Test {
  protected:
-  PurchasesTest() : dir_("purchases"), store_((dir_ / "crm.db").string()) {}
+  PurchasesTest() : dir_("purchases"), store_(testing::store_locator(dir_ / "crm.db")) {}
 
   void order(const std::string& id, std::int64_t customer, std::int64_t at_ms, std::optional<double> amount,
              std::optional<std::string> status) {

@@ -122,11 +122,11 @@ TEST(SyncEngine, QuarantinesEachRecordWhoseIdsHoldNulControlsOrInvalidUtf8AndSto
   EXPECT_EQ(summary.fetched, 4U);
   EXPECT_EQ(harness.count("SELECT count(*) FROM customers"), 3);
   EXPECT_EQ(harness.count("SELECT count(*) FROM customers WHERE external_id IN ('K1', '客户9', 'K😀10')"), 3);
-  EXPECT_EQ(harness.text("SELECT group_concat(external_id) FROM orders"), "O1");
+  EXPECT_EQ(harness.joined("SELECT external_id FROM orders ORDER BY external_id"), "O1");
   EXPECT_EQ(harness.count("SELECT count(*) FROM payments"), 0);
-  EXPECT_EQ(harness.count("SELECT count(*) FROM customers WHERE instr(external_id, char(0)) > 0 "
-                          "OR external_id GLOB '*[' || char(1) || '-' || char(31) || ']*'"),
-            0);
+  for (const char c : harness.joined("SELECT external_id FROM customers", "")) {
+    EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "a stored id holds a NUL or C0 control byte";
+  }
   const auto entries = harness.store().list_quarantine("bad_ids_connector");
   ASSERT_EQ(entries.size(), 9U);
   const std::string rule =

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 
 namespace crm::host {
 namespace {
@@ -17,7 +18,7 @@ constexpr std::int64_t kAsOf = 20'000 * kDay;  // 2024-10-04
 
 class LostCustomersTest : public ::testing::Test {
  protected:
-  LostCustomersTest() : dir_("lost-customers"), store_((dir_ / "crm.db").string()) {}
+  LostCustomersTest() : dir_("lost-customers"), store_(testing::store_locator(dir_ / "crm.db")) {}
 
   // A customer who ordered every `interval_days` from `first_day` to `last_day` (days before kAsOf).
   void customer(std::int64_t id, int interval_days, int first_day_before, int last_day_before, double amount = 100,

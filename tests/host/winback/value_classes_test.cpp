@@ -13,6 +13,7 @@
 #include "core/dates.hpp"
 #include "store/store.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "support/text_files.hpp"
 
 namespace crm::host {
@@ -26,7 +27,7 @@ constexpr int kAsOfDay = 330;                   // every order falls in the scor
 class ValueClassesCli : public ::testing::Test {
  protected:
   ValueClassesCli() : dir_("value-classes-cli") {
-    Store store((dir_ / "crm.db").string());
+    Store store(testing::store_locator(dir_ / "crm.db"));
     Database& db = store.database();
     Transaction transaction(db);
     // 30 customers buying weekly, each spending a different amount; 1-20 stop at day 200 (lost).
@@ -51,7 +52,7 @@ class ValueClassesCli : public ::testing::Test {
     for (const std::string command : {"score", "churn detect"}) {
       const std::string line =
           fmt::format("'{}' --config '{}' --db '{}' {} --as-of {} >'{}' 2>&1", CRM_HOST_BINARY, config.string(),
-                      (dir_ / "crm.db").string(), command, as_of, (dir_ / "output.txt").string());
+                      testing::store_locator(dir_ / "crm.db"), command, as_of, (dir_ / "output.txt").string());
       const int status = std::system(line.c_str());
       ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << line << "\n"
                                                                  << testing::read_text(dir_ / "output.txt");
@@ -59,7 +60,7 @@ class ValueClassesCli : public ::testing::Test {
   }
   // Lost customers' classes from win-back, in customer order, and those the last scoring run stored.
   std::pair<std::string, std::string> classes() {
-    Store store((dir_ / "crm.db").string());
+    Store store(testing::store_locator(dir_ / "crm.db"));
     Statement query = store.database().prepare(
         "SELECT coalesce(l.abc_class, '-'), coalesce(s.abc_class, '-') FROM lost_customers l LEFT JOIN "
         "customer_scores s ON s.customer_id = l.customer_id AND s.run_id = (SELECT max(id) FROM score_runs) ORDER BY "
