@@ -10,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "store/database.hpp"
 
@@ -85,6 +86,27 @@ inline std::string store_locator(const std::filesystem::path& path) {
     }
   }
   return server.substr(0, server.rfind('/') + 1) + database;
+}
+
+// After a test inserted rows with explicit ids (as SQLite lets an INTEGER
+// PRIMARY KEY take any value and continues after the largest), makes
+// PostgreSQL's identity sequences continue after the largest id too. Nothing
+// to do on SQLite.
+inline void continue_ids_after_largest(Database& db) {
+  if (db.kind() != DatabaseKind::postgresql) {
+    return;
+  }
+  Statement tables = db.prepare(
+      "SELECT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND "
+      "column_name = 'id' AND is_identity = 'YES'");
+  std::vector<std::string> names;
+  while (tables.step()) {
+    names.push_back(tables.column_text(0));
+  }
+  for (const std::string& table : names) {
+    db.exec(fmt::format("SELECT setval(pg_get_serial_sequence('{0}', 'id'), coalesce(max(id), 0) + 1, false) FROM {0}",
+                        table));
+  }
 }
 
 // A store for one test: the file `dir / name`, or its PostgreSQL database.

@@ -29,6 +29,7 @@
 #include "store/job_lock.hpp"
 #include "store/store.hpp"
 #include "support/sqlite_peek.hpp"
+#include "support/test_database.hpp"
 
 namespace crm::host {
 namespace {
@@ -144,15 +145,16 @@ TEST_F(CrmhostCli, RunRecordsItselfInTheDatabaseAndReportsRefusalsWithExitCode4)
   fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", dir_ / "copy.so");
   fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", dir_ / "copy.json");
   const fs::path db = dir_ / "crm.db";
-  CommandResult result = run_crmhost(fmt::format("run --json --db '{}' --plugin-dir '{}'", db.string(), dir_.string()));
+  const std::string store = testing::store_locator(db);
+  CommandResult result = run_crmhost(fmt::format("run --json --db '{}' --plugin-dir '{}'", store, dir_.string()));
   EXPECT_EQ(result.exit_code, kExitPartial);
   auto summary = nlohmann::json::parse(result.output);
   EXPECT_EQ(summary["status"], "partial");
   EXPECT_EQ(summary["loaded"], 7);  // six scorers and the console channel; connectors wait for configuration
   EXPECT_EQ(summary["refused"], 1);
-  EXPECT_TRUE(fs::exists(db));
+  EXPECT_TRUE(testing::on_postgresql() || fs::exists(db));
 
-  result = run_crmhost(fmt::format("run --json --db '{}'", db.string()));
+  result = run_crmhost(fmt::format("run --json --db '{}'", store));
   EXPECT_EQ(result.exit_code, kExitOk);
   summary = nlohmann::json::parse(result.output);
   EXPECT_EQ(summary["status"], "ok");
@@ -194,9 +196,9 @@ TEST_F(CrmhostCli, HelpAndUsage) {
 
 // A store of 200 customers with a purchase rhythm each; the even ones stop
 // buying after 2023-09-08 (day 250), the odd ones keep buying.
-fs::path scoring_store(const fs::path& dir) {
-  fs::path db = dir / "crm.db";
-  Store store(db.string());
+std::string scoring_store(const fs::path& dir) {
+  const std::string db = testing::store_locator(dir / "crm.db");
+  Store store(db);
   Database& database = store.database();
   Transaction transaction(database);
   constexpr std::int64_t kDay = 86'400'000;
@@ -214,12 +216,13 @@ fs::path scoring_store(const fs::path& dir) {
     }
   }
   transaction.commit();
+  testing::continue_ids_after_largest(database);
   return db;
 }
 
 TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
-  const fs::path db = scoring_store(dir_);
-  const std::string base = fmt::format("--db '{}'", db.string());
+  const std::string db = scoring_store(dir_);
+  const std::string base = fmt::format("--db '{}'", db);
 
   // Without a model the learning scorers are skipped, the others score.
   CommandResult result = run_crmhost(fmt::format("{} score --as-of 2023-06-01 --json", base));
@@ -292,23 +295,23 @@ TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
 }
 
 TEST_F(CrmhostCli, ScoringCommandsExplainBadInput) {
-  const fs::path db = scoring_store(dir_);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' score --as-of 2024-13-01", db.string())).exit_code, kExitUsage);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain 99999", db.string())).exit_code, kExitNotFound);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain erp:nobody", db.string())).exit_code, kExitNotFound);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain twelve", db.string())).exit_code, kExitUsage);
-  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' backtest --horizon 90", db.string())).exit_code, kExitUsage);
+  const std::string db = scoring_store(dir_);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' score --as-of 2024-13-01", db)).exit_code, kExitUsage);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain 99999", db)).exit_code, kExitNotFound);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain erp:nobody", db)).exit_code, kExitNotFound);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' explain twelve", db)).exit_code, kExitUsage);
+  EXPECT_EQ(run_crmhost(fmt::format("--db '{}' backtest --horizon 90", db)).exit_code, kExitUsage);
   const CommandResult features = run_crmhost("features --json");
   EXPECT_EQ(features.exit_code, kExitOk);
   EXPECT_NE(features.output.find("\"recency_days\""), std::string::npos);
 }
 
 TEST_F(CrmhostCli, RunSyncsScoresAlertsOnceAndAlertsCanBeAcknowledgedAndResolved) {
-  const fs::path db = scoring_store(dir_);
+  const std::string db = scoring_store(dir_);
   const fs::path alerts_file = dir_ / "alerts.txt";
   const fs::path config =
       write("crmhost.json",
-            nlohmann::json{{"database", db.string()},
+            nlohmann::json{{"database", db},
                            {"plugins", {{"alert_console", {{"config", {{"path", alerts_file.string()}}}}}}},
                            {"alerts", {{"roles", {{"csm", {"csm@example.test"}}, {"coo", {"coo@example.test"}}}}}}}
                 .dump());
@@ -378,10 +381,10 @@ TEST_F(CrmhostCli, OneJobAtATimePerStoreReadersAreNotHeldBack) {
 }
 
 TEST_F(CrmhostCli, ChurnDncAndCampaignCommandsWorkTheLostCustomersThroughAPlaybook) {
-  const fs::path db = scoring_store(dir_);
+  const std::string db = scoring_store(dir_);
   const fs::path messages = dir_ / "messages.txt";
   const fs::path config = write(
-      "crmhost.json", nlohmann::json{{"database", db.string()},
+      "crmhost.json", nlohmann::json{{"database", db},
                                      {"plugins", {{"alert_console", {{"config", {{"path", messages.string()}}}}}}},
                                      {"winback",
                                       {{"mass_churn_count", 1000},
@@ -540,7 +543,8 @@ TEST_F(CrmhostCli, AnUnknownPluginIdOrARepeatedKeyInTheConfigurationExitsWith3) 
   const fs::path typo = write("typo.json", R"({"plugins": {"scorer_helth": {"enabled": false}}})");
   for (const char* command : {"plugins", "run", "sync"}) {
     const CommandResult result = run_crmhost(
-        fmt::format("--config '{}' --db '{}' {}", typo.string(), (dir_ / "crm.db").string(), command), Stderr::kept);
+        fmt::format("--config '{}' --db '{}' {}", typo.string(), testing::store_locator(dir_ / "crm.db"), command),
+        Stderr::kept);
     EXPECT_EQ(result.exit_code, kExitConfig) << command << ": " << result.output;
     EXPECT_NE(result.output.find("crmhost: configuration error: plugins.scorer_helth: no plugin found has this id; did "
                                  "you mean scorer_health? (fix the id, or remove the entry)"),
@@ -564,8 +568,8 @@ TEST_F(CrmhostCli, APluginFileOtherUsersCanWriteIsRefusedUnlessTheConfigurationA
   fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", plugins / "scorer_example_c.so");
   fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", plugins / "scorer_example_c.json");
   fs::permissions(plugins / "scorer_example_c.so", fs::perms::others_write, fs::perm_options::add);
-  const std::string base =
-      fmt::format("--no-default-plugin-dir --plugin-dir '{}' --db '{}'", plugins.string(), (dir_ / "crm.db").string());
+  const std::string base = fmt::format("--no-default-plugin-dir --plugin-dir '{}' --db '{}'", plugins.string(),
+                                       testing::store_locator(dir_ / "crm.db"));
   CommandResult result = run_crmhost(base + " plugins --json");
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
   auto listing = nlohmann::json::parse(result.output);
@@ -660,7 +664,7 @@ TEST_F(CrmhostCli, SyncWhoseOnlyConnectorIsRefusedExits4InsteadOfSayingNoneIsCon
   const fs::path config =
       write("crmhost.json", R"({"plugins": {"erp_csv": {"config": {"path": "orders.csv", "no_such_field": 1}}}})");
   const std::string base = fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}'",
-                                       config.string(), (dir_ / "crm.db").string(), folder.string());
+                                       config.string(), testing::store_locator(dir_ / "crm.db"), folder.string());
   Outcome outcome = run_host(dir_, base + " sync");
   EXPECT_EQ(outcome.exit_code, kExitPartial) << outcome.out << outcome.err;
   EXPECT_EQ(outcome.out.find("no connector is configured"), std::string::npos) << outcome.out;
@@ -674,17 +678,18 @@ TEST_F(CrmhostCli, SyncWhoseOnlyConnectorIsRefusedExits4InsteadOfSayingNoneIsCon
   EXPECT_EQ(outcome.exit_code, kExitNotFound);
   EXPECT_NE(outcome.err.find("no plugin 'erp_cvs' was found"), std::string::npos) << outcome.err;
   // Nothing configured at all is not a failure.
-  outcome = run_host(dir_, fmt::format("--db '{}' --no-default-plugin-dir sync", (dir_ / "crm.db").string()));
+  outcome =
+      run_host(dir_, fmt::format("--db '{}' --no-default-plugin-dir sync", testing::store_locator(dir_ / "crm.db")));
   EXPECT_EQ(outcome.exit_code, kExitOk) << outcome.err;
   EXPECT_NE(outcome.out.find("no connector is configured"), std::string::npos) << outcome.out;
 }
 
 TEST_F(CrmhostCli, ScorerCommandsExit4WhenAScorerTheyNeedIsRefused) {
-  const fs::path db = scoring_store(dir_);
+  const std::string db = scoring_store(dir_);
   // A second copy of a scorer under another file name: its duplicate id is refused.
   fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.so", dir_ / "copy.so");
   fs::copy_file(fs::path(CRM_PLUGIN_DIR) / "scorer_example_c.json", dir_ / "copy.json");
-  const std::string base = fmt::format("--db '{}' --plugin-dir '{}'", db.string(), dir_.string());
+  const std::string base = fmt::format("--db '{}' --plugin-dir '{}'", db, dir_.string());
   for (const char* command : {"train --as-of 2023-12-01 --horizon 60", "score --as-of 2023-12-01",
                               "backtest --as-of 2023-10-01 --horizon 60 --lead-step 0"}) {
     const Outcome outcome = run_host(dir_, fmt::format("{} {}", base, command));
@@ -696,8 +701,9 @@ TEST_F(CrmhostCli, ScorerCommandsExit4WhenAScorerTheyNeedIsRefused) {
 TEST_F(CrmhostCli, APluginThatExitsWhileBeingCreatedEndsTheHostWithCode7NamingIt) {
   const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "exits_in_create"}});
   for (const char* command : {"plugins", "run", "plugins --json"}) {
-    const Outcome outcome = run_host(
-        dir_, fmt::format("--db '{}' --plugin-dir '{}' {}", (dir_ / "crm.db").string(), folder.string(), command));
+    const Outcome outcome =
+        run_host(dir_, fmt::format("--db '{}' --plugin-dir '{}' {}", testing::store_locator(dir_ / "crm.db"),
+                                   folder.string(), command));
     EXPECT_EQ(outcome.exit_code, kExitPluginEnded) << command;
     EXPECT_NE(outcome.err.find("crmhost: plugin 'exits_in_create' ended the process during its create call"),
               std::string::npos)
@@ -706,11 +712,10 @@ TEST_F(CrmhostCli, APluginThatExitsWhileBeingCreatedEndsTheHostWithCode7NamingIt
 }
 
 TEST_F(CrmhostCli, APluginThatCrashesInACallDiesWithTheSignalAfterNamingThePluginAndTheCall) {
-  const fs::path db = scoring_store(dir_);
+  const std::string db = scoring_store(dir_);
   const fs::path folder =
       plugin_folder(dir_, {{kProcessEnders, "segfaults_in_score"}, {kProcessEnders, "aborts_in_fetch"}});
-  const std::string base =
-      fmt::format("--db '{}' --no-default-plugin-dir --plugin-dir '{}'", db.string(), folder.string());
+  const std::string base = fmt::format("--db '{}' --no-default-plugin-dir --plugin-dir '{}'", db, folder.string());
   Outcome outcome = run_host(dir_, base + " score --as-of 2023-12-01");
   EXPECT_EQ(outcome.term_signal, SIGSEGV) << outcome.exit_code << outcome.err;
   EXPECT_NE(outcome.err.find("crmhost: plugin 'segfaults_in_score' crashed with SIGSEGV (invalid memory access) during "
@@ -725,8 +730,8 @@ TEST_F(CrmhostCli, APluginThatCrashesInACallDiesWithTheSignalAfterNamingThePlugi
 }
 
 TEST_F(CrmhostCli, BadCommandLineValuesAreUsageErrorsAndWhatIsMissingIsNotFound) {
-  const fs::path db = scoring_store(dir_);
-  const std::string base = fmt::format("--db '{}'", db.string());
+  const std::string db = scoring_store(dir_);
+  const std::string base = fmt::format("--db '{}'", db);
   const fs::path fresh = dir_ / "fresh.db";
   for (const char* command :
        {"score --as-of 2011-13-45", "run --as-of 2011-13-45", "train --horizon -3", "backtest --as-of 2011-02-30",
@@ -747,8 +752,8 @@ TEST_F(CrmhostCli, BadCommandLineValuesAreUsageErrorsAndWhatIsMissingIsNotFound)
 }
 
 TEST_F(CrmhostCli, WithJsonErrorsAreJsonToo) {
-  const fs::path db = scoring_store(dir_);
-  const std::string base = fmt::format("--db '{}'", db.string());
+  const std::string db = scoring_store(dir_);
+  const std::string base = fmt::format("--db '{}'", db);
   const auto error_of = [&](const std::string& command) {
     const Outcome outcome = run_host(dir_, fmt::format("{} {}", base, command));
     const auto document = nlohmann::json::parse(outcome.out, nullptr, false);
@@ -804,7 +809,7 @@ TEST_F(CrmhostCli, SigtermEndsWith143AndCtrlCWith130) {
   const fs::path config = write("crmhost.json", R"({"plugins": {"flaky_connector": {"config": {"fail_times": 1000}}},
                                 "sync": {"max_attempts": 100, "initial_backoff_ms": 600000}})");
   const std::vector<std::string> arguments = {
-      "--config",     config.string(), "--db", (dir_ / "crm.db").string(), "--no-default-plugin-dir",
+      "--config",     config.string(), "--db", testing::store_locator(dir_ / "crm.db"), "--no-default-plugin-dir",
       "--plugin-dir", folder.string(), "sync"};
   EXPECT_EQ(exit_code_after_signal(arguments, "retrying in", SIGTERM), kExitTerminated);
   EXPECT_EQ(exit_code_after_signal(arguments, "retrying in", SIGINT), kExitCancelled);
@@ -934,7 +939,7 @@ TEST_F(CrmhostCli, CompletionScriptsCompleteSubcommandsAndTheirOptions) {
 }
 
 TEST_F(CrmhostCli, RunIsQuietUnlessSomethingIsRefusedOrVerboseIsAsked) {
-  const std::string base = fmt::format("--db '{}'", (dir_ / "crm.db").string());
+  const std::string base = fmt::format("--db '{}'", testing::store_locator(dir_ / "crm.db"));
   // The connectors are installed but not configured: that is on purpose, and not worth a line.
   Outcome outcome = run_host(dir_, base + " run");
   ASSERT_EQ(outcome.exit_code, kExitOk) << outcome.err;
