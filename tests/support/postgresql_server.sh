@@ -34,7 +34,7 @@ case "$action" in
     ;;
   stop)
     if [[ -f $dir/data/postmaster.pid ]]; then
-      as_server_user "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
+      as_server_user "$bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null
     fi
     rm -rf "$dir"
     ;;
