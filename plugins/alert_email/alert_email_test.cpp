@@ -10,12 +10,12 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
-#include "support/test_database.hpp"
 #include "support/child_process.hpp"
 #include "support/loopback.hpp"
 #include "support/required_program.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "support/text_files.hpp"
 
 namespace crm::host {

@@ -8,9 +8,9 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
-#include "support/test_database.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "support/test_host.hpp"
 #include "support/wecom_double.hpp"
 

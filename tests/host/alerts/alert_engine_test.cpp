@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "support/test_database.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "support/text_files.hpp"
 
 namespace crm::host {

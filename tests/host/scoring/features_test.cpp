@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include "store/store.hpp"
-#include "support/test_database.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 
 namespace crm::host {
 namespace {

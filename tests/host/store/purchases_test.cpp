@@ -12,8 +12,8 @@
 
 #include "scoring/features.hpp"
 #include "store/store.hpp"
-#include "support/test_database.hpp"
 #include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "winback/lost_customers.hpp"
 
 namespace crm::host {
