@@ -7,7 +7,7 @@
 
 #include "loader/scorer_call.hpp"
 #include "scoring/settings.hpp"
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 namespace crm::host {
 

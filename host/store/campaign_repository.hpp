@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "store/campaign_types.hpp"
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 namespace crm::host {
 

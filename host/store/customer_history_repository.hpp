@@ -4,8 +4,8 @@
 #include <optional>
 #include <string_view>
 
+#include "store/database.hpp"
 #include "store/row_scan.hpp"
-#include "store/sqlite.hpp"
 
 namespace crm::host {
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 namespace crm::host {
 

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 namespace crm::host {
 

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/database.hpp"
 #include "store/row_scan.hpp"
-#include "store/sqlite.hpp"
 
 namespace crm::host {
 

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "store/campaign_types.hpp"
-#include "store/sqlite.hpp"
+#include "store/database.hpp"
 
 namespace crm::host {
 

@@ -1,4 +1,0 @@
-#pragma once
-
-// Renamed: the connection serves SQLite and PostgreSQL alike.
-#include "store/database.hpp"
