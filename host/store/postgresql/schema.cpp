@@ -399,29 +399,7 @@ std::map<std::string, std::string> schema_objects(Database& db) {
 }
 
 void require_complete_schema(Database& db) {
-  const std::map<std::string, std::string> present = schema_objects(db);
-  std::vector<std::string> missing;
-  for (const auto& [object, table] : sqlite::expected_schema_objects()) {
-    const bool table_missing = present.count("table " + table) == 0;
-    if (present.count(object) == 0 && (!table_missing || object.starts_with("table "))) {
-      missing.push_back(object);
-    }
-  }
-  if (missing.empty()) {
-    return;
-  }
-  constexpr std::size_t kNamed = 5;
-  std::string named;
-  for (std::size_t i = 0; i < std::min(missing.size(), kNamed); ++i) {
-    named += fmt::format("{}{}", i == 0 ? "" : ", ", missing[i]);
-  }
-  if (missing.size() > kNamed) {
-    named += fmt::format(" and {} more", missing.size() - kNamed);
-  }
-  throw StoreError(
-      fmt::format("{} lacks {} of schema version {} (changed outside crmhost, or damaged); restore it from a backup, "
-                  "or give --db a new database",
-                  db.path(), named, sqlite::kSchemaVersion));
+  sqlite::require_schema_objects(db, schema_objects(db), "database");
 }
 
 }  // namespace

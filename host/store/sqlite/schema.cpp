@@ -439,12 +439,8 @@ const std::vector<TableShape>& schema_tables() {
   return tables;
 }
 
-namespace {
-
-// A table, column or index the code relies on and the file lacks would fail a
-// statement half-way through a job; name it before anything runs.
-void require_complete_schema(Database& db) {
-  const std::map<std::string, std::string> present = schema_objects(db);
+void require_schema_objects(const Database& db, const std::map<std::string, std::string>& present,
+                            std::string_view kind_of_store) {
   std::vector<std::string> missing;
   for (const auto& [object, table] : expected_schema_objects()) {
     // A missing table is named once, not once more with each of its columns and indexes.
@@ -466,8 +462,16 @@ void require_complete_schema(Database& db) {
   }
   throw StoreError(
       fmt::format("{} lacks {} of schema version {} (changed outside crmhost, or damaged); restore it from a backup, "
-                  "or give --db a new file",
-                  db.path(), named, kSchemaVersion));
+                  "or give --db a new {}",
+                  db.path(), named, kSchemaVersion, kind_of_store));
+}
+
+namespace {
+
+// A table, column or index the code relies on and the file lacks would fail a
+// statement half-way through a job; name it before anything runs.
+void require_complete_schema(Database& db) {
+  require_schema_objects(db, schema_objects(db), "file");
 }
 
 }  // namespace

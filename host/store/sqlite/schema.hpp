@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/database.hpp"
@@ -22,6 +23,10 @@ void migrate(Database& db);
 // Every table, column and named index the migrations make ("table runs",
 // "column runs.status", "index alerts_active") with the table it belongs to.
 const std::map<std::string, std::string>& expected_schema_objects();
+// Throws StoreError naming what of expected_schema_objects() `present` lacks
+// (either backend's objects, named alike); `kind_of_store` is "file" or "database".
+void require_schema_objects(const Database& db, const std::map<std::string, std::string>& present,
+                            std::string_view kind_of_store);
 
 enum class ColumnType { integer, real, text, bytes };
 
