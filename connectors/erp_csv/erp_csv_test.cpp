@@ -76,6 +76,12 @@ TEST(ErpCsv, OnlineRetailImportsEveryLineWithACustomerAndCancellationsAsNegative
   EXPECT_EQ(harness.text("SELECT c.external_id FROM orders o JOIN customers c ON c.id = o.customer_id "
                          "WHERE o.external_id = '536365/1'"),
             "17850");
+  // Customers get their ids in the order the file first names them, on either backend
+  // (ids decide, among others, the win-back holdout).
+  EXPECT_EQ(harness.count("SELECT id FROM customers WHERE external_id = '17850'"),
+            harness.count("SELECT min(id) FROM customers"));
+  EXPECT_EQ(harness.count("SELECT id FROM customers WHERE external_id = '13047'"),
+            harness.count("SELECT min(id) FROM customers") + 1);
 
   // A second sync starts at the end of the file: nothing is read again.
   const SyncSummary second = harness.sync(connector);

@@ -488,11 +488,12 @@ std::string text_array(const std::vector<std::string_view>& values) {
 // insert for the placeholders among them, instead of two or three round
 // trips per customer.
 void RecordWriter::resolve_customers(std::vector<std::string_view> external_ids) {
-  std::sort(external_ids.begin(), external_ids.end());
-  external_ids.erase(std::unique(external_ids.begin(), external_ids.end()), external_ids.end());
+  // In the order the batch first names them: new customers get their ids in
+  // that order, as the row-by-row path and SQLite give them.
+  std::unordered_set<std::string_view> seen;
   // Ids a record may not hold are quarantined with their record, not looked up.
   std::erase_if(external_ids, [&](std::string_view id) {
-    return id.empty() || customer_ids_.find(id).has_value() || !id_fault(id).empty();
+    return id.empty() || !seen.insert(id).second || customer_ids_.find(id).has_value() || !id_fault(id).empty();
   });
   if (external_ids.empty()) {
     return;
@@ -511,8 +512,10 @@ void RecordWriter::resolve_customers(std::vector<std::string_view> external_ids)
   // export): placeholders, each its own unified customer, that the customer
   // record fills in later.
   Statement created = db_.prepare(
-      "WITH fresh AS (SELECT nextval(pg_get_serial_sequence('customers', 'id')) AS id, external_id "
-      "FROM unnest(CAST(?2 AS TEXT[])) AS external_id) "
+      "WITH named AS (SELECT external_id, position FROM unnest(CAST(?2 AS TEXT[])) WITH ORDINALITY AS "
+      "listed(external_id, position)), "
+      "fresh AS (SELECT nextval(pg_get_serial_sequence('customers', 'id')) AS id, external_id FROM named "
+      "ORDER BY position) "
       "INSERT INTO customers (id, unified_id, source, external_id, is_placeholder) "
       "SELECT id, id, ?1, external_id, 1 FROM fresh RETURNING external_id, id");
   created.bind(1, source_).bind(2, text_array(external_ids));
