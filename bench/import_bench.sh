@@ -87,7 +87,7 @@ if [[ " $backends " == *" postgresql "* ]]; then
   server=$(cat "$work/pg/url")
   database_url() { echo "${server%/postgres}/$1"; }
   fresh_database() {
-    psql -q "$server" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
+    PGOPTIONS=--client-min-messages=warning psql -q "$server" -c "DROP DATABASE IF EXISTS $1" -c "CREATE DATABASE $1" >/dev/null
   }
   crm_times=()
   for ((i = 1; i <= runs; i++)); do

@@ -49,7 +49,7 @@ elif [[ "$backend" == postgresql ]]; then
     server=$(cat "$work/pg/url")
   fi
   name="crm_scoring_${customers}_${orders}_${events}"
-  psql -q "$server" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+  PGOPTIONS=--client-min-messages=warning psql -q "$server" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
   store="${server%/*}/$name"
   start=$(date +%s.%N)
   "$build/bin/crmhost" --db "$db" store copy --to "$store" 2>/dev/null

@@ -7,8 +7,8 @@
 #   bench/scoring_compare.sh OLD_BUILD_DIR NEW_BUILD_DIR STORE
 #   RUNS=5 bench/scoring_compare.sh ../oldmain/build-bench build-bench build-bench/scoring/crm-1000000-10000000-2000000.db
 set -euo pipefail
-old=${1:?the old tree's build-bench}
-new=${2:?the new tree's build-bench}
+old=${1:?the old build-bench}
+new=${2:?the new build-bench}
 store=${3:?a generated, trained store}
 runs="${RUNS:-5}"
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +11,10 @@
 #include "store/row_scan.hpp"
 
 namespace crm::host {
+
+namespace postgresql {
+class CopyIn;
+}  // namespace postgresql
 
 struct BandChange {
   std::int64_t customer_id = 0;
@@ -76,7 +81,10 @@ struct CustomerRateRow {
 // transactions.
 class ScoreRunRepository {
  public:
-  explicit ScoreRunRepository(Database& db) : db_(db) {}
+  explicit ScoreRunRepository(Database& db);
+  ScoreRunRepository(const ScoreRunRepository&) = delete;
+  ScoreRunRepository& operator=(const ScoreRunRepository&) = delete;
+  ~ScoreRunRepository();
 
   std::optional<StoredModel> newest_model(std::string_view scorer_id);
   // Returns the model's id.
@@ -84,6 +92,9 @@ class ScoreRunRepository {
 
   // Starts a run (not finished); returns its id.
   std::int64_t begin_run(const NewScoreRun& run);
+  // On PostgreSQL the rows of a run stream through one COPY, which holds the
+  // connection: from a run's first add_score() until its finish_run(), call
+  // nothing else on this connection (nor on this repository).
   void add_score(const CustomerScoreRow& row);
   void finish_run(std::int64_t run_id, std::int64_t finished_ms);
 
@@ -99,6 +110,7 @@ class ScoreRunRepository {
  private:
   Database& db_;
   std::optional<Statement> insert_score_;
+  std::unique_ptr<postgresql::CopyIn> copy_scores_;  // PostgreSQL: the run's rows, until finish_run()
 };
 
 }  // namespace crm::host
