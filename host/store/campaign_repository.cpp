@@ -51,8 +51,8 @@ void CampaignRepository::add_spent(std::int64_t campaign_id, double amount) {
   add_spent_->bind(1, amount).bind(2, campaign_id).run();
 }
 
-std::vector<CampaignSummary> CampaignRepository::list() {
-  std::vector<CampaignSummary> rows;
+std::vector<CampaignListing> CampaignRepository::list() {
+  std::vector<CampaignListing> rows;
   Statement query =
       db_.prepare("SELECT id, playbook_id, playbook_version, coalesce(budget, 0), spent FROM campaigns ORDER BY id");
   while (query.step()) {
@@ -171,7 +171,7 @@ CampaignFacts CampaignRepository::read_facts(const UnifiedCustomerOf& unified_of
 }
 
 void CampaignRepository::for_each_purchase_since(std::int64_t since_ms,
-                                                 const std::function<void(const PurchaseRow&)>& visit) {
+                                                 const std::function<void(const ReportPurchase&)>& visit) {
   Statement orders = db_.prepare(
       "SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE customer_id IS NOT NULL AND "
       "ordered_at_ms >= ?1 AND " +

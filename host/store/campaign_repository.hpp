@@ -30,7 +30,7 @@ class CampaignRepository {
   void add_spent(std::int64_t campaign_id, double amount);
 
   // Every campaign, by id.
-  std::vector<CampaignSummary> list();
+  std::vector<CampaignListing> list();
   [[nodiscard]] std::optional<CampaignHeader> header(std::int64_t campaign_id);
 
   // customer -> tier of the latest scoring run ("" when it has none).
@@ -40,7 +40,7 @@ class CampaignRepository {
   // Orders and replies count from the earliest active enrolment on.
   CampaignFacts read_facts(const UnifiedCustomerOf& unified_of);
   // Every purchase from `since_ms` on, in no particular order.
-  void for_each_purchase_since(std::int64_t since_ms, const std::function<void(const PurchaseRow&)>& visit);
+  void for_each_purchase_since(std::int64_t since_ms, const std::function<void(const ReportPurchase&)>& visit);
 
  private:
   Database& db_;

@@ -60,7 +60,7 @@ struct NewCampaign {
 };
 
 // One line of the campaign list.
-struct CampaignSummary {
+struct CampaignListing {
   std::int64_t id = 0;
   std::string playbook_id;
   int playbook_version = 0;
@@ -76,7 +76,7 @@ struct CampaignHeader {
 };
 
 // A purchase (store row's customer, not unified), for a campaign report.
-struct PurchaseRow {
+struct ReportPurchase {
   std::int64_t customer_id = 0;
   std::int64_t ordered_at_ms = 0;
   double amount = 0;

@@ -321,7 +321,7 @@ std::vector<CampaignRow> CampaignEngine::list() {
   std::vector<CampaignRow> rows;
   Database& db = store_.database();
   EnrolmentRepository enrolments(db);
-  for (CampaignSummary& campaign : CampaignRepository(db).list()) {
+  for (CampaignListing& campaign : CampaignRepository(db).list()) {
     rows.push_back({campaign.id, std::move(campaign.playbook_id), campaign.playbook_version, campaign.budget,
                     campaign.spent, enrolments.count_by_state(campaign.id)});
   }
@@ -356,7 +356,7 @@ std::optional<CampaignReport> CampaignEngine::report(std::int64_t campaign_id) {
   }
   if (!members.empty()) {
     const UnifiedCustomers unified(db);
-    campaigns.for_each_purchase_since(earliest_ms, [&](const PurchaseRow& order) {
+    campaigns.for_each_purchase_since(earliest_ms, [&](const ReportPurchase& order) {
       const auto found = members.find(unified.of(order.customer_id));
       if (found == members.end()) {
         return;
