@@ -172,7 +172,12 @@ void Query::execute() {
     lengths[i] = parameter.value ? static_cast<int>(parameter.value->size()) : 0;
     formats[i] = parameter.is_bytes ? 1 : 0;
   }
-  const std::string& name = connection_.prepared(sql_, parameter_count_);
+  // Looked up once per statement, not per execution: a statement run once per row would
+  // otherwise hash its whole text every time.
+  if (!prepared_name_) {
+    prepared_name_ = connection_.prepared(sql_, parameter_count_);
+  }
+  const std::string& name = *prepared_name_;
   pg_result* result = name.empty() ? PQexecParams(connection_.handle(), sql_.c_str(), parameter_count_, nullptr,
                                                   values.data(), lengths.data(), formats.data(), 0)
                                    : PQexecPrepared(connection_.handle(), name.c_str(), parameter_count_, values.data(),

@@ -111,6 +111,7 @@ class Query {
   std::string sql_;
   int parameter_count_ = 0;
   std::vector<Parameter> parameters_;
+  std::optional<std::string> prepared_name_;  // "" : sent unnamed (the connection's cache was full)
   pg_result* result_ = nullptr;
   int row_ = -1;
   int rows_ = 0;
