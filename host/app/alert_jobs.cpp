@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "app/errors.hpp"
+#include "store/alert_repository.hpp"
 
 namespace crm::host {
 
@@ -29,6 +30,15 @@ AlertList list_alerts(Session& session, const std::string& state) {
   list.alerts = context.alerts.list(state);
   list.median_time_to_acknowledge_ms = context.alerts.median_time_to_acknowledge_ms();
   return list;
+}
+
+AlertRow show_alert(Session& session, std::int64_t alert_id) {
+  const std::unique_ptr<Store> store = session.open_store();
+  std::optional<AlertRow> alert = AlertRepository(store->database()).find(alert_id);
+  if (!alert) {
+    throw NotFound(fmt::format("no alert {}", alert_id));
+  }
+  return *alert;
 }
 
 std::vector<OutboxRow> list_outbox(Session& session, const std::string& state) {

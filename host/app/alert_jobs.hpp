@@ -18,6 +18,9 @@ struct AlertList {
 // Alerts in `state` (open, acknowledged, resolved; "" for all).
 AlertList list_alerts(Session& session, const std::string& state);
 
+// One alert; NotFound when there is none with that id.
+AlertRow show_alert(Session& session, std::int64_t alert_id);
+
 // Notifications in `state` (pending, sent, dead; "" for all).
 std::vector<OutboxRow> list_outbox(Session& session, const std::string& state);
 

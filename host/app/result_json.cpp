@@ -198,21 +198,25 @@ nlohmann::json features_json(const std::vector<std::string>& names) {
   return nlohmann::json(names);
 }
 
+nlohmann::json alert_json(const AlertRow& row) {
+  return {{"id", row.id},
+          {"customer_id", row.customer_id},
+          {"reason", row.reason},
+          {"level", row.level},
+          {"state", row.state},
+          {"title", row.title},
+          {"opened_ms", row.opened_ms},
+          {"deadline_ms", row.deadline_ms},
+          {"escalation_level", row.escalation_level},
+          {"acked_by", row.acked_by},
+          {"resolved_by", row.resolved_by},
+          {"resolution_note", row.resolution_note}};
+}
+
 nlohmann::json alert_list_json(const AlertList& list) {
   nlohmann::json rows = nlohmann::json::array();
   for (const AlertRow& row : list.alerts) {
-    rows.push_back({{"id", row.id},
-                    {"customer_id", row.customer_id},
-                    {"reason", row.reason},
-                    {"level", row.level},
-                    {"state", row.state},
-                    {"title", row.title},
-                    {"opened_ms", row.opened_ms},
-                    {"deadline_ms", row.deadline_ms},
-                    {"escalation_level", row.escalation_level},
-                    {"acked_by", row.acked_by},
-                    {"resolved_by", row.resolved_by},
-                    {"resolution_note", row.resolution_note}});
+    rows.push_back(alert_json(row));
   }
   const std::optional<double>& to_ack = list.median_time_to_acknowledge_ms;
   return {
@@ -356,23 +360,27 @@ nlohmann::json campaign_report_json(const CampaignReport& report) {
           {"benefit_cost_ratio", report.benefit_cost_ratio}};
 }
 
+nlohmann::json task_json(const OwnerTask& task) {
+  nlohmann::json row = {{"id", task.id},
+                        {"customer_id", task.customer_id},
+                        {"owner", task.owner},
+                        {"title", task.title},
+                        {"created", utc_date_text(task.created_ms)},
+                        {"due", utc_date_text(task.due_ms)},
+                        {"state", task.state},
+                        {"campaign_id", task.campaign_id}};
+  if (task.done_ms != 0) {
+    row["done"] = utc_date_text(task.done_ms);
+    row["done_by"] = task.done_by;
+    row["outcome"] = task.outcome;
+  }
+  return row;
+}
+
 nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks) {
   nlohmann::json rows = nlohmann::json::array();
   for (const OwnerTask& task : tasks) {
-    nlohmann::json row = {{"id", task.id},
-                          {"customer_id", task.customer_id},
-                          {"owner", task.owner},
-                          {"title", task.title},
-                          {"created", utc_date_text(task.created_ms)},
-                          {"due", utc_date_text(task.due_ms)},
-                          {"state", task.state},
-                          {"campaign_id", task.campaign_id}};
-    if (task.done_ms != 0) {
-      row["done"] = utc_date_text(task.done_ms);
-      row["done_by"] = task.done_by;
-      row["outcome"] = task.outcome;
-    }
-    rows.push_back(std::move(row));
+    rows.push_back(task_json(task));
   }
   return {{"tasks", rows}};
 }

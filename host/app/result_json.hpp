@@ -37,6 +37,7 @@ nlohmann::json train_result_json(const TrainResult& result);
 nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days);
 nlohmann::json features_json(const std::vector<std::string>& names);
 
+nlohmann::json alert_json(const AlertRow& row);
 nlohmann::json alert_list_json(const AlertList& list);
 nlohmann::json outbox_json(const std::vector<OutboxRow>& rows);
 
@@ -50,6 +51,7 @@ nlohmann::json campaign_run_json(const CampaignRunResult& result);
 nlohmann::json campaign_summary_json(const CampaignSummary& summary);
 nlohmann::json campaign_list_json(const std::vector<CampaignSummary>& summaries);
 nlohmann::json campaign_report_json(const CampaignReport& report);
+nlohmann::json task_json(const OwnerTask& task);
 nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks);
 
 nlohmann::json run_summary_json(const RunSummary& summary);

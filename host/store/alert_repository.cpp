@@ -191,21 +191,41 @@ bool AlertRepository::resolve(std::int64_t alert_id, const std::string& by, cons
   return db_.changes() > 0;
 }
 
+namespace {
+
+constexpr std::string_view kAlertRowColumns =
+    "SELECT id, customer_id, reason, level, state, coalesce(title, ''), opened_ms, coalesce(deadline_ms, 0), "
+    "escalation_level, coalesce(acked_by, ''), coalesce(acked_ms, 0), coalesce(resolved_by, ''), "
+    "coalesce(resolution_note, '') FROM alerts ";
+
+AlertRow alert_row(Statement& query) {
+  return {query.column_int64(0), query.column_int64(1),  query.column_text(2),
+          query.column_text(3),  query.column_text(4),   query.column_text(5),
+          query.column_int64(6), query.column_int64(7),  static_cast<int>(query.column_int64(8)),
+          query.column_text(9),  query.column_int64(10), query.column_text(11),
+          query.column_text(12)};
+}
+
+}  // namespace
+
 std::vector<AlertRow> AlertRepository::list(const std::string& state) {
   std::vector<AlertRow> rows;
-  Statement query = db_.prepare(
-      "SELECT id, customer_id, reason, level, state, coalesce(title, ''), opened_ms, coalesce(deadline_ms, 0), "
-      "escalation_level, coalesce(acked_by, ''), coalesce(acked_ms, 0), coalesce(resolved_by, ''), "
-      "coalesce(resolution_note, '') FROM alerts WHERE CAST(?1 AS TEXT) = '' OR state = CAST(?1 AS TEXT) ORDER BY "
-      "id");
+  Statement query = db_.prepare(std::string(kAlertRowColumns) +
+                                "WHERE CAST(?1 AS TEXT) = '' OR state = CAST(?1 AS TEXT) ORDER BY id");
   query.bind(1, state);
   while (query.step()) {
-    rows.push_back({query.column_int64(0), query.column_int64(1), query.column_text(2), query.column_text(3),
-                    query.column_text(4), query.column_text(5), query.column_int64(6), query.column_int64(7),
-                    static_cast<int>(query.column_int64(8)), query.column_text(9), query.column_int64(10),
-                    query.column_text(11), query.column_text(12)});
+    rows.push_back(alert_row(query));
   }
   return rows;
+}
+
+std::optional<AlertRow> AlertRepository::find(std::int64_t alert_id) {
+  Statement query = db_.prepare(std::string(kAlertRowColumns) + "WHERE id = ?1");
+  query.bind(1, alert_id);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  return alert_row(query);
 }
 
 std::vector<double> AlertRepository::times_to_acknowledge_ms() {

@@ -113,6 +113,8 @@ class AlertRepository {
 
   // All alerts, or those in `state` ("" for all), by id.
   std::vector<AlertRow> list(const std::string& state);
+  // One alert by id, or nullopt.
+  std::optional<AlertRow> find(std::int64_t alert_id);
   // Milliseconds from opening to acknowledgement of acknowledged alerts, ascending.
   std::vector<double> times_to_acknowledge_ms();
 

@@ -1,0 +1,81 @@
+#include <array>
+#include <fmt/format.h>
+
+#include "api/routes.hpp"
+#include "app/alert_jobs.hpp"
+#include "app/result_json.hpp"
+
+namespace crm::host::api {
+
+namespace {
+
+const std::string& alert_state_filter(const std::string& state) {
+  static const std::array<std::string, 4> kStates = {"", "open", "acknowledged", "resolved"};
+  for (const std::string& known : kStates) {
+    if (known == state) {
+      return known;
+    }
+  }
+  throw invalid_request("query parameter 'state' must be open, acknowledged or resolved");
+}
+
+const std::string& outbox_state_filter(const std::string& state) {
+  static const std::array<std::string, 4> kStates = {"", "pending", "sent", "dead"};
+  for (const std::string& known : kStates) {
+    if (known == state) {
+      return known;
+    }
+  }
+  throw invalid_request("query parameter 'state' must be pending, sent or dead");
+}
+
+nlohmann::json notification_json(Session& session, std::int64_t outbox_id) {
+  for (const nlohmann::json& row : outbox_json(list_outbox(session, ""))) {
+    if (row["id"] == outbox_id) {
+      return row;
+    }
+  }
+  throw not_found(fmt::format("no notification {}", outbox_id));
+}
+
+}  // namespace
+
+void add_alert_routes(Router& router, RouteContext context) {
+  Session& session = context.session;
+  router.add({"GET", "/api/v1/alerts", Scope::read, [&session](const RouteRequest& request) {
+                const AlertList list = list_alerts(session, alert_state_filter(query_text(request, "state")));
+                nlohmann::json body = alert_list_json(list);
+                return json_response(
+                    {{"items", std::move(body["alerts"])},
+                     {"median_time_to_acknowledge_minutes", std::move(body["median_time_to_acknowledge_minutes"])}});
+              }});
+  router.add({"GET", "/api/v1/alerts/{alert}", Scope::read, [&session](const RouteRequest& request) {
+                return json_response(alert_json(show_alert(session, id_param(request, "alert"))));
+              }});
+  router.add({"POST", "/api/v1/alerts/{alert}/acknowledge", Scope::write, [&session](const RouteRequest& request) {
+                const std::int64_t alert_id = id_param(request, "alert");
+                const nlohmann::json body = json_body(request);
+                show_alert(session, alert_id);
+                acknowledge_alert(session, alert_id, body_text(body, "by", true));
+                return json_response(alert_json(show_alert(session, alert_id)));
+              }});
+  router.add({"POST", "/api/v1/alerts/{alert}/resolve", Scope::write, [&session](const RouteRequest& request) {
+                const std::int64_t alert_id = id_param(request, "alert");
+                const nlohmann::json body = json_body(request);
+                show_alert(session, alert_id);
+                resolve_alert(session, alert_id, body_text(body, "by", true), body_text(body, "note", true));
+                return json_response(alert_json(show_alert(session, alert_id)));
+              }});
+  router.add({"GET", "/api/v1/outbox", Scope::read, [&session](const RouteRequest& request) {
+                return items_response(
+                    outbox_json(list_outbox(session, outbox_state_filter(query_text(request, "state")))));
+              }});
+  router.add({"POST", "/api/v1/outbox/{notification}/resend", Scope::write, [&session](const RouteRequest& request) {
+                const std::int64_t outbox_id = id_param(request, "notification");
+                notification_json(session, outbox_id);
+                resend_notification(session, outbox_id);
+                return json_response(notification_json(session, outbox_id));
+              }});
+}
+
+}  // namespace crm::host::api

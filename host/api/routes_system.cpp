@@ -1,0 +1,81 @@
+#include <fmt/format.h>
+
+#include "api/openapi_document.hpp"
+#include "api/routes.hpp"
+#include "app/result_json.hpp"
+#include "app/sync_jobs.hpp"
+
+namespace crm::host::api {
+
+namespace {
+
+// The connector a route names must be one the host knows, so that a typo is a
+// 404 and not an empty list.
+void require_connector(Session& session, const std::string& connector_id) {
+  for (const PluginRecord& record : list_plugins(session)) {
+    if (record.id == connector_id && record.kind == "connector") {
+      return;
+    }
+  }
+  throw not_found(fmt::format("no connector '{}' (GET /api/v1/plugins lists them)", connector_id));
+}
+
+}  // namespace
+
+void add_system_routes(Router& router, RouteContext context) {
+  Session& session = context.session;
+  ServiceControl& service = context.service;
+  router.add({"GET", "/healthz", Scope::none, [](const RouteRequest&) { return json_response({{"status", "ok"}}); }});
+  router.add({"GET", "/readyz", Scope::none, [&service](const RouteRequest& request) {
+                nlohmann::json readiness = service.readiness();
+                if (readiness.value("status", "") == "ready") {
+                  return json_response(readiness);
+                }
+                http::Response response = problem_response(503, "not-ready", "Not ready",
+                                                           "the service is not ready: see checks", request.http.path);
+                nlohmann::json body = nlohmann::json::parse(response.body);
+                body["checks"] = readiness.value("checks", nlohmann::json::object());
+                response.body = body.dump();
+                return response;
+              }});
+  router.add({"GET", "/metrics", Scope::none, [&service](const RouteRequest&) {
+                http::Response response;
+                response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                response.body = service.metrics_text();
+                return response;
+              }});
+  router.add({"GET", "/api/v1/openapi.json", Scope::none, [](const RouteRequest&) {
+                http::Response response;
+                response.body = std::string(openapi_document());
+                return response;
+              }});
+  router.add({"GET", "/api/v1/plugins", Scope::read, [&session](const RouteRequest&) {
+                return items_response(plugin_records_json(list_plugins(session))["plugins"]);
+              }});
+  router.add({"GET", "/api/v1/connectors/{connector}/quarantine", Scope::read, [&session](const RouteRequest& request) {
+                const std::string& connector_id = request.param("connector");
+                require_connector(session, connector_id);
+                const bool include_released = query_boolean(request, "include_released").value_or(false);
+                return items_response(quarantine_json(list_quarantine(session, connector_id, include_released)));
+              }});
+  router.add({"POST", "/api/v1/connectors/{connector}/quarantine/retry", Scope::write,
+              [&session](const RouteRequest& request) {
+                const std::string& connector_id = request.param("connector");
+                require_connector(session, connector_id);
+                const QuarantineRetryResult result = retry_quarantine(session, connector_id);
+                nlohmann::json report = quarantine_retry_json(result);
+                return json_response(report.empty() ? nlohmann::json{{"connector", connector_id}, {"released", 0}}
+                                                    : report.front());
+              }});
+  router.add(
+      {"GET", "/api/v1/jobs", Scope::read, [&service](const RouteRequest&) { return json_response(service.jobs()); }});
+  router.add({"POST", "/api/v1/jobs/{job}/run", Scope::write, [&service](const RouteRequest& request) {
+                std::optional<nlohmann::json> status = service.trigger_job(request.param("job"));
+                if (!status) {
+                  throw not_found(fmt::format("no job '{}' (GET /api/v1/jobs lists them)", request.param("job")));
+                }
+                return json_response(*status, 202);
+              }});
+}
+
+}  // namespace crm::host::api
