@@ -18,6 +18,7 @@ CRM_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
   json-schema-test-suite
+  python3-jsonschema  # tests/api: the OpenAPI lint and the API tests' response validation
   clang-format
 )
 # The real servers the tests start on loopback (../shared/test-servers.md):
