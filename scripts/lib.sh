@@ -19,6 +19,7 @@ CRM_PACKAGES=(
   python3
   json-schema-test-suite
   clang-format
+  tzdata
 )
 # The real servers the tests start on loopback (../shared/test-servers.md):
 # SMTP for alert_email and the demo, IMAP for email_imap, Tryton for erp_tryton,
