@@ -38,7 +38,7 @@ JobRunResult recorded(Session& session, const JobLock& held, const JobDefinition
     throw;
   }
   const std::string status = session.cancelled() ? "cancelled" : result.outcome;
-  result.counts["run_id"] = run_id;
+  result.counts["job_run_id"] = run_id;  // the row in `runs`
   store->finish_run(run_id, status, result.counts.dump(), session.clock().now_ms());
   return result;
 }
