@@ -18,6 +18,7 @@ CRM_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
   json-schema-test-suite
+  prometheus
   clang-format
 )
 # The real servers the tests start on loopback (../shared/test-servers.md):
