@@ -70,5 +70,6 @@ void add_winback_commands(CLI::App& app, CommandLine& line, Commands& commands);
 void add_features_command(CLI::App& app, CommandLine& line, Commands& commands);
 void add_store_commands(CLI::App& app, CommandLine& line, Commands& commands);  // store copy
 void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
+void add_token_commands(CLI::App& app, CommandLine& line, Commands& commands);  // tokens create, list, revoke
 
 }  // namespace crm::host
