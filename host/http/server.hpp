@@ -75,7 +75,15 @@ class Server {
   [[nodiscard]] virtual std::string_view implementation() const = 0;
 };
 
-// The server the product uses.
+// The two implementations of Server. Beast holds under the tests of
+// tests/host/http (limits, timeouts, slow clients, 1,000 connections, drain);
+// cpprestsdk does not (no header or idle timeouts: a slow-loris client holds
+// its connection for as long as it likes), and is kept for comparison.
+enum class Implementation { beast, cpprestsdk };
+
+// The server the product uses: Boost.Beast.
 std::unique_ptr<Server> make_server(const ServerOptions& options, Handler handler);
+// A server of the implementation named, for tests and benchmarks that compare them.
+std::unique_ptr<Server> make_server(const ServerOptions& options, Handler handler, Implementation implementation);
 
 }  // namespace crm::host::http
