@@ -76,9 +76,13 @@ class Server {
 };
 
 // The two implementations of Server. Beast holds under the tests of
-// tests/host/http (limits, timeouts, slow clients, 1,000 connections, drain);
-// cpprestsdk does not (no header or idle timeouts: a slow-loris client holds
-// its connection for as long as it likes), and is kept for comparison.
+// tests/host/http (limits, timeouts, slow clients, 1,000 connections, drain).
+// cpprestsdk's http_listener does not, and is kept only for comparison: it
+// reads headers with no deadline and no size bound (a slow-loris client keeps
+// its connection), takes "HTTP/9.Z" and "Content-Length: banana" for valid
+// requests, answers a too-large Content-Length only after receiving the whole
+// body, and drops requests in flight when closed (so its stop() keeps
+// accepting connections while it drains).
 enum class Implementation { beast, cpprestsdk };
 
 // The server the product uses: Boost.Beast.
