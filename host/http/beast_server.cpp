@@ -5,6 +5,7 @@
 // body or idles on a kept-alive connection is cut off.
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -143,12 +144,12 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
     if (shared_->stopping) return close();
     if (buffer_.size() > 0) return read_header();  // pipelined
     lowest().expires_after(first ? options().header_timeout : options().idle_timeout);
-    stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
-                            [self = this->shared_from_this()](const beast::error_code& error, std::size_t bytes) {
-                              if (error) return self->close();
-                              self->buffer_.commit(bytes);
-                              self->read_header();
-                            });
+    stream_.async_read_some(
+        asio::buffer(chunk_), [self = this->shared_from_this()](const beast::error_code& error, std::size_t bytes) {
+          if (error) return self->close();
+          beast::ostream(self->buffer_).write(self->chunk_.data(), static_cast<std::streamsize>(bytes));
+          self->read_header();
+        });
   }
 
   void read_header() {
@@ -266,10 +267,9 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
   }
 
   void discard() {
-    stream_.async_read_some(buffer_.prepare(kReadChunkBytes),
+    stream_.async_read_some(asio::buffer(chunk_),
                             [self = this->shared_from_this()](const beast::error_code& error, std::size_t bytes) {
                               self->lingered_bytes_ += bytes;
-                              self->buffer_.clear();
                               if (error || self->lingered_bytes_ > kLingerBytes) return self->close();
                               self->discard();
                             });
@@ -287,6 +287,7 @@ class Connection final : public Session, public std::enable_shared_from_this<Con
   std::string remote_address_;
   std::uint64_t id_;
   beast::flat_buffer buffer_;
+  std::array<char, kReadChunkBytes> chunk_{};  // the first bytes of a request; what a lingering close discards
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> response_;
   bool idle_ = true;  // waiting for a request to begin: a draining server closes such connections

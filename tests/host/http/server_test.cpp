@@ -583,6 +583,47 @@ INSTANTIATE_TEST_SUITE_P(Implementations, HttpServerTest,
                            return info.param == Implementation::beast ? "beast" : "cpprestsdk";
                          });
 
+// What cpprestsdk's listener has no setting for, tested on Beast only.
+TEST(HttpServerBeast, ClosesAKeptAliveConnectionIdleForLongerThanTheIdleTimeout) {
+  ServerOptions options;
+  options.port = 0;
+  options.idle_timeout = std::chrono::milliseconds(300);
+  auto server = make_server(options, echo, Implementation::beast);
+  server->start();
+  Client client(server->port());
+  ASSERT_TRUE(client.connected());
+  const auto reply = client.exchange(get("/first"));
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->header("connection"), "");  // kept alive...
+  EXPECT_TRUE(client.closed_by_server());      // ...until idle for idle_timeout
+  server->stop(std::chrono::milliseconds(1000));
+}
+
+TEST(HttpServerBeast, ClosesConnectionsBeyondMaxConnectionsAtOnce) {
+  ServerOptions options;
+  options.port = 0;
+  options.max_connections = 2;
+  auto server = make_server(options, echo, Implementation::beast);
+  server->start();
+  Client first(server->port());
+  Client second(server->port());
+  ASSERT_TRUE(first.exchange(get("/1")).has_value());
+  ASSERT_TRUE(second.exchange(get("/2")).has_value());
+  Client third(server->port());
+  ASSERT_TRUE(third.connected());  // the kernel accepts it; the server closes it
+  EXPECT_FALSE(third.exchange(get("/3")).has_value());
+  first.close();
+  std::optional<Reply> reply;
+  for (int attempt = 0; attempt < 100 && !reply; ++attempt) {  // until the server has seen the first one go
+    Client fourth(server->port());
+    reply = fourth.exchange(get("/4"));
+    if (!reply) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(reply->status, 200);
+  server->stop(std::chrono::milliseconds(1000));
+}
+
 TEST(HttpServer, TheProductUsesBeast) {
   auto server = make_server(ServerOptions{}, echo);
   EXPECT_EQ(server->implementation(), "beast");
