@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -367,6 +367,25 @@ CREATE TABLE revival_pool (
 ALTER TABLE tasks ADD COLUMN done_ms INTEGER;
 ALTER TABLE tasks ADD COLUMN done_by TEXT;
 ALTER TABLE tasks ADD COLUMN outcome TEXT;
+)sql",
+    // 8: acknowledge links in notifications. The host's own secrets (the
+    // links' HMAC key, made on first use) and one token per (alert,
+    // recipient), used at most once.
+    R"sql(
+CREATE TABLE host_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE ack_tokens (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER NOT NULL REFERENCES alerts(id),
+  recipient TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  used_ms INTEGER
+);
+CREATE UNIQUE INDEX ack_tokens_by_recipient ON ack_tokens(alert_id, recipient);
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
