@@ -111,7 +111,7 @@ std::string headline(const AlertFacts& facts, const std::string& language) {
                              : fmt::format("The alert about {} has ended.", customer_text(facts, language));
   }
   return chinese(language)
-             ? fmt::format("客户 {} 处于{}预警：健康分 {}。", customer_text(facts, language), level, score)
+             ? fmt::format("客户 {}处于{}预警：健康分 {}。", customer_text(facts, language), level, score)
              : fmt::format("{} is {}: health score {}.", customer_text(facts, language), level, score);
 }
 
@@ -187,7 +187,7 @@ AlertMessage render_alert_message(const AlertFacts& facts, const MessageStyle& s
   }
   if (facts.event != "resolved" && !facts.reasons.empty()) {
     std::string joined;
-    text += caption(w.why, language) + "\n";
+    text += std::string(w.why) + (chinese(language) ? "：" : ":") + "\n";
     markdown += "\n**" + std::string(w.why) + "**\n";
     for (const std::string& reason : facts.reasons) {
       joined += (joined.empty() ? "" : "\n") + reason;

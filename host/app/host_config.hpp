@@ -46,6 +46,10 @@ struct HostConfig {
   WinbackSettings winback;
   // ABC value classes, for scorers (through their configuration) and win-back alike.
   ValueClassSettings value_classes;
+  // The web app's address as people reach it ("https://crm.example.com"), for
+  // links in notifications: the customer's page and the acknowledge link.
+  // "" : notifications carry no links. No trailing slash.
+  std::string public_url;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.
