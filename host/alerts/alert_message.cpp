@@ -110,9 +110,8 @@ std::string headline(const AlertFacts& facts, const std::string& language) {
     return chinese(language) ? fmt::format("客户 {} 的预警已解除。", customer_text(facts, language))
                              : fmt::format("The alert about {} has ended.", customer_text(facts, language));
   }
-  return chinese(language)
-             ? fmt::format("客户 {}处于{}预警：健康分 {}。", customer_text(facts, language), level, score)
-             : fmt::format("{} is {}: health score {}.", customer_text(facts, language), level, score);
+  return chinese(language) ? fmt::format("客户 {}处于{}预警：健康分 {}。", customer_text(facts, language), level, score)
+                           : fmt::format("{} is {}: health score {}.", customer_text(facts, language), level, score);
 }
 
 std::string caption(const char* text, const std::string& language) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/result_json.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
 
@@ -85,6 +86,14 @@ TEST_F(AckLinks, AGoodLinkShowsWhatItAcknowledgesThenAcknowledgesAsItsRecipient)
   EXPECT_EQ(alert.column_text(0), "acknowledged");
   EXPECT_EQ(alert.column_text(1), "coo@example.com");
   EXPECT_EQ(alert.column_int64(2), kStartMs + 60'000);
+  const nlohmann::json json = ack_link_json(done);
+  EXPECT_EQ(json["status"], "acknowledged");
+  EXPECT_EQ(json["customer_name"], "Acme Trading");
+  EXPECT_EQ(json["acked_by"], "coo@example.com");
+  EXPECT_EQ(
+      ack_link_json(inspect_ack_link(*store_, clock_, "forged")),
+      nlohmann::json::parse(
+          R"({"status": "bad_signature", "message": "This link is not valid: it was changed, or not issued by this server."})"));
 }
 
 TEST_F(AckLinks, ASecondUseSaysAlreadyUsedAndChangesNothing) {
