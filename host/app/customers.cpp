@@ -181,11 +181,15 @@ std::int64_t find_customer(Store& store, const std::string& text) {
 }
 
 Customer360 customer_360(Session& session, const std::string& customer, bool include_profile) {
-  const ScoringSettings& settings = session.config().scoring;
   const std::unique_ptr<Store> store = session.open_store();
-  CustomerReadRepository customers(store->database());
+  return customer_360(session, *store, customer, include_profile);
+}
+
+Customer360 customer_360(Session& session, Store& store, const std::string& customer, bool include_profile) {
+  const ScoringSettings& settings = session.config().scoring;
+  CustomerReadRepository customers(store.database());
   Customer360 view;
-  view.customer_id = find_customer(*store, customer);
+  view.customer_id = find_customer(store, customer);
   view.known_as = customers.known_as(view.customer_id);
   const std::vector<CustomerScoreLine> lines =
       customers.latest_scores(view.customer_id, include_profile ? kScoreHistoryRuns : 2);
@@ -228,7 +232,7 @@ Customer360 customer_360(Session& session, const std::string& customer, bool inc
     for (const CustomerScoreLine& line : lines) {
       view.score_history.push_back({line.run_id, line.as_of_ms, line.score, line.band});
     }
-    CustomerDetailRepository details(store->database());
+    CustomerDetailRepository details(store.database());
     const std::int64_t now_ms = session.clock().now_ms();
     view.orders = details.order_summary(view.customer_id, now_ms - kMillisecondsPerYear);
     view.tickets = details.recent_tickets(view.customer_id, kCustomer360Recent);
@@ -262,7 +266,7 @@ Customer360 customer_360(Session& session, const std::string& customer, bool inc
       view.timeline.resize(kCustomer360Recent);
     }
     view.alerts = details.alerts(view.customer_id, kCustomer360Recent);
-    std::vector<LostCustomer> lost = LostCustomerRepository(store->database()).list(false, view.customer_id);
+    std::vector<LostCustomer> lost = LostCustomerRepository(store.database()).list(false, view.customer_id);
     if (!lost.empty()) {
       view.winback.lost = std::move(lost.front());
     }
@@ -306,6 +310,11 @@ std::vector<CustomerListRow> list_customers(Session& session, const CustomerList
 }
 
 CustomerPage list_customers_page(Session& session, const CustomerListRequest& request) {
+  const std::unique_ptr<Store> store = session.open_store();
+  return list_customers_page(session, *store, request);
+}
+
+CustomerPage list_customers_page(Session& session, Store& store, const CustomerListRequest& request) {
   if (request.limit > kMaxPageSize) {
     throw InvalidRequest(fmt::format("limit {} is more than {}", request.limit, kMaxPageSize));
   }
@@ -313,8 +322,7 @@ CustomerPage list_customers_page(Session& session, const CustomerListRequest& re
     throw InvalidRequest("pages of this list go by cursor, not by offset");
   }
   const std::size_t page_size = request.limit == 0 ? kDefaultPageSize : request.limit;
-  const std::unique_ptr<Store> store = session.open_store();
-  CustomerReadRepository customers(store->database());
+  CustomerReadRepository customers(store.database());
   std::optional<CustomerListFilter> filter = list_filter(session, customers, request);
   CustomerPage page;
   if (!filter) {
@@ -330,6 +338,12 @@ CustomerPage list_customers_page(Session& session, const CustomerListRequest& re
 }
 
 RecordedFollowUp record_follow_up(Session& session, const std::string& customer, const FollowUp& follow_up) {
+  const std::unique_ptr<Store> store = session.open_store();
+  return record_follow_up(session, *store, customer, follow_up);
+}
+
+RecordedFollowUp record_follow_up(Session& session, Store& store, const std::string& customer,
+                                  const FollowUp& follow_up) {
   if (follow_up.by.empty()) {
     throw InvalidRequest("a follow-up needs who made it (by)");
   }
@@ -341,11 +355,10 @@ RecordedFollowUp record_follow_up(Session& session, const std::string& customer,
   if (follow_up.at_ms > now_ms + kFollowUpClockSkewMs) {
     throw InvalidRequest(fmt::format("a follow-up at {} is in the future", utc_date_text(follow_up.at_ms)));
   }
-  const std::unique_ptr<Store> store = session.open_store();
   RecordedFollowUp recorded;
-  recorded.customer_id = find_customer(*store, customer);
+  recorded.customer_id = find_customer(store, customer);
   recorded.follow_up = follow_up;
-  CustomerDetailRepository details(store->database());
+  CustomerDetailRepository details(store.database());
   std::random_device random;
   // A random suffix keeps two follow-ups of one millisecond apart; a clash is retried.
   for (int attempt = 0;; ++attempt) {

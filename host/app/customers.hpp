@@ -91,6 +91,9 @@ inline constexpr std::size_t kScoreHistoryRuns = 24;
 // win-back), each part one index lookup. Throws NotFound when the customer has
 // no score yet.
 Customer360 customer_360(Session& session, const std::string& customer, bool include_profile = false);
+// The same on a store the caller keeps open (a service's per-thread store:
+// opening one costs more than the whole view's reads).
+Customer360 customer_360(Session& session, Store& store, const std::string& customer, bool include_profile);
 
 // Which customers a list shows; empty fields do not filter. `owner` keeps the
 // customers in the bands that person owns (the configuration's bands).
@@ -133,6 +136,8 @@ struct CustomerPage {
 // InvalidRequest). Pages stay stable under ties (the customer id breaks them)
 // and are index ranges of the latest run, however deep.
 CustomerPage list_customers_page(Session& session, const CustomerListRequest& request);
+// The same on a store the caller keeps open.
+CustomerPage list_customers_page(Session& session, Store& store, const CustomerListRequest& request);
 
 // A contact a person made with a customer, kept as an outbound interaction of
 // the source kFollowUpSource, so that it counts for the follow-up cadence of
@@ -158,5 +163,8 @@ inline constexpr std::array<std::string_view, 6> kFollowUpChannels = {"phone", "
 // InvalidRequest when `by` is empty, the channel unknown or the time more
 // than a minute in the future (clock skew), NotFound for an unknown customer.
 RecordedFollowUp record_follow_up(Session& session, const std::string& customer, const FollowUp& follow_up);
+// The same on a store the caller keeps open.
+RecordedFollowUp record_follow_up(Session& session, Store& store, const std::string& customer,
+                                  const FollowUp& follow_up);
 
 }  // namespace crm::host

@@ -313,6 +313,11 @@ const nlohmann::json& event_record_schema(const std::string& type) {
 }
 
 EventIngestResult ingest_events(Session& session, const nlohmann::json& body) {
+  const std::unique_ptr<Store> store = session.open_store();
+  return ingest_events(session, *store, body);
+}
+
+EventIngestResult ingest_events(Session& session, Store& store, const nlohmann::json& body) {
   if (!body.is_object()) {
     throw InvalidRequest("an event batch must be a JSON object {\"source\": ..., \"records\": [...]}");
   }
@@ -367,21 +372,20 @@ EventIngestResult ingest_events(Session& session, const nlohmann::json& body) {
         crm_record_set{type, static_cast<std::uint32_t>(batch.type->record_size), batch.count, batch.bytes.data()});
   }
 
-  const std::unique_ptr<Store> store = session.open_store();
-  RecordWriter writer(store->database(), result.source, parse_match_keys(session.config().match_keys));
+  RecordWriter writer(store.database(), result.source, parse_match_keys(session.config().match_keys));
   std::vector<RejectedRecord> refused;
   {
-    Transaction transaction(store->database());
+    Transaction transaction(store.database());
     result.counts = writer.write(sets.data(), sets.size(), refused);
     const std::int64_t now_ms = session.clock().now_ms();
     for (const auto& [index, reason] : bad) {
-      store->quarantine(result.source, (*records)[index].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                        reason, now_ms);
+      store.quarantine(result.source, (*records)[index].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                       reason, now_ms);
     }
     // Ids were checked above as the writer checks them; should it still refuse one, it is quarantined as a
     // connector's would be, named by the ids the writer reports (its position is not known).
     for (const RejectedRecord& record : refused) {
-      store->quarantine(result.source, record.record, record.reason, now_ms);
+      store.quarantine(result.source, record.record, record.reason, now_ms);
     }
     transaction.commit();
   }

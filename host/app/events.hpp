@@ -7,6 +7,7 @@
 
 #include "app/session.hpp"
 #include "store/record_writer.hpp"
+#include "store/store.hpp"
 
 namespace crm::host {
 
@@ -50,5 +51,7 @@ const nlohmann::json& event_record_schema(const std::string& type);
 // on PostgreSQL rows lock one by one. A batch is one transaction either way,
 // so a job never sees half a batch.
 EventIngestResult ingest_events(Session& session, const nlohmann::json& body);
+// The same on a store the caller keeps open (not shared with another thread meanwhile).
+EventIngestResult ingest_events(Session& session, Store& store, const nlohmann::json& body);
 
 }  // namespace crm::host
