@@ -385,7 +385,8 @@ ALTER TABLE tasks ADD COLUMN outcome TEXT;
 CREATE INDEX customer_scores_by_customer ON customer_scores(customer_id, run_id);
 CREATE INDEX customer_scores_by_band ON customer_scores(run_id, band, score, customer_id);
 CREATE INDEX customer_scores_by_score ON customer_scores(run_id, score, customer_id);
-CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at_ms);
+-- Covering: the order summary and recent orders of a customer read no table row.
+CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at_ms, amount, status, currency, product_line);
 CREATE INDEX tickets_by_customer ON tickets(customer_id, opened_at_ms);
 CREATE INDEX surveys_by_customer ON surveys(customer_id, answered_at_ms);
 CREATE INDEX interactions_by_customer ON interactions(customer_id, occurred_at_ms);
