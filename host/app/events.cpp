@@ -313,7 +313,7 @@ const nlohmann::json& event_record_schema(const std::string& type) {
 }
 
 EventIngestResult ingest_events(Session& session, const nlohmann::json& body) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return ingest_events(session, *store, body);
 }
 

@@ -623,10 +623,6 @@ nlohmann::json scopes_json(const std::vector<Scope>& scopes) {
   return names;
 }
 
-nlohmann::json optional_ms(const std::optional<std::int64_t>& ms) {
-  return ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
-}
-
 }  // namespace
 
 nlohmann::json created_api_token_json(const CreatedApiToken& created) {

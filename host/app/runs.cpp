@@ -20,12 +20,12 @@ std::size_t list_size(std::size_t limit) {
 
 std::vector<RunRow> list_runs(Session& session, const std::string& kind, std::size_t limit) {
   const std::size_t size = list_size(limit);
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return RunReadRepository(store->database()).runs(kind, size);
 }
 
 RunRow show_run(Session& session, std::int64_t run_id) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   std::optional<RunRow> run = RunReadRepository(store->database()).run(run_id);
   if (!run) {
     throw NotFound(fmt::format("no run {} in the store", run_id));
@@ -35,7 +35,7 @@ RunRow show_run(Session& session, std::int64_t run_id) {
 
 std::vector<ScoreRunRow> list_score_runs(Session& session, std::size_t limit) {
   const std::size_t size = list_size(limit);
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return RunReadRepository(store->database()).score_runs(size);
 }
 
@@ -53,7 +53,7 @@ std::vector<ConnectorStatus> list_connectors(Session& session, const std::vector
   if (connectors.empty()) {
     return connectors;
   }
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   RunReadRepository runs(store->database());
   for (ConnectorStatus& status : connectors) {
     if (status.plugin.id.empty()) {
