@@ -40,7 +40,7 @@ std::string query_text(const RouteRequest& request, std::string_view name);
 std::optional<std::int64_t> query_integer(const RouteRequest& request, std::string_view name, std::int64_t min,
                                           std::int64_t max);
 std::optional<bool> query_boolean(const RouteRequest& request, std::string_view name);
-// A path parameter that must be a positive integer id; 404 otherwise (no such thing can exist).
+// A path parameter that must be an integer id: 400 when it is not a number, 404 when it cannot exist.
 std::int64_t id_param(const RouteRequest& request, std::string_view name);
 // An RFC 3339 time or YYYY-MM-DD date as epoch milliseconds; 400 naming `what` otherwise.
 std::int64_t parse_time_ms(std::string_view text, std::string_view what);

@@ -90,8 +90,11 @@ std::int64_t id_param(const RouteRequest& request, std::string_view name) {
   const std::string& text = request.param(name);
   std::int64_t value = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size() || value <= 0) {
-    throw not_found(fmt::format("no {} with id '{}'", name, text));
+  if (error != std::errc() || end != text.data() + text.size()) {
+    throw invalid_request(fmt::format("the {} id '{}' is not a number", name, text));
+  }
+  if (value <= 0) {
+    throw not_found(fmt::format("no {} with id {}", name, value));
   }
   return value;
 }

@@ -46,7 +46,7 @@ void add_customer_routes(Router& router, RouteContext context) {
                 FollowUp follow_up;
                 follow_up.by = body_text(body, "by", true);
                 follow_up.channel = body_text(body, "channel", true);
-                follow_up.note = body_text(body, "note", false);
+                follow_up.note = body_text(body, "note", true);
                 const std::string at = body_text(body, "at", false);
                 follow_up.at_ms = at.empty() ? session.clock().now_ms() : parse_time_ms(at, "at");
                 return json_response(follow_up_json(record_follow_up(session, request.param("customer"), follow_up)),

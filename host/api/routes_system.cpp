@@ -69,10 +69,18 @@ void add_system_routes(Router& router, RouteContext context) {
                 return items_response(score_runs_json(list_score_runs(session, limit))["score_runs"]);
               }});
   router.add({"GET", "/api/v1/connectors/{connector}/quarantine", Scope::read, [&session](const RouteRequest& request) {
+                // Event sources (POST /api/v1/events) quarantine under their own name, not a plugin's:
+                // a name is known when a connector has it or something was quarantined under it.
                 const std::string& connector_id = request.param("connector");
-                require_connector(session, connector_id);
                 const bool include_released = query_boolean(request, "include_released").value_or(false);
-                return items_response(quarantine_json(list_quarantine(session, connector_id, include_released)));
+                std::vector<QuarantineEntry> entries = list_quarantine(session, connector_id, true);
+                if (entries.empty()) {
+                  require_connector(session, connector_id);
+                }
+                if (!include_released) {
+                  std::erase_if(entries, [](const QuarantineEntry& entry) { return entry.reprocessed_ms.has_value(); });
+                }
+                return items_response(quarantine_json(entries));
               }});
   router.add({"POST", "/api/v1/connectors/{connector}/quarantine/retry", Scope::write,
               [&session](const RouteRequest& request) {
@@ -100,7 +108,15 @@ void add_system_routes(Router& router, RouteContext context) {
                   }
                   granted.push_back(*parsed);
                 }
-                const CreatedApiToken created = create_api_token(session, body_text(body, "name", true), granted);
+                const std::string name = body_text(body, "name", true);
+                for (const ApiTokenInfo& token : list_api_tokens(session)) {
+                  if (token.name == name && !token.revoked_ms) {
+                    throw ApiError(
+                        409, "conflict", "Conflict",
+                        fmt::format("a token named '{}' exists; revoke it first or choose another name", name));
+                  }
+                }
+                const CreatedApiToken created = create_api_token(session, name, granted);
                 service.tokens_changed();
                 return json_response(created_api_token_json(created), 201);
               }});

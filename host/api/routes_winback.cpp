@@ -40,9 +40,8 @@ void add_winback_routes(Router& router, RouteContext context) {
               }});
   router.add({"POST", "/api/v1/churn/{customer}/whys", Scope::write, [&session](const RouteRequest& request) {
                 const nlohmann::json body = json_body(request);
-                return json_response(
-                    lost_customer_json(add_churn_why(session, request.param("customer"), body_text(body, "why", true))),
-                    201);
+                return json_response(lost_customer_json(
+                    add_churn_why(session, request.param("customer"), body_text(body, "why", true))));
               }});
   router.add({"GET", "/api/v1/campaigns", Scope::read, [&session](const RouteRequest&) {
                 return items_response(campaign_list_json(list_campaigns(session))["campaigns"]);

@@ -249,6 +249,7 @@ nlohmann::json follow_up_json(const RecordedFollowUp& recorded) {
           {"customer_id", recorded.customer_id},
           {"by", recorded.follow_up.by},
           {"at_ms", recorded.follow_up.at_ms},
+          {"at", rfc3339_text(recorded.follow_up.at_ms)},
           {"channel", recorded.follow_up.channel},
           {"note", recorded.follow_up.note}};
 }

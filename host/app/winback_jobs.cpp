@@ -1,5 +1,6 @@
 #include "app/winback_jobs.hpp"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "app/customers.hpp"
@@ -71,6 +72,10 @@ LostCustomer mark_lost(Session& session, const std::string& customer, std::optio
 
 LostCustomer set_churn_reason(Session& session, const std::string& customer, const std::string& reason,
                               const std::string& note, const std::string& by) {
+  const auto& codes = churn_reason_codes();
+  if (std::find(codes.begin(), codes.end(), reason) == codes.end()) {
+    throw InvalidRequest(fmt::format("unknown reason '{}'; one of: {}", reason, fmt::join(codes, ", ")));
+  }
   LostContext context(session);
   const std::int64_t id = find_customer(*context.store, customer);
   if (!context.lost.set_reason(id, reason, note, by)) {

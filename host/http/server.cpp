@@ -120,11 +120,38 @@ bool parse_target(std::string_view target, std::string& path, std::vector<std::p
 }
 
 Response problem_response(int status) {
+  // The same RFC 9457 vocabulary as the API's own problems (host/api/openapi.json).
+  const char* type = "internal";
+  const char* detail = "the request failed";
+  switch (status) {
+    case 400:
+      type = "invalid-request";
+      detail = "the request is not valid HTTP/1.1";
+      break;
+    case 408:
+      type = "request-timeout";
+      detail = "the request was not received in time";
+      break;
+    case 413:
+      type = "payload-too-large";
+      detail = "the body is larger than the server accepts";
+      break;
+    case 431:
+      type = "headers-too-large";
+      detail = "the request line and headers are larger than the server accepts";
+      break;
+    case 503:
+      type = "store-unavailable";
+      detail = "the server is busy or stopping";
+      break;
+    default:
+      break;
+  }
   Response response;
   response.status = status;
   response.content_type = "application/problem+json";
-  response.body = std::string(R"({"type":"about:blank","title":")") + reason_of(status) + R"(","status":)" +
-                  std::to_string(status) + "}";
+  response.body = std::string(R"({"type":"https://crmhost.dev/problems/)") + type + R"(","title":")" +
+                  reason_of(status) + R"(","status":)" + std::to_string(status) + R"(,"detail":")" + detail + "\"}";
   return response;
 }
 
