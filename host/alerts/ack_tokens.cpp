@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "core/base64url.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -17,50 +19,6 @@ constexpr unsigned char kVersion = 1;
 constexpr std::size_t kIdBytes = 8;
 constexpr std::size_t kMacBytes = 32;
 constexpr std::size_t kTokenBytes = 1 + kIdBytes + kMacBytes;
-constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-std::string base64url(std::string_view bytes) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (const char c : bytes) {
-    buffer = (buffer << 8U) | static_cast<unsigned char>(c);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(buffer >> static_cast<unsigned>(bits)) & 0x3FU];
-    }
-  }
-  if (bits > 0) {
-    out += kAlphabet[(buffer << static_cast<unsigned>(6 - bits)) & 0x3FU];
-  }
-  return out;
-}
-
-// nullopt for anything but unpadded base64url (whose spare bits are zero, so
-// that one token has exactly one spelling).
-std::optional<std::string> from_base64url(std::string_view text) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const std::size_t value = kAlphabet.find(c);
-    if (value == std::string_view::npos) {
-      return std::nullopt;
-    }
-    buffer = (buffer << 6U) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
-    }
-  }
-  if (bits >= 6 || (buffer & ((1U << static_cast<unsigned>(bits)) - 1U)) != 0) {
-    return std::nullopt;
-  }
-  return out;
-}
-
 void put_be64(std::string& out, std::int64_t value) {
   for (int shift = 56; shift >= 0; shift -= 8) {
     out += static_cast<char>((static_cast<std::uint64_t>(value) >> static_cast<unsigned>(shift)) & 0xFFU);
@@ -135,12 +93,12 @@ std::string AckTokens::issue(std::int64_t alert_id, const std::string& recipient
   std::string bytes(1, static_cast<char>(kVersion));
   put_be64(bytes, id);
   bytes += mac(id, alert_id, recipient);
-  return base64url(bytes);
+  return base64url_encode(bytes);
 }
 
 CheckedAckToken AckTokens::check(const std::string& token) {
   CheckedAckToken checked;
-  const std::optional<std::string> bytes = token.size() > 2 * kTokenBytes ? std::nullopt : from_base64url(token);
+  const std::optional<std::string> bytes = token.size() > 2 * kTokenBytes ? std::nullopt : base64url_decode(token);
   if (!bytes || bytes->size() != kTokenBytes || static_cast<unsigned char>((*bytes)[0]) != kVersion) {
     return checked;
   }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "app/errors.hpp"
+#include "core/base64url.hpp"
 #include "store/api_token_repository.hpp"
 
 namespace crm::host {
@@ -17,35 +18,19 @@ constexpr std::size_t kTokenRandomBytes = 32;
 constexpr std::size_t kTokenTextLength = 43;  // base64url of 32 bytes, unpadded
 constexpr std::size_t kMaxNameLength = 64;
 
-bool is_base64url(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-std::string base64url(const unsigned char* bytes, std::size_t size) {
-  std::string text(4 * ((size + 2) / 3) + 1, '\0');
-  const int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), bytes, static_cast<int>(size));
-  text.resize(static_cast<std::size_t>(written));
-  while (!text.empty() && text.back() == '=') {
-    text.pop_back();
-  }
-  std::replace(text.begin(), text.end(), '+', '-');
-  std::replace(text.begin(), text.end(), '/', '_');
-  return text;
-}
-
 std::string new_token() {
   std::array<unsigned char, kTokenRandomBytes> random{};
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
     throw std::runtime_error("the system's random source (OpenSSL RAND_bytes) failed; no token was made");
   }
   std::string token(kApiTokenPrefix);
-  token += base64url(random.data(), random.size());
+  token += base64url_encode(std::string_view(reinterpret_cast<const char*>(random.data()), random.size()));
   return token;
 }
 
 void check_name(const std::string& name) {
   const bool valid = !name.empty() && name.size() <= kMaxNameLength &&
-                     std::all_of(name.begin(), name.end(), [](char c) { return is_base64url(c) || c == '.'; });
+                     std::all_of(name.begin(), name.end(), [](char c) { return is_base64url_char(c) || c == '.'; });
   if (!valid) {
     throw InvalidRequest(fmt::format("token name must be 1 to {} of A-Z a-z 0-9 . _ -", kMaxNameLength));
   }
@@ -204,7 +189,8 @@ void revoke_api_token(Session& session, const std::string& name) {
 // steer byte by byte without inverting SHA-256).
 std::optional<ApiCaller> authenticate_api_token(Store& store, std::string_view bearer, std::int64_t now_ms) {
   if (bearer.size() != kApiTokenPrefix.size() + kTokenTextLength || !bearer.starts_with(kApiTokenPrefix) ||
-      !std::all_of(bearer.begin() + static_cast<std::ptrdiff_t>(kApiTokenPrefix.size()), bearer.end(), is_base64url)) {
+      !std::all_of(bearer.begin() + static_cast<std::ptrdiff_t>(kApiTokenPrefix.size()), bearer.end(),
+                   is_base64url_char)) {
     return std::nullopt;
   }
   ApiTokenRepository tokens(store.database());

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "app/errors.hpp"
+#include "core/base64url.hpp"
 #include "core/dates.hpp"
 #include "scoring/known_labels.hpp"
 #include "scoring/scoring.hpp"
@@ -20,47 +21,9 @@ nlohmann::json json_object_or_empty(const std::string& text) {
   return nlohmann::json::parse(text.empty() ? "{}" : text);
 }
 
-constexpr std::string_view kBase64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
 // A follow-up "now" from a device whose clock runs a little ahead is not in the future.
 constexpr std::int64_t kFollowUpClockSkewMs = 60'000;
-
-std::string base64url_encode(std::string_view bytes) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (const char byte : bytes) {
-    buffer = (buffer << 8U) | static_cast<unsigned char>(byte);
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kBase64Url[(buffer >> static_cast<unsigned>(bits)) & 0x3FU];
-    }
-  }
-  if (bits > 0) {
-    out += kBase64Url[(buffer << static_cast<unsigned>(6 - bits)) & 0x3FU];
-  }
-  return out;
-}
-
-std::optional<std::string> base64url_decode(std::string_view text) {
-  std::string out;
-  std::uint32_t buffer = 0;
-  int bits = 0;
-  for (const char c : text) {
-    const std::size_t value = kBase64Url.find(c);
-    if (value == std::string_view::npos) {
-      return std::nullopt;
-    }
-    buffer = (buffer << 6U) | static_cast<std::uint32_t>(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
-    }
-  }
-  return out;
-}
 
 // The cursor names the sort and direction it was made for, so a cursor reused
 // with another sort is refused instead of silently starting elsewhere.
