@@ -20,6 +20,7 @@ CRM_PACKAGES=(
   json-schema-test-suite
   python3-jsonschema  # tests/api: the OpenAPI lint and the API tests' response validation
   clang-format
+  tzdata
 )
 # The real servers the tests start on loopback (../shared/test-servers.md):
 # SMTP for alert_email and the demo, IMAP for email_imap, Tryton for erp_tryton,

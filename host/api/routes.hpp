@@ -25,6 +25,7 @@ void add_customer_routes(Router& router, RouteContext context);
 void add_alert_routes(Router& router, RouteContext context);
 void add_winback_routes(Router& router, RouteContext context);
 void add_system_routes(Router& router, RouteContext context);
+void add_ack_routes(Router& router, RouteContext context);
 
 // A JSON answer (status 200 unless given).
 http::Response json_response(const nlohmann::json& body, int status = 200);

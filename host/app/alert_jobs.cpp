@@ -17,7 +17,7 @@ struct AlertContext {
         host(session.plugins(*store, false)),
         alerts(*store, *host, session.logger(), session.clock(), session.config().alerts, session.config().scoring) {}
 
-  std::unique_ptr<Store> store;
+  StoreHandle store;
   std::unique_ptr<PluginHost> host;
   AlertEngine alerts;
 };
@@ -33,7 +33,7 @@ AlertList list_alerts(Session& session, const std::string& state) {
 }
 
 AlertRow show_alert(Session& session, std::int64_t alert_id) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   std::optional<AlertRow> alert = AlertRepository(store->database()).find(alert_id);
   if (!alert) {
     throw NotFound(fmt::format("no alert {}", alert_id));

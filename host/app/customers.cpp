@@ -41,7 +41,7 @@ std::int64_t find_customer(Store& store, const std::string& text) {
 
 Customer360 customer_360(Session& session, const std::string& customer, bool include_profile) {
   const ScoringSettings& settings = session.config().scoring;
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   CustomerReadRepository customers(store->database());
   Customer360 view;
   view.customer_id = find_customer(*store, customer);
@@ -109,7 +109,7 @@ std::vector<CustomerListRow> list_customers(Session& session, const CustomerList
     }
     filter.bands = owned;
   }
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return CustomerReadRepository(store->database()).list(filter);
 }
 

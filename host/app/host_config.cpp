@@ -47,7 +47,31 @@ const char* const kHostConfigSchema = R"({
         "additionalProperties": false,
         "properties": {
           "enabled": {"type": "boolean"},
-          "config": {}
+          "config": {},
+          "every": {"type": "string", "minLength": 1},
+          "schedule": {"type": "string", "minLength": 1}
+        },
+        "not": {"required": ["every", "schedule"]}
+      }
+    },
+    "service": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "time_zone": {"type": "string", "minLength": 1},
+        "jitter_seconds": {"type": "integer", "minimum": 0, "maximum": 3600},
+        "jobs": {
+          "type": "object",
+          "additionalProperties": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "enabled": {"type": "boolean"},
+              "every": {"type": "string", "minLength": 1},
+              "schedule": {"type": "string", "minLength": 1}
+            },
+            "not": {"required": ["every", "schedule"]}
+          }
         }
       }
     }
@@ -95,6 +119,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   }
   config.allow_writable_plugins = document.value("allow_writable_plugins", false);
   config.plugins = document.value("plugins", nlohmann::json::object());
+  config.service = document.value("service", nlohmann::json::object());
   if (document.contains("customers") && document["customers"].contains("match_keys")) {
     config.match_keys = document["customers"]["match_keys"].get<std::vector<std::string>>();
   }

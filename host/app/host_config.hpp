@@ -34,7 +34,8 @@ struct HostConfig {
   // Load plugin files and folders that users other than root and the host's
   // own could change (group- or world-writable, or owned by someone else).
   bool allow_writable_plugins = false;
-  nlohmann::json plugins = nlohmann::json::object();  // {"<id>": {"enabled": bool, "config": {...}}}
+  // {"<id>": {"enabled": bool, "config": {...}, "every" or "schedule": "..." (crmhost serve's sync job)}}
+  nlohmann::json plugins = nlohmann::json::object();
   // Customers of different connectors with an equal key are one customer, tried in this order.
   std::vector<std::string> match_keys = {"tax_id", "email_domain"};
   int sync_max_attempts = 5;
@@ -46,6 +47,9 @@ struct HostConfig {
   WinbackSettings winback;
   // ABC value classes, for scorers (through their configuration) and win-back alike.
   ValueClassSettings value_classes;
+  // `crmhost serve`'s jobs, time zone and jitter, checked for shape here and
+  // read by host/service (parse_service_settings), which sits above this layer.
+  nlohmann::json service = nlohmann::json::object();
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

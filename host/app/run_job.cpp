@@ -15,7 +15,7 @@ bool RunSummary::sync_failed() const {
 
 RunSummary run(Session& session, std::optional<std::int64_t> as_of_ms) {
   const std::unique_ptr<JobLock> one_job_at_a_time = session.lock_jobs("run");
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   session.close_interrupted_runs(*store, *one_job_at_a_time);
   RunSummary summary;
   summary.database = session.database();

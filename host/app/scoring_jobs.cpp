@@ -54,7 +54,7 @@ ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::i
 }
 
 ScoreJobResult score(Session& session, std::optional<std::int64_t> as_of_ms) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   const std::unique_ptr<PluginHost> host = session.plugins(*store);
   ScoreJobResult result;
   result.refused = session.report_refusals(*host, {"scorer"});
@@ -73,7 +73,7 @@ bool TrainResult::failed() const {
 }
 
 TrainResult train(Session& session, std::optional<std::int64_t> as_of_ms, int horizon_days) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   const std::unique_ptr<PluginHost> host = session.plugins(*store);
   TrainResult result;
   result.refused = session.report_refusals(*host, {"scorer"});
@@ -114,7 +114,7 @@ TrainResult train(Session& session, std::optional<std::int64_t> as_of_ms, int ho
 }
 
 BacktestResult backtest(Session& session, const BacktestOptions& options) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   const std::unique_ptr<PluginHost> host = session.plugins(*store);
   BacktestResult result;
   result.refused = session.report_refusals(*host, {"scorer"});

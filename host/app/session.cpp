@@ -73,8 +73,34 @@ Session::Session(const SessionOptions& options, LogLevel default_level, std::ato
   }
 }
 
-std::unique_ptr<Store> Session::open_store() const {
-  return std::make_unique<Store>(locator_);
+void StoreRelease::operator()(Store* store) const {
+  std::unique_ptr<Store> owned(store);
+  if (pool == nullptr || !store->database().idle()) {
+    return;
+  }
+  const std::lock_guard lock(pool->idle_stores_mutex_);
+  if (pool->idle_stores_.size() < pool->max_idle_stores_) {
+    pool->idle_stores_.push_back(std::move(owned));
+  }
+}
+
+void Session::pool_stores(std::size_t max_idle) {
+  max_idle_stores_ = max_idle;
+}
+
+StoreHandle Session::open_store() const {
+  if (max_idle_stores_ == 0) {
+    return StoreHandle(new Store(locator_), StoreRelease{});
+  }
+  {
+    const std::lock_guard lock(idle_stores_mutex_);
+    if (!idle_stores_.empty()) {
+      std::unique_ptr<Store> store = std::move(idle_stores_.back());
+      idle_stores_.pop_back();
+      return StoreHandle(store.release(), StoreRelease{this});
+    }
+  }
+  return StoreHandle(new Store(locator_), StoreRelease{this});
 }
 
 std::unique_ptr<JobLock> Session::lock_jobs(std::string_view job) const {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,16 @@
 #include "store/store.hpp"
 
 namespace crm::host {
+
+class Session;
+
+// Gives a store back to its session's pool when the handle goes, or closes it
+// when the session does not pool stores (or the store is mid-transaction).
+struct StoreRelease {
+  const Session* pool = nullptr;
+  void operator()(Store* store) const;
+};
+using StoreHandle = std::unique_ptr<Store, StoreRelease>;
 
 // Where a session finds its configuration, plugins and store: the command
 // line's global options, or a service's own settings.
@@ -66,8 +77,13 @@ class Session {
   [[nodiscard]] const std::atomic<bool>& cancellation() const { return cancelled_; }
   [[nodiscard]] bool cancelled() const { return cancelled_.load(); }
 
-  // Opens (and migrates) the store; throws StoreError when it is refused.
-  [[nodiscard]] std::unique_ptr<Store> open_store() const;
+  // Opens (and migrates) the store; throws StoreError when it is refused. With
+  // pooling on, an idle store opened before is handed out instead.
+  [[nodiscard]] StoreHandle open_store() const;
+  // Keeps up to `max_idle` stores open between calls: a service answering many
+  // short requests from several threads opens each connection once. Call before
+  // any thread uses the session.
+  void pool_stores(std::size_t max_idle);
   // The store's job lock for `job`, or JobLockBusy naming the holder.
   [[nodiscard]] std::unique_ptr<JobLock> lock_jobs(std::string_view job) const;
   // Holding the job lock proves no other job runs: runs still marked running were cut short; logs them.
@@ -90,6 +106,11 @@ class Session {
   DatabaseLocator locator_;
   std::atomic<bool>& cancelled_;
   JobObserver observer_;
+  std::size_t max_idle_stores_ = 0;
+  mutable std::mutex idle_stores_mutex_;
+  mutable std::vector<std::unique_ptr<Store>> idle_stores_;
+
+  friend struct StoreRelease;
 };
 
 }  // namespace crm::host

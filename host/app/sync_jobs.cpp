@@ -82,7 +82,7 @@ std::vector<SyncSummary> sync_connectors(Session& session, Store& store, PluginH
 
 SyncResult sync(Session& session, const std::string& connector_id) {
   const std::unique_ptr<JobLock> one_job_at_a_time = session.lock_jobs("sync");
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   session.close_interrupted_runs(*store, *one_job_at_a_time);
   const std::unique_ptr<PluginHost> host = session.plugins(*store);
   SyncResult result;
@@ -102,7 +102,7 @@ bool QuarantineRetryResult::failed() const {
 }
 
 QuarantineRetryResult retry_quarantine(Session& session, const std::string& connector_id) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   const std::unique_ptr<PluginHost> host = session.plugins(*store);
   QuarantineRetryResult result;
   result.refused = session.report_refusals(*host, {"connector"});

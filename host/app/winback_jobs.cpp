@@ -19,7 +19,7 @@ struct LostContext {
         alerts(*store, *host, session.logger(), session.clock(), session.config().alerts, session.config().scoring),
         lost(*store, &alerts, session.logger(), session.clock(), session.config().winback) {}
 
-  std::unique_ptr<Store> store;
+  StoreHandle store;
   std::unique_ptr<PluginHost> host;
   AlertEngine alerts;
   LostCustomers lost;
@@ -30,7 +30,7 @@ struct CampaignContext {
   explicit CampaignContext(Session& session)
       : store(session.open_store()), campaigns(*store, session.logger(), session.clock(), session.config().winback) {}
 
-  std::unique_ptr<Store> store;
+  StoreHandle store;
   CampaignEngine campaigns;
 };
 
@@ -89,7 +89,7 @@ LostCustomer add_churn_why(Session& session, const std::string& customer, const 
 }
 
 std::vector<DoNotContactEntry> list_do_not_contact(Session& session) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return WinbackReadRepository(store->database()).do_not_contact();
 }
 
@@ -112,7 +112,7 @@ std::int64_t remove_do_not_contact(Session& session, const std::string& customer
 
 CampaignRunResult run_campaigns(Session& session, std::optional<std::int64_t> as_of_ms) {
   const std::unique_ptr<JobLock> one_job_at_a_time = session.lock_jobs("campaigns run");
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   session.close_interrupted_runs(*store, *one_job_at_a_time);
   const CampaignClock campaign_clock(session.clock(), as_of_ms);
   CampaignEngine campaigns(*store, session.logger(), campaign_clock.clock(), session.config().winback);
@@ -155,7 +155,7 @@ CampaignReport campaign_report(Session& session, std::int64_t campaign_id) {
 }
 
 std::vector<OwnerTask> list_tasks(Session& session, const std::string& state) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return WinbackReadRepository(store->database()).tasks(state);
 }
 

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <fmt/format.h>
 #include <iostream>
+#include <unistd.h>
 
 #include "app/request_dates.hpp"
 #include "cli/exit_codes.hpp"
@@ -14,10 +15,16 @@ namespace {
 
 std::atomic<bool> g_cancelled{false};
 std::atomic<int> g_stop_signal{0};
+std::atomic<int> g_stop_signals_received{0};
+std::atomic<bool> g_exit_on_second_signal{false};
 
 extern "C" void on_stop_signal(int signal_number) {
   g_stop_signal.store(signal_number);
   g_cancelled.store(true);
+  if (g_stop_signals_received.fetch_add(1) >= 1 && g_exit_on_second_signal.load()) {
+    // Whatever is mid-way is inside a transaction or the outbox: ending here loses nothing.
+    _exit(128 + signal_number);
+  }
 }
 
 }  // namespace
@@ -29,6 +36,10 @@ std::atomic<bool>& stop_requested() {
 void install_stop_handlers() {
   std::signal(SIGINT, on_stop_signal);
   std::signal(SIGTERM, on_stop_signal);
+}
+
+void exit_on_second_stop_signal() {
+  g_exit_on_second_signal.store(true);
 }
 
 int cancelled_exit_code() {

@@ -46,6 +46,9 @@ class Commands {
 // Set by SIGINT and SIGTERM; every session of the process watches it.
 std::atomic<bool>& stop_requested();
 void install_stop_handlers();
+// From now on a second SIGINT or SIGTERM ends the process at once (a service
+// draining its requests when the operator insists).
+void exit_on_second_stop_signal();
 // 128 + the signal, as a shell reports a process the signal killed: cron and
 // systemd tell Ctrl-C (130) from a SIGTERM (143).
 int cancelled_exit_code();
@@ -69,6 +72,7 @@ void add_alert_commands(CLI::App& app, CommandLine& line, Commands& commands);
 void add_winback_commands(CLI::App& app, CommandLine& line, Commands& commands);  // churn, dnc, campaigns
 void add_features_command(CLI::App& app, CommandLine& line, Commands& commands);
 void add_store_commands(CLI::App& app, CommandLine& line, Commands& commands);  // store copy
-void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
+void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);
+void add_serve_command(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
 
 }  // namespace crm::host

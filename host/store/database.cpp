@@ -281,6 +281,13 @@ std::int64_t Database::changes() const {
 
 // IMMEDIATE: take the write lock now, so two writers wait at BEGIN (under the
 // busy timeout) instead of one failing at its first write.
+bool Database::idle() const {
+  if (postgresql_) {
+    return postgresql_->idle();
+  }
+  return db_ != nullptr && sqlite3_get_autocommit(db_) != 0;
+}
+
 void Database::begin() {
   exec(postgresql_ ? "BEGIN" : "BEGIN IMMEDIATE");
 }

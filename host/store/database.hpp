@@ -117,6 +117,8 @@ class Database {
   void begin();
   void commit();
   void rollback();
+  // Open and outside any transaction: a pool may hand the connection to its next user.
+  [[nodiscard]] bool idle() const;
 
   // The backend's own connection, for backend-specific code under host/store/ only.
   [[nodiscard]] sqlite3* sqlite_handle() const { return db_; }

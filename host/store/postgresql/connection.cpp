@@ -96,6 +96,10 @@ bool Connection::in_transaction() const {
   return PQtransactionStatus(connection_) == PQTRANS_INTRANS;
 }
 
+bool Connection::idle() const {
+  return PQstatus(connection_) == CONNECTION_OK && PQtransactionStatus(connection_) == PQTRANS_IDLE;
+}
+
 Connection::~Connection() {
   PQfinish(connection_);
 }

@@ -36,6 +36,8 @@ class Connection {
   [[nodiscard]] pg_conn* handle() const { return connection_; }
   // Inside BEGIN ... COMMIT, and no statement of it failed.
   [[nodiscard]] bool in_transaction() const;
+  // Connected, and idle outside any transaction: safe to hand to the next user.
+  [[nodiscard]] bool idle() const;
   [[nodiscard]] const std::string& display_name() const { return display_name_; }
   [[nodiscard]] std::int64_t changes() const { return changes_; }
   void set_changes(std::int64_t rows) { changes_ = rows; }

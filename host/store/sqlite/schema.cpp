@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 7> kMigrations = {
+constexpr std::array<const char*, 8> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -367,6 +367,19 @@ CREATE TABLE revival_pool (
 ALTER TABLE tasks ADD COLUMN done_ms INTEGER;
 ALTER TABLE tasks ADD COLUMN done_by TEXT;
 ALTER TABLE tasks ADD COLUMN outcome TEXT;
+)sql",
+    // 8: crmhost serve's scheduler keeps each job's last run, so that a job
+    // missed while the service was down runs once when it starts again.
+    R"sql(
+CREATE TABLE service_jobs (
+  job_id TEXT PRIMARY KEY,
+  started_ms INTEGER NOT NULL,
+  finished_ms INTEGER,
+  outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'skipped', 'running')),
+  duration_ms INTEGER,
+  counts_json TEXT,
+  message TEXT
+);
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

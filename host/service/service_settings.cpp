@@ -1,0 +1,93 @@
+#include "service/service_settings.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "app/sync_jobs.hpp"
+
+namespace crm::host {
+namespace {
+
+// {"every": ...} or {"schedule": ...} of `section`, else `fallback`; `where` names it in errors.
+Schedule schedule_of(const nlohmann::json& section, const Schedule& fallback, const std::string& where) {
+  try {
+    if (section.contains("every")) {
+      return Schedule::every(section["every"].get<std::string>());
+    }
+    if (section.contains("schedule")) {
+      return Schedule::cron(section["schedule"].get<std::string>());
+    }
+  } catch (const ScheduleError& e) {
+    throw ConfigError(fmt::format("{}.{}: {}", where, section.contains("every") ? "every" : "schedule", e.what()));
+  }
+  return fallback;
+}
+
+}  // namespace
+
+ServiceSettings parse_service_settings(const HostConfig& config, const std::vector<std::string>& connector_ids,
+                                       const std::filesystem::path& zoneinfo_dir) {
+  const nlohmann::json& service = config.service;
+  ServiceSettings settings;
+  if (service.contains("time_zone")) {
+    try {
+      settings.time_zone = TimeZone::load(service["time_zone"].get<std::string>(), zoneinfo_dir);
+    } catch (const TimeZoneError& e) {
+      throw ConfigError(fmt::format("service.time_zone: {}", e.what()));
+    }
+  }
+  settings.jitter_ms = service.value("jitter_seconds", std::int64_t{0}) * 1000;
+  const nlohmann::json jobs = service.value("jobs", nlohmann::json::object());
+
+  std::vector<JobDefinition> defaults;
+  for (const std::string& connector_id : connector_ids) {
+    const nlohmann::json plugin =
+        config.plugins.is_object() ? config.plugins.value(connector_id, nlohmann::json::object()) : nlohmann::json();
+    defaults.push_back({"sync:" + connector_id, JobKind::sync, connector_id,
+                        schedule_of(plugin.is_object() ? plugin : nlohmann::json::object(), Schedule::every("10m"),
+                                    "plugins." + connector_id)});
+  }
+  defaults.push_back({"score", JobKind::score, "", Schedule::cron("0 2 * * *")});
+  defaults.push_back({"alerts", JobKind::alerts, "", Schedule::every("30s")});
+  defaults.push_back({"winback", JobKind::winback, "", Schedule::cron("@hourly")});
+
+  for (const auto& [id, section] : jobs.items()) {
+    const bool known =
+        std::any_of(defaults.begin(), defaults.end(), [&](const JobDefinition& job) { return job.id == id; });
+    if (!known) {
+      std::vector<std::string> ids;
+      for (const JobDefinition& job : defaults) {
+        ids.push_back(job.id);
+      }
+      throw ConfigError(
+          fmt::format("service.jobs.{}: no such job; the jobs are {} (a sync job needs its connector loaded: see "
+                      "`crmhost plugins`)",
+                      id, fmt::join(ids, ", ")));
+    }
+  }
+  for (JobDefinition& job : defaults) {
+    if (!jobs.contains(job.id)) {
+      settings.jobs.push_back(std::move(job));
+      continue;
+    }
+    const nlohmann::json& section = jobs[job.id];
+    if (!section.value("enabled", true)) {
+      continue;
+    }
+    job.schedule = schedule_of(section, job.schedule, "service.jobs." + job.id);
+    settings.jobs.push_back(std::move(job));
+  }
+  return settings;
+}
+
+std::vector<std::string> loaded_connector_ids(Session& session) {
+  std::vector<std::string> ids;
+  for (const PluginRecord& record : list_plugins(session)) {
+    if (record.kind == "connector" && record.state == PluginState::loaded) {
+      ids.push_back(record.id);
+    }
+  }
+  return ids;
+}
+
+}  // namespace crm::host
