@@ -58,6 +58,23 @@ const char* const kHostConfigSchema = R"({
       "type": "object",
       "additionalProperties": false,
       "properties": {
+        "listen": {"type": "string", "minLength": 3},
+        "public_url": {"type": "string", "pattern": "^https?://"},
+        "max_body_bytes": {"type": "integer", "minimum": 1024},
+        "worker_threads": {"type": "integer", "minimum": 0, "maximum": 256},
+        "header_timeout_ms": {"type": "integer", "minimum": 100},
+        "body_timeout_ms": {"type": "integer", "minimum": 100},
+        "idle_timeout_ms": {"type": "integer", "minimum": 100},
+        "max_connections": {"type": "integer", "minimum": 1},
+        "tls": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["certificate_file", "private_key_file"],
+          "properties": {
+            "certificate_file": {"type": "string", "minLength": 1},
+            "private_key_file": {"type": "string", "minLength": 1}
+          }
+        },
         "time_zone": {"type": "string", "minLength": 1},
         "jitter_seconds": {"type": "integer", "minimum": 0, "maximum": 3600},
         "jobs": {

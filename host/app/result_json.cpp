@@ -427,4 +427,39 @@ nlohmann::json config_check_json(const ConfigCheck& check) {
           {"plugins", check.plugin_states}};
 }
 
+namespace {
+
+nlohmann::json scopes_json(const std::vector<Scope>& scopes) {
+  nlohmann::json names = nlohmann::json::array();
+  for (const Scope scope : scopes) {
+    names.push_back(scope_name(scope));
+  }
+  return names;
+}
+
+nlohmann::json optional_ms(const std::optional<std::int64_t>& ms) {
+  return ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json created_api_token_json(const CreatedApiToken& created) {
+  return {{"name", created.name},
+          {"token", created.token},
+          {"scopes", scopes_json(created.scopes)},
+          {"created_ms", created.created_ms}};
+}
+
+nlohmann::json api_tokens_json(const std::vector<ApiTokenInfo>& tokens) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ApiTokenInfo& token : tokens) {
+    rows.push_back({{"name", token.name},
+                    {"scopes", scopes_json(token.scopes)},
+                    {"created_ms", token.created_ms},
+                    {"last_used_ms", optional_ms(token.last_used_ms)},
+                    {"revoked_ms", optional_ms(token.revoked_ms)}});
+  }
+  return rows;
+}
+
 }  // namespace crm::host

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "app/alert_jobs.hpp"
+#include "app/api_tokens.hpp"
 #include "app/config_check.hpp"
 #include "app/customers.hpp"
 #include "app/run_job.hpp"
@@ -56,5 +57,10 @@ nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks);
 
 nlohmann::json run_summary_json(const RunSummary& summary);
 nlohmann::json config_check_json(const ConfigCheck& check);
+
+// {"name", "token", "scopes": ["read", ...], "created_ms"}: the only form that holds a token.
+nlohmann::json created_api_token_json(const CreatedApiToken& created);
+// [{"name", "scopes", "created_ms", "last_used_ms", "revoked_ms"}], never a token nor a hash.
+nlohmann::json api_tokens_json(const std::vector<ApiTokenInfo>& tokens);
 
 }  // namespace crm::host

@@ -72,7 +72,8 @@ void add_alert_commands(CLI::App& app, CommandLine& line, Commands& commands);
 void add_winback_commands(CLI::App& app, CommandLine& line, Commands& commands);  // churn, dnc, campaigns
 void add_features_command(CLI::App& app, CommandLine& line, Commands& commands);
 void add_store_commands(CLI::App& app, CommandLine& line, Commands& commands);  // store copy
-void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);
-void add_serve_command(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
+void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
+void add_token_commands(CLI::App& app, CommandLine& line, Commands& commands);  // tokens create, list, revoke
+void add_serve_command(CLI::App& app, CommandLine& line, Commands& commands);   // serve
 
 }  // namespace crm::host

@@ -23,6 +23,7 @@ struct CallRecord {
 thread_local constinit CallRecord t_current_call{};
 
 std::atomic<int> g_plugin_ended_process_exit_code{1};
+std::atomic<PluginCallObserver*> g_plugin_call_observer{nullptr};
 
 constexpr std::array<int, 4> kFatalSignals = {SIGSEGV, SIGBUS, SIGFPE, SIGABRT};
 // The actions in place before ours, put back when a signal arrives.
@@ -133,13 +134,26 @@ PluginCallScope::PluginCallScope(std::string_view plugin, const char* call) noex
   t_current_call.plugin[length] = '\0';
   t_current_call.call = call;
   t_current_call.active = true;
+  // A duration, not a moment: the monotonic clock, not the host Clock (which tests move and the wall clock jumps).
+  observer_ = g_plugin_call_observer.load(std::memory_order_acquire);
+  if (observer_ != nullptr) {
+    started_ = std::chrono::steady_clock::now();
+  }
 }
 
 PluginCallScope::~PluginCallScope() {
+  if (observer_ != nullptr) {
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started_;
+    observer_->on_plugin_call(t_current_call.plugin, t_current_call.call, took.count());
+  }
   t_current_call.active = false;
   std::memcpy(t_current_call.plugin, saved_.plugin, sizeof saved_.plugin);
   t_current_call.call = saved_.call;
   t_current_call.active = saved_.active;
+}
+
+PluginCallObserver* set_plugin_call_observer(PluginCallObserver* observer) noexcept {
+  return g_plugin_call_observer.exchange(observer, std::memory_order_acq_rel);
 }
 
 std::string current_plugin_call() {

@@ -1,9 +1,29 @@
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <string_view>
 
 namespace crm::host {
+
+// Told how long each call into plugin code took (metrics: the service's
+// collector implements it). Called on the thread that made the call, right
+// after it returned, possibly from several threads at once; must not throw.
+class PluginCallObserver {
+ public:
+  PluginCallObserver() = default;
+  PluginCallObserver(const PluginCallObserver&) = delete;
+  PluginCallObserver& operator=(const PluginCallObserver&) = delete;
+  virtual ~PluginCallObserver() = default;
+  // `plugin` as PluginCallScope got it; `call` e.g. "fetch", "score", "send".
+  virtual void on_plugin_call(std::string_view plugin, const char* call, double seconds) noexcept = 0;
+};
+
+// Makes `observer` (nullptr: none, the default) the process's observer of
+// plugin calls, and returns the one it replaces. Calls already under way when
+// it changes may still report to the previous one: remove an observer only
+// once no plugin call runs (the service does at shutdown, after its workers stop).
+PluginCallObserver* set_plugin_call_observer(PluginCallObserver* observer) noexcept;
 
 // Plugins run inside the host's process (until they get processes of their
 // own), so a plugin that calls exit() or crashes ends the host. These make
@@ -13,7 +33,8 @@ namespace crm::host {
 
 // Marks the calling thread as running plugin code for its lifetime. Scopes
 // nest (a library's load, then one plugin's create): the innermost names the
-// call. Cheap (a bounded copy into a thread-local record), never throws.
+// call. Cheap (a bounded copy into a thread-local record, and two reads of
+// the monotonic clock when an observer is installed), never throws.
 class PluginCallScope {
  public:
   // `plugin`: the plugin's id, or its file when the library has not told its
@@ -31,6 +52,8 @@ class PluginCallScope {
     char plugin[kMaxPluginName + 1] = {};
   };
   Saved saved_;
+  PluginCallObserver* observer_ = nullptr;  // set when an observer was installed as the call began
+  std::chrono::steady_clock::time_point started_{};
 };
 
 // "plugin 'ID' (CALL)" when this thread is inside a plugin call, "" otherwise.

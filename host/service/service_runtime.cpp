@@ -82,7 +82,7 @@ class ServiceRuntime final : public api::ServiceControl {
     return api::Caller{caller->token_name, highest_scope(*caller)};
   }
 
-  nlohmann::json jobs() override { return {{"items", job_statuses_json(scheduler_.status())}}; }
+  nlohmann::json jobs() override { return {{"items", job_statuses_json(scheduler_.status())["jobs"]}}; }
 
   std::optional<nlohmann::json> trigger_job(std::string_view id) override {
     if (!scheduler_.trigger(std::string(id))) {

@@ -37,6 +37,18 @@ ServiceSettings parse_service_settings(const HostConfig& config, const std::vect
     }
   }
   settings.jitter_ms = service.value("jitter_seconds", std::int64_t{0}) * 1000;
+  settings.listen = service.value("listen", settings.listen);
+  http::ServerOptions& http = settings.http;
+  http.max_body_bytes = service.value("max_body_bytes", http.max_body_bytes);
+  http.worker_threads = service.value("worker_threads", http.worker_threads);
+  http.max_connections = service.value("max_connections", http.max_connections);
+  http.header_timeout = std::chrono::milliseconds(service.value("header_timeout_ms", http.header_timeout.count()));
+  http.body_timeout = std::chrono::milliseconds(service.value("body_timeout_ms", http.body_timeout.count()));
+  http.idle_timeout = std::chrono::milliseconds(service.value("idle_timeout_ms", http.idle_timeout.count()));
+  if (service.contains("tls")) {
+    http.tls_certificate_file = service["tls"]["certificate_file"].get<std::string>();
+    http.tls_private_key_file = service["tls"]["private_key_file"].get<std::string>();
+  }
   const nlohmann::json jobs = service.value("jobs", nlohmann::json::object());
 
   std::vector<JobDefinition> defaults;

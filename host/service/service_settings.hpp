@@ -7,6 +7,7 @@
 
 #include "app/host_config.hpp"
 #include "app/session.hpp"
+#include "http/server.hpp"
 #include "service/schedule.hpp"
 #include "service/time_zone.hpp"
 
@@ -40,6 +41,11 @@ struct ServiceSettings {
   TimeZone time_zone;
   std::int64_t jitter_ms = 0;       // each scheduled run waits a random [0, jitter_ms] after its slot
   std::vector<JobDefinition> jobs;  // sync jobs in `connector_ids` order, then score, alerts, winback
+  // HTTP: "listen" ("HOST:PORT"), limits and timeouts ("max_body_bytes", "header_timeout_ms",
+  // "body_timeout_ms", "idle_timeout_ms", "max_connections", "worker_threads") and
+  // "tls": {"certificate_file", "private_key_file"}; host and port are left to the caller.
+  std::string listen = "127.0.0.1:8080";
+  http::ServerOptions http;
 };
 
 // Throws ConfigError naming the field (service.jobs.score.schedule, ...) and

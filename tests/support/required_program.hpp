@@ -24,6 +24,7 @@ inline const RequiredProgram kTrytond{"/usr/bin/trytond", "tryton-server", ""};
 inline const RequiredProgram kTrytondAdmin{"/usr/bin/trytond-admin", "tryton-server", ""};
 inline const RequiredProgram kPython{"/usr/bin/python3", "python3", ""};
 inline const RequiredProgram kAiosmtpd{"/usr/bin/python3", "python3-aiosmtpd", "aiosmtpd"};
+inline const RequiredProgram kPromtool{"/usr/bin/promtool", "prometheus", ""};
 
 // " (Debian package P; scripts/lib.sh installs it)": appended to every error
 // about a server a test could not start.

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 8> kMigrations = {
+constexpr std::array<const char*, 9> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -380,6 +380,20 @@ CREATE TABLE service_jobs (
   counts_json TEXT,
   message TEXT
 );
+)sql",
+    // 9: API tokens of `crmhost serve`. Only a token's SHA-256 is kept; a name
+    // is unique among tokens not revoked, and a revoked token stays listed.
+    R"sql(
+CREATE TABLE api_tokens (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  scopes TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_used_ms INTEGER,
+  revoked_ms INTEGER
+);
+CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_ms IS NULL;
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

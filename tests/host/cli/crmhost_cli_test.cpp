@@ -958,5 +958,53 @@ TEST_F(CrmhostCli, RunIsQuietUnlessSomethingIsRefusedOrVerboseIsAsked) {
   EXPECT_NE(outcome.out.find("STATE"), std::string::npos) << outcome.out;
 }
 
+TEST_F(CrmhostCli, TokensAreCreatedOnceListedWithoutTheSecretAndRevoked) {
+  const std::string base = fmt::format("--db '{}'", testing::store_locator(dir_ / "crm.db"));
+  for (const char* command : {"tokens --help", "tokens create --help", "tokens list --help", "tokens revoke --help"}) {
+    const CommandResult help = run_crmhost(command);
+    EXPECT_EQ(help.exit_code, kExitOk) << command;
+    EXPECT_NE(help.output.find("Usage:"), std::string::npos) << command;
+  }
+  // The token alone on stdout (for scripts), the warning to keep it on stderr.
+  Outcome created = run_host(dir_, base + " tokens create ci --scopes read,write");
+  ASSERT_EQ(created.exit_code, kExitOk) << created.err;
+  const std::string token = created.out.substr(0, created.out.find('\n'));
+  EXPECT_TRUE(std::regex_match(token, std::regex("crm_[A-Za-z0-9_-]{43}"))) << created.out;
+  EXPECT_EQ(created.out, token + "\n");
+  EXPECT_NE(created.err.find("shown only this once"), std::string::npos) << created.err;
+
+  const CommandResult as_json = run_crmhost(base + " tokens create bi --scopes admin --json");
+  ASSERT_EQ(as_json.exit_code, kExitOk) << as_json.output;
+  const nlohmann::json made = nlohmann::json::parse(as_json.output);
+  EXPECT_EQ(made["name"], "bi");
+  EXPECT_EQ(made["scopes"], nlohmann::json({"read", "write", "admin"}));
+  EXPECT_TRUE(made["token"].get<std::string>().starts_with("crm_"));
+
+  EXPECT_EQ(run_crmhost(base + " tokens create ci --scopes read").exit_code, kExitUsage);  // name taken
+  EXPECT_EQ(run_crmhost(base + " tokens create other --scopes owner").exit_code, kExitUsage);
+  EXPECT_EQ(run_crmhost(base + " tokens create 'bad name' --scopes read").exit_code, kExitUsage);
+  EXPECT_EQ(run_crmhost(base + " tokens create nameless").exit_code, kExitUsage);  // --scopes is required
+
+  const CommandResult listed = run_crmhost(base + " tokens list");
+  ASSERT_EQ(listed.exit_code, kExitOk);
+  EXPECT_NE(listed.output.find("ci "), std::string::npos) << listed.output;
+  EXPECT_NE(listed.output.find("read,write,admin"), std::string::npos) << listed.output;
+  EXPECT_EQ(listed.output.find(token), std::string::npos) << listed.output;
+  const CommandResult listed_json = run_crmhost(base + " tokens list --json");
+  ASSERT_EQ(listed_json.exit_code, kExitOk);
+  EXPECT_EQ(listed_json.output.find(token), std::string::npos);
+  const nlohmann::json rows = nlohmann::json::parse(listed_json.output);
+  ASSERT_EQ(rows.size(), 2U);
+  EXPECT_EQ(rows[1]["name"], "ci");
+  EXPECT_EQ(rows[1]["scopes"], nlohmann::json({"read", "write"}));
+  EXPECT_TRUE(rows[1]["last_used_ms"].is_null());
+  EXPECT_TRUE(rows[1]["revoked_ms"].is_null());
+
+  EXPECT_EQ(run_crmhost(base + " tokens revoke ci").exit_code, kExitOk);
+  EXPECT_EQ(run_crmhost(base + " tokens revoke ci").exit_code, kExitNotFound);
+  const nlohmann::json after = nlohmann::json::parse(run_crmhost(base + " tokens list --json").output);
+  EXPECT_FALSE(after[1]["revoked_ms"].is_null());
+}
+
 }  // namespace
 }  // namespace crm::host
