@@ -37,6 +37,7 @@ CRM_TEST_SERVER_PACKAGES=(
 CRM_BENCH_PACKAGES=(
   bc
   python3-numpy python3-sklearn python3-pandas
+  wrk nginx-light curl
 )
 # scripts/lint.sh
 CRM_LINT_PACKAGES=(clang-tidy)

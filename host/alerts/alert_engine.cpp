@@ -6,8 +6,11 @@
 #include <optional>
 #include <set>
 
+#include "alerts/ack_tokens.hpp"
+#include "alerts/alert_message.hpp"
 #include "crm/plugin.hpp"
 #include "scoring/scoring.hpp"
+#include "store/alert_context_repository.hpp"
 
 namespace crm::host {
 namespace {
@@ -49,6 +52,8 @@ const char* const kAlertSettingsSchema = R"({
           "owners": {"type": "array", "items": {"type": "string"}},
           "digest_window_minutes": {"type": "number", "minimum": 0},
           "continue": {"type": "boolean"},
+          "language": {"enum": ["en", "zh-CN"]},
+          "utc_offset_minutes": {"type": "integer", "minimum": -720, "maximum": 840},
           "group_by": {"type": "array",
                        "items": {"enum": ["level", "reason", "tier", "abc_class", "stage", "industry",
                                           "account_manager", "customer_id", "event"]}}
@@ -73,7 +78,11 @@ const char* const kAlertSettingsSchema = R"({
         "exempt_levels": {"type": "array", "items": {"type": "string"}}
       }
     },
-    "signal_reasons": {"type": "array", "items": {"type": "string"}}
+    "signal_reasons": {"type": "array", "items": {"type": "string"}},
+    "language": {"enum": ["en", "zh-CN"]},
+    "utc_offset_minutes": {"type": "integer", "minimum": -720, "maximum": 840},
+    "first_actions": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
+    "max_reasons": {"type": "integer", "minimum": 1, "maximum": 20}
   }
 })";
 
@@ -93,6 +102,12 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
       parsed.digest_window_ms = std::llround(route.value("digest_window_minutes", 0.0) * 60'000.0);
       parsed.group_by = route.value("group_by", std::vector<std::string>{});
       parsed.continue_matching = route.value("continue", false);
+      if (route.contains("language")) {
+        parsed.language = route["language"].get<std::string>();
+      }
+      if (route.contains("utc_offset_minutes")) {
+        parsed.utc_offset_minutes = route["utc_offset_minutes"].get<int>();
+      }
       for (const auto& [field, label] : {std::pair{"abc_classes", "abc_class"}, std::pair{"stages", "stage"},
                                          std::pair{"industries", "industry"}, std::pair{"owners", "account_manager"}}) {
         if (route.contains(field)) {
@@ -128,6 +143,10 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
     settings.close_loop_ms = std::llround(section["close_loop_hours"].get<double>() * static_cast<double>(kHourMs));
   }
   settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
+  settings.language = section.value("language", settings.language);
+  settings.utc_offset_minutes = section.value("utc_offset_minutes", settings.utc_offset_minutes);
+  settings.first_actions = section.value("first_actions", settings.first_actions);
+  settings.max_reasons = section.value("max_reasons", settings.max_reasons);
   if (const auto quiet = section.find("quiet_hours"); quiet != section.end()) {
     settings.quiet_hours = parse_quiet_hours(*quiet, settings.quiet_hours.levels);
   }
@@ -246,40 +265,131 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
   }
   const std::int64_t now = clock_.now_ms();
   const std::int64_t n = outbox_.messages_of_alert(alert_id);
+  const AlertFacts facts = alert_facts(alert_id, customer_id, reason, condition, event);
+  AckTokens ack_tokens(store_.database(), clock_);
+  const std::optional<AckAlertRecord> alert = ack_tokens.repository().alert(alert_id);
+  // A link per recipient acknowledges as that person: with links on, each
+  // recipient gets a message of their own.
+  const bool ack_links =
+      !settings_.public_url.empty() && event != "resolved" && alert && alert->state == "open" && facts.deadline_ms > 0;
   for (const Target& target : targets) {
-    OutboxMessage message;
-    message.alert_id = alert_id;
-    message.channel_id = target.channel;
-    message.idempotency_key = fmt::format("crm-alert-{}-{}-{}", alert_id, n + 1, target.channel);
-    Envelope& envelope = message.envelope;
-    envelope.severity = event == "resolved" ? CRM_SEVERITY_INFO
-                        : (condition.level == "signal" || condition.level == next_level("signal"))
-                            ? CRM_SEVERITY_WARNING
-                            : CRM_SEVERITY_CRITICAL;
-    envelope.title = event == "resolved"    ? "Resolved: " + condition.title
-                     : event == "escalated" ? "Escalated: " + condition.title
-                     : event == "reminder"  ? "Reminder: " + condition.title
-                                            : condition.title;
-    envelope.text = condition.detail;
-    envelope.recipients = target.recipients;
-    envelope.customer_id = customer_id;
-    envelope.reason = reason;
-    envelope.level = condition.level;
-    envelope.event = event;
-    envelope.created_ms = now;
-    envelope.labels = condition.labels.is_object() ? condition.labels : nlohmann::json::object();
-    if (target.route != nullptr && target.route->digest_window_ms > 0) {
-      const nlohmann::json stored = envelope.to_json();
-      nlohmann::json group = {target.channel, target.recipients};
-      for (const std::string& label : target.route->group_by) {
-        group.push_back(stored.value(label, nlohmann::json()).dump());
-      }
-      message.group_key = "route:" + group.dump();
-      message.digest_window_ms = target.route->digest_window_ms;
+    MessageStyle style;
+    style.language = target.route != nullptr && target.route->language ? *target.route->language : settings_.language;
+    style.utc_offset_minutes = target.route != nullptr && target.route->utc_offset_minutes
+                                   ? *target.route->utc_offset_minutes
+                                   : settings_.utc_offset_minutes;
+    const auto configured = settings_.first_actions.find(condition.level);
+    style.first_action = configured != settings_.first_actions.end()
+                             ? configured->second
+                             : default_first_action(condition.level, style.language);
+    if (!settings_.public_url.empty() && customer_id != 0) {
+      style.customer_url = fmt::format("{}/app/customers/{}", settings_.public_url, customer_id);
     }
-    outbox_.enqueue(message, now);
+    std::vector<std::vector<std::string>> messages;
+    if (ack_links && target.recipients.size() > 1) {
+      for (const std::string& recipient : target.recipients) {
+        messages.push_back({recipient});
+      }
+    } else {
+      messages.push_back(target.recipients);
+    }
+    for (std::size_t m = 0; m < messages.size(); ++m) {
+      OutboxMessage message;
+      message.alert_id = alert_id;
+      message.channel_id = target.channel;
+      message.idempotency_key = messages.size() == 1
+                                    ? fmt::format("crm-alert-{}-{}-{}", alert_id, n + 1, target.channel)
+                                    : fmt::format("crm-alert-{}-{}-{}-{}", alert_id, n + 1, target.channel, m + 1);
+      Envelope& envelope = message.envelope;
+      envelope.severity = event == "resolved" ? CRM_SEVERITY_INFO
+                          : (condition.level == "signal" || condition.level == next_level("signal"))
+                              ? CRM_SEVERITY_WARNING
+                              : CRM_SEVERITY_CRITICAL;
+      envelope.title = event == "resolved"    ? "Resolved: " + condition.title
+                       : event == "escalated" ? "Escalated: " + condition.title
+                       : event == "reminder"  ? "Reminder: " + condition.title
+                                              : condition.title;
+      style.recipient.clear();
+      style.ack_url.clear();
+      if (ack_links && messages[m].size() == 1) {
+        style.recipient = messages[m].front();
+        style.ack_url = fmt::format("{}/ack/{}", settings_.public_url,
+                                    ack_tokens.issue(alert_id, style.recipient, facts.deadline_ms));
+      }
+      AlertMessage rendered = render_alert_message(facts, style);
+      envelope.text = std::move(rendered.text);
+      envelope.markdown = std::move(rendered.markdown);
+      envelope.links = std::move(rendered.links);
+      envelope.details = std::move(rendered.facts);
+      envelope.recipients = messages[m];
+      envelope.customer_id = customer_id;
+      envelope.reason = reason;
+      envelope.level = condition.level;
+      envelope.event = event;
+      envelope.created_ms = now;
+      envelope.labels = condition.labels.is_object() ? condition.labels : nlohmann::json::object();
+      if (target.route != nullptr && target.route->digest_window_ms > 0) {
+        const nlohmann::json stored = envelope.to_json();
+        nlohmann::json group = {target.channel, messages[m]};
+        for (const std::string& label : target.route->group_by) {
+          group.push_back(stored.value(label, nlohmann::json()).dump());
+        }
+        message.group_key = "route:" + group.dump();
+        message.digest_window_ms = target.route->digest_window_ms;
+      }
+      outbox_.enqueue(message, now);
+    }
   }
   alerts_.mark_notified(alert_id, now);
+}
+
+AlertFacts AlertEngine::alert_facts(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason,
+                                    const Condition& condition, const std::string& event) {
+  AlertFacts facts;
+  facts.alert_id = alert_id;
+  facts.customer_id = customer_id;
+  facts.level = condition.level;
+  facts.event = event;
+  if (const std::optional<AckAlertRecord> alert = AckTokenRepository(store_.database()).alert(alert_id)) {
+    facts.deadline_ms = alert->deadline_ms;
+  }
+  const std::int64_t now = clock_.now_ms();
+  constexpr std::int64_t kYearMs = 365LL * 24 * kHourMs;
+  const std::optional<AlertCustomerContext> context =
+      customer_id == 0 ? std::nullopt
+                       : AlertContextRepository(store_.database()).customer(customer_id, now - kYearMs, now);
+  if (!context) {
+    facts.customer_id = 0;
+    facts.summary = condition.detail;
+    return facts;
+  }
+  facts.customer_name = context->name;
+  facts.customer_source = context->source;
+  facts.customer_external_id = context->external_id;
+  facts.score = context->score;
+  facts.abc_class = context->abc_class;
+  // A signal's own reason first, then the latest run's, each once.
+  std::vector<std::string> codes;
+  if (reason != "band" && reason.find(':') == std::string::npos) {
+    codes.push_back(reason);
+  }
+  for (const std::string& code : split_reason_codes(context->reason_codes)) {
+    if (std::find(codes.begin(), codes.end(), code) == codes.end()) {
+      codes.push_back(code);
+    }
+  }
+  for (const std::string& code : codes) {
+    if (static_cast<int>(facts.reasons.size()) >= settings_.max_reasons) {
+      break;
+    }
+    facts.reason_codes.push_back(code);
+    facts.reasons.push_back(plain_label(scoring_, code));
+  }
+  if (!context->revenue_by_currency.empty()) {
+    facts.value_currency = context->revenue_by_currency.front().first;
+    facts.value_amount = context->revenue_by_currency.front().second;
+  }
+  return facts;
 }
 
 AlertCounts AlertEngine::evaluate(std::int64_t run_id) {

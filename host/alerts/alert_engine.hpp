@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "alerts/alert_message.hpp"
 #include "alerts/alert_settings.hpp"
 #include "core/clock.hpp"
 #include "core/logger.hpp"
@@ -83,6 +84,10 @@ class AlertEngine {
   std::string owner_role(const std::string& level) const;
   void notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason, const Condition& condition,
               const std::string& event);
+  // What the notification of `event` says: the customer as people know them,
+  // the top reasons, the value at stake and the deadline, read from the store.
+  AlertFacts alert_facts(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason,
+                         const Condition& condition, const std::string& event);
   std::vector<std::string> resolve_recipients(const std::vector<std::string>& recipients,
                                               const Condition& condition) const;
 

@@ -40,6 +40,10 @@ struct AlertRoute {
   // Also try the routes after this one (as Alertmanager's `continue`): one
   // alert can go to the console and to e-mail.
   bool continue_matching = false;
+  // How the route's notifications read: "en" or "zh-CN", and the offset of
+  // their deadline's clock from UTC; unset: the alerts section's.
+  std::optional<std::string> language{};
+  std::optional<int> utc_offset_minutes{};
 };
 
 // The "alerts" section of the host configuration; every number a default.
@@ -66,6 +70,16 @@ struct AlertSettings {
   // Scorer reason codes that raise an alert of their own: the rule signals of
   // domain.md section 3. Others (an RFM quintile, say) stay explanations.
   std::vector<std::string> signal_reasons = default_signal_reasons();
+  // What a notification says (alerts/alert_message.hpp). The web app's
+  // address (the configuration's top-level "public_url"; "" : no links).
+  std::string public_url;
+  std::string language = "en";  // "en" or "zh-CN"
+  // Deadlines are shown on the clock of UTC plus this (480: China Standard Time).
+  int utc_offset_minutes = 0;
+  // The first action a level calls for, replacing the defaults of domain.md
+  // section 5 in every language: level -> text.
+  std::map<std::string, std::string> first_actions;
+  int max_reasons = 3;  // top reasons a notification names
 };
 
 AlertSettings parse_alert_settings(const nlohmann::json& section);

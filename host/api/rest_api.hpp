@@ -30,6 +30,8 @@ class ServiceControl {
   virtual nlohmann::json readiness() = 0;
   // The Prometheus text exposition of every metric.
   virtual std::string metrics_text() = 0;
+  // A token was created or revoked through the API: forget what was cached about tokens.
+  virtual void tokens_changed() = 0;
   // One answered request, for the metrics: `route` is the template, not the path.
   virtual void observe_request(std::string_view route, std::string_view method, int status, double seconds) = 0;
 };

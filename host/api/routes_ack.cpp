@@ -13,12 +13,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
     }
   }
   return out;
@@ -40,18 +51,21 @@ struct AckWords {
   const char* done;
 };
 
-constexpr AckWords kEnglish = {"Acknowledge alert", "Customer", "Level", "Health score", "Respond by (UTC)",
-                               "Acknowledging as", "Acknowledge", "Acknowledged"};
+constexpr AckWords kEnglish = {"Acknowledge alert", "Customer",         "Level",       "Health score",
+                               "Respond by (UTC)",  "Acknowledging as", "Acknowledge", "Acknowledged"};
 constexpr AckWords kChinese = {"确认预警", "客户", "级别", "健康分", "响应截止 (UTC)", "确认人", "确认", "已确认"};
 
 int status_for(AckLinkStatus status) {
   switch (status) {
     case AckLinkStatus::valid:
-    case AckLinkStatus::acknowledged: return 200;
+    case AckLinkStatus::acknowledged:
+      return 200;
     case AckLinkStatus::bad_signature:
-    case AckLinkStatus::expired: return 404;
+    case AckLinkStatus::expired:
+      return 404;
     case AckLinkStatus::used:
-    case AckLinkStatus::alert_closed: return 409;
+    case AckLinkStatus::alert_closed:
+      return 409;
   }
   return 404;
 }
@@ -91,7 +105,8 @@ http::Response ack_page(const AckLinkView& view, const RouteRequest& request, bo
   response.status = status_for(view.status);
   response.content_type = "text/html; charset=utf-8";
   response.headers.emplace_back("Cache-Control", "no-store");
-  response.headers.emplace_back("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
+  response.headers.emplace_back("Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'");
   response.body = std::move(body);
   return response;
 }

@@ -2,6 +2,7 @@
 
 #include "api/openapi_document.hpp"
 #include "api/routes.hpp"
+#include "app/api_tokens.hpp"
 #include "app/result_json.hpp"
 #include "app/sync_jobs.hpp"
 
@@ -66,6 +67,35 @@ void add_system_routes(Router& router, RouteContext context) {
                 nlohmann::json report = quarantine_retry_json(result);
                 return json_response(report.empty() ? nlohmann::json{{"connector", connector_id}, {"released", 0}}
                                                     : report.front());
+              }});
+  router.add({"GET", "/api/v1/tokens", Scope::admin,
+              [&session](const RouteRequest&) { return items_response(api_tokens_json(list_api_tokens(session))); }});
+  router.add({"POST", "/api/v1/tokens", Scope::admin, [&session, &service](const RouteRequest& request) {
+                const nlohmann::json body = json_body(request);
+                const auto scopes = body.find("scopes");
+                if (scopes == body.end() || !scopes->is_array() || scopes->empty()) {
+                  throw invalid_request("'scopes' must be a non-empty array of read, write, admin");
+                }
+                std::vector<crm::host::Scope> granted;
+                for (const nlohmann::json& scope : *scopes) {
+                  const std::optional<crm::host::Scope> parsed =
+                      scope.is_string() ? crm::host::parse_scope(scope.get<std::string>()) : std::nullopt;
+                  if (!parsed) {
+                    throw invalid_request("'scopes' must hold only read, write or admin");
+                  }
+                  granted.push_back(*parsed);
+                }
+                const CreatedApiToken created = create_api_token(session, body_text(body, "name", true), granted);
+                service.tokens_changed();
+                return json_response(created_api_token_json(created), 201);
+              }});
+  router.add({"DELETE", "/api/v1/tokens/{name}", Scope::admin, [&session, &service](const RouteRequest& request) {
+                revoke_api_token(session, request.param("name"));
+                service.tokens_changed();
+                http::Response response;
+                response.status = 204;
+                response.content_type.clear();
+                return response;
               }});
   router.add(
       {"GET", "/api/v1/jobs", Scope::read, [&service](const RouteRequest&) { return json_response(service.jobs()); }});

@@ -172,7 +172,7 @@ CreatedApiToken create_api_token(Session& session, const std::string& name, cons
     throw InvalidRequest("a token needs at least one scope (read, write or admin)");
   }
   CreatedApiToken created{name, new_token(), expand_scopes(scopes), session.clock().now_ms()};
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   ApiTokenRepository tokens(store->database());
   if (!tokens.insert(name, api_token_hash(created.token), scopes_text(created.scopes), created.created_ms)) {
     // 256 random bits do not collide: the name is taken.
@@ -183,7 +183,7 @@ CreatedApiToken create_api_token(Session& session, const std::string& name, cons
 }
 
 std::vector<ApiTokenInfo> list_api_tokens(Session& session) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   std::vector<ApiTokenInfo> tokens;
   for (const ApiTokenRow& row : ApiTokenRepository(store->database()).list()) {
     tokens.push_back({row.name, stored_scopes(row.scopes), row.created_ms, row.last_used_ms, row.revoked_ms});
@@ -192,7 +192,7 @@ std::vector<ApiTokenInfo> list_api_tokens(Session& session) {
 }
 
 void revoke_api_token(Session& session, const std::string& name) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   if (!ApiTokenRepository(store->database()).revoke(name, session.clock().now_ms())) {
     throw NotFound(fmt::format("no token named '{}' that is not revoked (`crmhost tokens list` shows them)", name));
   }

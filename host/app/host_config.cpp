@@ -24,6 +24,7 @@ const char* const kHostConfigSchema = R"({
     "plugin_dirs": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "log_level": {"enum": ["debug", "info", "warn", "error"]},
     "allow_writable_plugins": {"type": "boolean"},
+    "public_url": {"type": "string", "pattern": "^https?://[^\\s/?#]+(/[^\\s?#]*)?$"},
     "customers": {
       "type": "object",
       "additionalProperties": false,
@@ -59,7 +60,6 @@ const char* const kHostConfigSchema = R"({
       "additionalProperties": false,
       "properties": {
         "listen": {"type": "string", "minLength": 3},
-        "public_url": {"type": "string", "pattern": "^https?://"},
         "max_body_bytes": {"type": "integer", "minimum": 1024},
         "worker_threads": {"type": "integer", "minimum": 0, "maximum": 256},
         "header_timeout_ms": {"type": "integer", "minimum": 100},
@@ -147,6 +147,11 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   config.features = parse_feature_settings(document.value("features", nlohmann::json::object()));
   config.scoring = parse_scoring_settings(document.value("scoring", nlohmann::json::object()));
   config.alerts = parse_alert_settings(document.value("alerts", nlohmann::json::object()));
+  config.public_url = document.value("public_url", std::string());
+  while (config.public_url.ends_with('/')) {
+    config.public_url.pop_back();
+  }
+  config.alerts.public_url = config.public_url;
   config.winback = parse_winback_settings(document.value("winback", nlohmann::json::object()));
   config.winback.band_order.clear();
   for (const BandRule& band : config.scoring.bands) {

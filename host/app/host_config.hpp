@@ -50,6 +50,10 @@ struct HostConfig {
   // `crmhost serve`'s jobs, time zone and jitter, checked for shape here and
   // read by host/service (parse_service_settings), which sits above this layer.
   nlohmann::json service = nlohmann::json::object();
+  // The web app's address as people reach it ("https://crm.example.com"), for
+  // links in notifications: the customer's page and the acknowledge link.
+  // "" : notifications carry no links. No trailing slash.
+  std::string public_url;
 };
 
 // Reads and validates the file; throws ConfigError naming the file and field.

@@ -462,4 +462,23 @@ nlohmann::json api_tokens_json(const std::vector<ApiTokenInfo>& tokens) {
   return rows;
 }
 
+nlohmann::json ack_link_json(const AckLinkView& view) {
+  nlohmann::json out = {{"status", ack_link_status_name(view.status)}, {"message", view.message}};
+  if (view.status == AckLinkStatus::bad_signature) {
+    return out;  // nothing about an alert to someone holding a forged or altered link
+  }
+  out.update({{"alert_id", view.alert_id},
+              {"customer_id", view.customer_id},
+              {"customer_name", view.customer_name},
+              {"band", view.band},
+              {"score", view.score ? json_number(*view.score) : nlohmann::json()},
+              {"title", view.title},
+              {"deadline_ms", view.deadline_ms},
+              {"recipient", view.recipient},
+              {"alert_state", view.alert_state},
+              {"acked_by", view.acked_by.empty() ? nlohmann::json() : nlohmann::json(view.acked_by)},
+              {"acked_ms", view.acked_ms == 0 ? nlohmann::json() : nlohmann::json(view.acked_ms)}});
+  return out;
+}
+
 }  // namespace crm::host

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "app/ack_links.hpp"
 #include "app/alert_jobs.hpp"
 #include "app/api_tokens.hpp"
 #include "app/config_check.hpp"
@@ -57,6 +58,9 @@ nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks);
 
 nlohmann::json run_summary_json(const RunSummary& summary);
 nlohmann::json config_check_json(const ConfigCheck& check);
+// {"status", "message"} and, unless bad_signature, {"alert_id", "customer_id", "customer_name", "band",
+// "score", "title", "deadline_ms", "recipient", "alert_state", "acked_by", "acked_ms"}.
+nlohmann::json ack_link_json(const AckLinkView& view);
 
 // {"name", "token", "scopes": ["read", ...], "created_ms"}: the only form that holds a token.
 nlohmann::json created_api_token_json(const CreatedApiToken& created);

@@ -1,9 +1,10 @@
 #include "cli/command_line.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <fmt/format.h>
 #include <iostream>
-#include <unistd.h>
 
 #include "app/request_dates.hpp"
 #include "cli/exit_codes.hpp"

@@ -75,7 +75,19 @@ class Server {
   [[nodiscard]] virtual std::string_view implementation() const = 0;
 };
 
-// The server the product uses.
+// The two implementations of Server. Beast holds under the tests of
+// tests/host/http (limits, timeouts, slow clients, 1,000 connections, drain).
+// cpprestsdk's http_listener does not, and is kept only for comparison: it
+// reads headers with no deadline and no size bound (a slow-loris client keeps
+// its connection), takes "HTTP/9.Z" and "Content-Length: banana" for valid
+// requests, answers a too-large Content-Length only after receiving the whole
+// body, and drops requests in flight when closed (so its stop() keeps
+// accepting connections while it drains).
+enum class Implementation { beast, cpprestsdk };
+
+// The server the product uses: Boost.Beast.
 std::unique_ptr<Server> make_server(const ServerOptions& options, Handler handler);
+// A server of the implementation named, for tests and benchmarks that compare them.
+std::unique_ptr<Server> make_server(const ServerOptions& options, Handler handler, Implementation implementation);
 
 }  // namespace crm::host::http

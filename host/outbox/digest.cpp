@@ -109,8 +109,9 @@ Notification render(const Batch& batch, std::size_t max_bytes) {
     notification.severity = envelope.severity;
     notification.title = envelope.title;
     notification.text = truncate_utf8(envelope.text, max_bytes, kTruncatedMarker);
-    notification.markdown =
-        truncate_utf8("**" + notification.title + "**\n\n" + envelope.text, max_bytes, kTruncatedMarker);
+    notification.markdown = truncate_utf8(
+        "**" + notification.title + "**\n\n" + (envelope.markdown.empty() ? envelope.text : envelope.markdown),
+        max_bytes, kTruncatedMarker);
     notification.recipients = envelope.recipients;
     notification.links = envelope.links;
     notification.created_ms = envelope.created_ms;
@@ -122,6 +123,12 @@ Notification render(const Batch& batch, std::size_t max_bytes) {
     for (const char* name : {"tier", "abc_class", "stage", "industry", "account_manager"}) {
       if (const auto label = envelope.labels.find(name); label != envelope.labels.end() && label->is_string()) {
         labels[name] = *label;
+      }
+    }
+    // An alert's facts, for channels that render their own form (never shadowing the labels above).
+    for (const auto& [name, value] : envelope.details.items()) {
+      if (value.is_string() && !labels.contains(name)) {
+        labels[name] = value;
       }
     }
     notification.labels_json = labels.dump();

@@ -7,8 +7,9 @@
 namespace crm::host {
 namespace {
 
-constexpr std::array<std::string_view, 10> kFields = {"severity", "title", "text",  "recipients", "customer_id",
-                                                      "reason",   "level", "event", "created_ms", "links"};
+constexpr std::array<std::string_view, 12> kFields = {"severity",    "title",  "text",     "recipients",
+                                                      "customer_id", "reason", "level",    "event",
+                                                      "created_ms",  "links",  "markdown", "details"};
 
 bool is_field(const std::string& key) {
   return std::find(kFields.begin(), kFields.end(), key) != kFields.end();
@@ -35,6 +36,12 @@ nlohmann::json Envelope::to_json() const {
     }
     stored["links"] = std::move(list);
   }
+  if (!markdown.empty()) {
+    stored["markdown"] = markdown;
+  }
+  if (details.is_object() && !details.empty()) {
+    stored["details"] = details;
+  }
   return stored;
 }
 
@@ -56,6 +63,10 @@ Envelope Envelope::from_json(const nlohmann::json& stored) {
     for (const nlohmann::json& link : *links) {
       envelope.links.emplace_back(link.value("label", std::string()), link.value("url", std::string()));
     }
+  }
+  envelope.markdown = stored.value("markdown", std::string());
+  if (const auto details = stored.find("details"); details != stored.end() && details->is_object()) {
+    envelope.details = *details;
   }
   for (const auto& [key, value] : stored.items()) {
     if (!is_field(key)) {

@@ -25,6 +25,11 @@ struct Envelope {
   std::string event = "opened";  // opened, escalated, reminder, resolved; a campaign step's kind; revival
   std::int64_t created_ms = 0;
   std::vector<std::pair<std::string, std::string>> links{};  // label, url; stored only when there are some
+  // The body in Markdown ("" : made from the title and text when sent), and
+  // an alert's facts as one JSON object of strings (alerts/alert_message.hpp)
+  // that channels render in their own form; both stored only when set.
+  std::string markdown{};
+  nlohmann::json details = nlohmann::json::object();
   // What routes match and digests group on besides the fields above (tier,
   // abc_class, stage, industry, account_manager), stored beside them at the
   // top level of the object. Always an object.

@@ -26,7 +26,7 @@ nlohmann::json delivery_json(const DeliveryCounts& delivered) {
 // "failed" with the error when the work throws.
 template <typename Work>
 JobRunResult recorded(Session& session, const JobLock& held, const JobDefinition& job, Work work) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   session.close_interrupted_runs(*store, held);
   const std::int64_t run_id = store->begin_run(job.id, session.clock().now_ms());
   JobRunResult result;

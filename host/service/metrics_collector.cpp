@@ -66,9 +66,14 @@ void MetricsCollector::observe_job(std::string_view job, std::string_view outcom
 }
 
 void MetricsCollector::observe_sync(const SyncSummary& summary) {
-  records_synced_.with({summary.connector_id})
-      .inc(static_cast<double>(summary.counts.inserted + summary.counts.updated + summary.counts.unchanged));
-  records_quarantined_.with({summary.connector_id}).inc(static_cast<double>(summary.quarantined));
+  observe_sync_counts(summary.connector_id, summary.counts.inserted + summary.counts.updated + summary.counts.unchanged,
+                      summary.quarantined);
+}
+
+void MetricsCollector::observe_sync_counts(std::string_view connector, std::uint64_t synced,
+                                           std::uint64_t quarantined) {
+  records_synced_.with({connector}).inc(static_cast<double>(synced));
+  records_quarantined_.with({connector}).inc(static_cast<double>(quarantined));
 }
 
 void MetricsCollector::on_plugin_call(std::string_view plugin, const char* call, double seconds) noexcept {

@@ -51,6 +51,8 @@ class MetricsCollector final : public PluginCallObserver {
   void observe_job(std::string_view job, std::string_view outcome, double seconds);
   // What one connector's sync stored and quarantined.
   void observe_sync(const SyncSummary& summary);
+  // The same from a sync job's counts.
+  void observe_sync_counts(std::string_view connector, std::uint64_t synced, std::uint64_t quarantined);
   void on_plugin_call(std::string_view plugin, const char* call, double seconds) noexcept override;
 
   // Makes this collector the process's observer of plugin calls; uninstall() stops it (if it still is).

@@ -101,7 +101,7 @@ class ServiceRuntime final : public api::ServiceControl {
     bool ready = true;
     try {
       const StoreHandle store = session_.open_store();
-      store->schema_version();
+      checks["schema_version"] = store->schema_version();
       checks["store"] = "ok";
     } catch (const std::exception& e) {
       // The reason may carry a path or URL: the log has it, the answer does not.
@@ -122,7 +122,7 @@ class ServiceRuntime final : public api::ServiceControl {
     metrics_.observe_http_request(route, method, status, seconds);
   }
 
-  void forget_tokens() { tokens_.forget_all(); }
+  void tokens_changed() override { tokens_.forget_all(); }
 
  private:
   Session& session_;
@@ -148,10 +148,10 @@ JobExecutors observed(JobExecutors executors, MetricsCollector& metrics) {
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       if (job.kind == JobKind::sync && result.counts.is_object()) {
         metrics.observe_sync_counts(job.connector_id,
-                                    result.counts.value("inserted", std::int64_t{0}) +
-                                        result.counts.value("updated", std::int64_t{0}) +
-                                        result.counts.value("unchanged", std::int64_t{0}),
-                                    result.counts.value("quarantined", std::int64_t{0}));
+                                    result.counts.value("inserted", std::uint64_t{0}) +
+                                        result.counts.value("updated", std::uint64_t{0}) +
+                                        result.counts.value("unchanged", std::uint64_t{0}),
+                                    result.counts.value("quarantined", std::uint64_t{0}));
       }
       return result;
     };
@@ -173,9 +173,8 @@ int run_service(Session& session, const ServeOptions& options, const std::atomic
   server_options.host = address.host;
   server_options.port = address.port;
   // Each HTTP worker and the scheduler may hold a store at once; more idle ones would only hold memory.
-  session.pool_stores((server_options.worker_threads == 0 ? std::thread::hardware_concurrency()
-                                                          : server_options.worker_threads) +
-                      2);
+  session.pool_stores(
+      (server_options.worker_threads == 0 ? std::thread::hardware_concurrency() : server_options.worker_threads) + 2);
 
   MetricsCollector metrics;
   metrics.install();
@@ -192,11 +191,10 @@ int run_service(Session& session, const ServeOptions& options, const std::atomic
   const std::unique_ptr<http::Server> server =
       http::make_server(server_options, [&rest_api](const http::Request& request) { return rest_api.handle(request); });
   server->start();
-  session.logger().log(
-      LogLevel::info, "service",
-      fmt::format("listening on {}://{}:{} ({}); {} scheduled jobs; store {}",
-                  server_options.tls_certificate_file.empty() ? "http" : "https", address.host, server->port(),
-                  server->implementation(), settings.jobs.size(), session.database()));
+  session.logger().log(LogLevel::info, "service",
+                       fmt::format("listening on {}://{}:{} ({}); {} scheduled jobs; store {}",
+                                   server_options.tls_certificate_file.empty() ? "http" : "https", address.host,
+                                   server->port(), server->implementation(), settings.jobs.size(), session.database()));
   scheduler.start();
 
   while (!stop_requested.load()) {

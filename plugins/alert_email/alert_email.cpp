@@ -11,9 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "alert_email_manifest.h"
 #include "crm/plugin.hpp"
+#include "plugin_support/alert_facts.hpp"
 #include "plugin_support/civil_time.hpp"
 #include "plugin_support/http.hpp"
 
@@ -131,12 +134,16 @@ class EmailChannel final : public crm::Channel {
     for (std::size_t i = 0; i < message.recipient_count(); ++i) {
       to += (to.empty() ? "" : ", ") + std::string(message.recipient(i));
     }
-    std::string html =
-        "<html><body><h2>" + html_escape(message.title()) + "</h2>\n<p>" + html_escape(message.text()) + "</p>\n";
+    const crm::plugin_support::AlertFacts facts(message.labels_json());
+    std::string html = facts.present() ? facts_html(message, facts)
+                                       : "<html><body><h2>" + html_escape(message.title()) + "</h2>\n<p>" +
+                                             html_escape(message.text()) + "</p>\n";
     std::string text(message.text());
     for (std::size_t i = 0; i < message.link_count(); ++i) {
-      html += "<p><a href=\"" + html_escape(message.link_url(i)) + "\">" + html_escape(message.link_label(i)) +
-              "</a></p>\n";
+      if (!facts.present()) {
+        html += "<p><a href=\"" + html_escape(message.link_url(i)) + "\">" + html_escape(message.link_label(i)) +
+                "</a></p>\n";
+      }
       text += "\n" + std::string(message.link_label(i)) + ": " + std::string(message.link_url(i));
     }
     html += "</body></html>\n";
@@ -148,6 +155,44 @@ class EmailChannel final : public crm::Channel {
            "--" + boundary + "\r\n" +
            "Content-Type: text/html; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64_lines(html) +
            "--" + boundary + "--\r\n";
+  }
+
+  // An alert's facts as HTML: who, why (a list), what is at stake, by when,
+  // what to do first, and the links as buttons. Every value is escaped.
+  [[nodiscard]] static std::string facts_html(const crm::ChannelMessage& message,
+                                              const crm::plugin_support::AlertFacts& facts) {
+    const auto row = [&](const std::string& key, const std::string& value) {
+      return value.empty()
+                 ? std::string()
+                 : "<tr><th align=\"left\" style=\"padding-right:1em\">" + html_escape(facts.get("caption_" + key)) +
+                       "</th><td>" + html_escape(value) + "</td></tr>\n";
+    };
+    std::string html = "<html lang=\"" + html_escape(facts.chinese() ? "zh-CN" : "en") + "\"><body>\n<h2>" +
+                       html_escape(message.title()) + "</h2>\n<p><strong>" + html_escape(facts.get("headline")) +
+                       "</strong></p>\n";
+    const std::vector<std::string> reasons = facts.reasons();
+    if (!reasons.empty()) {
+      html += "<h3>" + html_escape(facts.get("caption_why")) + "</h3>\n<ul>\n";
+      for (const std::string& reason : reasons) {
+        html += "<li>" + html_escape(reason) + "</li>\n";
+      }
+      html += "</ul>\n";
+    }
+    html += "<table>\n" + row("value", facts.get("value_text")) + row("deadline", facts.get("deadline_text")) +
+            row("first_action", facts.get("first_action")) + "</table>\n";
+    std::string links;
+    for (const auto& [url_key, label_key] :
+         {std::pair{"customer_url", "caption_customer_page"}, std::pair{"ack_url", "caption_acknowledge"}}) {
+      if (!facts.get(url_key).empty()) {
+        links += "<a href=\"" + html_escape(facts.get(url_key)) +
+                 "\" style=\"display:inline-block;padding:6px 12px;margin-right:8px;border:1px solid #888\">" +
+                 html_escape(facts.get(label_key)) + "</a>";
+      }
+    }
+    if (!links.empty()) {
+      html += "<p>" + links + "</p>\n";
+    }
+    return html;
   }
 
   void send(const crm::Host& /*host*/, const crm::ChannelMessage& message, crm::ChannelResult& /*result*/) override {

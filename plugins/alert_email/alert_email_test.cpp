@@ -10,6 +10,7 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
+#include "support/alert_message_fixture.hpp"
 #include "support/child_process.hpp"
 #include "support/loopback.hpp"
 #include "support/required_program.hpp"
@@ -155,6 +156,76 @@ TEST(AlertEmail, DeliversARfc5322MessageWithEncodedChineseSubjectAndBothParts) {
   ASSERT_EQ(send_notification(*channel, alert()).outcome, DeliveryOutcome::delivered);
   for (const std::string& again : delivered(dir / "maildir")) {
     EXPECT_EQ(header(again, "Message-ID"), "<crm-alert-7-1-alert_email@example.test>");
+  }
+}
+
+// An alert's facts as the host renders them, in both languages: the text part
+// and the HTML part each name the customer and its ERP number, the reasons,
+// the value at stake, the deadline on the recipient's clock, the first action
+// and both links; the HTML escapes every value.
+TEST(AlertEmail, AnAlertSaysWhoWhyWhatIsAtStakeByWhenAndWhatToDoInBothParts) {
+  testing::TempDir dir("alert-email-facts");
+  SmtpServer server(dir / "maildir");
+  testing::TestHost test;
+  test.load({CRM_PLUGIN_DIR}, {{"alert_email",
+                                {{"config",
+                                  {{"smtp_url", "smtp://127.0.0.1:" + std::to_string(server.port())},
+                                   {"from", "alerts@example.test"},
+                                   {"from_name", "CRM"}}}}}});
+  LoadedPlugin* channel = test.host().find("alert_email");
+  ASSERT_NE(channel, nullptr) << test.record("alert_email")->reason;
+  for (const std::string language : {"en", "zh-CN"}) {
+    SCOPED_TRACE(language);
+    ASSERT_EQ(send_notification(*channel, testing::rendered_alert(language)).outcome, DeliveryOutcome::delivered);
+  }
+  auto messages = delivered(dir / "maildir");
+  ASSERT_EQ(messages.size(), 2U);
+  const auto part = [](const std::string& message, const std::string& type) {
+    const std::size_t start = message.find("Content-Type: " + type + "; charset=UTF-8");
+    const std::size_t crlf = message.find("\r\n\r\n", start);
+    const std::size_t body = crlf != std::string::npos ? crlf + 4 : message.find("\n\n", start) + 2;
+    return base64_decode(message.substr(body, message.find("--crm-", body) - body));
+  };
+  std::sort(messages.begin(), messages.end(), [&](const std::string& a, const std::string& b) {
+    return part(a, "text/plain").find("Acme") != std::string::npos &&
+           part(b, "text/plain").find("Acme") == std::string::npos;
+  });
+  const std::string english_text = part(messages[0], "text/plain");
+  const std::string english_html = part(messages[0], "text/html");
+  EXPECT_EQ(english_text,
+            "Acme <Trading> & Sons (erp_csv C-0042) is red: health score 42.9.\n"
+            "Why:\n"
+            "- Order volume fell by more than half year on year\n"
+            "- No order in 90 days\n"
+            "- A complaint was not resolved in time\n"
+            "Value at stake: 1,234,567.50 CNY (purchases in the last 12 months)\n"
+            "Respond by: 2026-01-02 08:00 (UTC+08:00)\n"
+            "First action: An executive-led retention team visits the customer on site within 48 h.\n"
+            "\nCustomer page: https://crm.example.test/app/customers/7"
+            "\nAcknowledge: https://crm.example.test/ack/AQAAAAAAAAAH-mac_of_the_token");
+  for (const char* expected :
+       {"<html lang=\"en\">", "Acme &lt;Trading&gt; &amp; Sons (erp_csv C-0042) is red: health score 42.9.",
+        "<li>No order in 90 days</li>", "<th align=\"left\" style=\"padding-right:1em\">Value at stake</th>",
+        "<td>1,234,567.50 CNY (purchases in the last 12 months)</td>", "<td>2026-01-02 08:00 (UTC+08:00)</td>",
+        "<td>An executive-led retention team visits the customer on site within 48 h.</td>",
+        "<a href=\"https://crm.example.test/app/customers/7\"", ">Customer page</a>",
+        "<a href=\"https://crm.example.test/ack/AQAAAAAAAAAH-mac_of_the_token\"", ">Acknowledge</a>"}) {
+    EXPECT_NE(english_html.find(expected), std::string::npos) << expected << "\n" << english_html;
+  }
+  EXPECT_EQ(english_html.find("<Trading>"), std::string::npos) << "every value escaped";
+  const std::string chinese_text = part(messages[1], "text/plain");
+  const std::string chinese_html = part(messages[1], "text/html");
+  for (const char* expected :
+       {"客户 上海华东机械有限公司（erp_csv C-0042）处于红色预警：健康分 42.9。",
+        "原因：\n- 采购量比去年同期下降超过一半", "涉及价值：1,234,567.50 CNY（近 12 个月采购额）",
+        "响应期限：2026-01-02 08:00 (UTC+08:00)", "首要行动：由高管牵头组建挽留小组，48 小时内上门拜访客户。",
+        "确认处理: https://crm.example.test/ack/AQAAAAAAAAAH-mac_of_the_token",
+        "客户页面: https://crm.example.test/app/customers/7"}) {
+    EXPECT_NE(chinese_text.find(expected), std::string::npos) << expected << "\n" << chinese_text;
+  }
+  for (const char* expected : {"<html lang=\"zh-CN\">", "<h3>原因</h3>", "<li>90 天内没有下单</li>", ">涉及价值</th>",
+                               ">响应期限</th>", ">首要行动</th>", ">客户页面</a>", ">确认处理</a>"}) {
+    EXPECT_NE(chinese_html.find(expected), std::string::npos) << expected << "\n" << chinese_html;
   }
 }
 

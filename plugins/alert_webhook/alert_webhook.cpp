@@ -12,9 +12,11 @@
 #include <openssl/hmac.h>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "alert_webhook_manifest.h"
 #include "crm/plugin.hpp"
+#include "plugin_support/alert_facts.hpp"
 #include "plugin_support/civil_time.hpp"
 #include "plugin_support/http.hpp"
 
@@ -36,6 +38,58 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
 
 const char* severity_label(crm_severity severity) {
   return severity == CRM_SEVERITY_CRITICAL ? "critical" : severity == CRM_SEVERITY_WARNING ? "warning" : "info";
+}
+
+// The facts as JSON: numbers as numbers, reasons as a list, absent ones left out.
+nlohmann::json facts_json(const crm::plugin_support::AlertFacts& facts) {
+  nlohmann::json out = {{"language", facts.get("language")}, {"summary", facts.get("headline")}};
+  if (!facts.get("customer_source").empty() || !facts.get("customer_name").empty()) {
+    out["customer"] = {{"name", facts.get("customer_name")},
+                       {"source", facts.get("customer_source")},
+                       {"external_id", facts.get("customer_external_id")}};
+  }
+  const auto number = [](const std::string& text) {
+    return text.empty() ? nlohmann::json() : nlohmann::json::parse(text, nullptr, false);
+  };
+  if (!facts.get("score").empty()) {
+    out["score"] = number(facts.get("score"));
+  }
+  nlohmann::json reasons = nlohmann::json::array();
+  const std::vector<std::string> texts = facts.reasons();
+  std::vector<std::string> codes;
+  const std::string joined = facts.get("reason_codes");
+  for (std::size_t start = 0; start < joined.size();) {
+    const std::size_t end = std::min(joined.find(',', start), joined.size());
+    codes.push_back(joined.substr(start, end - start));
+    start = end + 1;
+  }
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    reasons.push_back({{"code", i < codes.size() ? codes[i] : std::string()}, {"text", texts[i]}});
+  }
+  out["reasons"] = reasons;
+  if (!facts.get("value_amount").empty()) {
+    out["value_at_stake"] = {{"amount", number(facts.get("value_amount"))},
+                             {"currency", facts.get("value_currency")},
+                             {"basis", facts.get("value_basis")},
+                             {"text", facts.get("value_text")}};
+  }
+  if (!facts.get("deadline").empty()) {
+    out["deadline"] = {
+        {"at", facts.get("deadline")}, {"ms", number(facts.get("deadline_ms"))}, {"text", facts.get("deadline_text")}};
+  }
+  if (!facts.get("first_action").empty()) {
+    out["first_action"] = facts.get("first_action");
+  }
+  nlohmann::json links = nlohmann::json::object();
+  if (!facts.get("customer_url").empty()) {
+    links["customer"] = facts.get("customer_url");
+  }
+  if (!facts.get("ack_url").empty()) {
+    links["acknowledge"] = facts.get("ack_url");
+    out["acknowledge_as"] = facts.get("ack_recipient");
+  }
+  out["links"] = links;
+  return out;
 }
 
 class WebhookChannel final : public crm::Channel {
@@ -63,6 +117,12 @@ class WebhookChannel final : public crm::Channel {
     if (!labels.is_object()) {
       labels = nlohmann::json::object();
     }
+    // An alert's facts leave the labels (strings receivers group on) for a
+    // structured object of their own, "crm", in each alert.
+    const crm::plugin_support::AlertFacts facts(message.labels_json());
+    for (auto item = labels.begin(); item != labels.end();) {
+      item = crm::plugin_support::AlertFacts::is_fact_key(item.key()) ? labels.erase(item) : std::next(item);
+    }
     labels["alertname"] = labels.value("reason", std::string("crm_alert"));
     labels["severity"] = severity_label(message.severity());
     const bool resolved = message.event() == "resolved";
@@ -78,7 +138,7 @@ class WebhookChannel final : public crm::Channel {
       annotations[std::string(message.link_label(i))] = std::string(message.link_url(i));
     }
     const std::string key(message.idempotency_key());
-    const nlohmann::json alert = {
+    nlohmann::json alert = {
         {"status", status},
         {"labels", labels},
         {"annotations", annotations},
@@ -86,6 +146,9 @@ class WebhookChannel final : public crm::Channel {
         {"endsAt", resolved ? crm::plugin_support::rfc3339_utc(message.created_ms()) : "0001-01-01T00:00:00Z"},
         {"generatorURL", ""},
         {"fingerprint", key}};
+    if (facts.present()) {
+      alert["crm"] = facts_json(facts);
+    }
     const nlohmann::json payload = {{"version", "4"},         {"groupKey", key},
                                     {"truncatedAlerts", 0},   {"status", status},
                                     {"receiver", receiver_},  {"groupLabels", {{"alertname", labels["alertname"]}}},

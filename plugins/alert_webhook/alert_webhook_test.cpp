@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include "loader/channel_call.hpp"
+#include "support/alert_message_fixture.hpp"
 #include "support/controlled_server.hpp"
 #include "support/test_host.hpp"
 
@@ -135,6 +136,41 @@ TEST_F(AlertWebhook, AnUnsetSecretVariableIsAConfigurationErrorWithoutTheValue) 
   EXPECT_EQ(test_.host().find("alert_webhook"), nullptr);
   EXPECT_NE(test_.record("alert_webhook")->reason.find("NOPE"), std::string::npos)
       << test_.record("alert_webhook")->reason;
+}
+
+// An alert's facts as structured JSON in each alert ("crm"), out of the
+// labels receivers group on; in the configured language.
+TEST_F(AlertWebhook, AnAlertCarriesItsFactsAsStructuredJson) {
+  LoadedPlugin& channel = load();
+  for (const std::string language : {"en", "zh-CN"}) {
+    ASSERT_EQ(send_notification(channel, testing::rendered_alert(language)).outcome, DeliveryOutcome::delivered);
+  }
+  const json requests = receiver_.control("requests");
+  ASSERT_EQ(requests.size(), 2U);
+  const json english = json::parse(requests[0]["body"].get<std::string>())["alerts"][0];
+  EXPECT_EQ(english["labels"], json::parse(R"({"alert_id": "7", "alertname": "band", "customer_id": "7",
+                                               "level": "red", "reason": "band", "severity": "critical"})"));
+  const json& crm = english["crm"];
+  EXPECT_EQ(crm["language"], "en");
+  EXPECT_EQ(crm["customer"], json::parse(R"({"name": "Acme <Trading> & Sons", "source": "erp_csv",
+                                             "external_id": "C-0042"})"));
+  EXPECT_EQ(crm["score"], 42.9);
+  ASSERT_EQ(crm["reasons"].size(), 3U);
+  EXPECT_EQ(crm["reasons"][1], json::parse(R"({"code": "reason_2", "text": "No order in 90 days"})"));
+  EXPECT_EQ(crm["value_at_stake"]["amount"], 1234567.5);
+  EXPECT_EQ(crm["value_at_stake"]["currency"], "CNY");
+  EXPECT_EQ(crm["value_at_stake"]["basis"], "purchases_12_months");
+  EXPECT_EQ(crm["deadline"]["at"], "2026-01-02T08:00:00+08:00");
+  EXPECT_EQ(crm["deadline"]["ms"], testing::kAlertDeadlineMs);
+  EXPECT_EQ(crm["first_action"], "An executive-led retention team visits the customer on site within 48 h.");
+  EXPECT_EQ(crm["links"]["customer"], testing::kCustomerUrl);
+  EXPECT_EQ(crm["links"]["acknowledge"], testing::kAckUrl);
+  EXPECT_EQ(crm["acknowledge_as"], "coo@example.test");
+  const json chinese = json::parse(requests[1]["body"].get<std::string>())["alerts"][0]["crm"];
+  EXPECT_EQ(chinese["language"], "zh-CN");
+  EXPECT_EQ(chinese["summary"], "客户 上海华东机械有限公司（erp_csv C-0042）处于红色预警：健康分 42.9。");
+  EXPECT_EQ(chinese["first_action"], "由高管牵头组建挽留小组，48 小时内上门拜访客户。");
+  EXPECT_EQ(chinese["deadline"]["text"], "2026-01-02 08:00 (UTC+08:00)");
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "alert_wecom_manifest.h"
 #include "crm/plugin.hpp"
+#include "plugin_support/alert_facts.hpp"
 #include "plugin_support/wecom_client.hpp"
 
 namespace {
@@ -87,8 +88,23 @@ class WecomChannel final : public crm::Channel {
 
  private:
   [[nodiscard]] std::string content(const crm::ChannelMessage& message, std::size_t limit_bytes) const {
-    const std::string body = markdown_ ? std::string(message.markdown())
-                                       : std::string(message.title()) + "\n\n" + std::string(message.text());
+    // An alert's facts are rendered here, to the limit of the message type:
+    // reasons give way before the deadline, the action and the links do.
+    const crm::plugin_support::AlertFacts facts(message.labels_json());
+    if (markdown_ && facts.present()) {
+      return facts.markdown(message.title(), limit_bytes);
+    }
+    std::string body = markdown_ ? std::string(message.markdown())
+                                 : std::string(message.title()) + "\n\n" + std::string(message.text());
+    if (!markdown_) {
+      std::string links;
+      for (std::size_t i = 0; i < message.link_count(); ++i) {
+        links += "\n" + std::string(message.link_label(i)) + ": " + std::string(message.link_url(i));
+      }
+      if (!links.empty() && links.size() < limit_bytes / 2) {
+        return crm::truncate_utf8(body, limit_bytes - links.size(), kCutMarker) + links;
+      }
+    }
     return crm::truncate_utf8(body, limit_bytes, kCutMarker);
   }
 

@@ -8,6 +8,7 @@
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
+#include "support/alert_message_fixture.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
 #include "support/test_database.hpp"
@@ -340,6 +341,62 @@ TEST_F(AlertWecomBurst, AlertsArrivingEverySecondArePacedToTwentyAMinuteThenDige
   EXPECT_LT(messages, 100U) << "some alerts went out in digests";
   EXPECT_GE(messages, 20U);
   expect_never_over_the_robot_limit();
+}
+
+// An alert's facts in WeCom Markdown, rendered by the channel to the
+// robot's 4,096-byte limit: with many reasons, reasons give way (counted in
+// one line) and the deadline, first action and both links stay whole.
+TEST_F(AlertWecom, RobotMarkdownSaysWhoWhyWhatIsAtStakeByWhenAndWhatToDo) {
+  LoadedPlugin& channel = robot();
+  ASSERT_EQ(send_notification(channel, testing::rendered_alert("zh-CN")).outcome, DeliveryOutcome::delivered);
+  ASSERT_EQ(send_notification(channel, testing::rendered_alert("en")).outcome, DeliveryOutcome::delivered);
+  const auto requests = wecom_.requests_to("webhook/send");
+  ASSERT_EQ(requests.size(), 2U);
+  const std::string chinese = json::parse(requests[0]["body"].get<std::string>())["markdown"]["content"];
+  EXPECT_EQ(chinese,
+            "**[red] customer 7: health 42.9**\n"
+            "客户 上海华东机械有限公司（erp_csv C-0042）处于红色预警：健康分 42.9。\n"
+            "\n**原因**\n"
+            "- 采购量比去年同期下降超过一半\n"
+            "- 90 天内没有下单\n"
+            "- 投诉未在承诺时间内解决\n"
+            "\n**涉及价值：**1,234,567.50 CNY（近 12 个月采购额）\n"
+            "**响应期限：**<font color=\"warning\">2026-01-02 08:00 (UTC+08:00)</font>\n"
+            "**首要行动：**由高管牵头组建挽留小组，48 小时内上门拜访客户。\n"
+            "\n[客户页面](https://crm.example.test/app/customers/7) · "
+            "[确认处理](https://crm.example.test/ack/AQAAAAAAAAAH-mac_of_the_token)\n"
+            "\n<@coo@example.test>");
+  const std::string english = json::parse(requests[1]["body"].get<std::string>())["markdown"]["content"];
+  for (const char* expected :
+       {"Acme <Trading> & Sons (erp_csv C-0042) is red: health score 42.9.", "- No order in 90 days",
+        "**Value at stake: **1,234,567.50 CNY", "2026-01-02 08:00 (UTC+08:00)", "**First action: **An executive-led",
+        "[Customer page](https://crm.example.test/app/customers/7)",
+        "[Acknowledge](https://crm.example.test/ack/AQAAAAAAAAAH-mac_of_the_token)"}) {
+    EXPECT_NE(english.find(expected), std::string::npos) << expected << "\n" << english;
+  }
+}
+
+TEST_F(AlertWecom, ALongReasonListGivesWayWithinTheMarkdownByteLimit) {
+  LoadedPlugin& channel = robot();
+  for (const std::string language : {"zh-CN", "en"}) {
+    SCOPED_TRACE(language);
+    ASSERT_EQ(send_notification(channel, testing::rendered_alert(language, 80)).outcome, DeliveryOutcome::delivered);
+  }
+  const auto requests = wecom_.requests_to("webhook/send");
+  ASSERT_EQ(requests.size(), 2U);
+  for (const auto& request : requests) {
+    const std::string content = json::parse(request["body"].get<std::string>())["markdown"]["content"];
+    EXPECT_LE(content.size(), 4096U);
+    EXPECT_GT(content.size(), 3000U) << "the room is used";
+    EXPECT_TRUE(valid_utf8(content));
+    const bool zh = content.find("原因") != std::string::npos;
+    EXPECT_NE(content.find(zh ? "条原因" : " more\n"), std::string::npos) << content;
+    EXPECT_NE(content.find("2026-01-02 08:00 (UTC+08:00)"), std::string::npos);
+    EXPECT_NE(content.find(zh ? "首要行动" : "First action"), std::string::npos);
+    EXPECT_NE(content.find(testing::kAckUrl), std::string::npos);
+    EXPECT_NE(content.find(testing::kCustomerUrl), std::string::npos);
+    EXPECT_TRUE(content.ends_with("<@coo@example.test>")) << "the mention survives";
+  }
 }
 
 }  // namespace

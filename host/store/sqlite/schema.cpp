@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 9> kMigrations = {
+constexpr std::array<const char*, 10> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -394,6 +394,25 @@ CREATE TABLE api_tokens (
   revoked_ms INTEGER
 );
 CREATE UNIQUE INDEX api_tokens_active_name ON api_tokens(name) WHERE revoked_ms IS NULL;
+)sql",
+    // 10: acknowledge links in notifications. The host's own secrets (the
+    // links' HMAC key, made on first use) and one token per (alert,
+    // recipient), used at most once.
+    R"sql(
+CREATE TABLE host_secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE ack_tokens (
+  id INTEGER PRIMARY KEY,
+  alert_id INTEGER NOT NULL REFERENCES alerts(id),
+  recipient TEXT NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  used_ms INTEGER
+);
+CREATE UNIQUE INDEX ack_tokens_by_recipient ON ack_tokens(alert_id, recipient);
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

@@ -6,7 +6,10 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <set>
 
+#include "app/ack_links.hpp"
+#include "scoring/known_labels.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
 #include "support/test_database.hpp"
@@ -453,6 +456,68 @@ TEST(AlertEngineFatalChannel, IsNotCalledAgainAfterFatalAndItsNotificationsAreDe
             1);
   EXPECT_NE(testing::read_text(console).find("fatal_channel"), std::string::npos)
       << "the delivery_dead alert goes out through the console";
+}
+
+// With a public URL, a notification names the customer as people know them,
+// why, the value at stake, the deadline on the route's clock, the first
+// action and two links; each recipient gets their own acknowledge link, which
+// acknowledges the alert as them.
+TEST_F(AlertEngineTest, ANotificationSaysWhoWhyWhatIsAtStakeAndLinksAnAcknowledgeLinkPerRecipient) {
+  const std::int64_t now = test_.clock().now_ms();
+  store_.database().exec(fmt::format(
+      "INSERT INTO customers(id, source, external_id, name) VALUES (1, 'erp_csv', 'C-0042', 'Acme Trading');"
+      "INSERT INTO orders(source, external_id, customer_id, ordered_at_ms, amount, currency, status) VALUES "
+      "('erp_csv', 'o1', 1, {0}, 1000.5, 'CNY', 'done'), ('erp_csv', 'o2', 1, {0}, 250, 'CNY', NULL), "
+      "('erp_csv', 'o3', 1, {0}, 9999, 'CNY', 'cancelled'), ('erp_csv', 'o4', 1, {1}, 7777, 'CNY', 'done');",
+      now - 30 * 24 * kHour, now - 400 * 24 * kHour));
+  settings_.public_url = "https://crm.example.test";
+  settings_.roles["coo"] = {"coo@example.test", "ceo@example.test"};
+  settings_.routes = {{.levels = {"red"}, .channel = "alert_console", .recipients = {"@owner"}}};
+  settings_.routes.front().language = "zh-CN";
+  settings_.routes.front().utc_offset_minutes = 480;
+  settings_.signal_reasons.clear();  // volume_drop explains the band here, without an alert of its own
+  AlertEngine alerts = engine();
+  ASSERT_EQ(alerts.evaluate(run({{1, "red", "volume_drop", 42.9}})).opened, 1U);
+  EXPECT_EQ(alerts.deliver().delivered, 2U) << "one message per recipient";
+  const std::string out = testing::read_text(output());
+  for (const char* expected :
+       {"客户 Acme Trading（erp_csv C-0042）处于红色预警：健康分 42.9。", "涉及价值：1,250.50 CNY",
+        "首要行动：由高管牵头组建挽留小组", "客户页面: https://crm.example.test/app/customers/1"}) {
+    EXPECT_EQ(testing::count_occurrences(out, expected), 2U) << expected << "\n" << out;
+  }
+  EXPECT_NE(out.find("- " + plain_label({}, "volume_drop")), std::string::npos) << out;
+  std::vector<std::string> tokens;
+  for (std::size_t at = out.find("/ack/"); at != std::string::npos; at = out.find("/ack/", at + 1)) {
+    tokens.push_back(out.substr(at + 5, out.find('\n', at) - at - 5));
+  }
+  ASSERT_EQ(tokens.size(), 2U);
+  EXPECT_NE(tokens[0], tokens[1]);
+  const AckLinkView first = inspect_ack_link(store_, test_.clock(), tokens[0]);
+  const AckLinkView second = inspect_ack_link(store_, test_.clock(), tokens[1]);
+  EXPECT_EQ(first.status, AckLinkStatus::valid);
+  EXPECT_EQ(first.customer_name, "Acme Trading");
+  EXPECT_EQ(std::set<std::string>({first.recipient, second.recipient}),
+            std::set<std::string>({"coo@example.test", "ceo@example.test"}));
+  EXPECT_EQ(confirm_ack_link(store_, test_.clock(), tokens[1]).status, AckLinkStatus::acknowledged);
+  EXPECT_EQ(inspect_ack_link(store_, test_.clock(), tokens[0]).status, AckLinkStatus::alert_closed);
+  ASSERT_EQ(alerts.list("acknowledged").size(), 1U);
+  EXPECT_EQ(alerts.list("acknowledged").front().acked_by, second.recipient);
+}
+
+// Without a public URL: the same words, no links, one message to all recipients.
+TEST_F(AlertEngineTest, WithoutAPublicUrlANotificationHasNoLinks) {
+  store_.database().exec(
+      "INSERT INTO customers(id, source, external_id, name) VALUES (1, 'erp_csv', 'C-0042', 'Acme Trading')");
+  settings_.roles["coo"] = {"coo@example.test", "ceo@example.test"};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 42.9}}));
+  EXPECT_EQ(alerts.deliver().delivered, 1U);
+  const std::string out = testing::read_text(output());
+  EXPECT_NE(out.find("Acme Trading (erp_csv C-0042) is red: health score 42.9."), std::string::npos) << out;
+  EXPECT_NE(out.find("Respond by: "), std::string::npos);
+  EXPECT_NE(out.find("First action: An executive-led retention team"), std::string::npos);
+  EXPECT_EQ(out.find("/ack/"), std::string::npos);
+  EXPECT_EQ(out.find("Value at stake"), std::string::npos) << "no purchases: no value claimed";
 }
 
 }  // namespace

@@ -58,5 +58,29 @@ TEST(HostConfig, AllowWritablePluginsIsOffUnlessSet) {
       parse_host_config(json::parse(R"({"allow_writable_plugins": true})"), "/", "c.json").allow_writable_plugins);
 }
 
+// What notifications say: the web app's address for their links, and per
+// route the language and the clock of the deadline.
+TEST(HostConfig, NotificationsTakeThePublicUrlLanguageAndClock) {
+  const HostConfig config = parse_host_config(json::parse(R"({
+    "public_url": "https://crm.example.com/",
+    "alerts": {"language": "zh-CN", "utc_offset_minutes": 480, "first_actions": {"red": "Call the CEO."},
+               "max_reasons": 5,
+               "routes": [{"channel": "alert_email", "language": "en", "utc_offset_minutes": -300}]}})"),
+                                              "/", "c.json");
+  EXPECT_EQ(config.public_url, "https://crm.example.com");
+  EXPECT_EQ(config.alerts.public_url, "https://crm.example.com");
+  EXPECT_EQ(config.alerts.language, "zh-CN");
+  EXPECT_EQ(config.alerts.utc_offset_minutes, 480);
+  EXPECT_EQ(config.alerts.first_actions.at("red"), "Call the CEO.");
+  EXPECT_EQ(config.alerts.max_reasons, 5);
+  EXPECT_EQ(config.alerts.routes.front().language, "en");
+  EXPECT_EQ(config.alerts.routes.front().utc_offset_minutes, -300);
+  EXPECT_EQ(parse_host_config(json::object(), "/", "c.json").public_url, "") << "no links by default";
+  for (const char* wrong : {R"({"public_url": "crm.example.com"})", R"({"public_url": "https://crm.example.com?x=1"})",
+                            R"({"alerts": {"language": "fr"}})", R"({"alerts": {"utc_offset_minutes": 900}})"}) {
+    EXPECT_THROW((void)parse_host_config(json::parse(wrong), "/", "c.json"), ConfigError) << wrong;
+  }
+}
+
 }  // namespace
 }  // namespace crm::host
