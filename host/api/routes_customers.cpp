@@ -2,6 +2,7 @@
 
 #include "api/routes.hpp"
 #include "app/customers.hpp"
+#include "app/events.hpp"
 #include "app/result_json.hpp"
 
 namespace crm::host::api {
@@ -19,12 +20,40 @@ void add_customer_routes(Router& router, RouteContext context) {
                     list.value_class != "C") {
                   throw invalid_request("query parameter 'value_class' must be A, B or C");
                 }
-                list.limit = static_cast<std::size_t>(query_integer(request, "limit", 1, 500).value_or(50));
-                nlohmann::json body = customer_list_json(list_customers(session, list));
-                return json_response({{"items", std::move(body["customers"])}, {"next_cursor", nullptr}});
+                if (const std::string since = query_text(request, "changed_band_since"); !since.empty()) {
+                  list.changed_band_since_ms = parse_time_ms(since, "changed_band_since");
+                }
+                if (const std::string sort = query_text(request, "sort"); !sort.empty()) {
+                  list.sort = parse_customer_sort(sort);
+                }
+                const std::string order = query_text(request, "order");
+                if (!order.empty() && order != "asc" && order != "desc") {
+                  throw invalid_request("query parameter 'order' must be asc or desc");
+                }
+                list.descending = order == "desc";
+                list.limit =
+                    static_cast<std::size_t>(query_integer(request, "limit", 1, static_cast<std::int64_t>(kMaxPageSize))
+                                                 .value_or(static_cast<std::int64_t>(kDefaultPageSize)));
+                list.cursor = query_text(request, "cursor");
+                nlohmann::json page = customer_page_json(list_customers_page(session, list));
+                return json_response({{"items", std::move(page["customers"])}, {"next_cursor", page["next_cursor"]}});
               }});
   router.add({"GET", "/api/v1/customers/{customer}", Scope::read, [&session](const RouteRequest& request) {
                 return json_response(customer_360_json(customer_360(session, request.param("customer"), true)));
+              }});
+  router.add({"POST", "/api/v1/customers/{customer}/follow-ups", Scope::write, [&session](const RouteRequest& request) {
+                const nlohmann::json body = json_body(request);
+                FollowUp follow_up;
+                follow_up.by = body_text(body, "by", true);
+                follow_up.channel = body_text(body, "channel", true);
+                follow_up.note = body_text(body, "note", false);
+                const std::string at = body_text(body, "at", false);
+                follow_up.at_ms = at.empty() ? session.clock().now_ms() : parse_time_ms(at, "at");
+                return json_response(follow_up_json(record_follow_up(session, request.param("customer"), follow_up)),
+                                     201);
+              }});
+  router.add({"POST", "/api/v1/events", Scope::write, [&session](const RouteRequest& request) {
+                return json_response(event_ingest_json(ingest_events(session, json_body(request))));
               }});
 }
 

@@ -4,6 +4,7 @@
 #include "api/routes.hpp"
 #include "app/api_tokens.hpp"
 #include "app/result_json.hpp"
+#include "app/runs.hpp"
 #include "app/sync_jobs.hpp"
 
 namespace crm::host::api {
@@ -52,6 +53,20 @@ void add_system_routes(Router& router, RouteContext context) {
               }});
   router.add({"GET", "/api/v1/plugins", Scope::read, [&session](const RouteRequest&) {
                 return items_response(plugin_records_json(list_plugins(session))["plugins"]);
+              }});
+  router.add({"GET", "/api/v1/connectors", Scope::read, [&session](const RouteRequest&) {
+                return items_response(connectors_json(list_connectors(session))["connectors"]);
+              }});
+  router.add({"GET", "/api/v1/runs", Scope::read, [&session](const RouteRequest& request) {
+                const auto limit = static_cast<std::size_t>(query_integer(request, "limit", 1, 1000).value_or(50));
+                return items_response(runs_json(list_runs(session, query_text(request, "kind"), limit))["runs"]);
+              }});
+  router.add({"GET", "/api/v1/runs/{run}", Scope::read, [&session](const RouteRequest& request) {
+                return json_response(run_row_json(show_run(session, id_param(request, "run"))));
+              }});
+  router.add({"GET", "/api/v1/scores/runs", Scope::read, [&session](const RouteRequest& request) {
+                const auto limit = static_cast<std::size_t>(query_integer(request, "limit", 1, 1000).value_or(24));
+                return items_response(score_runs_json(list_score_runs(session, limit))["score_runs"]);
               }});
   router.add({"GET", "/api/v1/connectors/{connector}/quarantine", Scope::read, [&session](const RouteRequest& request) {
                 const std::string& connector_id = request.param("connector");

@@ -88,7 +88,7 @@ std::string make_ack_token(Store& store, const Clock& clock, std::int64_t alert_
 
 std::string make_ack_token(Session& session, std::int64_t alert_id, const std::string& recipient,
                            std::int64_t expires_ms) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return make_ack_token(*store, session.clock(), alert_id, recipient, expires_ms);
 }
 
@@ -99,7 +99,7 @@ AckLinkView inspect_ack_link(Store& store, const Clock& clock, const std::string
 }
 
 AckLinkView inspect_ack_link(Session& session, const std::string& token) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return inspect_ack_link(*store, session.clock(), token);
 }
 
@@ -132,7 +132,7 @@ AckLinkView confirm_ack_link(Store& store, const Clock& clock, const std::string
 }
 
 AckLinkView confirm_ack_link(Session& session, const std::string& token) {
-  const std::unique_ptr<Store> store = session.open_store();
+  const StoreHandle store = session.open_store();
   return confirm_ack_link(*store, session.clock(), token);
 }
 

@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fmt/format.h>
+#include <random>
 #include <string_view>
+#include <tuple>
 
 #include "app/errors.hpp"
+#include "core/dates.hpp"
 #include "scoring/known_labels.hpp"
 #include "scoring/scoring.hpp"
 
@@ -15,6 +18,144 @@ namespace {
 
 nlohmann::json json_object_or_empty(const std::string& text) {
   return nlohmann::json::parse(text.empty() ? "{}" : text);
+}
+
+constexpr std::string_view kBase64Url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
+// A follow-up "now" from a device whose clock runs a little ahead is not in the future.
+constexpr std::int64_t kFollowUpClockSkewMs = 60'000;
+
+std::string base64url_encode(std::string_view bytes) {
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (const char byte : bytes) {
+    buffer = (buffer << 8U) | static_cast<unsigned char>(byte);
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out += kBase64Url[(buffer >> static_cast<unsigned>(bits)) & 0x3FU];
+    }
+  }
+  if (bits > 0) {
+    out += kBase64Url[(buffer << static_cast<unsigned>(6 - bits)) & 0x3FU];
+  }
+  return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out;
+  std::uint32_t buffer = 0;
+  int bits = 0;
+  for (const char c : text) {
+    const std::size_t value = kBase64Url.find(c);
+    if (value == std::string_view::npos) {
+      return std::nullopt;
+    }
+    buffer = (buffer << 6U) | static_cast<std::uint32_t>(value);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((buffer >> static_cast<unsigned>(bits)) & 0xFFU);
+    }
+  }
+  return out;
+}
+
+// The cursor names the sort and direction it was made for, so a cursor reused
+// with another sort is refused instead of silently starting elsewhere.
+std::string encode_cursor(const CustomerListRequest& request, const CustomerListRow& last) {
+  nlohmann::json cursor = {{"s", customer_sort_name(request.sort)},
+                           {"d", request.descending},
+                           {"i", last.customer_id},
+                           {"p", last.sort_number || last.sort_text ? 0 : 1}};
+  if (last.sort_number) {
+    cursor["k"] = *last.sort_number;
+  } else if (last.sort_text) {
+    cursor["k"] = *last.sort_text;
+  }
+  return base64url_encode(cursor.dump());
+}
+
+CustomerListPosition decode_cursor(const CustomerListRequest& request) {
+  const auto bad = [&](std::string_view why) {
+    return InvalidRequest(fmt::format("cursor '{}' is not one this list gave ({})", request.cursor.substr(0, 64), why));
+  };
+  const std::optional<std::string> bytes = base64url_decode(request.cursor);
+  if (!bytes) {
+    throw bad("not base64url");
+  }
+  const nlohmann::json cursor = nlohmann::json::parse(*bytes, nullptr, false);
+  if (!cursor.is_object() || !cursor.contains("s") || !cursor["s"].is_string() || !cursor.contains("d") ||
+      !cursor["d"].is_boolean() || !cursor.contains("i") || !cursor["i"].is_number_integer() || !cursor.contains("p") ||
+      !cursor["p"].is_number_integer()) {
+    throw bad("malformed");
+  }
+  if (cursor["s"] != customer_sort_name(request.sort) || cursor["d"] != request.descending) {
+    throw bad("made for another sort");
+  }
+  CustomerListPosition position;
+  position.phase = cursor["p"].get<int>();
+  position.customer_id = cursor["i"].get<std::int64_t>();
+  if (position.phase == 0) {
+    const bool text_sort = request.sort == CustomerSort::name;
+    if (!cursor.contains("k") || (text_sort ? !cursor["k"].is_string() : !cursor["k"].is_number())) {
+      throw bad("malformed");
+    }
+    if (text_sort) {
+      position.text = cursor["k"].get<std::string>();
+    } else {
+      position.number = cursor["k"].get<double>();
+    }
+  } else if (position.phase != 1) {
+    throw bad("malformed");
+  }
+  return position;
+}
+
+// The filter of a request, or nullopt when it can match nobody (an owner of no band asked for).
+std::optional<CustomerListFilter> list_filter(const Session& session, CustomerReadRepository& customers,
+                                              const CustomerListRequest& request) {
+  CustomerListFilter filter;
+  filter.tier = request.tier;
+  filter.stage = request.stage;
+  filter.abc_class = request.value_class;
+  filter.limit = request.limit;
+  filter.offset = request.offset;
+  filter.sort = request.sort;
+  filter.descending = request.descending;
+  if (!request.cursor.empty()) {
+    filter.after = decode_cursor(request);
+  }
+  if (!request.band.empty()) {
+    filter.bands.push_back(request.band);
+  }
+  if (!request.owner.empty()) {
+    std::vector<std::string> owned;
+    for (const BandRule& rule : session.config().scoring.bands) {
+      if (rule.owner == request.owner && (request.band.empty() || rule.name == request.band)) {
+        owned.push_back(rule.name);
+      }
+    }
+    if (owned.empty()) {
+      return std::nullopt;  // the owner owns no band (or not the one asked for): nobody to show
+    }
+    filter.bands = owned;
+  }
+  const std::optional<FinishedRun> latest = customers.latest_finished_run();
+  if (!latest) {
+    return std::nullopt;
+  }
+  filter.run_id = latest->id;
+  filter.run_as_of_ms = latest->as_of_ms;
+  if (request.sort == CustomerSort::score_change) {
+    filter.previous_run_id = customers.finished_run_before(latest->id).value_or(FinishedRun{}).id;
+  }
+  if (request.changed_band_since_ms) {
+    filter.changed_band_since_run_id =
+        customers.latest_finished_run(*request.changed_band_since_ms).value_or(FinishedRun{}).id;
+  }
+  return filter;
 }
 
 }  // namespace
@@ -40,13 +181,18 @@ std::int64_t find_customer(Store& store, const std::string& text) {
 }
 
 Customer360 customer_360(Session& session, const std::string& customer, bool include_profile) {
-  const ScoringSettings& settings = session.config().scoring;
   const StoreHandle store = session.open_store();
-  CustomerReadRepository customers(store->database());
+  return customer_360(session, *store, customer, include_profile);
+}
+
+Customer360 customer_360(Session& session, Store& store, const std::string& customer, bool include_profile) {
+  const ScoringSettings& settings = session.config().scoring;
+  CustomerReadRepository customers(store.database());
   Customer360 view;
-  view.customer_id = find_customer(*store, customer);
+  view.customer_id = find_customer(store, customer);
   view.known_as = customers.known_as(view.customer_id);
-  const std::vector<CustomerScoreLine> lines = customers.latest_scores(view.customer_id, 2);
+  const std::vector<CustomerScoreLine> lines =
+      customers.latest_scores(view.customer_id, include_profile ? kScoreHistoryRuns : 2);
   if (lines.empty()) {
     throw NotFound(fmt::format(
         "customer {} has no score yet; run `crmhost score` (a customer is the store's id or SOURCE:EXTERNAL_ID)",
@@ -83,34 +229,147 @@ Customer360 customer_360(Session& session, const std::string& customer, bool inc
   if (include_profile) {
     view.profile = customers.profile(view.customer_id);
     view.contacts = customers.contacts(view.customer_id);
+    for (const CustomerScoreLine& line : lines) {
+      view.score_history.push_back({line.run_id, line.as_of_ms, line.score, line.band});
+    }
+    CustomerDetailRepository details(store.database());
+    const std::int64_t now_ms = session.clock().now_ms();
+    view.orders = details.order_summary(view.customer_id, now_ms - kMillisecondsPerYear);
+    view.tickets = details.recent_tickets(view.customer_id, kCustomer360Recent);
+    view.surveys = details.recent_surveys(view.customer_id, kCustomer360Recent);
+    view.timeline = details.recent_orders(view.customer_id, kCustomer360Recent);
+    const auto append = [&view](const std::vector<HistoryEvent>& more) {
+      view.timeline.insert(view.timeline.end(), more.begin(), more.end());
+    };
+    append(details.recent_interactions(view.customer_id, kCustomer360Recent, kFollowUpSource));
+    append(details.recent_activities(view.customer_id, kCustomer360Recent));
+    for (const TicketLine& ticket : view.tickets) {
+      if (ticket.opened_at_ms) {
+        view.timeline.push_back(
+            {*ticket.opened_at_ms, "ticket", ticket.source, ticket.external_id,
+             fmt::format("{}{} ticket{}{}", ticket.resolved_at_ms ? "resolved" : "open",
+                         ticket.is_complaint ? " complaint" : "", ticket.subject.empty() ? "" : ": ", ticket.subject)});
+      }
+    }
+    for (const SurveyLine& survey : view.surveys) {
+      if (survey.answered_at_ms) {
+        view.timeline.push_back(
+            {*survey.answered_at_ms, "survey", survey.source, survey.external_id,
+             fmt::format("{} survey answered{}", survey.kind.empty() ? "a" : survey.kind,
+                         survey.score ? fmt::format(": {:g}", *survey.score) : std::string(", no score"))});
+      }
+    }
+    std::sort(view.timeline.begin(), view.timeline.end(), [](const HistoryEvent& a, const HistoryEvent& b) {
+      return std::tie(b.at_ms, b.kind, b.source, b.external_id) < std::tie(a.at_ms, a.kind, a.source, a.external_id);
+    });
+    if (view.timeline.size() > kCustomer360Recent) {
+      view.timeline.resize(kCustomer360Recent);
+    }
+    view.alerts = details.alerts(view.customer_id, kCustomer360Recent);
+    std::vector<LostCustomer> lost = LostCustomerRepository(store.database()).list(false, view.customer_id);
+    if (!lost.empty()) {
+      view.winback.lost = std::move(lost.front());
+    }
+    view.winback.enrolments = details.enrolments(view.customer_id);
+    view.winback.do_not_contact = details.do_not_contact(view.customer_id);
   }
   return view;
 }
 
+CustomerSort parse_customer_sort(const std::string& text) {
+  for (const CustomerSort sort :
+       {CustomerSort::score, CustomerSort::score_change, CustomerSort::value, CustomerSort::name, CustomerSort::id}) {
+    if (customer_sort_name(sort) == text) {
+      return sort;
+    }
+  }
+  throw InvalidRequest(fmt::format("sort '{}' is none of score, score_change, value, name, id", text));
+}
+
+std::string customer_sort_name(CustomerSort sort) {
+  switch (sort) {
+    case CustomerSort::score:
+      return "score";
+    case CustomerSort::score_change:
+      return "score_change";
+    case CustomerSort::value:
+      return "value";
+    case CustomerSort::name:
+      return "name";
+    case CustomerSort::id:
+      return "id";
+  }
+  return "score";
+}
+
 std::vector<CustomerListRow> list_customers(Session& session, const CustomerListRequest& request) {
-  CustomerListFilter filter;
-  filter.tier = request.tier;
-  filter.stage = request.stage;
-  filter.abc_class = request.value_class;
-  filter.limit = request.limit;
-  filter.offset = request.offset;
-  if (!request.band.empty()) {
-    filter.bands.push_back(request.band);
-  }
-  if (!request.owner.empty()) {
-    std::vector<std::string> owned;
-    for (const BandRule& rule : session.config().scoring.bands) {
-      if (rule.owner == request.owner && (request.band.empty() || rule.name == request.band)) {
-        owned.push_back(rule.name);
-      }
-    }
-    if (owned.empty()) {
-      return {};  // the owner owns no band (or not the one asked for): nobody to show
-    }
-    filter.bands = owned;
-  }
   const StoreHandle store = session.open_store();
-  return CustomerReadRepository(store->database()).list(filter);
+  CustomerReadRepository customers(store->database());
+  const std::optional<CustomerListFilter> filter = list_filter(session, customers, request);
+  return filter ? customers.list(*filter) : std::vector<CustomerListRow>{};
+}
+
+CustomerPage list_customers_page(Session& session, const CustomerListRequest& request) {
+  const StoreHandle store = session.open_store();
+  return list_customers_page(session, *store, request);
+}
+
+CustomerPage list_customers_page(Session& session, Store& store, const CustomerListRequest& request) {
+  if (request.limit > kMaxPageSize) {
+    throw InvalidRequest(fmt::format("limit {} is more than {}", request.limit, kMaxPageSize));
+  }
+  if (request.offset > 0) {
+    throw InvalidRequest("pages of this list go by cursor, not by offset");
+  }
+  const std::size_t page_size = request.limit == 0 ? kDefaultPageSize : request.limit;
+  CustomerReadRepository customers(store.database());
+  std::optional<CustomerListFilter> filter = list_filter(session, customers, request);
+  CustomerPage page;
+  if (!filter) {
+    return page;
+  }
+  filter->limit = page_size + 1;  // one more than shown tells whether a next page exists
+  page.customers = customers.list(*filter);
+  if (page.customers.size() > page_size) {
+    page.customers.resize(page_size);
+    page.next_cursor = encode_cursor(request, page.customers.back());
+  }
+  return page;
+}
+
+RecordedFollowUp record_follow_up(Session& session, const std::string& customer, const FollowUp& follow_up) {
+  const StoreHandle store = session.open_store();
+  return record_follow_up(session, *store, customer, follow_up);
+}
+
+RecordedFollowUp record_follow_up(Session& session, Store& store, const std::string& customer,
+                                  const FollowUp& follow_up) {
+  if (follow_up.by.empty()) {
+    throw InvalidRequest("a follow-up needs who made it (by)");
+  }
+  if (std::find(kFollowUpChannels.begin(), kFollowUpChannels.end(), follow_up.channel) == kFollowUpChannels.end()) {
+    throw InvalidRequest(
+        fmt::format("channel '{}' is none of phone, visit, email, wecom, meeting, other", follow_up.channel));
+  }
+  const std::int64_t now_ms = session.clock().now_ms();
+  if (follow_up.at_ms > now_ms + kFollowUpClockSkewMs) {
+    throw InvalidRequest(fmt::format("a follow-up at {} is in the future", utc_date_text(follow_up.at_ms)));
+  }
+  RecordedFollowUp recorded;
+  recorded.customer_id = find_customer(store, customer);
+  recorded.follow_up = follow_up;
+  CustomerDetailRepository details(store.database());
+  std::random_device random;
+  // A random suffix keeps two follow-ups of one millisecond apart; a clash is retried.
+  for (int attempt = 0;; ++attempt) {
+    recorded.id = fmt::format("follow-up-{}-{}-{:08x}", recorded.customer_id, now_ms, random());
+    if (details.insert_follow_up(kFollowUpSource, recorded.id, recorded.customer_id, follow_up.at_ms, follow_up.channel,
+                                 follow_up.note, follow_up.by) ||
+        attempt == 3) {
+      break;
+    }
+  }
+  return recorded;
 }
 
 }  // namespace crm::host

@@ -11,6 +11,18 @@ nlohmann::json json_number(double value) {
   return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(std::round(value * 10000) / 10000);
 }
 
+namespace {
+
+nlohmann::json optional_ms(const std::optional<std::int64_t>& ms) {
+  return ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
+}
+
+nlohmann::json optional_date(const std::optional<std::int64_t>& ms) {
+  return ms ? nlohmann::json(utc_date_text(*ms)) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
 nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
   nlohmann::json plugins = nlohmann::json::array();
   for (const PluginRecord& record : records) {
@@ -136,7 +148,109 @@ nlohmann::json customer_360_json(const Customer360& view) {
     }
     report["contacts"] = contacts;
   }
+  if (view.orders) {
+    const OrderSummary& orders = *view.orders;
+    report["orders"] = {
+        {"count", orders.orders},
+        {"first_order", optional_date(orders.first_order_ms)},
+        {"last_order", optional_date(orders.last_order_ms)},
+        {"revenue_total", json_number(orders.revenue_total)},
+        {"revenue_last_12_months", json_number(orders.revenue_last_12_months)},
+        {"average_order_value", orders.orders > 0
+                                    ? json_number(orders.revenue_total / static_cast<double>(orders.orders))
+                                    : nlohmann::json(nullptr)},
+        {"currency", orders.currency.empty() ? nlohmann::json(nullptr) : nlohmann::json(orders.currency)},
+        {"mixed_currencies", orders.mixed_currencies}};
+    nlohmann::json tickets = nlohmann::json::array();
+    for (const TicketLine& ticket : view.tickets) {
+      tickets.push_back({{"known_as", ticket.source + ":" + ticket.external_id},
+                         {"opened_ms", optional_ms(ticket.opened_at_ms)},
+                         {"first_response_ms", optional_ms(ticket.first_response_at_ms)},
+                         {"resolved_ms", optional_ms(ticket.resolved_at_ms)},
+                         {"status", ticket.resolved_at_ms ? "resolved" : "open"},
+                         {"category", ticket.category},
+                         {"subject", ticket.subject},
+                         {"complaint", ticket.is_complaint}});
+    }
+    report["tickets"] = tickets;
+    nlohmann::json surveys = nlohmann::json::array();
+    for (const SurveyLine& survey : view.surveys) {
+      surveys.push_back({{"known_as", survey.source + ":" + survey.external_id},
+                         {"answered_ms", optional_ms(survey.answered_at_ms)},
+                         {"kind", survey.kind},
+                         {"score", survey.score ? json_number(*survey.score) : nlohmann::json(nullptr)}});
+    }
+    report["surveys"] = surveys;
+    nlohmann::json timeline = nlohmann::json::array();
+    for (const HistoryEvent& event : view.timeline) {
+      timeline.push_back({{"at_ms", event.at_ms},
+                          {"kind", event.kind},
+                          {"source", event.source},
+                          {"external_id", event.external_id},
+                          {"summary", event.summary}});
+    }
+    report["timeline"] = timeline;
+    nlohmann::json history = nlohmann::json::array();
+    for (const ScorePoint& point : view.score_history) {
+      history.push_back({{"run_id", point.run_id},
+                         {"as_of", utc_date_text(point.as_of_ms)},
+                         {"score", point.score ? json_number(*point.score) : nlohmann::json(nullptr)},
+                         {"band", point.band}});
+    }
+    report["score_history"] = history;
+    nlohmann::json alerts = nlohmann::json::array();
+    for (const CustomerAlertLine& alert : view.alerts) {
+      alerts.push_back({{"id", alert.id},
+                        {"reason", alert.reason},
+                        {"level", alert.level},
+                        {"state", alert.state},
+                        {"title", alert.title},
+                        {"opened_ms", alert.opened_ms},
+                        {"deadline_ms", optional_ms(alert.deadline_ms)},
+                        {"acked_by", alert.acked_by},
+                        {"resolved_by", alert.resolved_by}});
+    }
+    report["alerts"] = alerts;
+    const WinBackState& winback = view.winback;
+    nlohmann::json enrolments = nlohmann::json::array();
+    for (const EnrolmentLine& enrolment : winback.enrolments) {
+      enrolments.push_back({{"id", enrolment.id},
+                            {"campaign_id", enrolment.campaign_id},
+                            {"playbook", enrolment.playbook},
+                            {"state", enrolment.state},
+                            {"holdout", enrolment.holdout},
+                            {"step", enrolment.step_index},
+                            {"steps_done", enrolment.steps_done},
+                            {"next_step_ms", enrolment.next_step_ms},
+                            {"enrolled", utc_date_text(enrolment.enrolled_ms)},
+                            {"exit_reason", enrolment.exit_reason}});
+    }
+    report["winback"] = {
+        {"lost", winback.lost.has_value()},
+        {"loss", winback.lost ? lost_customer_json(*winback.lost) : nlohmann::json(nullptr)},
+        {"enrolments", enrolments},
+        {"do_not_contact", winback.do_not_contact
+                               ? nlohmann::json{{"reason", winback.do_not_contact->reason},
+                                                {"added_by", winback.do_not_contact->added_by},
+                                                {"added", utc_date_text(winback.do_not_contact->added_ms)}}
+                               : nlohmann::json(nullptr)}};
+  }
   return report;
+}
+
+nlohmann::json customer_page_json(const CustomerPage& page) {
+  nlohmann::json report = customer_list_json(page.customers);
+  report["next_cursor"] = page.next_cursor.empty() ? nlohmann::json(nullptr) : nlohmann::json(page.next_cursor);
+  return report;
+}
+
+nlohmann::json follow_up_json(const RecordedFollowUp& recorded) {
+  return {{"id", recorded.id},
+          {"customer_id", recorded.customer_id},
+          {"by", recorded.follow_up.by},
+          {"at_ms", recorded.follow_up.at_ms},
+          {"channel", recorded.follow_up.channel},
+          {"note", recorded.follow_up.note}};
 }
 
 nlohmann::json customer_list_json(const std::vector<CustomerListRow>& rows) {
@@ -420,6 +534,78 @@ nlohmann::json run_summary_json(const RunSummary& summary) {
   return report;
 }
 
+nlohmann::json event_ingest_json(const EventIngestResult& result) {
+  nlohmann::json rejected = nlohmann::json::array();
+  for (const RejectedEvent& event : result.rejected) {
+    rejected.push_back({{"index", event.index}, {"external_id", event.external_id}, {"reason", event.reason}});
+  }
+  return {
+      {"source", result.source},          {"accepted", result.accepted},          {"inserted", result.counts.inserted},
+      {"updated", result.counts.updated}, {"unchanged", result.counts.unchanged}, {"rejected", rejected}};
+}
+
+nlohmann::json run_row_json(const RunRow& run) {
+  nlohmann::json summary =
+      run.summary_json.empty() ? nlohmann::json(nullptr) : nlohmann::json::parse(run.summary_json, nullptr, false);
+  if (summary.is_discarded()) {
+    summary = run.summary_json;  // a summary that is not JSON is shown as the text it is
+  }
+  return {{"id", run.id},
+          {"kind", run.kind},
+          {"status", run.status},
+          {"started_ms", run.started_ms},
+          {"finished_ms", optional_ms(run.finished_ms)},
+          {"summary", summary}};
+}
+
+nlohmann::json runs_json(const std::vector<RunRow>& runs) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const RunRow& run : runs) {
+    rows.push_back(run_row_json(run));
+  }
+  return {{"runs", rows}};
+}
+
+nlohmann::json score_runs_json(const std::vector<ScoreRunRow>& runs) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ScoreRunRow& run : runs) {
+    nlohmann::json scorers =
+        run.scorers_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(run.scorers_json, nullptr, false);
+    rows.push_back({{"id", run.id},
+                    {"as_of", utc_date_text(run.as_of_ms)},
+                    {"started_ms", run.started_ms},
+                    {"finished_ms", optional_ms(run.finished_ms)},
+                    {"primary_scorer", run.primary_scorer},
+                    {"scorers", scorers.is_discarded() ? nlohmann::json::object() : scorers},
+                    {"customers", run.customer_count},
+                    {"bands", run.bands}});
+  }
+  return {{"score_runs", rows}};
+}
+
+nlohmann::json connectors_json(const std::vector<ConnectorStatus>& connectors) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const ConnectorStatus& status : connectors) {
+    nlohmann::json last = nullptr;
+    if (const std::optional<ConnectorRun>& run = status.last_sync) {
+      last = {
+          {"id", run->id},           {"started_ms", run->started_ms}, {"finished_ms", optional_ms(run->finished_ms)},
+          {"status", run->status},   {"fetched", run->fetched},       {"inserted", run->inserted},
+          {"updated", run->updated}, {"unchanged", run->unchanged},   {"quarantined", run->quarantined},
+          {"message", run->message}};
+    }
+    rows.push_back(
+        {{"id", status.plugin.id},
+         {"version", status.plugin.version},
+         {"state", plugin_state_name(status.plugin.state)},
+         {"reason", status.plugin.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(status.plugin.reason)},
+         {"last_sync", last},
+         {"has_cursor", status.has_cursor},
+         {"quarantine_pending", status.quarantine_pending}});
+  }
+  return {{"connectors", rows}};
+}
+
 nlohmann::json config_check_json(const ConfigCheck& check) {
   return {{"config", check.path.string()},
           {"valid", check.problems.empty()},
@@ -435,10 +621,6 @@ nlohmann::json scopes_json(const std::vector<Scope>& scopes) {
     names.push_back(scope_name(scope));
   }
   return names;
-}
-
-nlohmann::json optional_ms(const std::optional<std::int64_t>& ms) {
-  return ms ? nlohmann::json(*ms) : nlohmann::json(nullptr);
 }
 
 }  // namespace

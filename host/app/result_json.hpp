@@ -9,7 +9,9 @@
 #include "app/api_tokens.hpp"
 #include "app/config_check.hpp"
 #include "app/customers.hpp"
+#include "app/events.hpp"
 #include "app/run_job.hpp"
+#include "app/runs.hpp"
 #include "app/scoring_jobs.hpp"
 #include "app/sync_jobs.hpp"
 #include "app/winback_jobs.hpp"
@@ -34,6 +36,9 @@ nlohmann::json quarantine_retry_json(const QuarantineRetryResult& result);
 nlohmann::json score_result_json(const ScoringPass& pass);
 nlohmann::json customer_360_json(const Customer360& view);
 nlohmann::json customer_list_json(const std::vector<CustomerListRow>& rows);
+// {"customers": [...as customer_list_json], "next_cursor": "..." or null}
+nlohmann::json customer_page_json(const CustomerPage& page);
+nlohmann::json follow_up_json(const RecordedFollowUp& recorded);
 nlohmann::json train_result_json(const TrainResult& result);
 // `as_of` as the request gave it.
 nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days);
@@ -57,6 +62,14 @@ nlohmann::json task_json(const OwnerTask& task);
 nlohmann::json tasks_json(const std::vector<OwnerTask>& tasks);
 
 nlohmann::json run_summary_json(const RunSummary& summary);
+
+// {"source", "accepted", "inserted", "updated", "unchanged", "rejected": [{"index", "external_id", "reason"}]}
+nlohmann::json event_ingest_json(const EventIngestResult& result);
+// A run with its stored summary as JSON (null while running).
+nlohmann::json run_row_json(const RunRow& run);
+nlohmann::json runs_json(const std::vector<RunRow>& runs);
+nlohmann::json score_runs_json(const std::vector<ScoreRunRow>& runs);
+nlohmann::json connectors_json(const std::vector<ConnectorStatus>& connectors);
 nlohmann::json config_check_json(const ConfigCheck& check);
 // {"status", "message"} and, unless bad_signature, {"alert_id", "customer_id", "customer_name", "band",
 // "score", "title", "deadline_ms", "recipient", "alert_state", "acked_by", "acked_ms"}.

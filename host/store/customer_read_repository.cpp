@@ -1,6 +1,10 @@
 #include "store/customer_read_repository.hpp"
 
+#include <cstdint>
 #include <fmt/format.h>
+
+#include "store/customer_detail_repository.hpp"
+#include "store/purchases.hpp"
 
 namespace crm::host {
 
@@ -35,8 +39,8 @@ std::optional<std::int64_t> CustomerReadRepository::find_by_source(std::string_v
 }
 
 std::vector<std::string> CustomerReadRepository::known_as(std::int64_t customer_id) {
-  Statement query =
-      db_.prepare("SELECT source || ':' || external_id FROM customers WHERE coalesce(unified_id, id) = ?1 ORDER BY id");
+  Statement query = db_.prepare(fmt::format(
+      "SELECT source || ':' || external_id FROM customers WHERE id IN ({}) ORDER BY id", kUnifiedRecordIds));
   query.bind(1, customer_id);
   std::vector<std::string> names;
   while (query.step()) {
@@ -103,9 +107,9 @@ std::optional<CustomerProfile> CustomerReadRepository::profile(std::int64_t cust
 
 std::vector<CustomerContact> CustomerReadRepository::contacts(std::int64_t customer_id) {
   Statement query = db_.prepare(
-      "SELECT t.id, t.name, t.email, t.phone, t.role, t.owner, coalesce(t.is_key_contact, 0), t.left_at_ms "
-      "FROM contacts t JOIN customers c ON c.id = t.customer_id WHERE coalesce(c.unified_id, c.id) = ?1 "
-      "ORDER BY t.id");
+      fmt::format("SELECT t.id, t.name, t.email, t.phone, t.role, t.owner, coalesce(t.is_key_contact, 0), t.left_at_ms "
+                  "FROM contacts t WHERE t.customer_id IN ({}) ORDER BY t.id",
+                  kUnifiedRecordIds));
   query.bind(1, customer_id);
   std::vector<CustomerContact> contacts;
   while (query.step()) {
@@ -122,45 +126,203 @@ std::vector<CustomerContact> CustomerReadRepository::contacts(std::int64_t custo
   return contacts;
 }
 
+namespace {
+
+// Parameters numbered in the order the query text uses them: PostgreSQL
+// needs every number from 1 to the highest to appear in the statement.
+class Parameters {
+ public:
+  std::string add(std::int64_t value) { return push({Kind::integer, value, 0, {}}); }
+  std::string add(double value) { return push({Kind::real, 0, value, {}}); }
+  std::string add(std::string value) { return push({Kind::text, 0, 0, std::move(value)}); }
+  void bind(Statement& statement) const {
+    for (std::size_t i = 0; i < values_.size(); ++i) {
+      const Value& value = values_[i];
+      const int index = static_cast<int>(i + 1);
+      switch (value.kind) {
+        case Kind::integer:
+          statement.bind(index, value.integer);
+          break;
+        case Kind::real:
+          statement.bind(index, value.real);
+          break;
+        case Kind::text:
+          statement.bind(index, std::string_view(value.text));
+          break;
+      }
+    }
+  }
+
+ private:
+  enum class Kind { integer, real, text };
+  struct Value {
+    Kind kind;
+    std::int64_t integer;
+    double real;
+    std::string text;
+  };
+  std::string push(Value value) {
+    values_.push_back(std::move(value));
+    return fmt::format("?{}", values_.size());
+  }
+  std::vector<Value> values_;
+};
+
+struct SortSql {
+  std::string key;   // the key expression
+  std::string join;  // what the key needs besides customer_scores s and customers c
+  bool text = false;
+};
+
+constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
+
+SortSql sort_sql(const CustomerListFilter& filter, Parameters& parameters) {
+  switch (filter.sort) {
+    case CustomerSort::score:
+      return {"s.score", "", false};
+    case CustomerSort::score_change:
+      return {"s.score - p.score",
+              fmt::format("LEFT JOIN customer_scores p ON p.run_id = {} AND p.customer_id = s.customer_id",
+                          parameters.add(filter.previous_run_id)),
+              false};
+    case CustomerSort::value: {
+      const std::string from = parameters.add(filter.run_as_of_ms - kMillisecondsPerYear);
+      const std::string to = parameters.add(filter.run_as_of_ms);
+      return {"coalesce(v.revenue, 0)",
+              fmt::format("LEFT JOIN (SELECT coalesce(c2.unified_id, c2.id) AS customer_id, sum(o.amount) AS revenue "
+                          "FROM orders o JOIN customers c2 ON c2.id = o.customer_id WHERE o.ordered_at_ms >= {} AND "
+                          "o.ordered_at_ms < {} AND {} GROUP BY coalesce(c2.unified_id, c2.id)) v "
+                          "ON v.customer_id = s.customer_id",
+                          from, to, purchase_condition("o")),
+              false};
+    }
+    case CustomerSort::name:
+      return {"lower(c.name)", "", true};
+    case CustomerSort::id:
+      return {"s.customer_id", "", false};
+  }
+  return {"s.score", "", false};
+}
+
+}  // namespace
+
 std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilter& filter) {
-  // Parameters 1-3 are the single-valued filters, 4 and 5 the page, 6... the bands.
-  std::string bands_condition;
-  for (std::size_t i = 0; i < filter.bands.size(); ++i) {
-    bands_condition += fmt::format("{}?{}", i == 0 ? " AND s.band IN (" : ", ", 6 + i);
+  std::int64_t run_id = filter.run_id;
+  if (run_id == 0) {
+    const std::optional<FinishedRun> latest = latest_finished_run();
+    if (!latest) {
+      return {};
+    }
+    run_id = latest->id;
   }
-  if (!bands_condition.empty()) {
-    bands_condition += ")";
-  }
-  Statement query = db_.prepare(fmt::format(
-      "SELECT c.id, coalesce(c.name, ''), c.source, c.external_id, s.score, s.band, s.tier, s.stage, s.abc_class "
-      "FROM customer_scores s JOIN customers c ON c.id = s.customer_id "
-      "WHERE s.run_id = (SELECT max(id) FROM score_runs WHERE finished_ms IS NOT NULL) "
-      "AND (CAST(?1 AS TEXT) = '' OR s.tier = ?1) AND (CAST(?2 AS TEXT) = '' OR s.stage = ?2) "
-      "AND (CAST(?3 AS TEXT) = '' OR s.abc_class = ?3){} "
-      "ORDER BY CASE WHEN s.score IS NULL THEN 1 ELSE 0 END, s.score, c.id "
-      "LIMIT CAST(?4 AS BIGINT) OFFSET CAST(?5 AS BIGINT)",
-      bands_condition));
-  query.bind(1, filter.tier).bind(2, filter.stage).bind(3, filter.abc_class);
-  // SQLite and PostgreSQL both read LIMIT -1 / NULL differently: "every match" is the largest count instead.
-  query.bind(4, filter.limit == 0 ? INT64_MAX : static_cast<std::int64_t>(filter.limit));
-  query.bind(5, static_cast<std::int64_t>(filter.offset));
-  for (std::size_t i = 0; i < filter.bands.size(); ++i) {
-    query.bind(static_cast<int>(6 + i), filter.bands[i]);
-  }
+  const std::string direction = filter.descending ? "DESC" : "ASC";
+  const std::string beyond = filter.descending ? "<" : ">";
+  const std::size_t wanted = filter.limit == 0 ? SIZE_MAX : filter.limit;
   std::vector<CustomerListRow> rows;
-  while (query.step()) {
-    CustomerListRow& row = rows.emplace_back();
-    row.customer_id = query.column_int64(0);
-    row.name = query.column_text(1);
-    row.source = query.column_text(2);
-    row.external_id = query.column_text(3);
-    row.score = optional_double(query, 4);
-    row.band = text_or_empty(query, 5);
-    row.tier = text_or_empty(query, 6);
-    row.stage = text_or_empty(query, 7);
-    row.abc_class = text_or_empty(query, 8);
+  // phase 0: rows with a sort key; 1: rows without; -1: both in one query (offset pages).
+  const auto read = [&](int phase, std::size_t limit) {
+    Parameters parameters;
+    const SortSql sort = sort_sql(filter, parameters);
+    std::string where = fmt::format("s.run_id = {}", parameters.add(run_id));
+    if (!filter.tier.empty()) {
+      where += fmt::format(" AND s.tier = {}", parameters.add(filter.tier));
+    }
+    if (!filter.stage.empty()) {
+      where += fmt::format(" AND s.stage = {}", parameters.add(filter.stage));
+    }
+    if (!filter.abc_class.empty()) {
+      where += fmt::format(" AND s.abc_class = {}", parameters.add(filter.abc_class));
+    }
+    for (std::size_t i = 0; i < filter.bands.size(); ++i) {
+      where += fmt::format("{}{}", i == 0 ? " AND s.band IN (" : ", ", parameters.add(filter.bands[i]));
+    }
+    where += filter.bands.empty() ? "" : ")";
+    if (filter.changed_band_since_run_id) {
+      where += fmt::format(
+          " AND NOT EXISTS (SELECT 1 FROM customer_scores b WHERE b.run_id = {} AND b.customer_id = s.customer_id "
+          "AND b.band = s.band)",
+          parameters.add(*filter.changed_band_since_run_id));
+    }
+    std::string order;
+    if (phase == -1) {
+      order = fmt::format("CASE WHEN {0} IS NULL THEN 1 ELSE 0 END, {0} {1}, s.customer_id {1}", sort.key, direction);
+    } else if (phase == 0) {
+      where += fmt::format(" AND {} IS NOT NULL", sort.key);
+      if (filter.after && filter.after->phase == 0) {
+        const std::string id = parameters.add(filter.after->customer_id);
+        if (filter.sort == CustomerSort::id) {
+          where += fmt::format(" AND s.customer_id {} {}", beyond, id);
+        } else {
+          const std::string key = sort.text ? parameters.add(filter.after->text) : parameters.add(filter.after->number);
+          where += fmt::format(" AND ({}, s.customer_id) {} ({}, {})", sort.key, beyond, key, id);
+        }
+      }
+      order = fmt::format("{0} {1}, s.customer_id {1}", sort.key, direction);
+    } else {
+      where += fmt::format(" AND {} IS NULL", sort.key);
+      if (filter.after && filter.after->phase == 1) {
+        where += fmt::format(" AND s.customer_id {} {}", beyond, parameters.add(filter.after->customer_id));
+      }
+      order = fmt::format("s.customer_id {}", direction);
+    }
+    // SQLite and PostgreSQL both read LIMIT -1 / NULL differently: "every match" is the largest count instead.
+    const std::string limit_parameter =
+        parameters.add(limit == SIZE_MAX ? INT64_MAX : static_cast<std::int64_t>(limit));
+    const std::string offset_parameter = parameters.add(static_cast<std::int64_t>(phase == -1 ? filter.offset : 0));
+    Statement query = db_.prepare(fmt::format(
+        "SELECT c.id, coalesce(c.name, ''), c.source, c.external_id, s.score, s.band, s.tier, s.stage, s.abc_class, "
+        "{} FROM customer_scores s JOIN customers c ON c.id = s.customer_id {} WHERE {} ORDER BY {} "
+        "LIMIT CAST({} AS BIGINT) OFFSET CAST({} AS BIGINT)",
+        sort.key, sort.join, where, order, limit_parameter, offset_parameter));
+    parameters.bind(query);
+    while (query.step()) {
+      CustomerListRow& row = rows.emplace_back();
+      row.customer_id = query.column_int64(0);
+      row.name = query.column_text(1);
+      row.source = query.column_text(2);
+      row.external_id = query.column_text(3);
+      row.score = optional_double(query, 4);
+      row.band = text_or_empty(query, 5);
+      row.tier = text_or_empty(query, 6);
+      row.stage = text_or_empty(query, 7);
+      row.abc_class = text_or_empty(query, 8);
+      if (!query.column_is_null(9)) {
+        if (sort.text) {
+          row.sort_text = query.column_text(9);
+        } else {
+          row.sort_number = query.column_double(9);
+        }
+      }
+    }
+  };
+  if (filter.offset > 0) {
+    read(-1, wanted);
+    return rows;
+  }
+  if (!filter.after || filter.after->phase == 0) {
+    read(0, wanted);
+  }
+  if (rows.size() < wanted) {
+    read(1, wanted == SIZE_MAX ? SIZE_MAX : wanted - rows.size());
   }
   return rows;
+}
+
+std::optional<FinishedRun> CustomerReadRepository::latest_finished_run(std::optional<std::int64_t> at_ms) {
+  Statement query = db_.prepare(
+      "SELECT id, as_of_ms FROM score_runs WHERE finished_ms IS NOT NULL AND finished_ms <= ?1 ORDER BY id DESC "
+      "LIMIT 1");
+  query.bind(1, at_ms.value_or(INT64_MAX));
+  return query.step() ? std::optional<FinishedRun>(FinishedRun{query.column_int64(0), query.column_int64(1)})
+                      : std::nullopt;
+}
+
+std::optional<FinishedRun> CustomerReadRepository::finished_run_before(std::int64_t run_id) {
+  Statement query = db_.prepare(
+      "SELECT id, as_of_ms FROM score_runs WHERE finished_ms IS NOT NULL AND id < ?1 ORDER BY id DESC LIMIT 1");
+  query.bind(1, run_id);
+  return query.step() ? std::optional<FinishedRun>(FinishedRun{query.column_int64(0), query.column_int64(1)})
+                      : std::nullopt;
 }
 
 }  // namespace crm::host

@@ -1,5 +1,6 @@
 #include "store/lost_customer_repository.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 namespace crm::host {
@@ -163,13 +164,15 @@ std::vector<WhyChainEnd> LostCustomerRepository::why_chain_ends() {
 
 std::vector<LostCustomer> LostCustomerRepository::list(bool eligible_only, std::optional<std::int64_t> customer_id) {
   std::vector<LostCustomer> rows;
-  Statement query = db_.prepare(
+  // One customer's row is a key lookup (the customer 360 view reads it on every request); "?2 IS NULL OR
+  // customer_id = ?2" would scan the table.
+  Statement query = db_.prepare(fmt::format(
       "SELECT l.customer_id, coalesce(c.name, ''), l.churn_date_ms, l.method, l.evidence, coalesce(l.reason, ''), "
       "coalesce(l.reason_source, ''), coalesce(l.reason_evidence, ''), coalesce(l.reason_note, ''), l.why_chain, "
       "coalesce(l.expected_value, 0), coalesce(l.abc_class, ''), l.eligible, coalesce(l.exclusion, ''), "
       "l.recovered_ms FROM lost_customers l LEFT JOIN customers c ON c.id = l.customer_id WHERE (CAST(?1 AS BIGINT) "
-      "= 0 OR (l.eligible = 1 AND l.recovered_ms IS NULL)) AND (CAST(?2 AS BIGINT) IS NULL OR l.customer_id = "
-      "CAST(?2 AS BIGINT)) ORDER BY l.customer_id");
+      "= 0 OR (l.eligible = 1 AND l.recovered_ms IS NULL)) AND {} ORDER BY l.customer_id",
+      customer_id ? "l.customer_id = ?2" : "CAST(?2 AS BIGINT) IS NULL"));
   query.bind(1, static_cast<std::int64_t>(eligible_only ? 1 : 0));
   if (customer_id) {
     query.bind(2, *customer_id);

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 10> kMigrations = {
+constexpr std::array<const char*, 11> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -413,6 +413,28 @@ CREATE TABLE ack_tokens (
   used_ms INTEGER
 );
 CREATE UNIQUE INDEX ack_tokens_by_recipient ON ack_tokens(alert_id, recipient);
+)sql",
+    // 11: the service's reads. The customer 360 view reads each part of one
+    // customer's history by an index (orders, tickets, surveys, interactions,
+    // activities, contacts, alerts, scores by customer); customer lists read
+    // the latest run's rows in score order per band, so a page of the riskiest
+    // customers is an index range, not a sort of the whole run.
+    R"sql(
+CREATE INDEX customer_scores_by_customer ON customer_scores(customer_id, run_id);
+CREATE INDEX customer_scores_by_band ON customer_scores(run_id, band, score, customer_id);
+CREATE INDEX customer_scores_by_score ON customer_scores(run_id, score, customer_id);
+-- Covering: the order summary and recent orders of a customer read no table row.
+CREATE INDEX orders_by_customer ON orders(customer_id, ordered_at_ms, amount, status, currency, product_line);
+CREATE INDEX tickets_by_customer ON tickets(customer_id, opened_at_ms);
+CREATE INDEX surveys_by_customer ON surveys(customer_id, answered_at_ms);
+CREATE INDEX interactions_by_customer ON interactions(customer_id, occurred_at_ms);
+CREATE INDEX activities_by_customer ON activities(customer_id, occurred_at_ms);
+CREATE INDEX contacts_by_customer ON contacts(customer_id);
+CREATE INDEX alerts_by_customer ON alerts(customer_id, opened_ms);
+CREATE INDEX runs_by_command ON runs(command, id);
+CREATE INDEX connector_runs_by_connector ON connector_runs(connector_id, id);
+-- Who made a follow-up recorded through crmhost (source 'crmhost', direction outbound).
+ALTER TABLE interactions ADD COLUMN recorded_by TEXT;
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

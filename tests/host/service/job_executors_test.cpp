@@ -68,7 +68,7 @@ TEST_F(JobExecutorsTest, EachJobRunsOnTheApplicationCoreAndLandsInRuns) {
   scheduler_options.lock_jobs = [&session](std::string_view job) { return session.lock_jobs(job); };
   scheduler_options.cancel_on_stop = &cancelled;
   Scheduler scheduler(settings.jobs, settings.time_zone, make_job_executors(session), scheduler_options,
-                      session.clock(), session.open_store());
+                      session.clock(), std::make_unique<Store>(session.database_locator()));
   for (const char* id : {"sync:erp_csv", "score", "alerts", "winback"}) {
     ASSERT_TRUE(scheduler.trigger(id));
     ASSERT_GE(scheduler.run_due(), 1U);
