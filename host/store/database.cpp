@@ -28,10 +28,24 @@ Statement::Statement(sqlite3* db, std::string_view sql) : db_(db), statement_(nu
 Statement::Statement(postgresql::Connection& connection, std::string_view sql)
     : query_(std::make_unique<postgresql::Query>(connection, sql)) {}
 
+Statement::Statement(Database& owner, sqlite3_stmt* statement, std::string sql)
+    : db_(owner.db_), statement_(statement), cache_owner_(&owner), cache_key_(std::move(sql)) {}
+
 Statement::Statement(Statement&& other) noexcept
-    : db_(other.db_), statement_(std::exchange(other.statement_, nullptr)), query_(std::move(other.query_)) {}
+    : db_(other.db_),
+      statement_(std::exchange(other.statement_, nullptr)),
+      query_(std::move(other.query_)),
+      cache_owner_(std::exchange(other.cache_owner_, nullptr)),
+      cache_key_(std::move(other.cache_key_)) {}
 
 Statement::~Statement() {
+  if (cache_owner_ != nullptr && statement_ != nullptr) {
+    // Reset ends any read it holds, as finalizing would.
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+    cache_owner_->return_statement(std::move(cache_key_), statement_);
+    return;
+  }
   sqlite3_finalize(statement_);
 }
 
@@ -140,6 +154,10 @@ std::string_view Statement::column_view(int index) const {
 }
 
 void Database::open_sqlite(const std::function<void(Database&)>& check_before_writing) {
+  // SQLite's memory statistics take one process-wide lock on every allocation:
+  // off, before the first connection, so that a service's threads do not queue on it.
+  static const int memory_statistics_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  static_cast<void>(memory_statistics_off);
   const std::string& path = locator_.target;
   const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK) {
@@ -241,7 +259,22 @@ Database::Database(const DatabaseLocator& locator, const std::function<void(Data
 }
 
 Database::~Database() {
+  for (auto& [sql, statements] : statement_cache_) {
+    for (sqlite3_stmt* statement : statements) {
+      sqlite3_finalize(statement);
+    }
+  }
   sqlite3_close(db_);
+}
+
+void Database::return_statement(std::string sql, sqlite3_stmt* statement) {
+  constexpr std::size_t kMaxCachedStatements = 256;
+  if (cached_statements_ >= kMaxCachedStatements) {
+    sqlite3_finalize(statement);
+    return;
+  }
+  statement_cache_[std::move(sql)].push_back(statement);
+  ++cached_statements_;
 }
 
 void Database::exec(std::string_view sql) {
@@ -262,7 +295,18 @@ Statement Database::prepare(std::string_view sql) {
   if (postgresql_) {
     return {*postgresql_, sql};
   }
-  return {db_, sql};
+  std::string key(sql);
+  if (const auto cached = statement_cache_.find(key); cached != statement_cache_.end() && !cached->second.empty()) {
+    sqlite3_stmt* statement = cached->second.back();
+    cached->second.pop_back();
+    --cached_statements_;
+    return {*this, statement, std::move(key)};
+  }
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &statement, nullptr) != SQLITE_OK) {
+    throw_error(db_, fmt::format("preparing \"{}\"", sql.substr(0, 60)));
+  }
+  return {*this, statement, std::move(key)};
 }
 
 std::int64_t Database::last_insert_rowid() const {

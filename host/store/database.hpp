@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -46,6 +48,8 @@ struct DatabaseLocator {
   [[nodiscard]] std::string display() const;
 };
 
+class Database;
+
 // One prepared statement of either backend. Parameters are 1-based and
 // written `?1`, `?2`... (or bare `?`) in portable SQL; see host/store/README.md.
 class Statement {
@@ -81,9 +85,15 @@ class Statement {
   [[nodiscard]] bool column_is_null(int index) const;
 
  private:
+  friend class Database;
+  // A statement of `owner`'s cache: given back to it, reset, when destroyed.
+  Statement(Database& owner, sqlite3_stmt* statement, std::string sql);
+
   sqlite3* db_ = nullptr;
   sqlite3_stmt* statement_ = nullptr;
   std::unique_ptr<postgresql::Query> query_;
+  Database* cache_owner_ = nullptr;
+  std::string cache_key_;
 };
 
 // One connection to a store's database, SQLite or PostgreSQL, with one API:
@@ -125,7 +135,14 @@ class Database {
   [[nodiscard]] postgresql::Connection* postgresql_connection() const { return postgresql_.get(); }
 
  private:
+  friend class Statement;
   void open_sqlite(const std::function<void(Database&)>& check_before_writing);
+  // SQLite: prepared statements kept for the next prepare() of the same text
+  // (a service's pooled connection runs the same few dozen queries; preparing
+  // them cost more than running them). Finalized when the connection closes.
+  void return_statement(std::string sql, sqlite3_stmt* statement);
+  std::unordered_map<std::string, std::vector<sqlite3_stmt*>> statement_cache_;
+  std::size_t cached_statements_ = 0;
 
   DatabaseLocator locator_;
   sqlite3* db_ = nullptr;
