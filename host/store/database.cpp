@@ -173,8 +173,7 @@ void Database::open_sqlite(const std::function<void(Database&)>& check_before_wr
     try {
       check_before_writing(*this);
     } catch (...) {
-      sqlite3_close(db_);
-      db_ = nullptr;
+      close_sqlite();
       throw;
     }
   }
@@ -196,8 +195,7 @@ void Database::open_sqlite(const std::function<void(Database&)>& check_before_wr
   }
   if (result != SQLITE_OK) {
     const std::string message = sqlite3_errmsg(db_);
-    sqlite3_close(db_);
-    db_ = nullptr;
+    close_sqlite();
     throw DatabaseError(fmt::format("cannot use {} as a database: {}", path, message));
   }
 }
@@ -259,12 +257,21 @@ Database::Database(const DatabaseLocator& locator, const std::function<void(Data
 }
 
 Database::~Database() {
+  close_sqlite();
+}
+
+// sqlite3_close refuses, and leaks the connection, while any statement of it is
+// unfinalized: the cached ones go first, also when a check refused the file.
+void Database::close_sqlite() noexcept {
   for (auto& [sql, statements] : statement_cache_) {
     for (sqlite3_stmt* statement : statements) {
       sqlite3_finalize(statement);
     }
   }
+  statement_cache_.clear();
+  cached_statements_ = 0;
   sqlite3_close(db_);
+  db_ = nullptr;
 }
 
 void Database::return_statement(std::string sql, sqlite3_stmt* statement) {

@@ -141,6 +141,7 @@ class Database {
   // (a service's pooled connection runs the same few dozen queries; preparing
   // them cost more than running them). Finalized when the connection closes.
   void return_statement(std::string sql, sqlite3_stmt* statement);
+  void close_sqlite() noexcept;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> statement_cache_;
   std::size_t cached_statements_ = 0;
 
