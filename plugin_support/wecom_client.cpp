@@ -1,5 +1,6 @@
 #include "plugin_support/wecom_client.hpp"
 
+#include <algorithm>
 #include <curl/curl.h>
 #include <memory>
 #include <mutex>
@@ -11,7 +12,7 @@ namespace {
 
 // Refresh this long before the server's expiry, so a token never dies mid-sync.
 constexpr std::int64_t kTokenMarginMs = std::int64_t{5} * 60 * 1000;
-// 45009 means the 60-second window of the limit is full.
+// 45009 (frequency) and 45033 (concurrency) blocks lift after a minute.
 constexpr std::int64_t kRateWindowMs = 60'000;
 
 std::string escape(CURL* curl, const std::string& text) {
@@ -75,7 +76,17 @@ void WecomClient::throw_for_errcode(const std::string& path, const nlohmann::jso
       "WeCom " + path + " errcode " + std::to_string(errcode) + " (" + reply.value("errmsg", std::string()) + ")";
   switch (errcode) {
     case 45009:
+    case 45033:
       throw crm::RetryAfterError(what, kRateWindowMs);
+    case 60020:
+      throw crm::ConfigError(what +
+                             ": this server's IP address is not among the app's trusted IPs; add it in the "
+                             "WeCom admin console (the app's page, trusted IPs) and send again");
+    case 48002:
+      throw crm::ConfigError(what +
+                             ": the app has no permission for this API; grant it in the WeCom admin console "
+                             "(the app's API permissions, or the apps allowed to call the customer-contact "
+                             "APIs) and send again");
     case -1:
     case 42001:
     case 40014:
@@ -87,6 +98,7 @@ void WecomClient::throw_for_errcode(const std::string& path, const nlohmann::jso
     case 40008:
     case 44004:
     case 40058:
+    case 81013:
       throw crm::DataError(what);
     default:
       throw crm::FatalError(what);
@@ -94,7 +106,7 @@ void WecomClient::throw_for_errcode(const std::string& path, const nlohmann::jso
 }
 
 nlohmann::json WecomClient::call(const crm::Host& host, bool is_post, const std::string& path, const std::string& query,
-                                 const std::string& body) {
+                                 const std::string& body, const std::vector<int>& returned_errcodes) {
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (token_.empty() || host.now_ms() >= token_expires_ms_) {
       refresh_token(host);
@@ -102,7 +114,8 @@ nlohmann::json WecomClient::call(const crm::Host& host, bool is_post, const std:
     const std::string full_query = "access_token=" + token_ + (query.empty() ? "" : "&" + query);
     nlohmann::json reply = request(is_post, path, full_query, body);
     const int errcode = reply.value("errcode", 0);
-    if (errcode == 0) {
+    if (errcode == 0 ||
+        std::find(returned_errcodes.begin(), returned_errcodes.end(), errcode) != returned_errcodes.end()) {
       return reply;
     }
     if ((errcode == 42001 || errcode == 40014 || errcode == 41001) && attempt == 0) {
@@ -128,6 +141,11 @@ nlohmann::json WecomClient::get(const crm::Host& host, const std::string& path, 
 
 nlohmann::json WecomClient::post(const crm::Host& host, const std::string& path, const nlohmann::json& body) {
   return call(host, true, path, {}, body.dump());
+}
+
+nlohmann::json WecomClient::post_returning(const crm::Host& host, const std::string& path, const nlohmann::json& body,
+                                           const std::vector<int>& returned_errcodes) {
+  return call(host, true, path, {}, body.dump(), returned_errcodes);
 }
 
 }  // namespace crm::plugin_support

@@ -93,6 +93,12 @@ DeliveryResult send_notification(LoadedPlugin& channel, const Notification& noti
       break;
     default:
       result.outcome = DeliveryOutcome::permanent;
+      // A message nobody could receive (every recipient refused) says who.
+      for (std::size_t i = 0; i < failed.size(); ++i) {
+        if (failed[i] != 0) {
+          result.failed_recipients.push_back(notification.recipients[i]);
+        }
+      }
       break;
   }
   result.error = fmt::format("{} error: {}", status_name(status), error.message());

@@ -27,7 +27,7 @@ enum class DeliveryOutcome { delivered, partial, retriable, permanent };
 
 struct DeliveryResult {
   DeliveryOutcome outcome = DeliveryOutcome::retriable;
-  std::vector<std::string> failed_recipients;  // with partial
+  std::vector<std::string> failed_recipients;  // with partial; with permanent, those the channel marked refused
   std::int64_t retry_after_ms = 0;             // with retriable; 0 = the host's backoff
   std::string error;                           // why, for retriable and permanent
   bool stopped_channel = false;                // this send's FATAL made the host stop using the channel

@@ -102,6 +102,20 @@ void Dispatcher::deliver_channel(const std::string& channel_id, const std::vecto
     const ChannelSends recent = repository_.channel_sends_since(channel_id, now - kMinuteMs);
     pacer = ChannelPacer(per_minute, recent.messages, recent.first_sent_ms.value_or(now));
   }
+  // Per-recipient limits (ABI 1.3; zeros from older plugins: none) count
+  // messages as they go out, so a digest counts once.
+  RecipientPacer recipient_pacer(
+      channel_id,
+      {channel->channel_api()->recipient_messages_per_minute, channel->channel_api()->recipient_messages_per_hour},
+      now);
+  if (recipient_pacer.limited()) {
+    for (const SentRecord& sent : repository_.sent_since(now - kHourMs)) {
+      if (sent.channel_id == channel_id) {
+        const Envelope envelope = Envelope::from_json(nlohmann::json::parse(sent.notification_json, nullptr, false));
+        recipient_pacer.remember_sent(envelope.recipients, sent.message_key, sent.sent_ms);
+      }
+    }
+  }
   const BatchPlan plan = plan_batches(channel_id, items, max_bytes, pacer.budget());
   {
     // The digest's membership is stored before it is sent, so a crash repeats the same message.
@@ -113,7 +127,7 @@ void Dispatcher::deliver_channel(const std::string& channel_id, const std::vecto
   }
   const std::vector<Batch>& batches = plan.batches;
 
-  if (!pacer.limited() && policy_.max_in_flight > 1 && batches.size() > 1 &&
+  if (!pacer.limited() && !recipient_pacer.limited() && policy_.max_in_flight > 1 && batches.size() > 1 &&
       channel->has_capability(CRM_CAP_THREAD_SAFE)) {
     send_concurrently(*channel, batches, max_bytes, counts);
     return;
@@ -131,12 +145,32 @@ void Dispatcher::deliver_channel(const std::string& channel_id, const std::vecto
       transaction.commit();
       break;
     }
+    std::vector<std::string> recipients;
+    for (const OutboxItem* item : batches[b].items) {
+      for (const std::string& recipient : item->envelope.recipients) {
+        if (std::find(recipients.begin(), recipients.end(), recipient) == recipients.end()) {
+          recipients.push_back(recipient);
+        }
+      }
+    }
+    if (const std::optional<Hold> hold = recipient_pacer.hold(recipients)) {
+      // Past the limits the service would drop it silently, whatever its level:
+      // held, and released with what else waits for these recipients, as a digest.
+      Transaction transaction(db_);
+      for (const OutboxItem* item : batches[b].items) {
+        repository_.hold(item->id, hold->until_ms, hold->why, hold->group_key);
+        ++counts.held;
+      }
+      transaction.commit();
+      continue;
+    }
     const DeliveryResult result = send_notification(*channel, render(batches[b], max_bytes));
     Transaction transaction(db_);
     record_result(batches[b], result, counts);
     transaction.commit();
     if (result.outcome == DeliveryOutcome::delivered || result.outcome == DeliveryOutcome::partial) {
       pacer.count_send();
+      recipient_pacer.remember_sent(recipients, batches[b].key, now);
     }
   }
 }

@@ -28,9 +28,10 @@ struct DeliveryPolicy {
 };
 
 // Sends what is due in the outbox through the channel plugins and marks
-// each notification sent, retrying or dead. Quiet hours and recipient caps
-// hold (never drop); a channel's per-minute limit paces, packing what goes
-// to the same recipients into digests. A crash repeats at most the sends in
+// each notification sent, retrying or dead. Quiet hours, recipient caps and
+// a channel's per-recipient limits (crm_channel_api, ABI 1.3) hold (never
+// drop); a channel's per-minute limit paces, packing what goes to the same
+// recipients into digests. A crash repeats at most the sends in
 // flight, under the same idempotency keys. Holds a repository over `db`,
 // which must outlive it, as must the plugins, logger and clock.
 class Dispatcher {

@@ -13,6 +13,23 @@ bool contains(const std::vector<std::string>& values, const std::string& value) 
   return std::find(values.begin(), values.end(), value) != values.end();
 }
 
+std::string recipient_key(const std::string& recipient) {
+  std::string key = recipient;
+  std::transform(key.begin(), key.end(), key.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return key;
+}
+
+// When a window of `window_ms` holding `sent` (ms, ascending, all within the
+// window before now) has room for one more under `limit`; 0 when it has now.
+std::int64_t window_opens_ms(const std::vector<std::int64_t>& sent, std::uint32_t limit, std::int64_t window_ms) {
+  if (limit == 0 || sent.size() < limit) {
+    return 0;
+  }
+  // The oldest sends leave first: once sent.size() - limit + 1 of them have left, one more fits.
+  return sent[sent.size() - limit] + window_ms;
+}
+
 }  // namespace
 
 std::optional<std::int64_t> quiet_until(const QuietHours& quiet, std::int64_t now_ms) {
@@ -91,6 +108,53 @@ std::optional<Hold> DeliveryScheduler::admit(const OutboxItem& item) {
   // Counted as sent from now; a group leaves as one digest, so it counts once.
   remember_sent(recipients, item.group_key.empty() ? item.key : item.group_key, now_ms_);
   return std::nullopt;
+}
+
+RecipientPacer::RecipientPacer(std::string channel_id, RecipientPacing pacing, std::int64_t now_ms)
+    : channel_id_(std::move(channel_id)), pacing_(pacing), now_ms_(now_ms) {}
+
+void RecipientPacer::remember_sent(const std::vector<std::string>& recipients, const std::string& message_key,
+                                   std::int64_t sent_ms) {
+  for (const std::string& recipient : recipients) {
+    recent_by_recipient_[recipient_key(recipient)][message_key] = sent_ms;
+  }
+}
+
+std::optional<Hold> RecipientPacer::hold(const std::vector<std::string>& recipients) const {
+  std::int64_t release_ms = 0;
+  std::string why;
+  for (const std::string& recipient : recipients) {
+    const auto found = recent_by_recipient_.find(recipient_key(recipient));
+    if (found == recent_by_recipient_.end()) {
+      continue;
+    }
+    std::vector<std::int64_t> last_hour;
+    std::vector<std::int64_t> last_minute;
+    for (const auto& [key, sent_ms] : found->second) {
+      if (sent_ms > now_ms_ - kHourMs) {
+        last_hour.push_back(sent_ms);
+      }
+      if (sent_ms > now_ms_ - kMinuteMs) {
+        last_minute.push_back(sent_ms);
+      }
+    }
+    std::sort(last_hour.begin(), last_hour.end());
+    std::sort(last_minute.begin(), last_minute.end());
+    const std::int64_t minute_opens_ms = window_opens_ms(last_minute, pacing_.per_minute, kMinuteMs);
+    const std::int64_t hour_opens_ms = window_opens_ms(last_hour, pacing_.per_hour, kHourMs);
+    if (minute_opens_ms > release_ms) {
+      release_ms = minute_opens_ms;
+      why = "held: recipient limit per minute of the channel";
+    }
+    if (hour_opens_ms > release_ms) {
+      release_ms = hour_opens_ms;
+      why = "held: recipient limit per hour of the channel";
+    }
+  }
+  if (release_ms == 0) {
+    return std::nullopt;
+  }
+  return Hold{release_ms, why, "pace:" + nlohmann::json{channel_id_, recipients}.dump()};
 }
 
 ChannelPacer::ChannelPacer(std::uint32_t per_minute, std::int64_t sent_in_window, std::int64_t window_start_ms)

@@ -37,7 +37,7 @@ extern const char* const kQuietHoursSchema;
 // Why and until when the scheduler holds a notification back.
 struct Hold {
   std::int64_t until_ms = 0;
-  std::string why;        // "held: quiet hours", "held: recipient cap per hour"
+  std::string why;        // "held: quiet hours", "held: recipient cap per hour", "held: recipient limit ..."
   std::string group_key;  // "" or the group the held notification joins, to leave as one digest
 };
 
@@ -62,6 +62,42 @@ class DeliveryScheduler {
   std::int64_t now_ms_;
   std::optional<std::int64_t> quiet_until_ms_;
   // recipient -> message key -> when sent, over the last hour
+  std::map<std::string, std::map<std::string, std::int64_t>> recent_by_recipient_;
+};
+
+// A channel's per-recipient limits (crm_channel_api since ABI 1.3): at most
+// per_minute messages to one recipient in any 60 seconds and per_hour in any
+// hour through that channel. 0: no limit.
+struct RecipientPacing {
+  std::uint32_t per_minute = 0;
+  std::uint32_t per_hour = 0;
+
+  [[nodiscard]] bool limited() const { return per_minute > 0 || per_hour > 0; }
+};
+
+// Counts the messages one channel carried to each recipient over the last
+// minute and hour (recipients compared case-insensitively, ASCII: services
+// that limit per member know ids that way), and says when a message to some
+// recipients must wait for a window. A message past the limits is held,
+// never dropped, at every level: the service would drop even a red alert.
+// Pure: the caller tells it what was sent in the last hour.
+class RecipientPacer {
+ public:
+  RecipientPacer(std::string channel_id, RecipientPacing pacing, std::int64_t now_ms);
+
+  [[nodiscard]] bool limited() const { return pacing_.limited(); }
+  // A message sent to `recipients` (a digest's members share its key, so it counts once).
+  void remember_sent(const std::vector<std::string>& recipients, const std::string& message_key, std::int64_t sent_ms);
+  // nullopt: a message to `recipients` may go now. Otherwise when it may, and
+  // the group its notifications join, so that what waits for the same
+  // recipients leaves together as one digest.
+  [[nodiscard]] std::optional<Hold> hold(const std::vector<std::string>& recipients) const;
+
+ private:
+  std::string channel_id_;
+  RecipientPacing pacing_;
+  std::int64_t now_ms_;
+  // recipient (ASCII lower case) -> message key -> when sent, over the last hour
   std::map<std::string, std::map<std::string, std::int64_t>> recent_by_recipient_;
 };
 

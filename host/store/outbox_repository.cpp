@@ -96,11 +96,11 @@ std::vector<OutboxRecord> OutboxRepository::due(std::int64_t now_ms) {
 std::vector<SentRecord> OutboxRepository::sent_since(std::int64_t since_ms) {
   std::vector<SentRecord> sent;
   Statement query = db_.prepare(
-      "SELECT coalesce(digest_key, idempotency_key), sent_ms, notification FROM outbox WHERE state = 'sent' AND "
-      "sent_ms > ?1 ORDER BY id");
+      "SELECT coalesce(digest_key, idempotency_key), sent_ms, notification, channel_id FROM outbox WHERE state = "
+      "'sent' AND sent_ms > ?1 ORDER BY id");
   query.bind(1, since_ms);
   while (query.step()) {
-    sent.push_back({query.column_text(0), query.column_int64(1), query.column_text(2)});
+    sent.push_back({query.column_text(0), query.column_int64(1), query.column_text(2), query.column_text(3)});
   }
   return sent;
 }

@@ -35,11 +35,12 @@ struct NewOutboxRecord {
   std::string group_key;  // "": stored as NULL
 };
 
-// A message sent recently: its key (a digest's, else its own) and envelope.
+// A message sent recently: its key (a digest's, else its own), envelope and channel.
 struct SentRecord {
   std::string message_key;
   std::int64_t sent_ms = 0;
   std::string notification_json;
+  std::string channel_id;
 };
 
 // Messages a channel carried since a moment: digests count once.

@@ -3,12 +3,18 @@
 // The host paces to kMessagesPerMinute (a robot's 20 per minute) and digests
 // what does not fit; bodies longer than WeCom takes are cut at a UTF-8
 // boundary with a marker. Errcodes map to retriable or permanent through the
-// shared WecomClient; application messages report refused members as a
-// partial delivery. No error or log line carries the robot key, the secret or
+// shared WecomClient; application messages report refused members (invalid or
+// unlicensed, matched case-insensitively) as a partial delivery, a message
+// nobody can receive (81013) as permanent, and go out in sends of at most
+// 1,000 members. The host also paces each member to WeCom's 30 a minute and
+// 1,000 an hour (kRecipientMessagesPer*), past which WeCom drops silently.
+// Text is the default message type: markdown is invisible to members reading
+// WeCom through the WeChat plug-in. No error or log line carries the robot key, the secret or
 // a token: WecomClient names API paths only.
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +31,10 @@ using nlohmann::json;
 constexpr std::size_t kTextLimitBytes = 2048;
 constexpr std::size_t kRobotMarkdownLimitBytes = 4096;
 constexpr std::string_view kCutMarker = "\n……(内容过长，已截断)";
+// touser takes at most this many members per message/send.
+constexpr std::size_t kMaxMembersPerSend = 1000;
+// message/send's "no valid recipient": every member invalid or unlicensed.
+constexpr int kNoValidRecipient = 81013;
 
 std::vector<std::string> split(std::string_view text, char separator) {
   std::vector<std::string> parts;
@@ -39,6 +49,14 @@ std::vector<std::string> split(std::string_view text, char separator) {
   return parts;
 }
 
+// WeCom member ids compare case-insensitively (ASCII).
+std::string lower_ascii(std::string_view text) {
+  std::string lowered(text);
+  std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                 [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
+  return lowered;
+}
+
 bool is_mobile_number(std::string_view recipient) {
   return recipient.size() == 11 && recipient.find_first_not_of("0123456789") == std::string_view::npos;
 }
@@ -49,6 +67,10 @@ class WecomChannel final : public crm::Channel {
   // The smaller of the limits, so that a body the host fits is accepted in every mode.
   static constexpr std::uint32_t kMaxMessageBytes = kTextLimitBytes;
   static constexpr std::uint32_t kMessagesPerMinute = 20;
+  // WeCom drops (silently) application messages past 30 a minute or 1,000 an
+  // hour from one app to one member: the host holds what is over (ABI 1.3).
+  static constexpr std::uint32_t kRecipientMessagesPerMinute = 30;
+  static constexpr std::uint32_t kRecipientMessagesPerHour = 1000;
 
   WecomChannel(const crm::Host& host, std::string_view config_json) {
     const auto config = json::parse(config_json);
@@ -140,38 +162,65 @@ class WecomChannel final : public crm::Channel {
     if (message.recipient_count() == 0) {
       throw crm::DataError("an application message needs at least one member as recipient");
     }
-    std::string to_users;
-    for (std::size_t i = 0; i < message.recipient_count(); ++i) {
-      to_users += (i == 0 ? "" : "|") + std::string(message.recipient(i));
-    }
     const char* msgtype = markdown_ ? "markdown" : "text";
-    // WeCom drops a repeat of the same content to the same members within the
-    // interval: a send repeated after a crash reaches nobody twice.
-    const json body = {{"touser", to_users},
-                       {"toparty", ""},
-                       {"totag", ""},
-                       {"msgtype", msgtype},
-                       {"agentid", agent_id_},
-                       {msgtype, {{"content", content(message, kTextLimitBytes)}}},
-                       {"safe", 0},
-                       {"enable_duplicate_check", 1},
-                       {"duplicate_check_interval", 1800}};
-    const json reply = client_->post(host, "message/send", body);
-    const std::vector<std::string> refused = split(reply.value("invaliduser", std::string()), '|');
+    const std::string body_content = content(message, kTextLimitBytes);
+    // touser takes at most 1,000 members: more go in several sends of the same
+    // content. Each asks WeCom's duplicate check to drop a repeat of the same
+    // content to the same members within the interval, so a retry after some
+    // sends went through (or after a crash) reaches nobody twice.
+    std::vector<bool> refused(message.recipient_count(), false);
+    for (std::size_t first = 0; first < message.recipient_count(); first += kMaxMembersPerSend) {
+      const std::size_t end = std::min(message.recipient_count(), first + kMaxMembersPerSend);
+      std::string to_users;
+      for (std::size_t i = first; i < end; ++i) {
+        to_users += (i == first ? "" : "|") + std::string(message.recipient(i));
+      }
+      const json body = {{"touser", to_users},
+                         {"toparty", ""},
+                         {"totag", ""},
+                         {"msgtype", msgtype},
+                         {"agentid", agent_id_},
+                         {msgtype, {{"content", body_content}}},
+                         {"safe", 0},
+                         {"enable_duplicate_check", 1},
+                         {"duplicate_check_interval", 1800}};
+      const json reply = client_->post_returning(host, "message/send", body, {kNoValidRecipient});
+      if (reply.value("errcode", 0) == kNoValidRecipient) {
+        std::fill(refused.begin() + static_cast<std::ptrdiff_t>(first),
+                  refused.begin() + static_cast<std::ptrdiff_t>(end), true);
+        continue;
+      }
+      // WeCom reports member ids lower-cased (ZhangSan comes back as zhangsan);
+      // unlicensed members are not delivered either.
+      std::set<std::string> reported;
+      for (const char* field : {"invaliduser", "unlicenseduser"}) {
+        for (const std::string& member : split(reply.value(field, std::string()), '|')) {
+          reported.insert(lower_ascii(member));
+        }
+      }
+      for (std::size_t i = first; i < end; ++i) {
+        if (reported.contains(lower_ascii(message.recipient(i)))) {
+          refused[i] = true;
+        }
+      }
+    }
     std::size_t refused_count = 0;
-    for (std::size_t i = 0; i < message.recipient_count(); ++i) {
-      if (std::find(refused.begin(), refused.end(), message.recipient(i)) != refused.end()) {
+    for (std::size_t i = 0; i < refused.size(); ++i) {
+      if (refused[i]) {
         result.fail_recipient(i);
         ++refused_count;
       }
     }
     if (refused_count == message.recipient_count()) {
-      throw crm::DataError("WeCom refused every member of the message (invaliduser)");
+      // Permanent for this message (81013 or every member listed as refused): never retried.
+      throw crm::DataError(
+          "WeCom refused every member of the message (invalid or unlicensed members; errcode 81013 "
+          "or invaliduser/unlicenseduser)");
     }
   }
 
   bool robot_ = true;
-  bool markdown_ = true;
+  bool markdown_ = false;
   std::string robot_query_;
   std::int64_t agent_id_ = 0;
   std::optional<crm::plugin_support::WecomClient> client_;

@@ -1,13 +1,17 @@
 // alert_wecom against the local WeCom double (tests/doubles/wecom_double.py),
 // through the real loader: robot and application messages, byte limits,
 // every errcode and fault of the contract, token refresh, partial delivery,
-// and a burst of 100 alerts through the alert engine paced and digested.
+// a burst of 100 alerts through the alert engine paced and digested, and the
+// double's (and so the real service's) inconvenient parts: lower-cased member
+// lists, unlicensed members, 81013, silent drops past a member's limits.
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "alerts/alert_engine.hpp"
 #include "loader/channel_call.hpp"
+#include "outbox/dispatcher.hpp"
+#include "outbox/outbox.hpp"
 #include "support/alert_message_fixture.hpp"
 #include "support/scoring_fixture.hpp"
 #include "support/sync_harness.hpp"
@@ -57,7 +61,8 @@ class AlertWecom : public ::testing::Test {
   AlertWecom() {
     wecom_.control("state", {{"corps", {{"ww-corp", kCorpSecret}}},
                              {"robot_keys", {kRobotKey}},
-                             {"members", {"zhangsan", "lisi"}},
+                             {"members", {"zhangsan", "lisi", "wangwu"}},
+                             {"unlicensed_members", {"wangwu"}},
                              {"agent_id", kAgentId},
                              {"token_lifetime_s", 7200}});
   }
@@ -77,11 +82,12 @@ class AlertWecom : public ::testing::Test {
     return load({{"mode", "robot"}, {"robot_key", {{"env", "CRM_ROBOT_KEY"}}}, {"msgtype", msgtype}});
   }
   LoadedPlugin& app(const std::string& msgtype = "text") {
-    return load({{"mode", "app"},
-                 {"corp_id", "ww-corp"},
-                 {"corp_secret", {{"env", "CRM_CORP_SECRET"}}},
-                 {"agent_id", kAgentId},
-                 {"msgtype", msgtype}});
+    json config = {
+        {"mode", "app"}, {"corp_id", "ww-corp"}, {"corp_secret", {{"env", "CRM_CORP_SECRET"}}}, {"agent_id", kAgentId}};
+    if (!msgtype.empty()) {
+      config["msgtype"] = msgtype;
+    }
+    return load(config);
   }
   void expect_no_secret(const std::string& text) {
     for (const char* secret : {kRobotKey, kCorpSecret, "access_token="}) {
@@ -396,6 +402,244 @@ TEST_F(AlertWecom, ALongReasonListGivesWayWithinTheMarkdownByteLimit) {
     EXPECT_NE(content.find(testing::kAckUrl), std::string::npos);
     EXPECT_NE(content.find(testing::kCustomerUrl), std::string::npos);
     EXPECT_TRUE(content.ends_with("<@coo@example.test>")) << "the mention survives";
+  }
+}
+
+// ---------------------------------------------------------------- the real service's inconvenient parts
+
+TEST_F(AlertWecom, TheDoubleAnswersApplicationMessagesAsTheRealServiceDoes) {
+  const json token = wecom_.call_api(std::string("gettoken?corpid=ww-corp&corpsecret=") + kCorpSecret);
+  const std::string send = "message/send?access_token=" + token["access_token"].get<std::string>();
+  const auto message = [](const std::string& touser) {
+    return json{{"touser", touser},
+                {"msgtype", "text"},
+                {"agentid", kAgentId},
+                {"text", {{"content", "hello " + touser.substr(0, 20)}}}};
+  };
+  const json partial = wecom_.call_api(send, message("ZhangSan|Ghost|WangWu"));
+  EXPECT_EQ(partial["errcode"], 0);
+  EXPECT_EQ(partial["invaliduser"], "ghost") << "member lists come back lower-cased";
+  EXPECT_EQ(partial["unlicenseduser"], "wangwu");
+  ASSERT_EQ(wecom_.control("messages").size(), 1U);
+  EXPECT_EQ(wecom_.control("messages")[0]["to"], "zhangsan");
+  EXPECT_EQ(wecom_.call_api(send, message("Ghost|WangWu"))["errcode"], 81013) << "nobody valid";
+  std::string thousand_and_one = "zhangsan";
+  for (int i = 0; i < 1000; ++i) {
+    thousand_and_one += "|m" + std::to_string(i);
+  }
+  EXPECT_EQ(wecom_.call_api(send, message(thousand_and_one))["errcode"], 40058) << "touser takes 1,000 members";
+  wecom_.control("fault", {{"kind", "errcode:60020"}, {"path", "message/send"}, {"count", 2}});
+  EXPECT_EQ(wecom_.call_api(send, message("lisi"))["errcode"], 60020);
+  EXPECT_EQ(wecom_.call_api(send, message("lisi"))["errcode"], 60020);
+  EXPECT_EQ(wecom_.call_api(send, message("lisi"))["errcode"], 0) << "injected for the next 2 calls only";
+}
+
+TEST_F(AlertWecom, TheDoubleDropsWhatPassesAMembersMinuteAndHourSilently) {
+  LoadedPlugin& channel = app();
+  Notification notification = alert();
+  notification.recipients = {"zhangsan"};
+  int sent = 0;
+  const auto send_next = [&] {
+    notification.text = "alert " + std::to_string(++sent);  // distinct, past the duplicate check
+    return send_notification(channel, notification).outcome;
+  };
+  for (int i = 0; i < 31; ++i) {
+    ASSERT_EQ(send_next(), DeliveryOutcome::delivered) << "errcode 0 even when dropped";
+  }
+  EXPECT_EQ(wecom_.control("messages").size(), 30U);
+  ASSERT_EQ(wecom_.dropped().size(), 1U);
+  EXPECT_EQ(wecom_.dropped()[0]["why"], "member limit per minute");
+  // 30 a minute for the rest of the hour: the 1,001st within the hour is dropped too.
+  for (int delivered = 30; delivered < 1000;) {
+    wecom_.control("clock", {{"advance_s", 61}});
+    for (int i = 0; i < 30 && delivered < 1000; ++i, ++delivered) {
+      ASSERT_EQ(send_next(), DeliveryOutcome::delivered);
+    }
+  }
+  EXPECT_EQ(wecom_.control("messages").size(), 1000U);
+  EXPECT_EQ(wecom_.dropped().size(), 1U);
+  wecom_.control("clock", {{"advance_s", 61}});
+  ASSERT_EQ(send_next(), DeliveryOutcome::delivered);
+  ASSERT_EQ(wecom_.dropped().size(), 2U);
+  EXPECT_EQ(wecom_.dropped()[1]["why"], "member limit per hour");
+  for (const json& request : wecom_.requests_to("message/send")) {
+    EXPECT_EQ(request.value("errcode", 0), 0) << "a drop is silent";
+  }
+}
+
+TEST_F(AlertWecom, RefusedAndUnlicensedMembersMatchWhateverTheirCaseAndFailAsRecipients) {
+  LoadedPlugin& channel = app();
+  Notification notification = alert();
+  notification.recipients = {"ZhangSan", "Ghost", "WangWu", "lisi"};
+  const DeliveryResult result = send_notification(channel, notification);
+  EXPECT_EQ(result.outcome, DeliveryOutcome::partial);
+  EXPECT_EQ(result.failed_recipients, (std::vector<std::string>{"Ghost", "WangWu"}));
+  std::set<std::string> reached;
+  for (const json& message : wecom_.control("messages")) {
+    reached.insert(message["to"].get<std::string>());
+  }
+  EXPECT_EQ(reached, (std::set<std::string>{"zhangsan", "lisi"}));
+}
+
+TEST_F(AlertWecom, AMessageNoMemberCanReceiveIsPermanentWithEveryRecipientFailedAndTheChannelKept) {
+  LoadedPlugin& channel = app();
+  Notification nobody = alert();
+  nobody.recipients = {"Ghost", "WangWu"};
+  const DeliveryResult result = send_notification(channel, nobody);
+  EXPECT_EQ(result.outcome, DeliveryOutcome::permanent);
+  EXPECT_FALSE(result.stopped_channel) << result.error;
+  EXPECT_EQ(result.failed_recipients, (std::vector<std::string>{"Ghost", "WangWu"}));
+  EXPECT_NE(result.error.find("81013"), std::string::npos) << result.error;
+  EXPECT_EQ(wecom_.requests_to("message/send").size(), 1U);
+  EXPECT_EQ(send_notification(channel, alert()).outcome, DeliveryOutcome::partial) << "the channel goes on";
+}
+
+TEST_F(AlertWecom, UntrustedIpAndMissingPermissionSayWhatToFixAndConcurrencyBacksOffAMinute) {
+  LoadedPlugin& channel = app();
+  const auto send_with = [&](int errcode) {
+    wecom_.control("fault", {{"kind", "errcode:" + std::to_string(errcode)}, {"path", "message/send"}});
+    const DeliveryResult result = send_notification(channel, alert());
+    expect_no_secret(result.error);
+    return result;
+  };
+  const DeliveryResult untrusted = send_with(60020);
+  EXPECT_EQ(untrusted.outcome, DeliveryOutcome::permanent);
+  EXPECT_FALSE(untrusted.stopped_channel);
+  EXPECT_NE(untrusted.error.find("config error"), std::string::npos) << untrusted.error;
+  EXPECT_NE(untrusted.error.find("trusted IPs"), std::string::npos) << untrusted.error;
+  EXPECT_NE(untrusted.error.find("admin console"), std::string::npos) << untrusted.error;
+  const DeliveryResult forbidden = send_with(48002);
+  EXPECT_EQ(forbidden.outcome, DeliveryOutcome::permanent);
+  EXPECT_FALSE(forbidden.stopped_channel);
+  EXPECT_NE(forbidden.error.find("config error"), std::string::npos) << forbidden.error;
+  EXPECT_NE(forbidden.error.find("no permission for this API"), std::string::npos) << forbidden.error;
+  const DeliveryResult concurrent = send_with(45033);
+  EXPECT_EQ(concurrent.outcome, DeliveryOutcome::retriable) << concurrent.error;
+  EXPECT_EQ(concurrent.retry_after_ms, 60'000);
+  EXPECT_EQ(send_notification(channel, alert()).outcome, DeliveryOutcome::partial);
+}
+
+TEST_F(AlertWecom, MoreThanAThousandMembersGoInSendsOfAThousandAndARetryReachesNobodyTwice) {
+  json members = json::array();
+  Notification notification = alert();
+  notification.recipients.clear();
+  for (int i = 0; i < 2'500; ++i) {
+    const std::string member = "member" + std::to_string(i);
+    if (i % 25 != 0) {
+      members.push_back(member);
+    }
+    notification.recipients.push_back(i % 2 == 0 ? member : "Member" + std::to_string(i));
+  }
+  wecom_.control("state", {{"members", members}});
+  LoadedPlugin& channel = app();
+  // -1 on the second send: the first thousand got it, the message is retried whole.
+  wecom_.control("fault", {{"kind", "busy"}, {"path", "message/send"}, {"skip", 1}});
+  EXPECT_EQ(send_notification(channel, notification).outcome, DeliveryOutcome::retriable);
+  EXPECT_EQ(wecom_.control("messages").size(), members.size() * 1000 / 2'500);
+  const DeliveryResult result = send_notification(channel, notification);
+  EXPECT_EQ(result.outcome, DeliveryOutcome::partial);
+  EXPECT_EQ(result.failed_recipients.size(), 100U);
+  EXPECT_EQ(result.failed_recipients.front(), "member0");
+  EXPECT_EQ(result.failed_recipients.back(), "Member2475");
+  const auto sends = wecom_.requests_to("message/send");
+  ASSERT_EQ(sends.size(), 5U);  // 1 + the failed one, then 3
+  for (const json& request : sends) {
+    const json body = json::parse(request["body"].get<std::string>());
+    const auto touser = body["touser"].get<std::string>();
+    EXPECT_LE(std::count(touser.begin(), touser.end(), '|'), 999);
+    EXPECT_EQ(body["enable_duplicate_check"], 1);
+  }
+  std::map<std::string, int> reached;
+  for (const json& message : wecom_.control("messages")) {
+    ++reached[message["to"].get<std::string>()];
+  }
+  EXPECT_EQ(reached.size(), members.size());
+  for (const auto& [member, times] : reached) {
+    EXPECT_EQ(times, 1) << member << " got the message twice";
+  }
+}
+
+TEST_F(AlertWecom, TextIsTheDefaultMessageTypeAndMarkdownAChoice) {
+  ASSERT_EQ(send_notification(app(""), alert()).outcome, DeliveryOutcome::partial);  // 13800000000 is no member
+  const json sent = json::parse(wecom_.requests_to("message/send")[0]["body"].get<std::string>());
+  EXPECT_EQ(sent["msgtype"], "text");
+  EXPECT_EQ(sent["text"]["content"], "[red] 客户 7: health 38.0\n\n客户 7 进入红色区间，请 24 小时内响应。");
+  EXPECT_EQ(test_.host().find("alert_wecom")->channel_api()->recipient_messages_per_minute, 30U);
+  EXPECT_EQ(test_.host().find("alert_wecom")->channel_api()->recipient_messages_per_hour, 1000U);
+  EXPECT_EQ(test_.record("alert_wecom")->abi, "1.3");
+}
+
+// Alerts to one member through the real dispatcher and outbox, paced per member.
+class AlertWecomMemberPacing : public AlertWecom {
+ protected:
+  AlertWecomMemberPacing() : dir_("alert-wecom-member-pacing"), store_(testing::store_locator(dir_ / "crm.db")) {
+    app();
+  }
+
+  void enqueue(int customer, const std::string& recipient) {
+    OutboxMessage message;
+    message.channel_id = "alert_wecom";
+    message.idempotency_key = "crm-alert-" + std::to_string(customer) + "-1-alert_wecom";
+    message.envelope.severity = CRM_SEVERITY_CRITICAL;
+    message.envelope.level = "red";
+    message.envelope.title = "[red] customer " + std::to_string(customer);
+    message.envelope.text = "Customer " + std::to_string(customer) + " turned red.";
+    message.envelope.recipients = {recipient};
+    message.envelope.customer_id = customer;
+    message.envelope.created_ms = test_.clock().now_ms();
+    Outbox(store_.database()).enqueue(message, test_.clock().now_ms());
+  }
+  void advance(std::int64_t ms) {
+    test_.clock().advance_ms(ms);
+    wecom_.control("clock", {{"advance_s", static_cast<double>(ms) / 1000.0}});
+  }
+  std::map<int, int> customers_delivered() {
+    std::map<int, int> seen;
+    for (const json& message : wecom_.control("messages")) {
+      const auto content = message["content"].get<std::string>();
+      for (std::size_t at = content.find("[red] customer "); at != std::string::npos;
+           at = content.find("[red] customer ", at + 1)) {
+        ++seen[std::stoi(content.substr(at + 15))];
+      }
+    }
+    return seen;
+  }
+
+  testing::TempDir dir_;
+  Store store_;
+};
+
+TEST_F(AlertWecomMemberPacing, PastAThousandAnHourToOneMemberAlertsAreHeldAndDigestedNeverDropped) {
+  // 20 a minute (the channel's own pace) for 55 minutes: 1,100 red alerts to
+  // one member, written ZhangSan or zhangsan. WeCom would drop all past the
+  // 1,000th within the hour; the host holds them until the hour allows.
+  Dispatcher dispatcher(store_.database(), test_.host(), test_.logger(), test_.clock(), DeliveryPolicy{});
+  DeliveryCounts counts;
+  int customer = 0;
+  for (int minute = 0; minute < 55; ++minute) {
+    for (int i = 0; i < 20; ++i) {
+      ++customer;
+      enqueue(customer, customer % 2 == 0 ? "zhangsan" : "ZhangSan");
+    }
+    counts += dispatcher.deliver_due();
+    advance(60'000);
+  }
+  EXPECT_EQ(counts.held, 100U) << "the 1,001st to 1,100th of the hour";
+  for (int minute = 55; minute < 62; ++minute) {
+    counts += dispatcher.deliver_due();
+    advance(60'000);
+  }
+  EXPECT_TRUE(wecom_.dropped().empty()) << wecom_.dropped().size()
+                                        << " dropped by WeCom, first: " << wecom_.dropped()[0].dump();
+  EXPECT_EQ(counts.dead, 0U);
+  EXPECT_GE(counts.digested, 100U);
+  EXPECT_LE(counts.messages, 1'010U);
+  Outbox outbox(store_.database());
+  EXPECT_TRUE(outbox.list("pending").empty());
+  const auto seen = customers_delivered();
+  ASSERT_EQ(seen.size(), 1'100U);
+  for (const auto& [number, times] : seen) {
+    EXPECT_EQ(times, 1) << "customer " << number;
   }
 }
 

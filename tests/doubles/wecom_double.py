@@ -6,13 +6,17 @@ the project allows. It serves the group-robot webhook (section 1), application m
 (section 2), the external-contact APIs (section 3) and the token endpoint
 under /cgi-bin/; keeps corpid/secret pairs, issued tokens with a
 configurable lifetime, robot keys and app members; enforces the 60-second
-sliding windows (20 per robot key, 30 per app and member) on a clock the
-tests can move; records every request and every delivered message; and
+sliding windows (20 per robot key, 30 per app and member, and 1,000 per app
+and member in an hour: application messages past them are dropped silently,
+as the real service does) on a clock the tests can move; records every request and every delivered message; and
 injects faults on demand. Tests drive it through /__control/*:
 
   POST /__control/state     {"corps": {"corpid": "secret"}, "token_lifetime_s": 7200,
                              "follow_users": ["zhangsan"], "contacts": [{...}], "page_size": 2,
-                             "robot_keys": ["key"], "members": ["zhangsan"], "agent_id": 1000002}
+                             "robot_keys": ["key"], "members": ["zhangsan"], "agent_id": 1000002,
+                             "unlicensed_members": ["wangwu"]}
+     members: matched case-insensitively, reported lower-cased (as the real service does);
+     unlicensed_members: members without a licence (reported in unlicenseduser, not delivered)
      contacts: {"external_userid", "name", "type", "corp_name", "corp_full_name",
                 "follow": [{"userid", "createtime", "remark"}]}
   POST /__control/fault     {"kind": "http_500" | "http_502" | "not_json" | "slow" | "drop" | "busy"
@@ -22,6 +26,8 @@ injects faults on demand. Tests drive it through /__control/*:
   POST /__control/clock     {"advance_s": 60}: moves the clock of the rate windows and tokens
   GET  /__control/requests  every request seen: method, path, query, body, errcode of the reply
   GET  /__control/messages  every message delivered: {"to": robot key or member, "msgtype", "content"}
+  GET  /__control/dropped   every application message the per-member limits dropped silently
+                            (the sender got errcode 0): {"to", "msgtype", "content", "time", "why"}
   POST /__control/reset     forget requests, messages, faults and windows
 
 Usage: wecom_double.py [--port 0]; prints "listening PORT" on stdout once ready.
@@ -48,9 +54,19 @@ REQUESTS = []
 MESSAGES = []
 FAULTS = []  # {"kind", "path", "count", "skip"}
 WINDOWS = {}  # robot key or (agent, member) -> send times in the last 60 s
+DROPPED = []  # application messages past a member's limits: errcode 0 to the sender, never delivered
 CLOCK_OFFSET_S = [0.0]
 ROBOT_LIMIT_PER_MINUTE = 20
 APP_MEMBER_LIMIT_PER_MINUTE = 30
+APP_MEMBER_LIMIT_PER_HOUR = 1000
+APP_TOUSER_LIMIT = 1000
+# Errmsgs of the errcodes tests inject, as the real service words them.
+INJECTED_ERRMSGS = {
+    60020: "not allow to access from your ip",
+    48002: "api forbidden",
+    45033: "api concurrent out of limit",
+    81013: "user & party & tag all invalid",
+}
 CONTENT_LIMIT_BYTES = {"text": 2048, "markdown": 4096}
 
 
@@ -149,7 +165,7 @@ class Handler(BaseHTTPRequestHandler):
         elif fault == "freq_limit":
             return self.reply({"errcode": 45009, "errmsg": "api freq out of limit"})
         elif fault and fault.startswith("errcode:"):
-            return self.reply({"errcode": int(fault[8:]), "errmsg": "injected"})
+            return self.reply({"errcode": int(fault[8:]), "errmsg": INJECTED_ERRMSGS.get(int(fault[8:]), "injected")})
         return self.api(method, url.path, query, body)
 
     def do_GET(self):
@@ -173,6 +189,8 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(REQUESTS)
             if path == "/__control/messages":
                 return self.reply(MESSAGES)
+            if path == "/__control/dropped":
+                return self.reply(DROPPED)
             if path == "/__control/clock" and method == "POST":
                 CLOCK_OFFSET_S[0] += float(json.loads(body).get("advance_s", 0))
                 return self.reply({"ok": True})
@@ -181,6 +199,7 @@ class Handler(BaseHTTPRequestHandler):
                 REQUESTS = []
                 MESSAGES = []
                 WINDOWS = {}
+                DROPPED.clear()
                 return self.reply({"ok": True})
         return self.reply({"error": "unknown control"}, status=404)
 
@@ -255,32 +274,68 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply({"errcode": 0, "errmsg": "ok"})
 
     def app_send(self, body):
+        """message/send as the real service answers it (wecom-api.md section 2): member ids
+        matched case-insensitively and reported lower-cased, unlicensed members in
+        unlicenseduser, 81013 when no recipient is valid, and what is past a member's
+        limits dropped silently (errcode 0)."""
         payload = json.loads(body or "{}")
         if payload.get("agentid") != STATE.get("agent_id", 1000002):
             return self.reply({"errcode": 40056, "errmsg": "invalid agentid"})
+        recipients = [m for m in payload.get("touser", "").split("|") if m]
+        if len(recipients) > APP_TOUSER_LIMIT:
+            return self.reply({"errcode": 40058, "errmsg": "invalid parameter: touser exceeds 1000 members"})
         msgtype = payload.get("msgtype", "")
         errcode, errmsg = content_error(msgtype, payload)
         if errcode:
             return self.reply({"errcode": errcode, "errmsg": errmsg})
         content = (payload.get(msgtype) or {}).get("content")
-        invalid = []
-        for member in [m for m in payload.get("touser", "").split("|") if m]:
-            if member not in STATE.get("members", []):
+        members = {m.lower(): m for m in STATE.get("members", [])}
+        unlicensed_members = {m.lower() for m in STATE.get("unlicensed_members", [])}
+        invalid, unlicensed, valid = [], [], []
+        for recipient in recipients:
+            member = recipient.lower()
+            if member not in members:
                 invalid.append(member)
-                continue
-            if not window_allows(f"app:{payload['agentid']}:{member}", APP_MEMBER_LIMIT_PER_MINUTE):
-                return self.reply({"errcode": 45009, "errmsg": "api freq out of limit"})
+            elif member in unlicensed_members:
+                unlicensed.append(member)
+            else:
+                valid.append(members[member])
+        if not valid:
+            return self.reply({"errcode": 81013, "errmsg": INJECTED_ERRMSGS[81013]})
+        for member in valid:
             duplicate = False
             if payload.get("enable_duplicate_check"):
                 interval = payload.get("duplicate_check_interval", 1800)
                 with LOCK:
                     duplicate = any(m["to"] == member and m["content"] == content and m["time"] > now() - interval
                                     for m in MESSAGES)
-            if not duplicate:
-                with LOCK:
-                    MESSAGES.append({"to": member, "msgtype": msgtype, "content": content, "time": now()})
+            if duplicate:
+                continue
+            message = {"to": member, "msgtype": msgtype, "content": content, "time": now()}
+            why = member_limit_reached(payload["agentid"], member)
+            with LOCK:
+                if why:
+                    DROPPED.append(dict(message, why=why))
+                else:
+                    MESSAGES.append(message)
         return self.reply({"errcode": 0, "errmsg": "ok", "invaliduser": "|".join(invalid), "invalidparty": "",
-                           "invalidtag": "", "msgid": secrets.token_hex(8)})
+                           "invalidtag": "", "unlicenseduser": "|".join(unlicensed), "msgid": secrets.token_hex(8)})
+
+
+def member_limit_reached(agent_id, member):
+    """Counts one application message to `member` against its sliding windows (30 in 60 s,
+    1,000 in an hour); returns why it is dropped, or "" when it is delivered. Dropped
+    messages do not count."""
+    name = f"app:{agent_id}:{member.lower()}"
+    with LOCK:
+        times = [t for t in WINDOWS.get(name, []) if t > now() - 3600]
+        WINDOWS[name] = times
+        if len([t for t in times if t > now() - 60]) >= APP_MEMBER_LIMIT_PER_MINUTE:
+            return "member limit per minute"
+        if len(times) >= APP_MEMBER_LIMIT_PER_HOUR:
+            return "member limit per hour"
+        times.append(now())
+        return ""
 
 
 def main():

@@ -103,14 +103,16 @@ static_assert(sizeof(crm_channel_result) == 24);
 static_assert(offsetof(crm_channel_api, max_message_bytes) == 4);
 static_assert(offsetof(crm_channel_api, messages_per_minute) == 8);
 static_assert(offsetof(crm_channel_api, send) == 16);
-static_assert(sizeof(crm_channel_api) == 24);
+static_assert(offsetof(crm_channel_api, recipient_messages_per_minute) == 24);  // 1.3
+static_assert(offsetof(crm_channel_api, recipient_messages_per_hour) == 28);    // 1.3
+static_assert(sizeof(crm_channel_api) == 32);
 
 // Constants are part of the ABI too.
 static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIABLE == 2 && CRM_STATUS_DATA == 3 &&
               CRM_STATUS_FATAL == 4 && CRM_STATUS_NOT_FOUND == 5 && CRM_STATUS_BUFFER_TOO_SMALL == 6 &&
               CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8 && CRM_STATUS_WRONG_TYPE == 9 &&
               CRM_STATUS_INVALID_ARGUMENT == 10);
-static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 2);
+static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 3);
 // Code that does not choose a target gets the headers' own version.
 static_assert(CRM_TARGET_ABI_MINOR == CRM_ABI_VERSION_MINOR && CRM_TARGET_ABI_VERSION == CRM_ABI_VERSION);
 static_assert(CRM_KIND_CONNECTOR == 1 && CRM_KIND_SCORER == 2 && CRM_KIND_CHANNEL == 3);

@@ -1,6 +1,9 @@
 #pragma once
 
+#include <curl/curl.h>
+#include <memory>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,6 +28,34 @@ class WecomDouble : public ControlledServer {
       }
     }
     return found;
+  }
+
+  // Application messages the double dropped past a member's limits (the sender got errcode 0), oldest first.
+  nlohmann::json dropped() { return control("dropped"); }
+
+  // Calls the double's WeCom API as a client would: GET `path_and_query`
+  // (".../cgi-bin/" + it), or POST it with `body` as JSON; the reply parsed.
+  nlohmann::json call_api(const std::string& path_and_query, const nlohmann::json& body = nullptr) {
+    const std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+    std::string response;
+    const std::string url = api_base() + path_and_query;
+    const std::string text = body.is_null() ? std::string() : body.dump();
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, &append_reply);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &response);
+    if (!body.is_null()) {
+      curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, text.c_str());
+    }
+    if (curl_easy_perform(curl.get()) != CURLE_OK) {
+      throw std::runtime_error("WeCom double request " + path_and_query + " failed");
+    }
+    return nlohmann::json::parse(response);
+  }
+
+ private:
+  static std::size_t append_reply(char* data, std::size_t size, std::size_t count, void* target) {
+    static_cast<std::string*>(target)->append(data, size * count);
+    return size * count;
   }
 };
 

@@ -22,7 +22,9 @@
  * deduplicate use the message's idempotency_key (an e-mail Message-ID, the
  * WeCom duplicate check, a webhook header).
  *
- * Since: 1.1 for everything in this header.
+ * Since: 1.1 for everything in this header, except the per-recipient limits
+ * of crm_channel_api (1.3), hidden when CRM_TARGET_ABI_MINOR is older (see
+ * crm/abi.h).
  */
 #ifndef CRM_CHANNEL_H
 #define CRM_CHANNEL_H
@@ -114,6 +116,29 @@ typedef struct crm_channel_api {
   uint32_t messages_per_minute;
   /* Required. */
   crm_on_send_fn send;
+#if CRM_TARGET_ABI_MINOR >= 3
+  /*
+   * Per-recipient limits (Since: 1.3), for services that accept more than
+   * the limit and drop the excess without saying so (WeCom application
+   * messages: 30 a minute and 1,000 an hour from one app to one member).
+   *
+   * recipient_messages_per_minute: messages the channel may carry to one
+   *   recipient in any 60 seconds (a sliding window), 0: no limit.
+   * recipient_messages_per_hour: the same over any 3,600 seconds, 0: no limit.
+   *
+   * What the host does: it counts, per channel and per recipient (recipients
+   * compared case-insensitively, ASCII), the messages this channel carried
+   * in the last minute and hour, from its outbox (a digest counts once, for
+   * every recipient it went to). A notification whose recipient is at either
+   * limit is held, never dropped, at every level (red included), until the
+   * window allows; notifications held for the same recipients leave together
+   * as one digest. The channel's messages_per_minute still applies on top.
+   * A channel built for an older minor (or leaving both 0) is not paced per
+   * recipient: the host reads a table smaller than this as zeros.
+   */
+  uint32_t recipient_messages_per_minute;
+  uint32_t recipient_messages_per_hour;
+#endif
 } crm_channel_api;
 
 #ifdef __cplusplus

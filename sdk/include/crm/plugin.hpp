@@ -28,8 +28,9 @@
 // it (or anything it returned by pointer) past the call that received it.
 //
 // Since: 1.0 for everything in this header, except what is marked 1.1 (reason
-// codes, output columns, TrainableScorer, channels) or 1.2 (the typed
-// configuration getters of crm::Host). What came after CRM_TARGET_ABI_MINOR
+// codes, output columns, TrainableScorer, channels), 1.2 (the typed
+// configuration getters of crm::Host) or 1.3 (a channel's per-recipient
+// limits, kRecipientMessagesPerMinute and kRecipientMessagesPerHour). What came after CRM_TARGET_ABI_MINOR
 // (see crm/abi.h) is hidden, as in the C headers.
 #ifndef CRM_PLUGIN_HPP
 #define CRM_PLUGIN_HPP
@@ -651,6 +652,10 @@ class ChannelResult {
 // Base class of C++ channel plugins. A derived class defines
 //   static constexpr std::uint32_t kMaxMessageBytes = ...;     // 0: no limit
 //   static constexpr std::uint32_t kMessagesPerMinute = ...;   // 0: no limit
+// and, optionally (since 1.3; 0, no limit, when absent), the per-recipient
+// limits of crm_channel_api (crm/channel.h says what the host does with them)
+//   static constexpr std::uint32_t kRecipientMessagesPerMinute = ...;
+//   static constexpr std::uint32_t kRecipientMessagesPerHour = ...;
 // and send(): return normally when delivered (marking refused recipients in
 // `result`), throw RetriableError / RetryAfterError to be retried, ConfigError
 // or DataError when the message can never go through.
@@ -812,6 +817,24 @@ struct OutputColumnsOf<P, std::void_t<decltype(P::kOutputColumns)>> {
   static constexpr const char* const* kNames = P::kOutputColumns;
 };
 
+// A channel's optional per-recipient limits (1.3): 0 when the class declares none.
+template <class P, class = void>
+struct RecipientMessagesPerMinuteOf {
+  static constexpr std::uint32_t kValue = 0;
+};
+template <class P>
+struct RecipientMessagesPerMinuteOf<P, std::void_t<decltype(P::kRecipientMessagesPerMinute)>> {
+  static constexpr std::uint32_t kValue = P::kRecipientMessagesPerMinute;
+};
+template <class P, class = void>
+struct RecipientMessagesPerHourOf {
+  static constexpr std::uint32_t kValue = 0;
+};
+template <class P>
+struct RecipientMessagesPerHourOf<P, std::void_t<decltype(P::kRecipientMessagesPerHour)>> {
+  static constexpr std::uint32_t kValue = P::kRecipientMessagesPerHour;
+};
+
 template <class P>
 crm_status fetch(crm_plugin_instance* instance, const crm_host* host, crm_str cursor, crm_batch* out,
                  crm_error* error) noexcept {
@@ -886,7 +909,18 @@ const void* kind_api() noexcept {
   } else if constexpr (std::is_base_of_v<Channel, P>) {
     static_assert(CRM_TARGET_ABI_MINOR >= 1 || !std::is_base_of_v<Channel, P>,
                   "channels need CRM_TARGET_ABI_MINOR 1 or more (they arrived with 1.1)");
+#if CRM_TARGET_ABI_MINOR < 3
+    static_assert(RecipientMessagesPerMinuteOf<P>::kValue == 0 && RecipientMessagesPerHourOf<P>::kValue == 0,
+                  "per-recipient limits (kRecipientMessagesPerMinute/PerHour) need CRM_TARGET_ABI_MINOR 3 or more");
     static const crm_channel_api api = {sizeof(crm_channel_api), P::kMaxMessageBytes, P::kMessagesPerMinute, &send<P>};
+#else
+    static const crm_channel_api api = {sizeof(crm_channel_api),
+                                        P::kMaxMessageBytes,
+                                        P::kMessagesPerMinute,
+                                        &send<P>,
+                                        RecipientMessagesPerMinuteOf<P>::kValue,
+                                        RecipientMessagesPerHourOf<P>::kValue};
+#endif
     return &api;
   } else {
     static_assert(std::is_base_of_v<Scorer, P> || std::is_base_of_v<Connector, P> || std::is_base_of_v<Channel, P>,

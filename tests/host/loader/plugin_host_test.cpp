@@ -576,6 +576,19 @@ TEST_F(PluginHostTest, APluginBuiltForAbi11KeepsLoadingAndUsingTheHostServices) 
   EXPECT_EQ(test_.state().read_checkpoint("services_probe"), std::optional<std::string>("cursor-1"));
 }
 
+TEST_F(PluginHostTest, AChannelBuiltForAbi11LoadsWithoutPerRecipientLimits) {
+  // Its crm_channel_api ends at send: the 1.3 per-recipient limits read as 0, no limit.
+  dir_.add_fixture("fatal_channel");
+  load();
+  LoadedPlugin* channel = test_.host().find("fatal_channel");
+  ASSERT_NE(channel, nullptr) << test_.record("fatal_channel")->reason;
+  EXPECT_EQ(test_.record("fatal_channel")->abi, "1.1");
+  ASSERT_NE(channel->channel_api(), nullptr);
+  EXPECT_EQ(channel->channel_api()->struct_size, offsetof(crm_channel_api, send) + sizeof(crm_on_send_fn));
+  EXPECT_EQ(channel->channel_api()->recipient_messages_per_minute, 0U);
+  EXPECT_EQ(channel->channel_api()->recipient_messages_per_hour, 0U);
+}
+
 TEST(PluginCallScope, NamesTheInnermostCallAndRestoresTheOuterOne) {
   EXPECT_EQ(current_plugin_call(), "");
   {

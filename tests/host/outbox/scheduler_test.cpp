@@ -1,6 +1,7 @@
 // The outbox scheduler without a store: quiet hours hold (never drop) the
 // levels they name, recipient caps hold what exceeds an hour's allowance in
-// one group, and a channel's per-minute window paces.
+// one group, a channel's per-recipient limits say when a message must wait,
+// and a channel's per-minute window paces.
 #include "outbox/scheduler.hpp"
 
 #include <gtest/gtest.h>
@@ -91,6 +92,62 @@ TEST(DeliveryScheduler, WithoutACapNothingIsCountedOrHeld) {
   for (std::int64_t id = 1; id <= 50; ++id) {
     EXPECT_FALSE(scheduler.admit(item(id, "yellow", {"csm@example.test"})).has_value());
   }
+}
+
+TEST(RecipientPacer, ALimitPerMinuteHoldsUntilTheWindowAllowsWhateverTheRecipientsCase) {
+  const std::int64_t now_ms = kMidnightUtcMs + 12 * kHourMs;
+  RecipientPacer pacer("alert_wecom", RecipientPacing{3, 1000}, now_ms);
+  ASSERT_TRUE(pacer.limited());
+  // Two sent within the minute (one to the same member under another case), one older.
+  pacer.remember_sent({"ZhangSan"}, "sent-1", now_ms - 70'000);
+  pacer.remember_sent({"ZhangSan"}, "sent-2", now_ms - 50'000);
+  pacer.remember_sent({"zhangsan"}, "sent-3", now_ms - 10'000);
+  EXPECT_FALSE(pacer.hold({"zhangsan"}).has_value());  // room for the third this minute
+  pacer.remember_sent({"zhangsan"}, "sent-4", now_ms);
+  const std::optional<Hold> held = pacer.hold({"ZHANGSAN"});
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->until_ms, now_ms + 10'000) << "when the send of 50 s ago leaves the minute";
+  EXPECT_EQ(held->why, "held: recipient limit per minute of the channel");
+  EXPECT_EQ(held->group_key, R"(pace:["alert_wecom",["ZHANGSAN"]])");
+  EXPECT_FALSE(pacer.hold({"lisi"}).has_value()) << "another member has room";
+  // A message to two members waits for the later of their windows.
+  const std::optional<Hold> both = pacer.hold({"lisi", "zhangsan"});
+  ASSERT_TRUE(both.has_value());
+  EXPECT_EQ(both->until_ms, now_ms + 10'000);
+}
+
+TEST(RecipientPacer, ALimitPerHourHoldsUntilTheOldestSendOfTheHourIsAnHourOld) {
+  const std::int64_t now_ms = kMidnightUtcMs + 12 * kHourMs;
+  RecipientPacer pacer("alert_wecom", RecipientPacing{30, 3}, now_ms);
+  pacer.remember_sent({"zhangsan"}, "sent-1", now_ms - 50 * kMinuteMs);
+  pacer.remember_sent({"zhangsan"}, "sent-2", now_ms - 20 * kMinuteMs);
+  pacer.remember_sent({"zhangsan"}, "sent-3", now_ms - 61 * kMinuteMs);  // out of the hour
+  EXPECT_FALSE(pacer.hold({"zhangsan"}).has_value());
+  pacer.remember_sent({"zhangsan"}, "sent-4", now_ms);
+  const std::optional<Hold> held = pacer.hold({"zhangsan"});
+  ASSERT_TRUE(held.has_value());
+  EXPECT_EQ(held->until_ms, now_ms + 10 * kMinuteMs);
+  EXPECT_EQ(held->why, "held: recipient limit per hour of the channel");
+}
+
+TEST(RecipientPacer, ADigestCountsOnceForEachOfItsRecipients) {
+  RecipientPacer pacer("alert_wecom", RecipientPacing{2, 0}, kMidnightUtcMs);
+  for (int member = 0; member < 10; ++member) {
+    pacer.remember_sent({"zhangsan", "lisi"}, "crm-digest-1-alert_wecom", kMidnightUtcMs - 1'000);
+  }
+  EXPECT_FALSE(pacer.hold({"zhangsan", "lisi"}).has_value());
+  pacer.remember_sent({"lisi"}, "crm-alert-9-1-alert_wecom", kMidnightUtcMs);
+  EXPECT_TRUE(pacer.hold({"zhangsan", "lisi"}).has_value());
+  EXPECT_FALSE(pacer.hold({"zhangsan"}).has_value());
+}
+
+TEST(RecipientPacer, WithoutLimitsItIsNotLimited) {
+  RecipientPacer pacer("alert_console", RecipientPacing{}, kMidnightUtcMs);
+  EXPECT_FALSE(pacer.limited());
+  for (int i = 0; i < 50; ++i) {
+    pacer.remember_sent({"csm@example.test"}, "key-" + std::to_string(i), kMidnightUtcMs);
+  }
+  EXPECT_FALSE(pacer.hold({"csm@example.test"}).has_value());
 }
 
 TEST(ChannelPacer, CountsTheMinuteWindowAndOpensItAMinuteAfterItsFirstSend) {
