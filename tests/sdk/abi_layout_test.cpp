@@ -30,7 +30,11 @@ static_assert(offsetof(crm_host, config_get_int) == 88);            // 1.2
 static_assert(offsetof(crm_host, config_get_number) == 96);         // 1.2
 static_assert(offsetof(crm_host, config_get_bool) == 104);          // 1.2
 static_assert(offsetof(crm_host, config_get_array_length) == 112);  // 1.2
-static_assert(sizeof(crm_host) == 120);
+static_assert(offsetof(crm_host, state_get) == 120);                // 1.3
+static_assert(offsetof(crm_host, state_put) == 128);                // 1.3
+static_assert(offsetof(crm_host, state_delete) == 136);             // 1.3
+static_assert(offsetof(crm_host, state_next) == 144);               // 1.3
+static_assert(sizeof(crm_host) == 152);
 
 static_assert(offsetof(crm_plugin_descriptor, struct_size) == 0);
 static_assert(offsetof(crm_plugin_descriptor, kind) == 4);
@@ -110,7 +114,7 @@ static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIAB
               CRM_STATUS_FATAL == 4 && CRM_STATUS_NOT_FOUND == 5 && CRM_STATUS_BUFFER_TOO_SMALL == 6 &&
               CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8 && CRM_STATUS_WRONG_TYPE == 9 &&
               CRM_STATUS_INVALID_ARGUMENT == 10);
-static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 2);
+static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 3);
 // Code that does not choose a target gets the headers' own version.
 static_assert(CRM_TARGET_ABI_MINOR == CRM_ABI_VERSION_MINOR && CRM_TARGET_ABI_VERSION == CRM_ABI_VERSION);
 static_assert(CRM_KIND_CONNECTOR == 1 && CRM_KIND_SCORER == 2 && CRM_KIND_CHANNEL == 3);

@@ -49,10 +49,12 @@ extern "C" {
  *        training (crm/scorer.h).
  *   1.2  typed configuration getters in crm_host (config_get_string ...) and
  *        the statuses CRM_STATUS_WRONG_TYPE and CRM_STATUS_INVALID_ARGUMENT.
+ *   1.3  plugin state in crm_host (state_get, state_put, state_delete,
+ *        state_next).
  * Since: 1.0
  */
 #define CRM_ABI_VERSION_MAJOR 1
-#define CRM_ABI_VERSION_MINOR 2
+#define CRM_ABI_VERSION_MINOR 3
 
 /*
  * Packs MAJOR.MINOR into one 32-bit value (major in the high 16 bits), the
