@@ -203,8 +203,13 @@ TEST_F(ImWecom, TheCursorIsAPositionTheOwnersLiveInThePluginStateAndASyncResumes
   // m0019 resigns: WeCom lists his 120 customers as unassigned; 40 of them stay visible, followed
   // by another member too.
   state["generated"]["resigned_members"] = 1;
+  state["unassigned_page_size"] = 50;
   wecom_.control("state", state);
+  wecom_.control("reset", json::object());
   ASSERT_EQ(harness_.sync(plugin).status, "ok");
+  const auto unassigned_pages = wecom_.requests_to("get_unassigned_list");
+  ASSERT_EQ(unassigned_pages.size(), 3U) << "120 resignations in pages of 50, until is_last";
+  EXPECT_EQ(json::parse(unassigned_pages[2]["body"].get<std::string>())["cursor"], "100");
   EXPECT_EQ(harness_.count("SELECT count(*) FROM activities WHERE kind = 'owner_left'"), 120);
   EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 120)
       << "no contact_not_visible nor owner_changed for a resignation";
