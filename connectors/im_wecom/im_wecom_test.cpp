@@ -1,8 +1,10 @@
 // im_wecom against the local WeCom double (tests/doubles/wecom_double.py),
 // through the real loader, sync engine and store.
 #include <algorithm>
+#include <cmath>
 #include <gtest/gtest.h>
 
+#include "scoring/features.hpp"
 #include "support/sync_harness.hpp"
 #include "support/wecom_double.hpp"
 
@@ -38,13 +40,15 @@ json base_state() {
             contact("wmC", "陈工", "上海华东机械有限公司", {"zhangsan", "lisi"})}}};
 }
 
-json settings(const WecomDouble& wecom, const std::string& secret_variable = "WECOM_CONTACT_SECRET") {
+json settings(const WecomDouble& wecom, const std::string& secret_variable = "WECOM_CONTACT_SECRET",
+              int users_per_request = 100) {
   return {{"im_wecom",
            {{"config",
              {{"base_url", wecom.api_base()},
               {"corp_id", "ww-test-corp"},
               {"contact_secret", {{"env", secret_variable}}},
-              {"timeout_ms", 2000}}}}}};
+              {"timeout_ms", 2000},
+              {"users_per_request", users_per_request}}}}}};
 }
 
 class ImWecom : public ::testing::Test {
@@ -84,28 +88,137 @@ TEST_F(ImWecom, SyncsContactsWithTheirOwnersAndCompaniesAcrossPages) {
   expect_no_secret_in_logs();
 }
 
-TEST_F(ImWecom, AnOwnerChangeAndADepartureBecomeActivityEvents) {
+// The "key contact changed" feature of the customer `customer_external_id`, a day after the clock.
+double key_contact_changed(SyncHarness& harness, const std::string& customer_external_id) {
+  const std::int64_t unified =
+      harness.count("SELECT unified_id FROM customers WHERE external_id = '" + customer_external_id + "'");
+  const CustomerFeatures features =
+      build_features(harness.store().database(), FeatureSettings{}, harness.clock().now_ms() + kMillisecondsPerDay);
+  const auto row = std::find(features.customer_ids.begin(), features.customer_ids.end(), unified);
+  EXPECT_NE(row, features.customer_ids.end()) << customer_external_id;
+  return row == features.customer_ids.end()
+             ? -1
+             : features.column("key_contact_changed")[static_cast<std::size_t>(row - features.customer_ids.begin())];
+}
+
+// Fails on im_wecom 0.1, which called every contact missing from a pass "owner_left", dated by the sync.
+TEST_F(ImWecom, OnlyAResignationIsOwnerLeftAContactMerelyMissingIsNotVisible) {
+  json state = base_state();
+  state["follow_users"] = {"lisi", "wangwu", "zhangsan"};
+  state["contacts"].push_back(contact("wmD", "Dario Rossi", "Milano Utensili SpA", {"wangwu"}));
+  wecom_.control("state", state);
   LoadedPlugin& plugin = connector();
   ASSERT_EQ(harness_.sync(plugin).status, "ok");
-  // lisi leaves the company: wmB, followed only by lisi, is followed by nobody; wmC keeps zhangsan.
-  json state = base_state();
-  state["follow_users"] = {"zhangsan"};
-  state["contacts"] = {contact("wmA", "王经理", "上海华东机械有限公司", {"zhangsan"}),
+  // lisi resigns three days ago: WeCom lists wmB and wmC as his unassigned customers. wangwu and
+  // wmD lose sight of each other (either side deleted, or a permission or licence lost: WeCom
+  // does not say which); wangwu adds wmA.
+  const std::int64_t dimission_s = harness_.clock().now_ms() / 1000 - 3 * 86400;
+  state["follow_users"] = {"wangwu", "zhangsan"};
+  state["contacts"] = {contact("wmA", "王经理", "上海华东机械有限公司", {"zhangsan", "wangwu"}),
                        contact("wmC", "陈工", "上海华东机械有限公司", {"zhangsan"})};
+  state["unassigned"] = {{{"handover_userid", "lisi"}, {"external_userid", "wmB"}, {"dimission_time", dimission_s}},
+                         {{"handover_userid", "lisi"}, {"external_userid", "wmC"}, {"dimission_time", dimission_s}}};
   wecom_.control("state", state);
+  harness_.clock().advance_ms(kMillisecondsPerDay);
   const SyncSummary summary = harness_.sync(plugin);
   ASSERT_EQ(summary.status, "ok") << summary.message;
-  EXPECT_EQ(harness_.text("SELECT detail FROM activities WHERE kind = 'owner_changed' AND contact_external_id = 'wmC'"),
-            "lisi,zhangsan -> zhangsan");
-  EXPECT_EQ(harness_.text("SELECT detail FROM activities WHERE kind = 'owner_left' AND contact_external_id = 'wmB'"),
-            "no longer followed by lisi");
-  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 2);
+
+  EXPECT_EQ(harness_.joined("SELECT contact_external_id FROM activities WHERE kind = 'owner_left' "
+                            "ORDER BY contact_external_id"),
+            "wmB,wmC");
+  EXPECT_EQ(harness_.count("SELECT occurred_at_ms FROM activities WHERE kind = 'owner_left' AND "
+                           "contact_external_id = 'wmB'"),
+            dimission_s * 1000)
+      << "dated by the resignation, not by the sync";
+  const std::string left = harness_.text("SELECT detail FROM activities WHERE contact_external_id = 'wmB'");
+  EXPECT_NE(left.find("lisi left the company on "), std::string::npos) << left;
   EXPECT_EQ(harness_.text("SELECT c.name FROM activities a JOIN customers c ON c.id = a.customer_id "
                           "WHERE a.contact_external_id = 'wmB'"),
             "Nordic Trading AB");
-  // Nothing changes on the next pass: no new event.
+
+  EXPECT_EQ(harness_.text("SELECT kind FROM activities WHERE contact_external_id = 'wmD'"), "contact_not_visible");
+  const std::string hidden = harness_.text("SELECT detail FROM activities WHERE contact_external_id = 'wmD'");
+  EXPECT_NE(hidden.find("no longer visible to the app (was followed by wangwu)"), std::string::npos) << hidden;
+  EXPECT_NE(hidden.find("not evidence of churn"), std::string::npos) << hidden;
+
+  EXPECT_EQ(harness_.text("SELECT detail FROM activities WHERE kind = 'owner_changed' AND contact_external_id = 'wmA'"),
+            "zhangsan -> wangwu,zhangsan");
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities WHERE contact_external_id = 'wmC'"), 1)
+      << "lisi's resignation is wmC's only change: an owner_left, not also an owner_changed";
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 4);
+  EXPECT_EQ(harness_.text("SELECT owner FROM contacts WHERE external_id = 'wmC'"), "zhangsan");
+
+  // The churn signal: the resignation counts, the contact no longer visible does not.
+  EXPECT_EQ(key_contact_changed(harness_, "Nordic Trading AB"), 1);
+  const double not_visible = key_contact_changed(harness_, "Milano Utensili SpA");
+  EXPECT_TRUE(std::isnan(not_visible) || not_visible == 0) << not_visible << ": no change counted (NaN or 0)";
+
+  // The next pass sees the same resignations (still unassigned): nothing new.
   ASSERT_EQ(harness_.sync(plugin).status, "ok");
-  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 2);
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 4);
+}
+
+// Fails on im_wecom 0.1: the sync failed with "fatal error: WeCom ... errcode 84061".
+TEST_F(ImWecom, AMemberWithNoCustomersIsAnEmptyPageNotAnError) {
+  json state = base_state();
+  state["follow_users"] = {"lisi", "wangwu", "zhangsan"};
+  wecom_.control("state", state);
+  LoadedPlugin& plugin = harness_.load({CRM_PLUGIN_DIR}, settings(wecom_, "WECOM_CONTACT_SECRET", 1), "im_wecom",
+                                       {{"WECOM_CONTACT_SECRET", kSecret}});
+  const SyncSummary summary = harness_.sync(plugin);
+  ASSERT_EQ(summary.status, "ok") << summary.message;
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM contacts"), 3);
+  const auto pages = wecom_.requests_to("batch/get_by_user");
+  EXPECT_TRUE(std::any_of(pages.begin(), pages.end(), [](const json& request) {
+    return request.value("errcode", 0) == 84061 &&
+           request["body"].get<std::string>().find("wangwu") != std::string::npos;
+  })) << "the double answers 84061 for wangwu, who has no customers";
+}
+
+// Fails on im_wecom 0.1, whose cursor carried every contact and its owners (tens of kB here,
+// megabytes for a large corp) and was re-serialised on every page.
+TEST_F(ImWecom, TheCursorIsAPositionTheOwnersLiveInThePluginStateAndASyncResumesMidPass) {
+  json state = base_state();
+  state["page_size"] = 100;
+  state["generated"] = {{"contacts", 2000}, {"members", 20}, {"resigned_members", 0}};
+  wecom_.control("state", state);
+  LoadedPlugin& plugin = connector();
+  // The pass stops on the 11th page (a fatal error): its position and what it saw so far are committed.
+  wecom_.control("fault", {{"kind", "errcode:99999"}, {"path", "batch/get_by_user"}, {"skip", 10}});
+  ASSERT_EQ(harness_.sync(plugin).status, "failed");
+  const std::string cursor = harness_.text("SELECT cursor FROM plugin_checkpoints WHERE plugin_id = 'im_wecom'");
+  EXPECT_LT(cursor.size(), 100U) << cursor;
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM plugin_state WHERE plugin_id = 'im_wecom'"), 1 + 860)
+      << "one chunk of follow users and the 860 contacts of the first 1,000 follow entries";
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM contacts"), 0) << "contacts are written when the pass ends";
+
+  const SyncSummary resumed = harness_.sync(plugin);
+  ASSERT_EQ(resumed.status, "ok") << resumed.message;
+  EXPECT_EQ(wecom_.requests_to("get_follow_user_list").size(), 1U) << "resumed mid-pass, not restarted";
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM contacts"), 2000);
+  EXPECT_EQ(harness_.text("SELECT owner FROM contacts WHERE external_id = 'wm0000000005'"), "m0005,m0006");
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 0);
+  EXPECT_LT(harness_.text("SELECT cursor FROM plugin_checkpoints WHERE plugin_id = 'im_wecom'").size(), 100U);
+
+  // m0019 resigns: WeCom lists his 120 customers as unassigned; 40 of them stay visible, followed
+  // by another member too.
+  state["generated"]["resigned_members"] = 1;
+  state["unassigned_page_size"] = 50;
+  wecom_.control("state", state);
+  wecom_.control("reset", json::object());
+  ASSERT_EQ(harness_.sync(plugin).status, "ok");
+  const auto unassigned_pages = wecom_.requests_to("get_unassigned_list");
+  ASSERT_EQ(unassigned_pages.size(), 3U) << "120 resignations in pages of 50, until is_last";
+  EXPECT_EQ(json::parse(unassigned_pages[2]["body"].get<std::string>())["cursor"], "100");
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities WHERE kind = 'owner_left'"), 120);
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM activities"), 120)
+      << "no contact_not_visible nor owner_changed for a resignation";
+  EXPECT_EQ(harness_.text("SELECT owner FROM contacts WHERE external_id = 'wm0000000039'"), "m0019")
+      << "a contact no longer visible keeps its last known owner";
+  EXPECT_EQ(harness_.text("SELECT owner FROM contacts WHERE external_id = 'wm0000000019'"), "m0000");
+  EXPECT_EQ(harness_.text("SELECT owner FROM contacts WHERE external_id = 'wm0000000018'"), "m0018");
+  EXPECT_EQ(harness_.count("SELECT count(*) FROM plugin_state WHERE plugin_id = 'im_wecom'"), 1 + 2000 - 80)
+      << "the 80 contacts no longer visible are forgotten";
 }
 
 TEST_F(ImWecom, AnExpiredTokenIsRefreshedOnceAndTheSyncGoesOn) {

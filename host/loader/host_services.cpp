@@ -100,6 +100,32 @@ std::vector<InMemoryStateStore::QuarantinedRecord> InMemoryStateStore::quarantin
   return quarantined_;
 }
 
+std::optional<std::string> InMemoryStateStore::read_state(std::string_view plugin_id, std::string_view key) {
+  const std::lock_guard lock(mutex_);
+  const auto found = state_.find(std::pair<std::string, std::string>(plugin_id, key));
+  return found == state_.end() ? std::nullopt : std::optional<std::string>(found->second);
+}
+
+std::optional<std::string> InMemoryStateStore::next_state_key(std::string_view plugin_id, std::string_view after_key) {
+  const std::lock_guard lock(mutex_);
+  const auto found = state_.upper_bound(std::pair<std::string, std::string>(plugin_id, after_key));
+  if (found == state_.end() || found->first.first != plugin_id) {
+    return std::nullopt;
+  }
+  return found->first.second;
+}
+
+void InMemoryStateStore::write_state(std::string_view plugin_id, std::string_view key,
+                                     std::optional<std::string_view> value) {
+  const std::lock_guard lock(mutex_);
+  std::pair<std::string, std::string> name(plugin_id, key);
+  if (value) {
+    state_[std::move(name)] = std::string(*value);
+  } else {
+    state_.erase(name);
+  }
+}
+
 PluginServices::PluginServices(HostServicesDeps deps, std::string plugin_id, nlohmann::json config,
                                std::map<std::string, std::string> secrets)
     : deps_(deps),
@@ -123,6 +149,10 @@ PluginServices::PluginServices(HostServicesDeps deps, std::string plugin_id, nlo
   table_.config_get_number = &PluginServices::config_get_number;
   table_.config_get_bool = &PluginServices::config_get_bool;
   table_.config_get_array_length = &PluginServices::config_get_array_length;
+  table_.state_get = &PluginServices::state_get;
+  table_.state_put = &PluginServices::state_put;
+  table_.state_delete = &PluginServices::state_delete;
+  table_.state_next = &PluginServices::state_next;
 }
 
 PluginServices& PluginServices::self(crm_host_context* context) {
@@ -185,6 +215,83 @@ crm_status PluginServices::checkpoint_write(crm_host_context* context, crm_str c
   return shielded(services.deps_.logger, services.plugin_id_, "checkpoint_write", [&] {
     services.deps_.state.write_checkpoint(services.plugin_id_, view(cursor), services.deps_.clock.now_ms());
     return CRM_STATUS_OK;
+  });
+}
+
+crm_status PluginServices::state_get(crm_host_context* context, crm_str key, crm_buffer* out) {
+  PluginServices& services = self(context);
+  return shielded(services.deps_.logger, services.plugin_id_, "state_get", [&] {
+    const std::string_view name = view(key);
+    if (name.empty()) {
+      return CRM_STATUS_INVALID_ARGUMENT;
+    }
+    {
+      const std::lock_guard lock(services.pending_mutex_);
+      if (services.pending_state_ != nullptr) {
+        const auto held = services.pending_state_->find(name);
+        if (held != services.pending_state_->end()) {
+          return held->second ? write_buffer(*held->second, out) : CRM_STATUS_NOT_FOUND;
+        }
+      }
+    }
+    const auto value = services.deps_.state.read_state(services.plugin_id_, name);
+    return value ? write_buffer(*value, out) : CRM_STATUS_NOT_FOUND;
+  });
+}
+
+crm_status PluginServices::write_state(crm_str key, std::optional<std::string_view> value) {
+  if (view(key).empty()) {
+    return CRM_STATUS_INVALID_ARGUMENT;
+  }
+  {
+    const std::lock_guard lock(pending_mutex_);
+    if (pending_state_ != nullptr) {
+      (*pending_state_)[std::string(view(key))] = value ? std::optional<std::string>(*value) : std::nullopt;
+      return CRM_STATUS_OK;
+    }
+  }
+  deps_.state.write_state(plugin_id_, view(key), value);
+  return CRM_STATUS_OK;
+}
+
+crm_status PluginServices::state_put(crm_host_context* context, crm_str key, crm_str value) {
+  PluginServices& services = self(context);
+  return shielded(services.deps_.logger, services.plugin_id_, "state_put",
+                  [&] { return services.write_state(key, view(value)); });
+}
+
+crm_status PluginServices::state_delete(crm_host_context* context, crm_str key) {
+  PluginServices& services = self(context);
+  return shielded(services.deps_.logger, services.plugin_id_, "state_delete",
+                  [&] { return services.write_state(key, std::nullopt); });
+}
+
+crm_status PluginServices::state_next(crm_host_context* context, crm_str after_key, crm_buffer* key_out) {
+  PluginServices& services = self(context);
+  return shielded(services.deps_.logger, services.plugin_id_, "state_next", [&] {
+    const std::lock_guard lock(services.pending_mutex_);
+    const PendingState* pending = services.pending_state_;
+    // The first stored key after `after_key` that this call has not deleted...
+    std::optional<std::string> stored;
+    std::string from(view(after_key));
+    while ((stored = services.deps_.state.next_state_key(services.plugin_id_, from))) {
+      const auto held = pending == nullptr ? PendingState::const_iterator{} : pending->find(*stored);
+      if (pending == nullptr || held == pending->end() || held->second) {
+        break;
+      }
+      from = *stored;
+    }
+    // ... or the first key this call wrote after it, whichever comes first.
+    if (pending != nullptr) {
+      auto held = pending->upper_bound(view(after_key));
+      while (held != pending->end() && !held->second) {
+        ++held;
+      }
+      if (held != pending->end() && (!stored || held->first < *stored)) {
+        stored = held->first;
+      }
+    }
+    return stored ? write_buffer(*stored, key_out) : CRM_STATUS_NOT_FOUND;
   });
 }
 

@@ -30,6 +30,13 @@ class PluginStateStore {
   virtual void write_checkpoint(std::string_view plugin_id, std::string_view cursor, std::int64_t now_ms) = 0;
   virtual void quarantine(std::string_view plugin_id, std::string_view raw_record, std::string_view reason,
                           std::int64_t now_ms) = 0;
+  // Plugin state (crm/host.h, state_*): one ordered key/value map per plugin
+  // id; keys order bytewise.
+  virtual std::optional<std::string> read_state(std::string_view plugin_id, std::string_view key) = 0;
+  // The smallest key of `plugin_id` greater than `after_key`.
+  virtual std::optional<std::string> next_state_key(std::string_view plugin_id, std::string_view after_key) = 0;
+  // Stores `value` under `key`, or removes the key when `value` is nullopt.
+  virtual void write_state(std::string_view plugin_id, std::string_view key, std::optional<std::string_view> value) = 0;
 };
 
 class InMemoryStateStore final : public PluginStateStore {
@@ -46,10 +53,14 @@ class InMemoryStateStore final : public PluginStateStore {
   void quarantine(std::string_view plugin_id, std::string_view raw_record, std::string_view reason,
                   std::int64_t now_ms) override;
   [[nodiscard]] std::vector<QuarantinedRecord> quarantined() const;
+  std::optional<std::string> read_state(std::string_view plugin_id, std::string_view key) override;
+  std::optional<std::string> next_state_key(std::string_view plugin_id, std::string_view after_key) override;
+  void write_state(std::string_view plugin_id, std::string_view key, std::optional<std::string_view> value) override;
 
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::string, std::less<>> checkpoints_;
+  std::map<std::pair<std::string, std::string>, std::string, std::less<>> state_;
   std::vector<QuarantinedRecord> quarantined_;
 };
 
@@ -81,6 +92,17 @@ class PluginServices {
   using BadRecordSink = std::function<void(std::string_view raw_record, std::string_view reason)>;
   void set_bad_record_sink(BadRecordSink sink) { bad_record_sink_ = std::move(sink); }
 
+  // Plugin state writes held back by a sync, key -> value (nullopt: deleted),
+  // to be committed in the transaction of the batch of the call that made them.
+  using PendingState = std::map<std::string, std::optional<std::string>, std::less<>>;
+  // While set (not null), state_put and state_delete go to `pending` and
+  // state reads see them first; the caller owns `pending` and must unset it
+  // before it goes away.
+  void hold_state_writes(PendingState* pending) {
+    const std::lock_guard lock(pending_mutex_);
+    pending_state_ = pending;
+  }
+
  private:
   static PluginServices& self(crm_host_context* context);
   static void log(crm_host_context* context, crm_log_level level, crm_str message);
@@ -96,6 +118,11 @@ class PluginServices {
   static crm_status config_get_number(crm_host_context* context, crm_str json_pointer, double* out);
   static crm_status config_get_bool(crm_host_context* context, crm_str json_pointer, bool* out);
   static crm_status config_get_array_length(crm_host_context* context, crm_str json_pointer, std::size_t* out);
+  static crm_status state_get(crm_host_context* context, crm_str key, crm_buffer* out);
+  static crm_status state_put(crm_host_context* context, crm_str key, crm_str value);
+  static crm_status state_delete(crm_host_context* context, crm_str key);
+  static crm_status state_next(crm_host_context* context, crm_str after_key, crm_buffer* key_out);
+  crm_status write_state(crm_str key, std::optional<std::string_view> value);
   template <class Read>
   static crm_status typed_get(crm_host_context* context, const char* service, crm_str json_pointer, void* out,
                               Read&& read);
@@ -106,6 +133,8 @@ class PluginServices {
   std::string config_text_;
   std::map<std::string, std::string> secrets_;
   BadRecordSink bad_record_sink_;
+  std::mutex pending_mutex_;  // plugin threads may call the state services at once
+  PendingState* pending_state_ = nullptr;
   crm_host table_{};
 };
 

@@ -87,6 +87,45 @@ void Store::quarantine(std::string_view plugin_id, std::string_view raw_record, 
       .run();
 }
 
+std::optional<std::string> Store::read_state(std::string_view plugin_id, std::string_view key) {
+  const std::lock_guard lock(mutex_);
+  Statement statement = db_.prepare("SELECT value FROM plugin_state WHERE plugin_id = ?1 AND state_key = ?2");
+  statement.bind(1, plugin_id).bind_bytes(2, key);
+  if (!statement.step()) {
+    return std::nullopt;
+  }
+  return statement.column_text(0);
+}
+
+std::optional<std::string> Store::next_state_key(std::string_view plugin_id, std::string_view after_key) {
+  const std::lock_guard lock(mutex_);
+  Statement statement = db_.prepare(
+      "SELECT state_key FROM plugin_state WHERE plugin_id = ?1 AND state_key > ?2 ORDER BY state_key LIMIT 1");
+  statement.bind(1, plugin_id).bind_bytes(2, after_key);
+  if (!statement.step()) {
+    return std::nullopt;
+  }
+  return statement.column_text(0);
+}
+
+void Store::write_state(std::string_view plugin_id, std::string_view key, std::optional<std::string_view> value) {
+  const std::lock_guard lock(mutex_);
+  if (!value) {
+    db_.prepare("DELETE FROM plugin_state WHERE plugin_id = ?1 AND state_key = ?2")
+        .bind(1, plugin_id)
+        .bind_bytes(2, key)
+        .run();
+    return;
+  }
+  db_.prepare(
+         "INSERT INTO plugin_state(plugin_id, state_key, value) VALUES (?1, ?2, ?3) "
+         "ON CONFLICT(plugin_id, state_key) DO UPDATE SET value = excluded.value")
+      .bind(1, plugin_id)
+      .bind_bytes(2, key)
+      .bind_bytes(3, *value)
+      .run();
+}
+
 std::vector<QuarantineEntry> Store::list_quarantine(std::string_view plugin_id, bool pending_only) {
   const std::lock_guard lock(mutex_);
   Statement statement = db_.prepare(

@@ -74,6 +74,9 @@ class Store final : public PluginStateStore {
   void write_checkpoint(std::string_view plugin_id, std::string_view cursor, std::int64_t now_ms) override;
   void quarantine(std::string_view plugin_id, std::string_view raw_record, std::string_view reason,
                   std::int64_t now_ms) override;
+  std::optional<std::string> read_state(std::string_view plugin_id, std::string_view key) override;
+  std::optional<std::string> next_state_key(std::string_view plugin_id, std::string_view after_key) override;
+  void write_state(std::string_view plugin_id, std::string_view key, std::optional<std::string_view> value) override;
   // Every quarantined record of `plugin_id` (all plugins when empty); only the
   // ones not yet re-processed when `pending_only`.
   std::vector<QuarantineEntry> list_quarantine(std::string_view plugin_id = {}, bool pending_only = false);

@@ -30,7 +30,9 @@ std::string key_order(const Database& db, const TableShape& table) {
     bool found = false;
     for (const auto& column : table.columns) {
       if (column.primary_key_position == position) {
-        const bool text = column.type == ColumnType::text && db.kind() == DatabaseKind::postgresql;
+        // BYTEA keys (plugin_state) compare bytewise already and take no collation.
+        const bool text = column.type == ColumnType::text && db.kind() == DatabaseKind::postgresql &&
+                          !postgresql::is_bytes_column(table.name, column.name);
         keys.push_back(text ? column.name + " COLLATE \"C\"" : column.name);
         found = true;
       }

@@ -42,6 +42,23 @@ class BadRecordCollector {
   std::vector<BadRecord> records_;
 };
 
+// Holds the plugin state the connector writes during one call, to be
+// committed in the same transaction as that call's batch and cursor (or
+// dropped with them), so that state and cursor never disagree.
+class StateWriteHold {
+ public:
+  explicit StateWriteHold(PluginServices& services) : services_(services) { services_.hold_state_writes(&writes_); }
+  StateWriteHold(const StateWriteHold&) = delete;
+  StateWriteHold& operator=(const StateWriteHold&) = delete;
+  ~StateWriteHold() { services_.hold_state_writes(nullptr); }
+
+  PluginServices::PendingState& writes() { return writes_; }
+
+ private:
+  PluginServices& services_;
+  PluginServices::PendingState writes_;
+};
+
 // One guarded call of fetch or reprocess.
 template <class Call>
 crm_status call_connector(LoadedPlugin& connector, const char* what, crm_batch& batch, std::string& message,
@@ -105,11 +122,13 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
       break;
     }
     BadRecordCollector bad_records(connector.services());
+    StateWriteHold state_writes(connector.services());
     crm_batch batch{};
     std::string message;
     crm_status status = CRM_STATUS_FATAL;
     for (int attempt = 1;; ++attempt) {
       bad_records.records().clear();
+      state_writes.writes().clear();
       status = call_connector(connector, "fetch", batch, message, [&](crm_error* error) {
         return api->fetch(connector.instance(), connector.host_table(),
                           crm_str{summary.cursor.data(), summary.cursor.size()}, &batch, error);
@@ -157,6 +176,10 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
       }
       for (const RejectedRecord& bad : rejected) {
         store_.quarantine(connector.id(), bad.record, bad.reason, now_ms);
+      }
+      for (const auto& [key, value] : state_writes.writes()) {
+        store_.write_state(connector.id(), key,
+                           value ? std::optional<std::string_view>(*value) : std::optional<std::string_view>());
       }
       store_.write_checkpoint(connector.id(), next_cursor, now_ms);
       transaction.commit();

@@ -19,6 +19,14 @@ injects faults on demand. Tests drive it through /__control/*:
      unlicensed_members: members without a licence (reported in unlicenseduser, not delivered)
      contacts: {"external_userid", "name", "type", "corp_name", "corp_full_name",
                 "follow": [{"userid", "createtime", "remark"}]}
+     "unassigned": [{"handover_userid", "external_userid", "dimission_time"}]: customers of
+                members who resigned (get_unassigned_list, paged by "unassigned_page_size")
+     "generated": {"contacts": 100000, "members": 500, "resigned_members": 0,
+                   "dimission_time": 1700000000}: instead of "contacts" and "follow_users", a
+                corp made up on each request, deterministically and lazily (nothing is held in
+                memory), for benchmarks: contact i is followed by member i % members, and one in
+                five (i // members a multiple of 5) also by the member after it; the last resigned_members members
+                have resigned: they follow nobody, their customers are in get_unassigned_list
   POST /__control/fault     {"kind": "http_500" | "http_502" | "not_json" | "slow" | "drop" | "busy"
                                      | "freq_limit" | "expire_tokens" | "invalid_token" | "errcode:N",
                              "path": "substring of the path", "count": 1, "skip": 0}
@@ -109,6 +117,91 @@ def content_error(msgtype, payload):
         if len(content.encode("utf-8")) > CONTENT_LIMIT_BYTES[msgtype]:
             return 40058, "content exceed max length"
     return 0, "ok"
+
+
+# ---- external contacts: staff who left, members with no customers, a generated corp (section 3)
+
+# What batch/get_by_user has been seen to answer for members with no customers (wecom-api.md 3).
+NO_CUSTOMERS = {"errcode": 84061, "errmsg": "not exist external contact"}
+
+
+def generated_member(index):
+    return f"m{index:04d}"
+
+
+def generated_contact(index):
+    corp = f"Generated Corp {index // 4:06d}"
+    return {"external_userid": f"wm{index:010d}", "name": f"Contact {index}", "type": 2,
+            "corp_name": corp, "corp_full_name": corp + " Ltd."}
+
+
+def generated_settings():
+    generated = STATE["generated"]
+    members = int(generated.get("members", 500))
+    return (int(generated.get("contacts", 100000)), members,
+            members - int(generated.get("resigned_members", 0)))
+
+
+def generated_follow_users():
+    _, _, active = generated_settings()
+    return [generated_member(m) for m in range(active)]
+
+
+def generated_followed_by(member):
+    """Contact indexes a member follows (or followed, before resigning), in a fixed order."""
+    contacts, members, _ = generated_settings()
+    primary = list(range(member, contacts, members))
+    before = (member - 1) % members
+    secondary = [i for i in range(before, contacts, members) if (i // members) % 5 == 0]
+    return primary + secondary
+
+
+def generated_contacts_of(member):
+    """Contact indexes followed by a member: none once resigned."""
+    return generated_followed_by(member) if member < generated_settings()[2] else []
+
+
+def generated_contacts_page(request):
+    """A page of batch/get_by_user over the generated corp; cursor "user position:offset"."""
+    users = request.get("userid_list", [])
+    limit = min(int(request.get("limit", 100)), STATE["page_size"])
+    position, offset = (int(part) for part in (request.get("cursor") or "0:0").split(":"))
+    indexes = {generated_member(m): m for m in range(generated_settings()[1])}
+    page = []
+    while position < len(users) and len(page) < limit:
+        followed = generated_contacts_of(indexes[users[position]]) if users[position] in indexes else []
+        taken = followed[offset:offset + limit - len(page)]
+        page += [(users[position], i) for i in taken]
+        offset += len(taken)
+        if offset >= len(followed):
+            position, offset = position + 1, 0
+    if not page and position >= len(users) and not request.get("cursor"):
+        return NO_CUSTOMERS
+    entries = [{"external_contact": generated_contact(i),
+                "follow_info": {"userid": user, "remark": "", "createtime": 1700000000, "tag_id": [],
+                                "remark_corp_name": "", "remark_mobiles": []}} for user, i in page]
+    return {"errcode": 0, "errmsg": "ok", "external_contact_list": entries,
+            "next_cursor": f"{position}:{offset}" if position < len(users) else ""}
+
+
+def unassigned_entries():
+    if not STATE.get("generated"):
+        return STATE.get("unassigned", [])
+    _, members, active = generated_settings()
+    dimission_time = int(STATE["generated"].get("dimission_time", 1700000000))
+    return [{"handover_userid": generated_member(m), "external_userid": generated_contact(i)["external_userid"],
+             "dimission_time": dimission_time}
+            for m in range(active, members) for i in generated_followed_by(m)]
+
+
+def unassigned_page(request):
+    """get_unassigned_list: {"info": [...], "is_last": bool, "next_cursor"}; at most 1000 a page."""
+    entries = unassigned_entries()
+    start = int(request.get("cursor") or 0)
+    limit = min(int(request.get("limit", 1000)), 1000, int(STATE.get("unassigned_page_size", 1000)))
+    end = start + limit
+    return {"errcode": 0, "errmsg": "ok", "info": entries[start:end], "is_last": end >= len(entries),
+            "next_cursor": str(end) if end < len(entries) else ""}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -231,8 +324,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(error)
         if path == "/cgi-bin/message/send" and method == "POST":
             return self.app_send(body)
+        if path == "/cgi-bin/externalcontact/get_follow_user_list" and STATE.get("generated"):
+            return self.reply({"errcode": 0, "errmsg": "ok", "follow_user": generated_follow_users()})
         if path == "/cgi-bin/externalcontact/get_follow_user_list":
             return self.reply({"errcode": 0, "errmsg": "ok", "follow_user": STATE["follow_users"]})
+        if path == "/cgi-bin/externalcontact/get_unassigned_list" and method == "POST":
+            return self.reply(unassigned_page(json.loads(body or "{}")))
+        if path == "/cgi-bin/externalcontact/batch/get_by_user" and method == "POST" and STATE.get("generated"):
+            return self.reply(generated_contacts_page(json.loads(body or "{}")))
         if path == "/cgi-bin/externalcontact/batch/get_by_user" and method == "POST":
             request = json.loads(body or "{}")
             users = request.get("userid_list", [])
@@ -247,6 +346,8 @@ class Handler(BaseHTTPRequestHandler):
                             "follow_info": {"userid": follow["userid"], "remark": follow.get("remark", ""),
                                             "createtime": follow.get("createtime", 1700000000),
                                             "tag_id": [], "remark_corp_name": "", "remark_mobiles": []}})
+            if not entries:
+                return self.reply(NO_CUSTOMERS)
             start = int(request.get("cursor") or 0)
             limit = min(int(request.get("limit", 100)), STATE["page_size"])
             page = entries[start:start + limit]

@@ -30,7 +30,11 @@ static_assert(offsetof(crm_host, config_get_int) == 88);            // 1.2
 static_assert(offsetof(crm_host, config_get_number) == 96);         // 1.2
 static_assert(offsetof(crm_host, config_get_bool) == 104);          // 1.2
 static_assert(offsetof(crm_host, config_get_array_length) == 112);  // 1.2
-static_assert(sizeof(crm_host) == 120);
+static_assert(offsetof(crm_host, state_get) == 120);                // 1.3
+static_assert(offsetof(crm_host, state_put) == 128);                // 1.3
+static_assert(offsetof(crm_host, state_delete) == 136);             // 1.3
+static_assert(offsetof(crm_host, state_next) == 144);               // 1.3
+static_assert(sizeof(crm_host) == 152);
 
 static_assert(offsetof(crm_plugin_descriptor, struct_size) == 0);
 static_assert(offsetof(crm_plugin_descriptor, kind) == 4);

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 11> kMigrations = {
+constexpr std::array<const char*, 12> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -435,6 +435,18 @@ CREATE INDEX runs_by_command ON runs(command, id);
 CREATE INDEX connector_runs_by_connector ON connector_runs(connector_id, id);
 -- Who made a follow-up recorded through crmhost (source 'crmhost', direction outbound).
 ALTER TABLE interactions ADD COLUMN recorded_by TEXT;
+)sql",
+    // 12: plugin state (crm/host.h state_*, SDK 1.3): one ordered key/value
+    // map per plugin instance, e.g. a connector's view of its source's last
+    // pass. Keys and values are bound as bytes; TEXT compares them bytewise
+    // (BINARY collation), like BYTEA on PostgreSQL.
+    R"sql(
+CREATE TABLE plugin_state (
+  plugin_id TEXT NOT NULL,
+  state_key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (plugin_id, state_key)
+) WITHOUT ROWID;
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

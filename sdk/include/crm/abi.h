@@ -50,7 +50,9 @@ extern "C" {
  *   1.2  typed configuration getters in crm_host (config_get_string ...) and
  *        the statuses CRM_STATUS_WRONG_TYPE and CRM_STATUS_INVALID_ARGUMENT.
  *   1.3  per-recipient limits of a channel (crm_channel_api's
- *        recipient_messages_per_minute and recipient_messages_per_hour).
+ *        recipient_messages_per_minute and recipient_messages_per_hour);
+ *        plugin state in crm_host (state_get, state_put, state_delete,
+ *        state_next).
  * Since: 1.0
  */
 #define CRM_ABI_VERSION_MAJOR 1

@@ -19,7 +19,7 @@
  * The fields added after 1.0 are hidden when CRM_TARGET_ABI_MINOR is older
  * than the version that added them (see crm/abi.h).
  * Since: 1.0 for every field up to is_cancelled; 1.2 for the typed
- * configuration getters after it.
+ * configuration getters after it; 1.3 for the plugin state services.
  */
 #ifndef CRM_HOST_H
 #define CRM_HOST_H
@@ -182,6 +182,60 @@ typedef struct crm_host {
    * so a plugin can walk it with "/name/0", "/name/1"... Since: 1.2
    */
   crm_status (*config_get_array_length)(crm_host_context* context, crm_str json_pointer, size_t* out);
+#endif
+#if CRM_TARGET_ABI_MINOR >= 3
+  /*
+   * Plugin state (Since: 1.3): a durable, ordered key/value map per plugin
+   * instance, for what a plugin must remember between calls and runs but
+   * cannot carry in its cursor (a connector comparing a source's current
+   * state with the previous pass's, one key per source object). Keys and
+   * values are arbitrary bytes; keys order bytewise (memcmp, shorter first),
+   * on every store backend.
+   *
+   * Atomicity: during a connector's fetch, writes are held by the host and
+   * committed in the transaction of that call's batch and its cursor, so
+   * state and cursor never disagree after a crash; a fetch that fails
+   * (any status but OK) leaves the state as it was. Reads in that call see
+   * its own pending writes. Outside a fetch, a write is durable on return.
+   * Cost: each call is one indexed store access; state of a few hundred
+   * thousand keys of a few hundred bytes each is the intended scale.
+   * key, value: borrowed for the call; the host copies them. An empty key
+   * is INVALID_ARGUMENT.
+   * Required: yes in a 1.3 host.  Threading: any (see top of file).
+   */
+
+  /*
+   * crm_host_state_get: the value stored under `key`, written into `out`.
+   * Returns: OK; NOT_FOUND; BUFFER_TOO_SMALL (crm_buffer protocol);
+   *          INVALID_ARGUMENT; FATAL if the store failed.
+   * Since: 1.3
+   */
+  crm_status (*state_get)(crm_host_context* context, crm_str key, crm_buffer* out);
+
+  /*
+   * crm_host_state_put: stores `value` under `key`, replacing any value.
+   * Returns: OK; INVALID_ARGUMENT; FATAL if the store failed.
+   * Since: 1.3
+   */
+  crm_status (*state_put)(crm_host_context* context, crm_str key, crm_str value);
+
+  /*
+   * crm_host_state_delete: removes `key` (OK when it was not there).
+   * Returns: OK; INVALID_ARGUMENT; FATAL if the store failed.
+   * Since: 1.3
+   */
+  crm_status (*state_delete)(crm_host_context* context, crm_str key);
+
+  /*
+   * crm_host_state_next: the smallest stored key greater than `after_key`
+   * (an empty `after_key`: the smallest key), written into `key_out`, so a
+   * plugin walks its keys in order, or from a prefix on. Deleting or
+   * replacing the key just returned does not disturb the walk.
+   * Returns: OK; NOT_FOUND past the last key; BUFFER_TOO_SMALL;
+   *          FATAL if the store failed.
+   * Since: 1.3
+   */
+  crm_status (*state_next)(crm_host_context* context, crm_str after_key, crm_buffer* key_out);
 #endif
 } crm_host;
 

@@ -216,6 +216,38 @@ class Host {
     throw_unless_ok(host_->report_bad_record(host_->context, to_crm_str(raw_record), to_crm_str(reason)),
                     "report_bad_record");
   }
+#if CRM_TARGET_ABI_MINOR >= 3
+  // Plugin state (crm_host's state services, since 1.3): a durable ordered
+  // key/value map of this plugin instance. During a fetch, writes commit with
+  // the batch. Each throws Error on a store failure.
+  [[nodiscard]] std::optional<std::string> state(std::string_view key) const {
+    const auto fn = CRM_HOST_HAS(host_, crm_host, state_get) ? host_->state_get : nullptr;
+    if (fn == nullptr) {
+      unsupported("state_get");
+    }
+    return read([&](crm_buffer* out) { return fn(host_->context, to_crm_str(key), out); }, "state_get");
+  }
+  void put_state(std::string_view key, std::string_view value) const {
+    if (!CRM_HOST_HAS(host_, crm_host, state_put) || host_->state_put == nullptr) {
+      unsupported("state_put");
+    }
+    throw_unless_ok(host_->state_put(host_->context, to_crm_str(key), to_crm_str(value)), "state_put");
+  }
+  void delete_state(std::string_view key) const {
+    if (!CRM_HOST_HAS(host_, crm_host, state_delete) || host_->state_delete == nullptr) {
+      unsupported("state_delete");
+    }
+    throw_unless_ok(host_->state_delete(host_->context, to_crm_str(key)), "state_delete");
+  }
+  // The smallest stored key after `after_key` ("" for the first), or nullopt past the last.
+  [[nodiscard]] std::optional<std::string> next_state_key(std::string_view after_key) const {
+    const auto fn = CRM_HOST_HAS(host_, crm_host, state_next) ? host_->state_next : nullptr;
+    if (fn == nullptr) {
+      unsupported("state_next");
+    }
+    return read([&](crm_buffer* out) { return fn(host_->context, to_crm_str(after_key), out); }, "state_next");
+  }
+#endif
 
   [[nodiscard]] const crm_host* raw() const noexcept {
     return host_;

@@ -8,6 +8,9 @@
 #include <string>
 
 #include "crm/plugin.hpp"
+#include "store/store.hpp"
+#include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
 #include "support/test_host.hpp"
 
 namespace crm::host {
@@ -38,7 +41,7 @@ class TypedConfigTest : public ::testing::Test {
 };
 
 TEST_F(TypedConfigTest, TheHostTableIsThe12OneWithEveryGetter) {
-  EXPECT_EQ(table_->abi_version, CRM_ABI_PACK(1, 2));
+  EXPECT_EQ(table_->abi_version, CRM_ABI_VERSION);
   EXPECT_TRUE(CRM_HOST_HAS(table_, crm_host, config_get_array_length));
   EXPECT_NE(table_->config_get_string, nullptr);
   EXPECT_NE(table_->config_get_int, nullptr);
@@ -166,6 +169,72 @@ TEST_F(TypedConfigTest, TheCppLayerSaysUnsupportedOnAHostTableWithoutTheGetters)
     EXPECT_EQ(e.status(), CRM_STATUS_UNSUPPORTED);
   }
   EXPECT_EQ(host.config("/port"), "587");  // the 1.0 service still works
+}
+
+// Plugin state (SDK 1.3) through the host's table into the real store, on both backends.
+class PluginStateTest : public ::testing::Test {
+ protected:
+  PluginStateTest()
+      : dir_("plugin-state"),
+        store_(testing::store_locator(dir_ / "crm.db")),
+        services_(HostServicesDeps{test_.logger(), test_.clock(), store_, test_.cancelled()}, "im_wecom",
+                  nlohmann::json::object(), {}),
+        host_(services_.table()) {}
+
+  std::vector<std::string> keys() const {
+    std::vector<std::string> found;
+    for (auto key = host_.next_state_key(""); key; key = host_.next_state_key(*key)) {
+      found.push_back(*key);
+    }
+    return found;
+  }
+
+  testing::TestHost test_;
+  testing::TempDir dir_;
+  Store store_;
+  PluginServices services_;
+  crm::Host host_;
+};
+
+TEST_F(PluginStateTest, KeysAndValuesAreBytesWalkedInBytewiseOrder) {
+  EXPECT_TRUE(CRM_HOST_HAS(services_.table(), crm_host, state_next));
+  const std::string binary("v\0\xff\x01", 4);
+  host_.put_state("c/b", binary);
+  host_.put_state("c/\xc3\xa9", "é");  // UTF-8 bytes sort after ASCII, whatever the database's collation
+  host_.put_state("c/a", "1");
+  host_.put_state("c/A", "2");
+  host_.put_state("u/0", "");
+  EXPECT_EQ(host_.state("c/b"), binary);
+  EXPECT_EQ(host_.state("u/0"), std::optional<std::string>(""));
+  EXPECT_EQ(host_.state("c/z"), std::nullopt);
+  EXPECT_EQ(keys(), (std::vector<std::string>{"c/A", "c/a", "c/b", "c/\xc3\xa9", "u/0"}));
+  host_.put_state("c/a", "3");
+  host_.delete_state("c/b");
+  host_.delete_state("c/never");
+  EXPECT_EQ(host_.state("c/a"), "3");
+  EXPECT_EQ(keys(), (std::vector<std::string>{"c/A", "c/a", "c/\xc3\xa9", "u/0"}));
+  EXPECT_EQ(host_.next_state_key("c/\xff"), "u/0");
+  EXPECT_EQ(services_.table()->state_put(services_.table()->context, crm_str{nullptr, 0}, crm_str{"x", 1}),
+            CRM_STATUS_INVALID_ARGUMENT);
+  EXPECT_EQ(store_.read_state("other_plugin", "c/a"), std::nullopt) << "each plugin has its own";
+}
+
+TEST_F(PluginStateTest, HeldWritesAreSeenByTheirCallAndReachTheStoreOnlyWhenCommitted) {
+  host_.put_state("c/1", "stored");
+  host_.put_state("c/3", "stored");
+  PluginServices::PendingState pending;
+  services_.hold_state_writes(&pending);
+  host_.put_state("c/2", "held");
+  host_.delete_state("c/3");
+  host_.put_state("c/1", "changed");
+  EXPECT_EQ(host_.state("c/2"), "held");
+  EXPECT_EQ(host_.state("c/3"), std::nullopt);
+  EXPECT_EQ(host_.state("c/1"), "changed");
+  EXPECT_EQ(keys(), (std::vector<std::string>{"c/1", "c/2"}));
+  services_.hold_state_writes(nullptr);
+  EXPECT_EQ(keys(), (std::vector<std::string>{"c/1", "c/3"})) << "nothing held reached the store";
+  EXPECT_EQ(host_.state("c/1"), "stored");
+  EXPECT_EQ(pending.size(), 3U);
 }
 
 }  // namespace
