@@ -19,6 +19,7 @@ CRM_PACKAGES=(
   python3
   json-schema-test-suite
   python3-jsonschema  # tests/api: the OpenAPI lint and the API tests' response validation
+  python3-cryptography  # tests/doubles/wecom_double.py: AES of WeCom's encrypted callbacks
   prometheus  # promtool: the metrics test checks /metrics' text format
   clang-format
   tzdata

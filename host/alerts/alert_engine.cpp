@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <iterator>
 #include <optional>
 #include <set>
 
@@ -476,7 +477,10 @@ AlertCounts AlertEngine::evaluate(std::int64_t run_id) {
     }
   }
   for (const auto& [key, alert] : active) {
-    if (current.count(key) != 0) {
+    // An event's alert did not come from a score, so a score's absence does not end it.
+    const bool from_event = std::any_of(std::begin(kEventAlertReasons), std::end(kEventAlertReasons),
+                                        [&](const char* reason) { return key.second == reason; });
+    if (current.count(key) != 0 || from_event) {
       continue;
     }
     alerts_.resolve_ended(alert.id, now);
@@ -502,6 +506,35 @@ std::int64_t AlertEngine::raise_strategic(const std::string& reason, const std::
                                           const std::string& detail) {
   return raise_system_alert(reason, scoring_.bands.empty() ? std::string("red") : scoring_.bands.back().name, title,
                             detail);
+}
+
+std::int64_t AlertEngine::raise_customer_event(std::int64_t customer_id, const std::string& reason,
+                                               const std::string& level, const std::string& title,
+                                               const std::string& detail) {
+  const std::string at = level.empty()                       ? std::string("signal")
+                         : level == kEventAlertLevelDirector ? next_level(next_level("signal"))
+                                                             : level;
+  const std::int64_t now = clock_.now_ms();
+  Transaction transaction(store_.database());
+  nlohmann::json labels = nlohmann::json::object();
+  const std::map<std::int64_t, std::string> account_managers = alerts_.account_managers();
+  if (const auto manager = account_managers.find(customer_id); manager != account_managers.end()) {
+    labels["account_manager"] = manager->second;
+  }
+  std::int64_t alert_id = 0;
+  for (const ActiveAlert& alert : alerts_.active_customer_alerts()) {
+    if (alert.customer_id == customer_id && alert.reason == reason) {
+      alert_id = alert.id;
+    }
+  }
+  if (alert_id != 0) {
+    alerts_.update_detail(alert_id, detail, now);
+  } else {
+    alert_id = alerts_.open({customer_id, reason, at, title, detail, now, now + response_ms(at), labels.dump()});
+    notify(alert_id, customer_id, reason, {at, title, detail, labels}, "opened");
+  }
+  transaction.commit();
+  return alert_id;
 }
 
 std::int64_t AlertEngine::raise_system_alert(const std::string& reason, const std::string& level,

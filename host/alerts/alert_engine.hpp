@@ -23,6 +23,11 @@
 
 namespace crm::host {
 
+// The reasons of alerts raised by events (raise_customer_event), which scoring runs leave alone.
+inline constexpr const char* kEventAlertReasons[] = {"customer_removed_owner", "handover_failed"};
+// raise_customer_event's level for "the CS director": two levels above a signal (orange by default).
+inline constexpr const char* kEventAlertLevelDirector = "@director";
+
 struct AlertCounts {
   std::size_t opened = 0;
   std::size_t updated = 0;
@@ -51,6 +56,14 @@ class AlertEngine {
   // customer, e.g. mass churn; `reason` identifies it (raised once while open).
   // Returns the alert's id.
   std::int64_t raise_strategic(const std::string& reason, const std::string& title, const std::string& detail);
+  // One alert about customer `customer_id` for something that happened to it
+  // (a WeCom change event: "customer_removed_owner", "handover_failed"),
+  // raised at once rather than by a scoring run, at `level` ("" : the signal
+  // level; kEventAlertLevelDirector: the level the CS director owns). Raised
+  // once while open (a second event updates its detail); only people resolve
+  // it: a scoring run never ends it. Returns the alert's id.
+  std::int64_t raise_customer_event(std::int64_t customer_id, const std::string& reason, const std::string& level,
+                                    const std::string& title, const std::string& detail);
   // Alerts past their deadline without acknowledgement move up one level;
   // alerts without a first response in time, or acknowledged and not closed
   // in time, remind their people once. Returns the number escalated.

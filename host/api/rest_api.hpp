@@ -9,6 +9,8 @@
 
 #include "api/router.hpp"
 #include "app/session.hpp"
+#include "app/wecom_callback.hpp"
+#include "core/metrics.hpp"
 #include "http/server.hpp"
 
 namespace crm::host::api {
@@ -38,6 +40,12 @@ class ServiceControl {
 
 struct RestApiOptions {
   std::size_t max_body_bytes = 10 * 1024 * 1024;
+  // WeCom's encrypted callbacks (GET and POST at its path, authenticated by their
+  // signature, not a token); nullopt: no such route.
+  std::optional<WecomCallbackSettings> wecom_callback;
+  // Where the callback endpoint counts callbacks by outcome (crm_wecom_callbacks_total);
+  // null: not counted. Must outlive the API.
+  CounterFamily* wecom_callbacks = nullptr;
 };
 
 // The REST API of `crmhost serve` (/api/v1, /healthz, /readyz, /metrics, the

@@ -77,6 +77,25 @@ const char* const kHostConfigSchema = R"({
         },
         "time_zone": {"type": "string", "minLength": 1},
         "jitter_seconds": {"type": "integer", "minimum": 0, "maximum": 3600},
+        "wecom_callback": {
+          "type": "object",
+          "additionalProperties": false,
+          "required": ["corp_id", "token", "encoding_aes_key", "source"],
+          "properties": {
+            "path": {"type": "string", "pattern": "^/[A-Za-z0-9/_.-]*$"},
+            "corp_id": {"type": "string", "minLength": 1},
+            "token": {
+              "type": "object", "additionalProperties": false, "required": ["env"],
+              "properties": {"env": {"type": "string", "minLength": 1}}
+            },
+            "encoding_aes_key": {
+              "type": "object", "additionalProperties": false, "required": ["env"],
+              "properties": {"env": {"type": "string", "minLength": 1}}
+            },
+            "source": {"type": "string", "minLength": 1},
+            "max_clock_skew_s": {"type": "integer", "minimum": 1, "maximum": 86400}
+          }
+        },
         "jobs": {
           "type": "object",
           "additionalProperties": {

@@ -8,6 +8,7 @@
 #include "api/rest_api.hpp"
 #include "app/api_tokens.hpp"
 #include "app/sync_jobs.hpp"
+#include "app/wecom_callback.hpp"
 #include "core/config.hpp"
 #include "http/server.hpp"
 #include "service/api_token_cache.hpp"
@@ -187,6 +188,14 @@ int run_service(Session& session, const ServeOptions& options, const std::atomic
   ServiceRuntime runtime(session, scheduler, metrics);
   api::RestApiOptions api_options;
   api_options.max_body_bytes = server_options.max_body_bytes;
+  api_options.wecom_callback = wecom_callback_settings(session.config());
+  if (api_options.wecom_callback) {
+    api_options.wecom_callbacks = &metrics.registry().counter(
+        "crm_wecom_callbacks_total",
+        "WeCom callbacks received, by outcome: accepted, ignored (an event the host does not record), or refused "
+        "as bad_signature, wrong_corp, stale, replayed, undecryptable, malformed.",
+        {"outcome"});
+  }
   const api::RestApi rest_api(session, runtime, api_options);
   const std::unique_ptr<http::Server> server =
       http::make_server(server_options, [&rest_api](const http::Request& request) { return rest_api.handle(request); });

@@ -37,6 +37,13 @@ injects faults on demand. Tests drive it through /__control/*:
   GET  /__control/dropped   every application message the per-member limits dropped silently
                             (the sender got errcode 0): {"to", "msgtype", "content", "time", "why"}
   POST /__control/reset     forget requests, messages, faults and windows
+  POST /__control/callback  sends one encrypted callback (section 4) as WeCom does, and answers what the
+                            receiver answered: {"status", "content_type", "body", "query", "sent"}
+                            {"url": "http://host:port/wecom/callback", "token", "encoding_aes_key", "corp_id",
+                             "kind": "event" (default) | "verify" | "repeat" (the last callback, byte for byte),
+                             "event": {"ChangeType", "UserID", "ExternalUserID", "CreateTime", ...},
+                             "forge": "bad_signature" | "wrong_corp" | "stale" | "undecryptable" (default none),
+                             "timestamp": seconds (default now), "nonce": "..."}
 
 Usage: wecom_double.py [--port 0]; prints "listening PORT" on stdout once ready.
 """
@@ -287,6 +294,8 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/__control/clock" and method == "POST":
                 CLOCK_OFFSET_S[0] += float(json.loads(body).get("advance_s", 0))
                 return self.reply({"ok": True})
+            if path == "/__control/callback" and method == "POST":
+                return self.reply(send_callback(json.loads(body)))
             if path == "/__control/reset":
                 FAULTS = []
                 REQUESTS = []
@@ -437,6 +446,118 @@ def member_limit_reached(agent_id, member):
             return "member limit per hour"
         times.append(now())
         return ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Encrypted callbacks (section 4): the WXBizMsgCrypt scheme of WeCom's official samples, used
+# to send change events to the framework as the real service does, real and forged alike.
+# Needs Debian's python3-cryptography (scripts/lib.sh installs it).
+
+LAST_CALLBACK = {}  # the last callback sent: url, method, query, body ("repeat" sends it again)
+
+
+def callback_key(encoding_aes_key):
+    import base64
+    key = base64.b64decode(encoding_aes_key + "=")
+    if len(key) != 32:
+        raise ValueError("EncodingAESKey must decode to 32 bytes")
+    return key
+
+
+def callback_signature(token, timestamp, nonce, encrypted):
+    """msg_signature: SHA-1 hex of the sorted concatenation of token, timestamp, nonce and the encrypted text."""
+    import hashlib
+    return hashlib.sha1("".join(sorted([token, str(timestamp), nonce, encrypted])).encode("utf-8")).hexdigest()
+
+
+def callback_encrypt(encoding_aes_key, message, corp_id, random_prefix=None):
+    """base64(AES-256-CBC(16 random bytes + 4-byte big-endian length + message + corp id)), PKCS#7 to 32 bytes."""
+    import base64
+    import os
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = callback_key(encoding_aes_key)
+    body = message.encode("utf-8")
+    plain = (random_prefix if random_prefix is not None else os.urandom(16)) + len(body).to_bytes(4, "big") + body \
+        + corp_id.encode("utf-8")
+    pad = 32 - len(plain) % 32
+    plain += bytes([pad]) * pad
+    encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
+    return base64.b64encode(encryptor.update(plain) + encryptor.finalize()).decode("ascii")
+
+
+def callback_decrypt(encoding_aes_key, encrypted):
+    """(message, corp id) of an encrypted text; raises ValueError when it does not decrypt."""
+    import base64
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+    key = callback_key(encoding_aes_key)
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).decryptor()
+    plain = decryptor.update(base64.b64decode(encrypted)) + decryptor.finalize()
+    pad = plain[-1]
+    if pad < 1 or pad > 32 or plain[-pad:] != bytes([pad]) * pad:
+        raise ValueError("bad padding")
+    plain = plain[:-pad]
+    length = int.from_bytes(plain[16:20], "big")
+    return plain[20:20 + length].decode("utf-8"), plain[20 + length:].decode("utf-8")
+
+
+def change_event_xml(corp_id, event):
+    """The decrypted XML of a change_external_contact event, tags in the order WeCom sends them."""
+    parts = [f"<ToUserName><![CDATA[{corp_id}]]></ToUserName>", "<FromUserName><![CDATA[sys]]></FromUserName>",
+             f"<CreateTime>{int(event.get('CreateTime', time.time()))}</CreateTime>",
+             "<MsgType><![CDATA[event]]></MsgType>", "<Event><![CDATA[change_external_contact]]></Event>"]
+    for tag in ("ChangeType", "UserID", "ExternalUserID", "State", "WelcomeCode", "Source", "FailReason"):
+        if tag in event:
+            parts.append(f"<{tag}><![CDATA[{event[tag]}]]></{tag}>")
+    return "<xml>" + "".join(parts) + "</xml>"
+
+
+def send_callback(request):
+    """Sends one callback as /__control/callback describes; returns what the receiver answered."""
+    import http.client
+    import urllib.parse
+    kind = request.get("kind", "event")
+    if kind == "repeat":
+        sent = dict(LAST_CALLBACK)
+    else:
+        token, aes_key, corp_id = request["token"], request["encoding_aes_key"], request["corp_id"]
+        forge = request.get("forge", "")
+        timestamp = str(int(request.get("timestamp", time.time() - (3600 if forge == "stale" else 0))))
+        nonce = request.get("nonce") or secrets.token_hex(5)
+        if kind == "verify":
+            plain = request.get("echostr_plain") or secrets.token_hex(8)
+        else:
+            plain = change_event_xml(corp_id, request.get("event", {}))
+        encrypted = callback_encrypt(aes_key, plain, "wrong" + corp_id if forge == "wrong_corp" else corp_id)
+        if forge == "undecryptable":
+            # Another app's key: the receiver's key cannot decrypt it (a fixed one, so the outcome is too).
+            encrypted = callback_encrypt("abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", plain, corp_id, bytes(16))
+        signature = callback_signature(token, timestamp, nonce, encrypted)
+        if forge == "bad_signature":
+            signature = callback_signature(token + "x", timestamp, nonce, encrypted)
+        query = {"msg_signature": signature, "timestamp": timestamp, "nonce": nonce}
+        if kind == "verify":
+            query["echostr"] = encrypted
+            body = ""
+        else:
+            agent = request.get("agent_id", STATE.get("agent_id", 1000002))
+            body = (f"<xml><ToUserName><![CDATA[{corp_id}]]></ToUserName><AgentID><![CDATA[{agent}]]></AgentID>"
+                    f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>")
+        sent = {"url": request["url"], "method": "GET" if kind == "verify" else "POST", "query": query, "body": body,
+                "plain": plain}
+        LAST_CALLBACK.clear()
+        LAST_CALLBACK.update(sent)
+    url = urllib.parse.urlsplit(sent["url"])
+    target = url.path + "?" + urllib.parse.urlencode(sent["query"])
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        headers = {"Content-Type": "text/xml"} if sent["method"] == "POST" else {}
+        connection.request(sent["method"], target, body=sent["body"].encode("utf-8") or None, headers=headers)
+        response = connection.getresponse()
+        answer = response.read().decode("utf-8", "replace")
+        return {"status": response.status, "content_type": response.getheader("Content-Type", ""), "body": answer,
+                "query": sent["query"], "sent": sent}
+    finally:
+        connection.close()
 
 
 def main():
