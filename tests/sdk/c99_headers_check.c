@@ -6,25 +6,39 @@ crm_status crm_c99_check(crm_error* error);
 crm_status crm_c99_check(crm_error* error) {
   crm_str text = CRM_STR_LITERAL("c99");
 #if CRM_TARGET_ABI_MINOR >= 2
-  crm_host host = {sizeof(crm_host),
-                   CRM_TARGET_ABI_VERSION,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL,
-                   NULL};
+  crm_host host = {
+    sizeof(crm_host),
+    CRM_TARGET_ABI_VERSION,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL,
+    NULL
+#if CRM_TARGET_ABI_MINOR >= 3
+    ,
+    NULL,
+    NULL,
+    NULL,
+    NULL
+#endif
+  };
   if (!CRM_HOST_HAS(&host, crm_host, config_get_array_length)) {
     return crm_error_set(error, CRM_STATUS_FATAL, "layout 1.2");
   }
+#if CRM_TARGET_ABI_MINOR >= 3
+  if (!CRM_HOST_HAS(&host, crm_host, state_next)) {
+    return crm_error_set(error, CRM_STATUS_FATAL, "layout 1.3: plugin state");
+  }
+#endif
 #else
   crm_host host = {sizeof(crm_host), CRM_TARGET_ABI_VERSION, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
 #endif
