@@ -1,10 +1,7 @@
 #include "store/database.hpp"
 
 #include <chrono>
-#include <filesystem>
 #include <fmt/format.h>
-#include <map>
-#include <mutex>
 #include <sqlite3.h>
 #include <thread>
 #include <utility>
@@ -18,32 +15,6 @@ constexpr int kBusyTimeoutMs = 5000;
 
 [[noreturn]] void throw_error(sqlite3* db, std::string_view what) {
   throw DatabaseError(fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
-}
-
-// SQLite's busy handler polls a held write lock with sleeps of up to 100 ms:
-// a service's connections queued on one file left it idle most of the time
-// between their writes. Writers of one file in this process queue on a mutex
-// instead and start the moment it frees; other processes still meet SQLite's
-// lock and its busy timeout.
-std::shared_ptr<std::timed_mutex> writer_gate_for(const std::string& path) {
-  if (path.empty() || path == ":memory:" || path.starts_with("file:")) {
-    return nullptr;  // private or URI databases: nothing to share
-  }
-  std::error_code error;
-  std::string key = std::filesystem::weakly_canonical(path, error).string();
-  if (error) {
-    key = path;
-  }
-  static std::mutex registry_mutex;
-  static std::map<std::string, std::weak_ptr<std::timed_mutex>> registry;
-  const std::lock_guard lock(registry_mutex);
-  std::weak_ptr<std::timed_mutex>& slot = registry[key];
-  std::shared_ptr<std::timed_mutex> gate = slot.lock();
-  if (!gate) {
-    gate = std::make_shared<std::timed_mutex>();
-    slot = gate;
-  }
-  return gate;
 }
 
 }  // namespace
@@ -197,7 +168,6 @@ void Database::open_sqlite(const std::function<void(Database&)>& check_before_wr
   }
   sqlite3_extended_result_codes(db_, 1);
   sqlite3_busy_timeout(db_, kBusyTimeoutMs);
-  writer_gate_ = writer_gate_for(path);
   sqlite3_db_config(db_, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0, nullptr);
   if (check_before_writing) {
     try {
@@ -300,7 +270,6 @@ void Database::close_sqlite() noexcept {
   }
   statement_cache_.clear();
   cached_statements_ = 0;
-  release_writer();
   sqlite3_close(db_);
   db_ = nullptr;
 }
@@ -371,41 +340,15 @@ bool Database::idle() const {
 }
 
 void Database::begin() {
-  if (postgresql_) {
-    exec("BEGIN");
-    return;
-  }
-  std::unique_lock<std::timed_mutex> writer;
-  if (writer_gate_) {
-    writer = std::unique_lock(*writer_gate_, std::chrono::milliseconds(kBusyTimeoutMs));
-    if (!writer.owns_lock()) {
-      throw DatabaseError(fmt::format("database is locked: another writer of {} in this process held it for {} ms",
-                                      locator_.target, kBusyTimeoutMs));
-    }
-  }
-  exec("BEGIN IMMEDIATE");
-  writer_ = std::move(writer);
+  exec(postgresql_ ? "BEGIN" : "BEGIN IMMEDIATE");
 }
 
 void Database::commit() {
   exec("COMMIT");
-  release_writer();
 }
 
 void Database::rollback() {
-  try {
-    exec("ROLLBACK");
-  } catch (...) {
-    release_writer();
-    throw;
-  }
-  release_writer();
-}
-
-void Database::release_writer() noexcept {
-  if (writer_.owns_lock()) {
-    writer_.unlock();
-  }
+  exec("ROLLBACK");
 }
 
 Transaction::Transaction(Database& db) : db_(db) {

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -143,11 +142,6 @@ class Database {
   // them cost more than running them). Finalized when the connection closes.
   void return_statement(std::string sql, sqlite3_stmt* statement);
   void close_sqlite() noexcept;
-  void release_writer() noexcept;
-  // SQLite: shared by every connection of this process to the same file; held
-  // from BEGIN to COMMIT or ROLLBACK (see writer_gate_for in database.cpp).
-  std::shared_ptr<std::timed_mutex> writer_gate_;
-  std::unique_lock<std::timed_mutex> writer_;
   std::unordered_map<std::string, std::vector<sqlite3_stmt*>> statement_cache_;
   std::size_t cached_statements_ = 0;
 
