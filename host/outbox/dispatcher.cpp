@@ -28,6 +28,7 @@ Dispatcher::Dispatcher(Database& db, PluginHost& plugins, Logger& logger, const 
       jitter_(static_cast<std::uint64_t>(clock.now_ms())) {}
 
 DeliveryCounts Dispatcher::deliver_due() {
+  recent_sends_.reset();
   DeliveryCounts counts;
   std::vector<OutboxItem> due;
   for (OutboxRecord& record : repository_.due(clock_.now_ms())) {
@@ -49,13 +50,26 @@ DeliveryCounts Dispatcher::deliver_due() {
   return counts;
 }
 
+// The recipient cap and every channel's per-recipient limits read the same
+// hour of sends: read and parsed once per pass.
+const std::vector<Dispatcher::RecentSend>& Dispatcher::recent_sends(std::int64_t now_ms) {
+  if (!recent_sends_) {
+    recent_sends_.emplace();
+    for (SentRecord& sent : repository_.sent_since(now_ms - kHourMs)) {
+      Envelope envelope = Envelope::from_json(nlohmann::json::parse(sent.notification_json, nullptr, false));
+      recent_sends_->push_back(
+          {std::move(sent.channel_id), std::move(sent.message_key), sent.sent_ms, std::move(envelope.recipients)});
+    }
+  }
+  return *recent_sends_;
+}
+
 std::vector<const OutboxItem*> Dispatcher::hold_back(const std::vector<OutboxItem>& due, DeliveryCounts& counts) {
   const std::int64_t now = clock_.now_ms();
   DeliveryScheduler scheduler(policy_.quiet_hours, policy_.recipient_cap, now);
   if (scheduler.needs_recent_sends()) {
-    for (const SentRecord& sent : repository_.sent_since(now - kHourMs)) {
-      const Envelope envelope = Envelope::from_json(nlohmann::json::parse(sent.notification_json, nullptr, false));
-      scheduler.remember_sent(envelope.recipients, sent.message_key, sent.sent_ms);
+    for (const RecentSend& sent : recent_sends(now)) {
+      scheduler.remember_sent(sent.recipients, sent.message_key, sent.sent_ms);
     }
   }
   std::vector<const OutboxItem*> ready;
@@ -109,10 +123,9 @@ void Dispatcher::deliver_channel(const std::string& channel_id, const std::vecto
       {channel->channel_api()->recipient_messages_per_minute, channel->channel_api()->recipient_messages_per_hour},
       now);
   if (recipient_pacer.limited()) {
-    for (const SentRecord& sent : repository_.sent_since(now - kHourMs)) {
+    for (const RecentSend& sent : recent_sends(now)) {
       if (sent.channel_id == channel_id) {
-        const Envelope envelope = Envelope::from_json(nlohmann::json::parse(sent.notification_json, nullptr, false));
-        recipient_pacer.remember_sent(envelope.recipients, sent.message_key, sent.sent_ms);
+        recipient_pacer.remember_sent(sent.recipients, sent.message_key, sent.sent_ms);
       }
     }
   }

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -42,6 +43,14 @@ class Dispatcher {
   DeliveryCounts deliver_due();
 
  private:
+  // A message sent in the last hour, as the recipient cap and pacing count it.
+  struct RecentSend {
+    std::string channel_id;
+    std::string message_key;
+    std::int64_t sent_ms = 0;
+    std::vector<std::string> recipients;
+  };
+  const std::vector<RecentSend>& recent_sends(std::int64_t now_ms);
   std::vector<const OutboxItem*> hold_back(const std::vector<OutboxItem>& due, DeliveryCounts& counts);
   void deliver_channel(const std::string& channel_id, const std::vector<const OutboxItem*>& items,
                        DeliveryCounts& counts);
@@ -57,6 +66,7 @@ class Dispatcher {
   const Clock& clock_;
   DeliveryPolicy policy_;
   std::mt19937_64 jitter_;
+  std::optional<std::vector<RecentSend>> recent_sends_;  // of the current deliver_due pass
 };
 
 }  // namespace crm::host
