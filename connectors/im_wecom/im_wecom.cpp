@@ -46,7 +46,7 @@ constexpr int kFinishBatchContacts = 1000;
 constexpr int kUnassignedPageSize = 1000;
 // Not in the official documentation: batch/get_by_user for members with no
 // customers has been seen to answer it (wecom-api.md section 3).
-constexpr std::string_view kNoCustomersErrcode = "errcode 84061 (";
+constexpr int kNoCustomersErrcode = 84061;
 
 std::string join(const std::vector<std::string>& parts) {
   std::string joined;
@@ -162,14 +162,10 @@ class WecomContactsConnector final : public crm::Connector {
       return;
     }
     const auto users = json::parse(host.state(chunk_key(chunk)).value_or("[]")).get<std::vector<std::string>>();
-    json page;
-    try {
-      page = client_->post(host, "externalcontact/batch/get_by_user",
-                           {{"userid_list", users}, {"cursor", cursor["page"]}, {"limit", page_size_}});
-    } catch (const crm::FatalError& e) {
-      if (std::string_view(e.what()).find(kNoCustomersErrcode) == std::string_view::npos) {
-        throw;
-      }
+    json page = client_->post_returning(host, "externalcontact/batch/get_by_user",
+                                        {{"userid_list", users}, {"cursor", cursor["page"]}, {"limit", page_size_}},
+                                        {kNoCustomersErrcode});
+    if (page.value("errcode", 0) == kNoCustomersErrcode) {
       page = json::object();  // members with no customers: an empty last page
     }
     const json entries = page.value("external_contact_list", json::array());
