@@ -1,6 +1,7 @@
 #include "alerts/alert_engine.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fmt/format.h>
 #include <iterator>
@@ -9,6 +10,7 @@
 
 #include "alerts/ack_tokens.hpp"
 #include "alerts/alert_message.hpp"
+#include "core/config.hpp"
 #include "crm/plugin.hpp"
 #include "scoring/scoring.hpp"
 #include "store/alert_context_repository.hpp"
@@ -55,6 +57,7 @@ const char* const kAlertSettingsSchema = R"({
           "continue": {"type": "boolean"},
           "language": {"enum": ["en", "zh-CN"]},
           "utc_offset_minutes": {"type": "integer", "minimum": -720, "maximum": 840},
+          "time_zone": {"type": "string", "minLength": 1},
           "group_by": {"type": "array",
                        "items": {"enum": ["level", "reason", "tier", "abc_class", "stage", "industry",
                                           "account_manager", "customer_id", "event"]}}
@@ -82,17 +85,48 @@ const char* const kAlertSettingsSchema = R"({
     "signal_reasons": {"type": "array", "items": {"type": "string"}},
     "language": {"enum": ["en", "zh-CN"]},
     "utc_offset_minutes": {"type": "integer", "minimum": -720, "maximum": 840},
+    "time_zone": {"type": "string", "minLength": 1},
+    "recipient_settings": {
+      "type": "object",
+      "additionalProperties": {
+        "type": "object", "additionalProperties": false,
+        "properties": {
+          "language": {"enum": ["en", "zh-CN"]},
+          "time_zone": {"type": "string", "minLength": 1}
+        }
+      }
+    },
     "first_actions": {"type": "object", "additionalProperties": {"type": "string", "minLength": 1}},
     "max_reasons": {"type": "integer", "minimum": 1, "maximum": 20}
   }
 })";
 
-AlertSettings parse_alert_settings(const nlohmann::json& section) {
+namespace {
+
+std::shared_ptr<const TimeZone> load_zone(const nlohmann::json& name, const std::string& where,
+                                          const std::filesystem::path& zoneinfo_dir) {
+  try {
+    return std::make_shared<const TimeZone>(TimeZone::load(name.get<std::string>(), zoneinfo_dir));
+  } catch (const TimeZoneError& e) {
+    throw ConfigError(fmt::format("{}: {}", where, e.what()));
+  }
+}
+
+std::string lower_case(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+}  // namespace
+
+AlertSettings parse_alert_settings(const nlohmann::json& section, const std::filesystem::path& zoneinfo_dir) {
   AlertSettings settings;
   if (!section.is_object()) {
     return settings;
   }
   if (const auto routes = section.find("routes"); routes != section.end()) {
+    std::size_t route_index = 0;
     for (const auto& route : *routes) {
       AlertRoute parsed;
       parsed.levels = route.value("levels", std::vector<std::string>{});
@@ -109,6 +143,11 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
       if (route.contains("utc_offset_minutes")) {
         parsed.utc_offset_minutes = route["utc_offset_minutes"].get<int>();
       }
+      if (route.contains("time_zone")) {
+        parsed.time_zone =
+            load_zone(route["time_zone"], fmt::format("alerts.routes[{}].time_zone", route_index), zoneinfo_dir);
+      }
+      ++route_index;
       for (const auto& [field, label] : {std::pair{"abc_classes", "abc_class"}, std::pair{"stages", "stage"},
                                          std::pair{"industries", "industry"}, std::pair{"owners", "account_manager"}}) {
         if (route.contains(field)) {
@@ -146,6 +185,22 @@ AlertSettings parse_alert_settings(const nlohmann::json& section) {
   settings.signal_reasons = section.value("signal_reasons", settings.signal_reasons);
   settings.language = section.value("language", settings.language);
   settings.utc_offset_minutes = section.value("utc_offset_minutes", settings.utc_offset_minutes);
+  if (section.contains("time_zone")) {
+    settings.time_zone = load_zone(section["time_zone"], "alerts.time_zone", zoneinfo_dir);
+  }
+  if (const auto people = section.find("recipient_settings"); people != section.end()) {
+    for (const auto& [address, preferences] : people->items()) {
+      RecipientSettings parsed;
+      if (preferences.contains("language")) {
+        parsed.language = preferences["language"].get<std::string>();
+      }
+      if (preferences.contains("time_zone")) {
+        parsed.time_zone = load_zone(preferences["time_zone"],
+                                     fmt::format("alerts.recipient_settings.{}.time_zone", address), zoneinfo_dir);
+      }
+      settings.recipient_settings[lower_case(address)] = std::move(parsed);
+    }
+  }
   settings.first_actions = section.value("first_actions", settings.first_actions);
   settings.max_reasons = section.value("max_reasons", settings.max_reasons);
   if (const auto quiet = section.find("quiet_hours"); quiet != section.end()) {
@@ -226,6 +281,32 @@ std::vector<std::string> AlertEngine::resolve_recipients(const std::vector<std::
   return resolved;
 }
 
+MessageStyle AlertEngine::message_style(const AlertRoute* route, const std::string& recipient,
+                                        const std::string& level) const {
+  MessageStyle style;
+  style.language = route != nullptr && route->language ? *route->language : settings_.language;
+  if (route != nullptr && (route->time_zone || route->utc_offset_minutes)) {
+    style.time_zone = route->time_zone;
+    style.utc_offset_minutes = route->utc_offset_minutes.value_or(0);
+  } else {
+    style.time_zone = settings_.time_zone;
+    style.utc_offset_minutes = settings_.utc_offset_minutes;
+  }
+  if (!recipient.empty()) {
+    if (const auto own = settings_.recipient_settings.find(lower_case(recipient));
+        own != settings_.recipient_settings.end()) {
+      style.language = own->second.language.value_or(style.language);
+      if (own->second.time_zone) {
+        style.time_zone = own->second.time_zone;
+      }
+    }
+  }
+  const auto configured = settings_.first_actions.find(level);
+  style.first_action =
+      configured != settings_.first_actions.end() ? configured->second : default_first_action(level, style.language);
+  return style;
+}
+
 void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason,
                          const Condition& condition, const std::string& event) {
   struct Target {
@@ -274,25 +355,30 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
   const bool ack_links =
       !settings_.public_url.empty() && event != "resolved" && alert && alert->state == "open" && facts.deadline_ms > 0;
   for (const Target& target : targets) {
-    MessageStyle style;
-    style.language = target.route != nullptr && target.route->language ? *target.route->language : settings_.language;
-    style.utc_offset_minutes = target.route != nullptr && target.route->utc_offset_minutes
-                                   ? *target.route->utc_offset_minutes
-                                   : settings_.utc_offset_minutes;
-    const auto configured = settings_.first_actions.find(condition.level);
-    style.first_action = configured != settings_.first_actions.end()
-                             ? configured->second
-                             : default_first_action(condition.level, style.language);
-    if (!settings_.public_url.empty() && customer_id != 0) {
-      style.customer_url = fmt::format("{}/app/customers/{}", settings_.public_url, customer_id);
-    }
-    std::vector<std::vector<std::string>> messages;
-    if (ack_links && target.recipients.size() > 1) {
-      for (const std::string& recipient : target.recipients) {
-        messages.push_back({recipient});
+    // Recipients who read in another language or live on another clock get a
+    // message of their own; with acknowledge links on, every recipient does.
+    struct Group {
+      MessageStyle style;
+      std::vector<std::string> recipients;
+    };
+    std::vector<Group> messages;
+    for (const std::string& recipient : target.recipients) {
+      MessageStyle style = message_style(target.route, recipient, condition.level);
+      if (!settings_.public_url.empty() && customer_id != 0) {
+        style.customer_url = fmt::format("{}/app/customers/{}", settings_.public_url, customer_id);
       }
-    } else {
-      messages.push_back(target.recipients);
+      const auto same_voice = [&](const Group& group) {
+        return !ack_links && group.style.language == style.language && group.style.time_zone == style.time_zone &&
+               group.style.utc_offset_minutes == style.utc_offset_minutes;
+      };
+      if (const auto group = std::find_if(messages.begin(), messages.end(), same_voice); group != messages.end()) {
+        group->recipients.push_back(recipient);
+      } else {
+        messages.push_back({std::move(style), {recipient}});
+      }
+    }
+    if (messages.empty()) {
+      messages.push_back({message_style(target.route, "", condition.level), {}});
     }
     for (std::size_t m = 0; m < messages.size(); ++m) {
       OutboxMessage message;
@@ -310,10 +396,9 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
                        : event == "escalated" ? "Escalated: " + condition.title
                        : event == "reminder"  ? "Reminder: " + condition.title
                                               : condition.title;
-      style.recipient.clear();
-      style.ack_url.clear();
-      if (ack_links && messages[m].size() == 1) {
-        style.recipient = messages[m].front();
+      MessageStyle& style = messages[m].style;
+      if (ack_links && messages[m].recipients.size() == 1) {
+        style.recipient = messages[m].recipients.front();
         style.ack_url = fmt::format("{}/ack/{}", settings_.public_url,
                                     ack_tokens.issue(alert_id, style.recipient, facts.deadline_ms));
       }
@@ -322,7 +407,7 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
       envelope.markdown = std::move(rendered.markdown);
       envelope.links = std::move(rendered.links);
       envelope.details = std::move(rendered.facts);
-      envelope.recipients = messages[m];
+      envelope.recipients = messages[m].recipients;
       envelope.customer_id = customer_id;
       envelope.reason = reason;
       envelope.level = condition.level;
@@ -331,7 +416,7 @@ void AlertEngine::notify(std::int64_t alert_id, std::int64_t customer_id, const 
       envelope.labels = condition.labels.is_object() ? condition.labels : nlohmann::json::object();
       if (target.route != nullptr && target.route->digest_window_ms > 0) {
         const nlohmann::json stored = envelope.to_json();
-        nlohmann::json group = {target.channel, messages[m]};
+        nlohmann::json group = {target.channel, messages[m].recipients};
         for (const std::string& label : target.route->group_by) {
           group.push_back(stored.value(label, nlohmann::json()).dump());
         }

@@ -95,6 +95,10 @@ class AlertEngine {
   std::int64_t response_ms(const std::string& level) const;
   std::string next_level(const std::string& level) const;
   std::string owner_role(const std::string& level) const;
+  // How a notification reads for `recipient` ("" : a channel without
+  // recipients): the recipient's settings, then the route's, then the section's.
+  [[nodiscard]] MessageStyle message_style(const AlertRoute* route, const std::string& recipient,
+                                           const std::string& level) const;
   void notify(std::int64_t alert_id, std::int64_t customer_id, const std::string& reason, const Condition& condition,
               const std::string& event);
   // What the notification of `event` says: the customer as people know them,

@@ -142,8 +142,12 @@ std::string default_first_action(const std::string& level, const std::string& la
   return "";
 }
 
-std::string local_time_text(std::int64_t ms, int utc_offset_minutes) {
+std::string local_time_text(std::int64_t ms, int utc_offset_minutes, const TimeZone* zone) {
   const LocalTime t = local_time(ms, utc_offset_minutes);
+  if (zone != nullptr) {
+    return fmt::format("{:04}-{:02}-{:02} {:02}:{:02} ({}, UTC{})", t.year, t.month, t.day, t.hour, t.minute,
+                       zone->name(), offset_text(utc_offset_minutes, ":"));
+  }
   return fmt::format("{:04}-{:02}-{:02} {:02}:{:02} (UTC{})", t.year, t.month, t.day, t.hour, t.minute,
                      offset_text(utc_offset_minutes, ":"));
 }
@@ -212,9 +216,14 @@ AlertMessage render_alert_message(const AlertFacts& facts, const MessageStyle& s
     markdown += "\n**" + caption(w.value, language) + "**" + value + basis + "\n";
   }
   if (facts.deadline_ms > 0 && facts.event != "resolved") {
-    const std::string deadline = local_time_text(facts.deadline_ms, style.utc_offset_minutes);
+    const int offset_minutes =
+        style.time_zone ? style.time_zone->offset_seconds_at(facts.deadline_ms / 1000) / 60 : style.utc_offset_minutes;
+    const std::string deadline = local_time_text(facts.deadline_ms, offset_minutes, style.time_zone.get());
     out["deadline_text"] = deadline;
-    out["deadline"] = local_time_rfc3339(facts.deadline_ms, style.utc_offset_minutes);
+    out["deadline"] = local_time_rfc3339(facts.deadline_ms, offset_minutes);
+    if (style.time_zone) {
+      out["deadline_time_zone"] = style.time_zone->name();
+    }
     out["deadline_ms"] = std::to_string(facts.deadline_ms);
     text += caption(w.deadline, language) + deadline + "\n";
     markdown += "**" + caption(w.deadline, language) + "**" + deadline + "\n";

@@ -2,11 +2,14 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "core/time_zone.hpp"
 
 namespace crm::host {
 
@@ -34,6 +37,9 @@ struct AlertFacts {
 // How one route's notification reads.
 struct MessageStyle {
   std::string language = "en";  // "en" or "zh-CN"
+  // The deadline's clock: this zone at the deadline (daylight saving time
+  // included) when set, else UTC plus utc_offset_minutes.
+  std::shared_ptr<const TimeZone> time_zone;
   int utc_offset_minutes = 0;
   std::string first_action;  // "" : none for this level
   std::string customer_url;  // "" : no link
@@ -55,8 +61,9 @@ struct AlertMessage {
 // response), in `language`; "" for a level without one.
 std::string default_first_action(const std::string& level, const std::string& language);
 
-// "2026-01-02 08:00 (UTC+08:00)": `ms` on the clock of UTC plus the offset.
-std::string local_time_text(std::int64_t ms, int utc_offset_minutes);
+// "2026-01-02 08:00 (UTC+08:00)": `ms` on the clock of UTC plus the offset;
+// with the zone that offset is in force in, "2026-01-02 08:00 (Asia/Shanghai, UTC+08:00)".
+std::string local_time_text(std::int64_t ms, int utc_offset_minutes, const TimeZone* zone = nullptr);
 // "2026-01-02T08:00:00+08:00" (RFC 3339).
 std::string local_time_rfc3339(std::int64_t ms, int utc_offset_minutes);
 // "1,234,567.89 CNY" (no currency: the amount alone).

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "core/time_zone.hpp"
 #include "outbox/scheduler.hpp"
 #include "scoring/known_labels.hpp"
 
@@ -40,10 +43,19 @@ struct AlertRoute {
   // Also try the routes after this one (as Alertmanager's `continue`): one
   // alert can go to the console and to e-mail.
   bool continue_matching = false;
-  // How the route's notifications read: "en" or "zh-CN", and the offset of
-  // their deadline's clock from UTC; unset: the alerts section's.
+  // How the route's notifications read: "en" or "zh-CN", and the clock their
+  // deadline is shown on (an IANA zone, or a fixed offset from UTC); unset:
+  // the alerts section's. A recipient's own settings come first.
   std::optional<std::string> language{};
+  std::shared_ptr<const TimeZone> time_zone{};
   std::optional<int> utc_offset_minutes{};
+};
+
+// How notifications read for one recipient address ("alerts.recipient_settings"),
+// whatever the route: the person's language and the zone of their clock.
+struct RecipientSettings {
+  std::optional<std::string> language;
+  std::shared_ptr<const TimeZone> time_zone;  // null: the route's or the section's
 };
 
 // The "alerts" section of the host configuration; every number a default.
@@ -74,15 +86,22 @@ struct AlertSettings {
   // address (the configuration's top-level "public_url"; "" : no links).
   std::string public_url;
   std::string language = "en";  // "en" or "zh-CN"
-  // Deadlines are shown on the clock of UTC plus this (480: China Standard Time).
+  // Deadlines are shown on this zone's clock (daylight saving time included)
+  // or, without a zone, on the clock of UTC plus the offset (480: China Standard Time).
+  std::shared_ptr<const TimeZone> time_zone;
   int utc_offset_minutes = 0;
+  // Per recipient address, matched case-insensitively (stored lower-cased).
+  std::map<std::string, RecipientSettings> recipient_settings;
   // The first action a level calls for, replacing the defaults of domain.md
   // section 5 in every language: level -> text.
   std::map<std::string, std::string> first_actions;
   int max_reasons = 3;  // top reasons a notification names
 };
 
-AlertSettings parse_alert_settings(const nlohmann::json& section);
+// `section` has passed kAlertSettingsSchema. Zones are read from
+// `zoneinfo_dir`; a name that is not a zone throws ConfigError naming where it is.
+AlertSettings parse_alert_settings(const nlohmann::json& section,
+                                   const std::filesystem::path& zoneinfo_dir = "/usr/share/zoneinfo");
 extern const char* const kAlertSettingsSchema;
 
 }  // namespace crm::host

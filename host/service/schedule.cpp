@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <vector>
 
-#include "service/civil_time.hpp"
+#include "core/civil_time.hpp"
 
 namespace crm::host {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "service/time_zone.hpp"
+#include "core/time_zone.hpp"
 
 namespace crm::host {
 

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <fmt/format.h>
 
-#include "service/civil_time.hpp"
+#include "core/civil_time.hpp"
 
 namespace crm::host {
 namespace {

@@ -7,9 +7,9 @@
 
 #include "app/host_config.hpp"
 #include "app/session.hpp"
+#include "core/time_zone.hpp"
 #include "http/server.hpp"
 #include "service/schedule.hpp"
-#include "service/time_zone.hpp"
 
 namespace crm::host {
 

@@ -13,7 +13,9 @@
 //   reasons              plain-words reasons, one per line; reason_codes comma-separated
 //   value_text           "1,234.00 CNY (purchases in the last 12 months)"; value_amount,
 //                        value_currency, value_basis
-//   deadline_text        "2026-01-02 08:00 (UTC+08:00)"; deadline (RFC 3339); deadline_ms
+//   deadline_text        "2026-01-02 08:00 (UTC+08:00)", with the recipient's zone when known
+//                        "2026-01-02 08:00 (Asia/Shanghai, UTC+08:00)"; deadline (RFC 3339);
+//                        deadline_ms; deadline_time_zone (the IANA name, when known)
 //   first_action
 //   customer_url, ack_url, ack_recipient
 //   caption_why, caption_value, caption_deadline, caption_first_action,
@@ -64,11 +66,29 @@ class AlertFacts {
   }
   // Every key above: what a channel carrying labels as such (a webhook) moves elsewhere.
   [[nodiscard]] static bool is_fact_key(std::string_view key) {
-    static constexpr std::string_view kKeys[] = {
-        "facts",         "language",       "headline",    "customer_name", "customer_source", "customer_external_id",
-        "customer_text", "score",          "level_text",  "reasons",       "reason_codes",    "value_text",
-        "value_amount",  "value_currency", "value_basis", "deadline_text", "deadline",        "deadline_ms",
-        "first_action",  "customer_url",   "ack_url",     "ack_recipient"};
+    static constexpr std::string_view kKeys[] = {"facts",
+                                                 "language",
+                                                 "headline",
+                                                 "customer_name",
+                                                 "customer_source",
+                                                 "customer_external_id",
+                                                 "customer_text",
+                                                 "score",
+                                                 "level_text",
+                                                 "reasons",
+                                                 "reason_codes",
+                                                 "value_text",
+                                                 "value_amount",
+                                                 "value_currency",
+                                                 "value_basis",
+                                                 "deadline_text",
+                                                 "deadline",
+                                                 "deadline_ms",
+                                                 "deadline_time_zone",
+                                                 "first_action",
+                                                 "customer_url",
+                                                 "ack_url",
+                                                 "ack_recipient"};
     for (const std::string_view known : kKeys) {
       if (key == known) {
         return true;

@@ -520,5 +520,35 @@ TEST_F(AlertEngineTest, WithoutAPublicUrlANotificationHasNoLinks) {
   EXPECT_EQ(out.find("Value at stake"), std::string::npos) << "no purchases: no value claimed";
 }
 
+// Each recipient reads the deadline on their own clock and in their own
+// language: recipients who differ get messages of their own, the zone's
+// offset is the one in force at the deadline (daylight saving time included).
+TEST_F(AlertEngineTest, EachRecipientReadsTheDeadlineInTheirOwnTimeZoneAndLanguage) {
+  store_.database().exec(
+      "INSERT INTO customers(id, source, external_id, name) VALUES (1, 'erp_csv', 'C-0042', 'Acme Trading')");
+  settings_.roles["coo"] = {"COO@example.test", "ceo@example.test", "cfo@example.test"};
+  settings_.time_zone = std::make_shared<const TimeZone>(TimeZone::load("Europe/Berlin"));
+  settings_.recipient_settings["coo@example.test"] = {
+      .language = std::nullopt, .time_zone = std::make_shared<const TimeZone>(TimeZone::load("America/New_York"))};
+  settings_.recipient_settings["ceo@example.test"] = {
+      .language = "zh-CN", .time_zone = std::make_shared<const TimeZone>(TimeZone::load("Asia/Shanghai"))};
+  AlertEngine alerts = engine();
+  alerts.evaluate(run({{1, "red", "", 42.9}}));
+  EXPECT_EQ(alerts.deliver().delivered, 3U) << "three clocks, three messages";
+  const std::string out = testing::read_text(output());
+  const std::int64_t deadline_s = alerts.list("open").front().deadline_ms / 1000;
+  const auto offset_text = [&](const char* zone) {
+    const int minutes = TimeZone::load(zone).offset_seconds_at(deadline_s) / 60;
+    return fmt::format("({}, UTC{}{:02}:{:02})", zone, minutes < 0 ? '-' : '+', std::abs(minutes) / 60,
+                       std::abs(minutes) % 60);
+  };
+  EXPECT_EQ(testing::count_occurrences(out, offset_text("America/New_York")), 1U) << out;
+  EXPECT_EQ(testing::count_occurrences(out, offset_text("Asia/Shanghai")), 1U) << out;
+  EXPECT_EQ(testing::count_occurrences(out, offset_text("Europe/Berlin")), 1U) << "the section's zone, for cfo\n"
+                                                                               << out;
+  EXPECT_EQ(testing::count_occurrences(out, "客户 Acme Trading（erp_csv C-0042）处于红色预警"), 1U) << out;
+  EXPECT_EQ(testing::count_occurrences(out, "Acme Trading (erp_csv C-0042) is red"), 2U) << out;
+}
+
 }  // namespace
 }  // namespace crm::host

@@ -82,5 +82,39 @@ TEST(HostConfig, NotificationsTakeThePublicUrlLanguageAndClock) {
   }
 }
 
+// Deadlines on a person's own clock: IANA zones for the section, a route and
+// each recipient address (matched whatever its case); a name that is no zone
+// is refused naming where it is.
+TEST(HostConfig, AlertTimeZonesComeFromTheSectionARouteAndEachRecipient) {
+  const HostConfig config = parse_host_config(json::parse(R"({
+    "alerts": {"time_zone": "Asia/Shanghai",
+               "routes": [{"channel": "alert_email", "time_zone": "Europe/Berlin"}],
+               "recipient_settings": {"Li.Na@Example.com": {"time_zone": "America/New_York", "language": "zh-CN"},
+                                      "ops": {"language": "en"}}}})"),
+                                              "/", "c.json");
+  ASSERT_NE(config.alerts.time_zone, nullptr);
+  EXPECT_EQ(config.alerts.time_zone->name(), "Asia/Shanghai");
+  ASSERT_NE(config.alerts.routes.front().time_zone, nullptr);
+  EXPECT_EQ(config.alerts.routes.front().time_zone->name(), "Europe/Berlin");
+  const RecipientSettings& li = config.alerts.recipient_settings.at("li.na@example.com");
+  ASSERT_NE(li.time_zone, nullptr);
+  EXPECT_EQ(li.time_zone->name(), "America/New_York");
+  EXPECT_EQ(li.language, "zh-CN");
+  EXPECT_EQ(config.alerts.recipient_settings.at("ops").time_zone, nullptr);
+  for (const auto& [wrong, where] :
+       {std::pair{R"({"alerts": {"time_zone": "Mars/Olympus"}})", "alerts.time_zone"},
+        std::pair{R"({"alerts": {"routes": [{"channel": "c"}, {"channel": "d", "time_zone": "../../etc/passwd"}]}})",
+                  "alerts.routes[1].time_zone"},
+        std::pair{R"({"alerts": {"recipient_settings": {"bob": {"time_zone": "Nowhere"}}}})",
+                  "alerts.recipient_settings.bob.time_zone"}}) {
+    try {
+      (void)parse_host_config(json::parse(wrong), "/", "c.json");
+      ADD_FAILURE() << "accepted " << wrong;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace crm::host

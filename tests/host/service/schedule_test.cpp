@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <string>
 
-#include "service/civil_time.hpp"
-#include "service/time_zone.hpp"
+#include "core/civil_time.hpp"
+#include "core/time_zone.hpp"
 
 namespace crm::host {
 namespace {

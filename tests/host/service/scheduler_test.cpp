@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/civil_time.hpp"
 #include "core/config.hpp"
-#include "service/civil_time.hpp"
 #include "service/service_settings.hpp"
 #include "store/service_job_repository.hpp"
 #include "support/test_database.hpp"

@@ -1,4 +1,4 @@
-#include "service/time_zone.hpp"
+#include "core/time_zone.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 #include <iterator>
 #include <set>
 
-#include "service/civil_time.hpp"
+#include "core/civil_time.hpp"
 
 namespace crm::host {
 namespace {
