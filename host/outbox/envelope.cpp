@@ -18,17 +18,19 @@ bool is_field(const std::string& key) {
 }  // namespace
 
 nlohmann::json Envelope::to_json() const {
-  // Labels first, so that a label can never shadow a field.
+  // Labels first, so that a label can never shadow a field. The fields are
+  // assigned one by one rather than merged from a second object: a campaign
+  // step builds one of these per message, and the merge copied every value twice.
   nlohmann::json stored = labels.is_object() ? labels : nlohmann::json::object();
-  stored.update(nlohmann::json{{"severity", severity},
-                               {"title", title},
-                               {"text", text},
-                               {"recipients", recipients},
-                               {"customer_id", customer_id},
-                               {"reason", reason},
-                               {"level", level},
-                               {"event", event},
-                               {"created_ms", created_ms}});
+  stored["severity"] = severity;
+  stored["title"] = title;
+  stored["text"] = text;
+  stored["recipients"] = recipients;
+  stored["customer_id"] = customer_id;
+  stored["reason"] = reason;
+  stored["level"] = level;
+  stored["event"] = event;
+  stored["created_ms"] = created_ms;
   if (!links.empty()) {
     nlohmann::json list = nlohmann::json::array();
     for (const auto& [label_text, url] : links) {
