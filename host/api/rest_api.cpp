@@ -72,6 +72,9 @@ http::Response RestApi::dispatch(const http::Request& request, std::string& rout
       response.headers.emplace_back("Allow", fmt::format("{}", fmt::join(match.allowed_methods, ", ")));
       return response;
     }
+    if (std::optional<http::Response> page = web_response(request, route_template)) {
+      return std::move(*page);
+    }
     return problem_response(404, "not-found", "Not found", "no such route", request.path);
   }
   const Route& route = *match.route;

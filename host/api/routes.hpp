@@ -28,6 +28,10 @@ void add_system_routes(Router& router, RouteContext context);
 void add_ack_routes(Router& router, RouteContext context);
 // The WeCom callback endpoint, when options.wecom_callback is set.
 void add_wecom_callback_routes(Router& router, RouteContext context);
+// The web app (host/web, routes_web.cpp) for a GET or HEAD no route matched: `/` redirects to
+// /app/overview, /app/... is the shell, /assets/<build id>/... its files. nullopt for other paths;
+// sets `route_template` ("/app/*"...) for the metrics when it answers.
+std::optional<http::Response> web_response(const http::Request& request, std::string& route_template);
 
 // A JSON answer (status 200 unless given).
 http::Response json_response(const nlohmann::json& body, int status = 200);
