@@ -59,7 +59,8 @@ export function lineChart({ title, summary, x, series, thresholds = [], yLabel, 
           ctx.setLineDash([]);
           ctx.fillStyle = line.color || '#374151';
           ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-          ctx.fillText(line.label, u.bbox.left + 4 * devicePixelRatio, y - 3 * devicePixelRatio);
+          ctx.textAlign = 'right';
+          ctx.fillText(line.label, u.bbox.left + u.bbox.width - 4 * devicePixelRatio, y - 3 * devicePixelRatio);
         }
         ctx.restore();
       }],
