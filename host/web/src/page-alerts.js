@@ -49,12 +49,16 @@ function alertCard(alert, context, reload) {
 async function renderOne(main, context, id) {
   const alert = await api.get(`/api/v1/alerts/${encodeURIComponent(id)}`);
   const reload = () => renderOne(main, context, id);
-  let history = null;
-  try {
-    const outbox = await api.get('/api/v1/outbox');
-    history = (outbox.items || []).filter((item) => item.alert_id === alert.id);
-  } catch (error) {
-    history = error;
+  // The alert's own escalation history when the API sends it; else the notifications the outbox holds for it.
+  let history = alert.escalation_history || null;
+  if (!history) {
+    try {
+      const outbox = await api.get('/api/v1/outbox');
+      history = (outbox.items || []).filter((item) => item.alert_id === alert.id)
+        .map((item) => ({ channel: item.channel, state: item.state, event: item.title, recipients: [], at: null, error: item.last_error }));
+    } catch (error) {
+      history = error;
+    }
   }
   clear(main,
     h('div', { class: 'page-head' }, h('p', { class: 'muted' }, h('a', { href: '/app/alerts' }, t('nav.alerts'))),
@@ -63,10 +67,12 @@ async function renderOne(main, context, id) {
     section(t('alerts.escalation'),
       h('p', {}, t('alerts.escalation_level', { level: alert.escalation_level })),
       history instanceof Error ? errorBox(history) : dataTable([
+        { title: t('plugins.when'), render: (n) => formatDateTime(n.at) },
+        { title: t('alerts.event'), render: (n) => [label('alert_event', n.event), n.level ? [' ', level(n.level)] : null] },
+        { title: t('alerts.recipients'), render: (n) => (n.recipients || []).join(', ') || '—' },
         { title: t('alerts.channel'), render: (n) => n.channel },
-        { title: t('plugins.status'), render: (n) => h('span', { class: `badge state-${n.state}` }, label('delivery', n.state)) },
-        { title: t('alerts.attempts'), numeric: true, render: (n) => n.attempts },
-        { title: t('alerts.message'), render: (n) => [n.title, n.last_error ? h('div', { class: 'muted' }, n.last_error) : null] },
+        { title: t('plugins.status'), render: (n) => [h('span', { class: `badge state-${n.state}` }, label('delivery', n.state)),
+          n.sent_at ? h('div', { class: 'muted' }, formatDateTime(n.sent_at)) : null, n.error ? h('div', { class: 'muted' }, n.error) : null] },
       ], history, { empty: t('alerts.no_notifications') })));
   startCountdowns(main);
   return alert.title || t('nav.alerts');
@@ -79,7 +85,7 @@ export async function render(main, context) {
   const view = route.query.get('view') || (owners.length ? 'mine' : 'all');
   const state = route.query.get('state') || 'open';
   const list = await api.get(api.withQuery('/api/v1/alerts', {
-    state, recipient: view === 'mine' ? owners[0] : undefined,
+    state, owner: view === 'mine' ? owners.join(',') : undefined,
   }));
   const alerts = (list.items || []).slice().sort((a, b) => (a.deadline_ms || Infinity) - (b.deadline_ms || Infinity));
   const link = (changes, text, current) => h('a', { href: `/app/alerts?${new URLSearchParams({ view, state, ...changes })}`, 'aria-current': String(current) }, text);

@@ -83,8 +83,10 @@ function lostSection(lost) {
       { title: t('overview.count'), numeric: true, render: (row) => formatNumber(row.count) },
     ], lost.by_reason || [], { empty: t('overview.no_lost') }),
     mass.length ? h('div', { class: 'notice', role: 'note' }, h('strong', {}, t('overview.mass_churn')),
-      h('ul', {}, mass.map((event) => h('li', {}, typeof event === 'string' ? event
-        : [event.date ? formatDate(event.date) : '', ' ', event.customers ?? event.count ?? '', ' ', event.description || event.reason || ''].join(' '))))) : null,
+      h('ul', {}, mass.map((event) => h('li', {}, t('overview.mass_churn_line', {
+        date: formatDate(event.period_start), count: formatNumber(event.lost_count), reason: label('reason', event.reason),
+        rate: formatPercent(event.rate),
+      }))))) : null,
     h('p', {}, h('a', { href: '/app/lost' }, t('overview.open_lost'))));
 }
 
