@@ -55,7 +55,7 @@ def setUpModule():
         STATE["admin_token"] = harness.create_token(store, "web-test-admin", ["admin"])
         add_user(store, "director", "cs_director", "--time-zone", "Asia/Shanghai")
         add_user(store, "admin", "admin")
-        add_user(store, "am", "account_manager", "--owner-ids", "account_manager")
+        add_user(store, "am", "account_manager", "--owner", "account_manager")
         server = harness.ServedStore(store, document).start()
         STATE["server"] = server
         STATE["client"] = server.client(secrets=[STATE["admin_token"]])
@@ -242,10 +242,12 @@ class Flows:
             b.open(f"/app/customers/{alert['customer_id']}", ready="customers")
         self.assertTrue(b.find_all("figure.chart canvas"), "the score history chart is drawn")
         card = b.find(f"article.alert-card[data-alert='{alert['id']}']")
-        card.find_element(By.CSS_SELECTOR, "textarea[name=note]").send_keys("Called the buyer; visit on Monday")
+        card.find_element(By.CSS_SELECTOR, "input[name=note]").send_keys("Called the buyer; visit on Monday")
         b.click(card.find_element(By.CSS_SELECTOR, "button[data-action=acknowledge]"))
         b.wait_for(lambda: api("GET", f"/api/v1/alerts/{alert['id']}").json()["state"] == "acknowledged",
                    "the alert acknowledged in the API")
+        b.wait_for(lambda: b.find_all(f"article.alert-card[data-alert='{alert['id']}'] .state-acknowledged"),
+                   "the alert shown acknowledged")
         # The escalation stops: running the alert jobs again leaves it acknowledged, at its level.
         for job in api("GET", "/api/v1/jobs").json()["items"]:
             if "alert" in job["id"] or "escalat" in job["id"]:
@@ -256,7 +258,6 @@ class Flows:
         self.assertEqual(after["acked_by"], "director")
         # A follow-up: shown on the timeline once saved.
         note = f"Follow-up {uuid.uuid4().hex[:8]}: agreed a review of the last three orders"
-        b.wait_ready("customers")
         form = b.find("#follow-up")
         Select(form.find_element(By.CSS_SELECTOR, "select[name=channel]")).select_by_value("visit")
         form.find_element(By.CSS_SELECTOR, "textarea[name=note]").send_keys(note)
@@ -280,7 +281,9 @@ class Flows:
         b.click(card.find_element(By.CSS_SELECTOR, "form[data-form=reason] button[type=submit]"))
         b.wait_for(lambda: api("GET", f"/api/v1/churn/{customer['customer_id']}").json()["reason_note"]
                    == "Confirmed on the phone", "the reason confirmed in the API")
-        b.wait_ready("lost")
+        b.wait_for(lambda: any("Confirmed on the phone" in card.text
+                               for card in b.find_all(f"article[data-customer='{customer['customer_id']}']")),
+                   "the confirmed reason's note on the page")
         why = f"Deliveries were late {uuid.uuid4().hex[:6]}"
         card = b.find(f"article[data-customer='{customer['customer_id']}']")
         card.find_element(By.CSS_SELECTOR, "form[data-form=why] input[name=why]").send_keys(why)
