@@ -664,4 +664,44 @@ nlohmann::json ack_link_json(const AckLinkView& view) {
   return out;
 }
 
+nlohmann::json user_json(const UserInfo& user) {
+  return {{"name", user.name},
+          {"display_name", user.display_name},
+          {"role", role_name(user.role)},
+          {"language", user.language},
+          {"time_zone", user.time_zone},
+          {"owner_ids", user.owner_ids},
+          {"disabled", user.disabled},
+          {"has_password", user.has_password},
+          {"locked_until_ms", optional_ms(user.locked_until_ms)},
+          {"created_ms", user.created_ms},
+          {"updated_ms", user.updated_ms}};
+}
+
+nlohmann::json users_json(const std::vector<UserInfo>& users) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const UserInfo& user : users) {
+    rows.push_back(user_json(user));
+  }
+  return rows;
+}
+
+nlohmann::json signed_in_json(const SignedInUser& signed_in) {
+  const UserInfo& user = signed_in.user;
+  nlohmann::json permissions = nlohmann::json::array();
+  for (const std::string_view permission : role_permissions(user.role)) {
+    permissions.push_back(permission);
+  }
+  return {{"user",
+           {{"name", user.name},
+            {"display_name", user.display_name},
+            {"role", role_name(user.role)},
+            {"language", user.language},
+            {"time_zone", user.time_zone},
+            {"owner_ids", user.owner_ids},
+            {"permissions", permissions}}},
+          {"csrf_token", signed_in.csrf_token},
+          {"expires_ms", signed_in.expires_ms}};
+}
+
 }  // namespace crm::host

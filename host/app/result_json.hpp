@@ -14,6 +14,7 @@
 #include "app/runs.hpp"
 #include "app/scoring_jobs.hpp"
 #include "app/sync_jobs.hpp"
+#include "app/users.hpp"
 #include "app/winback_jobs.hpp"
 
 namespace crm::host {
@@ -79,5 +80,13 @@ nlohmann::json ack_link_json(const AckLinkView& view);
 nlohmann::json created_api_token_json(const CreatedApiToken& created);
 // [{"name", "scopes", "created_ms", "last_used_ms", "revoked_ms"}], never a token nor a hash.
 nlohmann::json api_tokens_json(const std::vector<ApiTokenInfo>& tokens);
+
+// {"name", "display_name", "role", "language", "time_zone", "owner_ids", "disabled", "has_password",
+// "locked_until_ms", "created_ms", "updated_ms"}: never a password nor its hash.
+nlohmann::json user_json(const UserInfo& user);
+nlohmann::json users_json(const std::vector<UserInfo>& users);
+// {"user": {"name", "display_name", "role", "language", "time_zone", "owner_ids", "permissions"},
+//  "csrf_token", "expires_ms"}: the body of /api/v1/session.
+nlohmann::json signed_in_json(const SignedInUser& signed_in);
 
 }  // namespace crm::host
