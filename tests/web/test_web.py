@@ -56,6 +56,7 @@ def setUpModule():
         add_user(store, "director", "cs_director", "--time-zone", "Asia/Shanghai")
         add_user(store, "admin", "admin")
         add_user(store, "am", "account_manager", "--owner", "account_manager")
+        add_user(store, "forgetful", "csm")
         server = harness.ServedStore(store, document).start()
         STATE["server"] = server
         STATE["client"] = server.client(secrets=[STATE["admin_token"]])
@@ -349,6 +350,34 @@ class Desktop(Flows, unittest.TestCase):
     SIZE = web.DESKTOP
     LABEL = "desktop"
     PICK = 0
+
+
+class Lockout(unittest.TestCase):
+    def test_repeated_failures_lock_the_account_and_the_page_says_so(self):
+        browser = web.Browser(STATE["base_url"], web.DESKTOP, STATE["artefacts"], "desktop")
+        try:
+            browser.open("/app/overview", ready="signin")
+            message = ""
+            for attempt in range(8):
+                browser.find("input[name=name]").clear()
+                browser.find("input[name=name]").send_keys("forgetful")
+                browser.find("input[name=password]").send_keys(f"wrong password {attempt}")
+                browser.click(browser.find("form.signin button[type=submit]"))
+                browser.wait_for(lambda: browser.find("form.signin .status").text.strip()
+                                 and browser.find("form.signin button[type=submit]").is_enabled(), "an answer")
+                message = browser.find("form.signin .status").text
+                if "locked" in message:
+                    break
+            self.assertIn("locked", message)
+            browser.screenshot("signin-locked")
+            # Locked means locked: the right password is refused too, with the same message.
+            browser.find("input[name=password]").send_keys(PASSWORD)
+            browser.click(browser.find("form.signin button[type=submit]"))
+            browser.wait_for(lambda: browser.find("form.signin button[type=submit]").is_enabled(), "an answer")
+            self.assertIn("locked", browser.find("form.signin .status").text)
+            self.assertEqual(browser.driver.execute_script("return document.body.dataset.ready"), "signin")
+        finally:
+            browser.close()
 
 
 class Phone(Flows, unittest.TestCase):

@@ -26,6 +26,8 @@ export async function render(main, { onSignedIn }) {
           message.textContent = t('signin.locked', { detail: error.message });
         } else if (error instanceof api.ApiError && (error.status === 401 || error.status === 400)) {
           message.textContent = t('signin.failed');
+        } else if (error instanceof api.ApiError) {
+          message.textContent = t('signin.unavailable', { detail: error.message });
         } else {
           message.textContent = t('error.network');
         }

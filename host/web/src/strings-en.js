@@ -32,6 +32,7 @@ export const en = {
   'signin.submit': 'Sign in',
   'signin.failed': 'The name or the password is wrong.',
   'signin.locked': 'This account is locked after too many failed sign-ins. {detail}',
+  'signin.unavailable': 'Signing in is not possible now: {detail}',
   'time.dh': '{d} d {h} h',
   'time.hm': '{h} h {m} min',
   'time.ms': '{m} min {s} s',

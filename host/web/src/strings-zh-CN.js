@@ -32,6 +32,7 @@ export const zhCN = {
   'signin.submit': '登录',
   'signin.failed': '用户名或密码错误。',
   'signin.locked': '登录失败次数过多，账户已锁定。{detail}',
+  'signin.unavailable': '暂时无法登录：{detail}',
   'time.dh': '{d} 天 {h} 小时',
   'time.hm': '{h} 小时 {m} 分',
   'time.ms': '{m} 分 {s} 秒',
