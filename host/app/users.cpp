@@ -61,8 +61,11 @@ void check_language(const std::string& language) {
 void check_time_zone(const std::string& time_zone) {
   try {
     (void)TimeZone::load(time_zone);
-  } catch (const TimeZoneError& e) {
-    throw InvalidRequest(fmt::format("time_zone: {}", e.what()));
+  } catch (const TimeZoneError&) {
+    // Its own message names the zoneinfo file: not for a web page.
+    throw InvalidRequest(fmt::format(
+        "time_zone '{}' is not a time zone this host knows (an IANA name such as Europe/Berlin, Asia/Shanghai or UTC)",
+        time_zone));
   }
 }
 

@@ -20,6 +20,7 @@ import uuid
 import api_harness as harness
 
 CRMHOST = None
+ROLES = ("account_manager", "csm", "cs_director", "coo", "admin")
 STATE = {}  # the store, the server, the tokens, the ids: one server for the whole module
 
 
@@ -34,6 +35,15 @@ def setUpModule():
         STATE["server"] = server
         STATE["client"] = server.client(secrets=tokens.values())
         STATE["ids"] = discover_ids(STATE["client"], tokens["admin"])
+        # One signed-in person of each role, for the walk with session cookies.
+        STATE["sessions"] = {}
+        for role in ROLES:
+            password = f"pw-{role}-{uuid.uuid4().hex}"
+            harness.add_user(store, f"walk.{role}", role, password)
+            STATE["client"].secrets.add(password)
+            session = harness.sign_in(STATE["client"], f"walk.{role}", password)
+            STATE["client"].secrets.update({session.cookie, session.csrf_token})
+            STATE["sessions"][role] = session
     except BaseException:
         # unittest skips tearDownModule when setUpModule fails: stop and clean up here.
         tearDownModule()
@@ -102,6 +112,7 @@ def concrete_path(template):
         "/api/v1/connectors/{id}/quarantine/retry": {"id": "erp_csv"},
         "/api/v1/jobs/{id}/run": {"id": first_id(ids["jobs"], "scoring")},
         "/api/v1/tokens/{name}": {"name": "api-test-read"},
+        "/api/v1/users/{name}": {"name": "walk.nobody"},
         "/ack/{token}": {"token": "not-a-signed-link"},
     }.get(template, {})
     path = template
@@ -147,7 +158,8 @@ class Base(unittest.TestCase):
 
 
 class EveryOperationDeclaresItsScope(Base):
-    """The walk: every operation of the document, with no token, a read token and a write token."""
+    """The walk: every operation of the document, with no token, a read token and a write token, and with
+    the session cookie of a person of each role."""
 
     def body_for(self, operation):
         return {} if STATE["server"].document.request_schema(operation) is not None else None
@@ -158,7 +170,7 @@ class EveryOperationDeclaresItsScope(Base):
         return self.client.request(operation.method.upper(), path, token, json_body=body)
 
     def test_the_walk_covers_every_operation_of_the_contract(self):
-        self.assertEqual(len(STATE["server"].document.operations), 40)
+        self.assertEqual(len(STATE["server"].document.operations), 48)
 
     def test_no_token(self):
         for operation in STATE["server"].document.operations:
@@ -166,7 +178,10 @@ class EveryOperationDeclaresItsScope(Base):
                 if operation.scope == "none":
                     if operation.method == "get":
                         answer = self.call(operation, None)
-                        self.assertNotIn(answer.status, (401, 403), answer.text)
+                        if operation.spec.get("x-crm-session"):
+                            self.assertProblem(answer, 401, "unauthorized")  # needs the session cookie
+                        else:
+                            self.assertNotIn(answer.status, (401, 403), answer.text)
                     continue
                 answer = self.call(operation, None)
                 self.assertProblem(answer, 401, "unauthorized")
@@ -203,6 +218,37 @@ class EveryOperationDeclaresItsScope(Base):
             if operation.scope != "none" and operation.method == "get":
                 with self.subTest(operation=str(operation)):
                     self.assertNotIn(self.call(operation, self.token("admin")).status, (401, 403))
+
+
+    def test_session_users_of_each_role(self):
+        # A route's permission (x-crm-permission; read for a GET without one, admin only otherwise) decides.
+        for role, session in STATE["sessions"].items():
+            for operation in STATE["server"].document.operations:
+                if operation.scope == "none":
+                    continue
+                needed = operation.spec.get("x-crm-permission", "read" if operation.method == "get" else None)
+                allowed = role == "admin" or needed in session.permissions
+                with self.subTest(role=role, operation=str(operation)):
+                    if operation.method != "get" and allowed:
+                        continue  # writes run in their own tests
+                    path = concrete_path(operation.path)
+                    answer = self.client.request(operation.method.upper(), path, json_body=self.body_for(operation),
+                                                 headers=session.headers())
+                    if allowed:
+                        self.assertNotIn(answer.status, (401, 403), answer.text)
+                    else:
+                        self.assertProblem(answer, 403, "forbidden")
+                        self.assertIn(role, answer.json()["detail"])
+
+    def test_session_permissions_follow_the_role_matrix(self):
+        permissions = {role: set(session.permissions) for role, session in STATE["sessions"].items()}
+        self.assertEqual(permissions["account_manager"],
+                         {"read", "followups.write", "alerts.write", "tasks.close_own"})
+        self.assertEqual(permissions["csm"] - permissions["account_manager"], {"churn.write", "tasks.close_any"})
+        self.assertEqual(permissions["cs_director"], permissions["coo"])
+        self.assertEqual(permissions["coo"] - permissions["csm"], {"outbox.resend", "plugins.read"})
+        self.assertTrue({"plugins.write", "jobs.run", "tokens.admin", "users.admin"} <= permissions["admin"])
+        self.assertTrue(permissions["coo"] <= permissions["admin"])
 
 
 class Service(Base):
