@@ -49,6 +49,7 @@ RestApi::RestApi(Session& session, ServiceControl& service, RestApiOptions optio
   add_winback_routes(router_, context);
   add_ack_routes(router_, context);
   add_wecom_callback_routes(router_, context);
+  add_overview_routes(router_, context);
 }
 
 http::Response RestApi::handle(const http::Request& request) const {
