@@ -50,6 +50,8 @@ RestApi::RestApi(Session& session, ServiceControl& service, RestApiOptions optio
   add_ack_routes(router_, context);
   add_wecom_callback_routes(router_, context);
   add_session_routes(router_, context);
+  add_overview_routes(router_, context);
+  // Last: it sets the permission of every route added above.
   assign_role_permissions(router_);
 }
 

@@ -26,6 +26,8 @@ void add_alert_routes(Router& router, RouteContext context);
 void add_winback_routes(Router& router, RouteContext context);
 void add_system_routes(Router& router, RouteContext context);
 void add_ack_routes(Router& router, RouteContext context);
+// GET /api/v1/overview: the web app's overview (app/overview.hpp).
+void add_overview_routes(Router& router, RouteContext context);
 // The WeCom callback endpoint, when options.wecom_callback is set.
 void add_wecom_callback_routes(Router& router, RouteContext context);
 // The web app (host/web, routes_web.cpp) for a GET or HEAD no route matched: `/` redirects to

@@ -478,6 +478,28 @@ CREATE TABLE web_sessions (
   expires_ms INTEGER NOT NULL
 );
 CREATE INDEX web_sessions_by_user ON web_sessions(user_id);
+)sql",
+    // 14: what the overview reads of every scoring run without scanning its
+    // rows: customers by (band in the finished run before, band in this run),
+    // written when the run finishes ('' : no band, or not scored before); the
+    // runs stored before are counted here once. Indexes for the overview's
+    // counts of open alerts and of lost customers by reason.
+    R"sql(
+CREATE TABLE score_run_bands (
+  run_id INTEGER NOT NULL REFERENCES score_runs(id),
+  from_band TEXT NOT NULL,
+  to_band TEXT NOT NULL,
+  customer_count INTEGER NOT NULL,
+  PRIMARY KEY (run_id, from_band, to_band)
+) WITHOUT ROWID;
+INSERT INTO score_run_bands (run_id, from_band, to_band, customer_count)
+SELECT now.run_id, coalesce(before.band, ''), coalesce(now.band, ''), count(*)
+FROM customer_scores now JOIN score_runs r ON r.id = now.run_id AND r.finished_ms IS NOT NULL
+LEFT JOIN customer_scores before ON before.customer_id = now.customer_id
+  AND before.run_id = (SELECT max(p.id) FROM score_runs p WHERE p.id < now.run_id AND p.finished_ms IS NOT NULL)
+GROUP BY now.run_id, coalesce(before.band, ''), coalesce(now.band, '');
+CREATE INDEX alerts_by_state_level ON alerts(state, level, deadline_ms);
+CREATE INDEX lost_customers_by_churn_date ON lost_customers(churn_date_ms, reason);
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
