@@ -5,6 +5,7 @@ export const en = {
   'app.loading': 'Loading…',
   'app.sign_out': 'Sign out',
   'app.empty': 'Nothing to show.',
+  'app.table': 'Table',
   'app.yes': 'Yes',
   'app.no': 'No',
   'app.forbidden': 'Your role cannot open this page',

@@ -5,6 +5,7 @@ export const zhCN = {
   'app.loading': '加载中…',
   'app.sign_out': '退出登录',
   'app.empty': '暂无内容。',
+  'app.table': '表格',
   'app.yes': '是',
   'app.no': '否',
   'app.forbidden': '您的角色无权打开此页面',

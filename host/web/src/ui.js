@@ -36,7 +36,8 @@ export function level(code) {
 // columns: [{ key, title, render(row) -> node|text, numeric }].
 export function dataTable(columns, rows, { caption, empty } = {}) {
   if (!rows.length) return h('p', { class: 'empty' }, empty || t('app.empty'));
-  return h('div', { class: 'table-wrap' },
+  // Focusable, so a keyboard can scroll a table wider than the screen.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption || t('app.table') },
     h('table', { class: 'data' },
       caption ? h('caption', {}, caption) : null,
       h('thead', {}, h('tr', {}, columns.map((column) => h('th', { scope: 'col', class: column.numeric ? 'num' : '' }, column.title)))),
