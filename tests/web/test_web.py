@@ -312,7 +312,7 @@ class Flows:
         self.sign_in()
         b = self.browser
         Select(b.find("header select[name=language]")).select_by_value("zh-CN")
-        b.wait_for(lambda: b.find("nav.side a[data-nav=overview]").text.strip() == "总览", "the pages in Chinese")
+        b.wait_for(lambda: b.find("nav.side a[data-nav=overview] .text").text.strip() == "总览", "the pages in Chinese")
         b.wait_ready("overview")
         self.assertEqual(b.driver.execute_script("return document.documentElement.lang"), "zh-CN")
         self.check_page("overview-zh")
@@ -321,9 +321,9 @@ class Flows:
         self.check_page("alerts-zh")
         # The choice is the user's: it holds after signing in again.
         self.sign_in()
-        self.assertEqual(b.find("nav.side a[data-nav=overview]").text.strip(), "总览")
+        self.assertEqual(b.find("nav.side a[data-nav=overview] .text").text.strip(), "总览")
         Select(b.find("header select[name=language]")).select_by_value("en")
-        b.wait_for(lambda: b.find("nav.side a[data-nav=overview]").text.strip() == "Overview", "back in English")
+        b.wait_for(lambda: b.find("nav.side a[data-nav=overview] .text").text.strip() == "Overview", "back in English")
 
     def test_7_an_account_manager_cannot_see_or_do_what_the_role_forbids(self):
         self.sign_in("am")
