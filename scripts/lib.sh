@@ -32,6 +32,8 @@ CRM_TEST_SERVER_PACKAGES=(
   python3-aiosmtpd
   dovecot-imapd
   tryton-server tryton-modules-party tryton-modules-sale
+  # tests/web: the web app in a real headless browser; CJK fonts so Chinese pages render in screenshots.
+  chromium chromium-driver python3-selenium fonts-noto-cjk
 )
 # What bench/*.sh and bench/*.py use beyond the build: the peers they are
 # measured against and the tools that time them.
@@ -59,6 +61,11 @@ crm_install_dependencies() {
         ;;
     esac
   done
+  # The web app's front-end libraries come from npm (host/web/package-lock.json):
+  # Debian's npm, unless an npm is already installed.
+  if ! command -v npm >/dev/null 2>&1; then
+    wanted+=(nodejs npm)
+  fi
   local missing=() package
   for package in "${wanted[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
@@ -99,6 +106,18 @@ crm_install_dependencies() {
 crm_build() {
   local build_dir="$1"
   shift
+  crm_web_dependencies
   cmake -S "$CRM_ROOT" -B "$build_dir" -DCMAKE_BUILD_TYPE="${CRM_BUILD_TYPE:-RelWithDebInfo}" "$@" >/dev/null
   cmake --build "$build_dir" -j "$(nproc)" -- --no-print-directory >/dev/null
+}
+
+# The web app's npm packages at the versions host/web/package-lock.json pins
+# (uPlot, embedded into crmhost; axe-core, injected by tests/web). `npm ci` only
+# when node_modules is missing or older than the lock file; offline afterwards.
+crm_web_dependencies() {
+  local web="$CRM_ROOT/host/web"
+  if [[ ! -d $web/node_modules || $web/package-lock.json -nt $web/node_modules/.package-lock.json ]]; then
+    echo "installing the web app's npm packages (npm ci in host/web)..."
+    (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+  fi
 }

@@ -83,6 +83,10 @@ class AlertEngine {
   // Median milliseconds from opening to acknowledgement over acknowledged alerts (nullopt: none yet).
   std::optional<double> median_time_to_acknowledge_ms();
 
+  // The role that owns alerts of `level`: its band's owner (a level no band
+  // has, such as signal, goes to the second band's owner).
+  [[nodiscard]] std::string owner_role(const std::string& level) const;
+
  private:
   struct Condition {
     std::string level;
@@ -94,7 +98,6 @@ class AlertEngine {
                                   const std::string& detail);
   std::int64_t response_ms(const std::string& level) const;
   std::string next_level(const std::string& level) const;
-  std::string owner_role(const std::string& level) const;
   // How a notification reads for `recipient` ("" : a channel without
   // recipients): the recipient's settings, then the route's, then the section's.
   [[nodiscard]] MessageStyle message_style(const AlertRoute* route, const std::string& recipient,

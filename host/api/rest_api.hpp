@@ -9,6 +9,7 @@
 
 #include "api/router.hpp"
 #include "app/session.hpp"
+#include "app/users.hpp"
 #include "app/wecom_callback.hpp"
 #include "core/metrics.hpp"
 #include "http/server.hpp"
@@ -46,6 +47,10 @@ struct RestApiOptions {
   // Where the callback endpoint counts callbacks by outcome (crm_wecom_callbacks_total);
   // null: not counted. Must outlive the API.
   CounterFamily* wecom_callbacks = nullptr;
+  // Browser sessions (the crm_session cookie): timeouts and the sign-in lockout ("service.web").
+  WebSessionSettings web_sessions;
+  // The server runs TLS: the session cookie is marked Secure.
+  bool secure_cookies = false;
 };
 
 // The REST API of `crmhost serve` (/api/v1, /healthz, /readyz, /metrics, the
@@ -62,6 +67,9 @@ class RestApi {
 
  private:
   http::Response dispatch(const http::Request& request, std::string& route_template) const;
+  // The person the session cookie stands for, checked against the route: nullopt and `refusal` set when refused.
+  std::optional<Caller> cookie_caller(const http::Request& request, const Route& route, std::string_view cookie,
+                                      http::Response& refusal) const;
 
   Session& session_;
   ServiceControl& service_;

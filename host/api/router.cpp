@@ -1,6 +1,8 @@
 #include "api/router.hpp"
 
 #include <array>
+#include <fmt/format.h>
+#include <stdexcept>
 
 namespace crm::host::api {
 
@@ -124,6 +126,26 @@ Router::Match Router::match(std::string_view method, std::string_view raw_path) 
     result.allowed_methods.push_back(route.method);
   }
   return result;
+}
+
+void Router::set_permission(std::string_view method, std::string_view path_template, std::string_view permission) {
+  permissions_.resize(routes_.size());
+  for (std::size_t i = 0; i < routes_.size(); ++i) {
+    if (routes_[i].method == method && routes_[i].path_template == path_template) {
+      permissions_[i] = permission;
+      return;
+    }
+  }
+  throw std::logic_error(fmt::format("no route {} {} to give the permission {}", method, path_template, permission));
+}
+
+std::string_view Router::permission_of(const Route& route) const {
+  const auto index = static_cast<std::size_t>(&route - routes_.data());
+  if (index < permissions_.size() && !permissions_[index].empty()) {
+    return permissions_[index];
+  }
+  // A route that declares nothing is open to every role when it reads, and to admins only otherwise.
+  return route.scope == Scope::read ? permission::kRead : permission::kUsersAdmin;
 }
 
 }  // namespace crm::host::api

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "app/users.hpp"
 #include "http/server.hpp"
 
 namespace crm::host::api {
@@ -20,10 +21,12 @@ std::optional<Scope> parse_scope(std::string_view name);
 // Whether a caller holding `held` may call a route that needs `needed`.
 bool grants(Scope held, Scope needed);
 
-// Who called: the token's name and the highest scope it holds (none: no token, or a route that needs none).
+// Who called: the token's name and the highest scope it holds (none: no token, or a route that needs none),
+// or, for a browser signed in with the session cookie, the person (`user` set; `name` is theirs).
 struct Caller {
   std::string name;
   Scope scope = Scope::none;
+  std::optional<SignedInUser> user;
 };
 
 // A request matched to a route: the HTTP request, the path template's
@@ -62,9 +65,16 @@ class Router {
   // so an encoded "/" inside SOURCE:EXTERNAL_ID stays inside its segment.
   [[nodiscard]] Match match(std::string_view method, std::string_view raw_path) const;
   [[nodiscard]] const std::vector<Route>& routes() const { return routes_; }
+  // Declares what a signed-in person needs for the route `method` `path_template`
+  // (app/users.hpp, permission::); throws std::logic_error when there is no such route.
+  void set_permission(std::string_view method, std::string_view path_template, std::string_view permission);
+  // What a signed-in person needs for `route`: its declared permission, else
+  // permission::kRead for a read route and admin only for any other.
+  [[nodiscard]] std::string_view permission_of(const Route& route) const;
 
  private:
   std::vector<Route> routes_;
+  std::vector<std::string_view> permissions_;  // routes_[i]'s declared permission, "" when none
 };
 
 // "%2F" -> "/"; nullopt when an escape is malformed. '+' stays '+' (paths are not forms).

@@ -26,8 +26,35 @@ void add_alert_routes(Router& router, RouteContext context);
 void add_winback_routes(Router& router, RouteContext context);
 void add_system_routes(Router& router, RouteContext context);
 void add_ack_routes(Router& router, RouteContext context);
+// GET /api/v1/overview: the web app's overview (app/overview.hpp).
+void add_overview_routes(Router& router, RouteContext context);
 // The WeCom callback endpoint, when options.wecom_callback is set.
 void add_wecom_callback_routes(Router& router, RouteContext context);
+// The web app (host/web, routes_web.cpp) for a GET or HEAD no route matched: `/` redirects to
+// /app/overview, /app/... is the shell, /assets/<build id>/... its files. nullopt for other paths;
+// sets `route_template` ("/app/*"...) for the metrics when it answers.
+std::optional<http::Response> web_response(const http::Request& request, std::string& route_template);
+// /api/v1/session (sign in, who am I, preferences, sign out) and /api/v1/users (admin).
+void add_session_routes(Router& router, RouteContext context);
+
+// What each role may do, route by route (the matrix of issue 15): sets the
+// permission of every route that writes or shows plugins, connectors, jobs or tokens.
+void assign_role_permissions(Router& router);
+
+// Browser sessions (routes_session.cpp). The cookie's name.
+inline constexpr std::string_view kSessionCookie = "crm_session";
+// The value of the crm_session cookie the request carries, or nullopt.
+std::optional<std::string_view> session_cookie(const http::Request& request);
+// Set-Cookie values: a new session's cookie, and one that makes the browser forget it.
+std::string session_cookie_header(std::string_view value, bool secure);
+std::string cleared_session_cookie_header(bool secure);
+// For a request that changes something with the session cookie: a 403 problem
+// (type csrf) when its Origin is not this host, or its X-CSRF-Token is not the
+// session's; nullopt when it passes. GET and HEAD always pass.
+std::optional<http::Response> csrf_refusal(const http::Request& request, const SignedInUser* signed_in);
+// The 401 of a route that needs a signed-in person or a token.
+http::Response unauthorized_response(const http::Request& request, std::string_view detail, bool clear_cookie,
+                                     bool secure);
 
 // A JSON answer (status 200 unless given).
 http::Response json_response(const nlohmann::json& body, int status = 200);

@@ -14,7 +14,12 @@ void add_customer_routes(Router& router, RouteContext context) {
                 list.band = query_text(request, "band");
                 list.tier = query_text(request, "tier");
                 list.stage = query_text(request, "stage");
-                list.owner = query_text(request, "owner");
+                // owner=a&owner=b or owner=a,b: the bands any of them owns.
+                for (const auto& [name, value] : request.http.query) {
+                  if (name == "owner" && !value.empty()) {
+                    list.owner += (list.owner.empty() ? "" : ",") + value;
+                  }
+                }
                 list.value_class = query_text(request, "value_class");
                 if (!list.value_class.empty() && list.value_class != "A" && list.value_class != "B" &&
                     list.value_class != "C") {
@@ -31,6 +36,26 @@ void add_customer_routes(Router& router, RouteContext context) {
                   throw invalid_request("query parameter 'order' must be asc or desc");
                 }
                 list.descending = order == "desc";
+                const std::string format = query_text(request, "format");
+                if (!format.empty() && format != "json" && format != "csv") {
+                  throw invalid_request("query parameter 'format' must be json or csv");
+                }
+                if (format == "csv") {
+                  list.cursor = query_text(request, "cursor");
+                  const auto max_rows = static_cast<std::size_t>(
+                      query_integer(request, "limit", 1, static_cast<std::int64_t>(kMaxExportRows))
+                          .value_or(static_cast<std::int64_t>(kMaxExportRows)));
+                  const CustomerPage exported = export_customers(session, list, max_rows);
+                  http::Response response;
+                  response.content_type = "text/csv; charset=utf-8; header=present";
+                  response.headers.emplace_back("Content-Disposition", "attachment; filename=\"customers.csv\"");
+                  if (!exported.next_cursor.empty()) {
+                    // More customers match than the export holds: the next export starts here.
+                    response.headers.emplace_back("X-Next-Cursor", exported.next_cursor);
+                  }
+                  response.body = customer_list_csv(exported.customers);
+                  return response;
+                }
                 list.limit =
                     static_cast<std::size_t>(query_integer(request, "limit", 1, static_cast<std::int64_t>(kMaxPageSize))
                                                  .value_or(static_cast<std::int64_t>(kDefaultPageSize)));

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "api/routes.hpp"
@@ -12,6 +13,25 @@ nlohmann::json task_by_id(Session& session, std::int64_t task_id) {
   for (const OwnerTask& task : list_tasks(session, "")) {
     if (task.id == task_id) {
       return task_json(task);
+    }
+  }
+  throw not_found(fmt::format("no task {}", task_id));
+}
+
+// An account manager signed in closes only tasks given to one of their owner ids; tokens and other roles any.
+void check_may_close(Session& session, const Caller& caller, std::int64_t task_id) {
+  if (!caller.user || role_allows(caller.user->user.role, permission::kTasksCloseAny)) {
+    return;
+  }
+  const std::vector<std::string>& owners = caller.user->user.owner_ids;
+  for (const OwnerTask& task : list_tasks(session, "")) {
+    if (task.id == task_id) {
+      if (std::find(owners.begin(), owners.end(), task.owner) == owners.end()) {
+        throw ApiError(403, "forbidden", "Forbidden",
+                       fmt::format("task {} is {}'s; {} (role {}) closes only their own tasks", task_id, task.owner,
+                                   caller.user->user.name, role_name(caller.user->user.role)));
+      }
+      return;
     }
   }
   throw not_found(fmt::format("no task {}", task_id));
@@ -64,6 +84,7 @@ void add_winback_routes(Router& router, RouteContext context) {
   router.add({"POST", "/api/v1/tasks/{task}/close", Scope::write, [&session](const RouteRequest& request) {
                 const std::int64_t task_id = id_param(request, "task");
                 const nlohmann::json body = json_body(request);
+                check_may_close(session, request.caller, task_id);
                 complete_task(session, task_id, body_text(body, "outcome", true), body_text(body, "by", true));
                 return json_response(task_by_id(session, task_id));
               }});

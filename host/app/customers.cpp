@@ -94,9 +94,19 @@ std::optional<CustomerListFilter> list_filter(const Session& session, CustomerRe
     filter.bands.push_back(request.band);
   }
   if (!request.owner.empty()) {
+    // One person may be known by several owner names (a user who is both csm and cs_director).
+    std::vector<std::string_view> owners;
+    for (std::size_t start = 0; start <= request.owner.size();) {
+      const std::size_t comma = std::min(request.owner.find(',', start), request.owner.size());
+      if (comma > start) {
+        owners.push_back(std::string_view(request.owner).substr(start, comma - start));
+      }
+      start = comma + 1;
+    }
     std::vector<std::string> owned;
     for (const BandRule& rule : session.config().scoring.bands) {
-      if (rule.owner == request.owner && (request.band.empty() || rule.name == request.band)) {
+      if (std::find(owners.begin(), owners.end(), rule.owner) != owners.end() &&
+          (request.band.empty() || rule.name == request.band)) {
         owned.push_back(rule.name);
       }
     }
@@ -298,6 +308,29 @@ CustomerPage list_customers_page(Session& session, Store& store, const CustomerL
     page.next_cursor = encode_cursor(request, page.customers.back());
   }
   return page;
+}
+
+CustomerPage export_customers(Session& session, const CustomerListRequest& request, std::size_t max_rows) {
+  if (max_rows < 1 || max_rows > kMaxExportRows) {
+    throw InvalidRequest(fmt::format("an export holds 1 to {} customers, not {}", kMaxExportRows, max_rows));
+  }
+  const StoreHandle store = session.open_store();
+  CustomerPage exported;
+  CustomerListRequest page_request = request;
+  page_request.offset = 0;
+  // Pages by cursor rather than one unbounded query: each page is one index range, however deep.
+  while (exported.customers.size() < max_rows) {
+    page_request.limit = std::min(kMaxPageSize, max_rows - exported.customers.size());
+    CustomerPage page = list_customers_page(session, *store, page_request);
+    exported.customers.insert(exported.customers.end(), std::make_move_iterator(page.customers.begin()),
+                              std::make_move_iterator(page.customers.end()));
+    exported.next_cursor = page.next_cursor;
+    if (page.next_cursor.empty()) {
+      break;
+    }
+    page_request.cursor = std::move(page.next_cursor);
+  }
+  return exported;
 }
 
 RecordedFollowUp record_follow_up(Session& session, const std::string& customer, const FollowUp& follow_up) {

@@ -96,7 +96,8 @@ Customer360 customer_360(Session& session, const std::string& customer, bool inc
 Customer360 customer_360(Session& session, Store& store, const std::string& customer, bool include_profile);
 
 // Which customers a list shows; empty fields do not filter. `owner` keeps the
-// customers in the bands that person owns (the configuration's bands).
+// customers in the bands that person owns (the configuration's bands); several
+// owners, comma-separated, keep the bands any of them owns.
 struct CustomerListRequest {
   std::string band;
   std::string tier;
@@ -138,6 +139,14 @@ struct CustomerPage {
 CustomerPage list_customers_page(Session& session, const CustomerListRequest& request);
 // The same on a store the caller keeps open.
 CustomerPage list_customers_page(Session& session, Store& store, const CustomerListRequest& request);
+
+inline constexpr std::size_t kMaxExportRows = 100'000;
+
+// Every customer of a list (the same filters and sort) from the request's
+// cursor on, at most `max_rows` (1 to kMaxExportRows, else InvalidRequest),
+// read page by page on one store: the CSV export. next_cursor is set when
+// more customers match than `max_rows`; request.limit is ignored.
+CustomerPage export_customers(Session& session, const CustomerListRequest& request, std::size_t max_rows);
 
 // A contact a person made with a customer, kept as an outbound interaction of
 // the source kFollowUpSource, so that it counts for the follow-up cadence of

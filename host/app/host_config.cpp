@@ -76,6 +76,16 @@ const char* const kHostConfigSchema = R"({
           }
         },
         "time_zone": {"type": "string", "minLength": 1},
+        "web": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "session_idle_timeout_s": {"type": "integer", "minimum": 1, "maximum": 31536000},
+            "session_lifetime_s": {"type": "integer", "minimum": 1, "maximum": 31536000},
+            "max_failed_sign_ins": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "lockout_s": {"type": "integer", "minimum": 1, "maximum": 31536000}
+          }
+        },
         "jitter_seconds": {"type": "integer", "minimum": 0, "maximum": 3600},
         "wecom_callback": {
           "type": "object",

@@ -244,6 +244,47 @@ nlohmann::json customer_page_json(const CustomerPage& page) {
   return report;
 }
 
+namespace {
+
+void append_csv_field(std::string& out, std::string_view field) {
+  if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out += field;
+    return;
+  }
+  out += '"';
+  for (const char c : field) {
+    out += c;
+    if (c == '"') {
+      out += '"';
+    }
+  }
+  out += '"';
+}
+
+}  // namespace
+
+std::string customer_list_csv(const std::vector<CustomerListRow>& rows) {
+  std::string csv = "customer_id,name,known_as,score,band,tier,stage,abc_class\r\n";
+  csv.reserve(csv.size() + rows.size() * 80);
+  for (const CustomerListRow& row : rows) {
+    csv += std::to_string(row.customer_id);
+    csv += ',';
+    append_csv_field(csv, row.name);
+    csv += ',';
+    append_csv_field(csv, row.source + ":" + row.external_id);
+    csv += ',';
+    if (row.score && !std::isnan(*row.score)) {
+      csv += json_number(*row.score).dump();
+    }
+    for (const std::string* text : {&row.band, &row.tier, &row.stage, &row.abc_class}) {
+      csv += ',';
+      append_csv_field(csv, *text);
+    }
+    csv += "\r\n";
+  }
+  return csv;
+}
+
 nlohmann::json follow_up_json(const RecordedFollowUp& recorded) {
   return {{"id", recorded.id},
           {"customer_id", recorded.customer_id},
@@ -326,6 +367,23 @@ nlohmann::json alert_json(const AlertRow& row) {
           {"acked_by", row.acked_by},
           {"resolved_by", row.resolved_by},
           {"resolution_note", row.resolution_note}};
+}
+
+nlohmann::json alert_detail_json(const AlertRow& row, const std::vector<AlertNotice>& history) {
+  nlohmann::json detail = alert_json(row);
+  nlohmann::json notices = nlohmann::json::array();
+  for (const AlertNotice& notice : history) {
+    notices.push_back({{"outbox_id", notice.outbox_id},
+                       {"event", notice.event},
+                       {"level", notice.level},
+                       {"recipients", notice.recipients},
+                       {"channel", notice.channel},
+                       {"state", notice.state},
+                       {"at", rfc3339_text(notice.created_ms)},
+                       {"sent_at", notice.sent_ms ? nlohmann::json(rfc3339_text(*notice.sent_ms)) : nullptr}});
+  }
+  detail["escalation_history"] = std::move(notices);
+  return detail;
 }
 
 nlohmann::json alert_list_json(const AlertList& list) {
@@ -607,6 +665,83 @@ nlohmann::json connectors_json(const std::vector<ConnectorStatus>& connectors) {
   return {{"connectors", rows}};
 }
 
+nlohmann::json overview_json(const Overview& overview) {
+  const auto bands_json = [](const std::map<std::string, std::int64_t>& bands) {
+    nlohmann::json counts = nlohmann::json::object();
+    for (const auto& [band, count] : bands) {
+      counts[band] = count;
+    }
+    return counts;
+  };
+  nlohmann::json history = nlohmann::json::array();
+  for (const RunBandCounts& run : overview.band_history) {
+    history.push_back(
+        {{"run_id", run.run_id}, {"as_of", rfc3339_text(run.as_of_ms)}, {"bands", bands_json(run.bands)}});
+  }
+  const BandChangeSummary& changes = overview.band_changes;
+  nlohmann::json transitions = nlohmann::json::array();
+  for (const BandTransition& transition : changes.transitions) {
+    transitions.push_back(
+        {{"from", transition.from_band}, {"to", transition.to_band}, {"count", transition.customer_count}});
+  }
+  nlohmann::json reasons = nlohmann::json::array();
+  for (const ReasonCount& reason : overview.lost_by_reason) {
+    reasons.push_back({{"reason", reason.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(reason.reason)},
+                       {"count", reason.customer_count}});
+  }
+  nlohmann::json mass_churn = nlohmann::json::array();
+  for (const MassChurnLine& event : overview.mass_churn) {
+    mass_churn.push_back({{"id", event.id},
+                          {"reason", event.reason},
+                          {"period_start", rfc3339_text(event.period_start_ms)},
+                          {"lost_count", event.lost_count},
+                          {"rate", event.rate},
+                          {"alert_id", event.alert_id ? nlohmann::json(*event.alert_id) : nlohmann::json(nullptr)}});
+  }
+  nlohmann::json connectors = nlohmann::json::array();
+  for (const ConnectorStatus& connector : overview.connectors) {
+    std::string status(plugin_state_name(connector.plugin.state));
+    nlohmann::json last_sync = nullptr;
+    if (const std::optional<ConnectorRun>& run = connector.last_sync) {
+      last_sync = rfc3339_text(run->finished_ms.value_or(run->started_ms));
+      if (connector.plugin.state == PluginState::loaded) {
+        status = run->status;
+      }
+    } else if (connector.plugin.state == PluginState::loaded) {
+      status = "never_synced";
+    }
+    connectors.push_back({{"id", connector.plugin.id},
+                          {"status", status},
+                          {"last_sync", last_sync},
+                          {"quarantined", connector.quarantine_pending}});
+  }
+  const WinbackFunnel& winback = overview.winback;
+  return {{"as_of", rfc3339_text(overview.as_of_ms)},
+          {"bands",
+           overview.band_history.empty() ? nlohmann::json::object() : bands_json(overview.band_history.back().bands)},
+          {"band_history", history},
+          {"band_changes",
+           {{"since_run", changes.since_run_id ? nlohmann::json(*changes.since_run_id) : nlohmann::json(nullptr)},
+            {"worse", changes.worse},
+            {"better", changes.better},
+            {"transitions", transitions}}},
+          {"alerts",
+           {{"open_by_level", bands_json(overview.alerts.open_by_level)},
+            {"past_deadline", overview.alerts.past_deadline},
+            {"due_within_hour", overview.alerts.due_within_hour}}},
+          {"lost",
+           {{"period_start", rfc3339_text(overview.lost_period_start_ms)},
+            {"by_reason", reasons},
+            {"mass_churn", mass_churn}}},
+          {"winback",
+           {{"enrolled", winback.enrolled},
+            {"contacted", winback.contacted},
+            {"recovered", winback.recovered},
+            {"holdout", winback.holdout},
+            {"holdout_recovered", winback.holdout_recovered}}},
+          {"connectors", connectors}};
+}
+
 nlohmann::json config_check_json(const ConfigCheck& check) {
   return {{"config", check.path.string()},
           {"valid", check.problems.empty()},
@@ -662,6 +797,46 @@ nlohmann::json ack_link_json(const AckLinkView& view) {
               {"acked_by", view.acked_by.empty() ? nlohmann::json() : nlohmann::json(view.acked_by)},
               {"acked_ms", view.acked_ms == 0 ? nlohmann::json() : nlohmann::json(view.acked_ms)}});
   return out;
+}
+
+nlohmann::json user_json(const UserInfo& user) {
+  return {{"name", user.name},
+          {"display_name", user.display_name},
+          {"role", role_name(user.role)},
+          {"language", user.language},
+          {"time_zone", user.time_zone},
+          {"owner_ids", user.owner_ids},
+          {"disabled", user.disabled},
+          {"has_password", user.has_password},
+          {"locked_until_ms", optional_ms(user.locked_until_ms)},
+          {"created_ms", user.created_ms},
+          {"updated_ms", user.updated_ms}};
+}
+
+nlohmann::json users_json(const std::vector<UserInfo>& users) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const UserInfo& user : users) {
+    rows.push_back(user_json(user));
+  }
+  return rows;
+}
+
+nlohmann::json signed_in_json(const SignedInUser& signed_in) {
+  const UserInfo& user = signed_in.user;
+  nlohmann::json permissions = nlohmann::json::array();
+  for (const std::string_view permission : role_permissions(user.role)) {
+    permissions.push_back(permission);
+  }
+  return {{"user",
+           {{"name", user.name},
+            {"display_name", user.display_name},
+            {"role", role_name(user.role)},
+            {"language", user.language},
+            {"time_zone", user.time_zone},
+            {"owner_ids", user.owner_ids},
+            {"permissions", permissions}}},
+          {"csrf_token", signed_in.csrf_token},
+          {"expires_ms", signed_in.expires_ms}};
 }
 
 }  // namespace crm::host

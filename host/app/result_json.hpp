@@ -10,10 +10,12 @@
 #include "app/config_check.hpp"
 #include "app/customers.hpp"
 #include "app/events.hpp"
+#include "app/overview.hpp"
 #include "app/run_job.hpp"
 #include "app/runs.hpp"
 #include "app/scoring_jobs.hpp"
 #include "app/sync_jobs.hpp"
+#include "app/users.hpp"
 #include "app/winback_jobs.hpp"
 
 namespace crm::host {
@@ -38,12 +40,18 @@ nlohmann::json customer_360_json(const Customer360& view);
 nlohmann::json customer_list_json(const std::vector<CustomerListRow>& rows);
 // {"customers": [...as customer_list_json], "next_cursor": "..." or null}
 nlohmann::json customer_page_json(const CustomerPage& page);
+// The same rows as CSV (RFC 4180: a header row, CRLF line ends, fields quoted
+// when they hold a comma, quote or line break), UTF-8.
+std::string customer_list_csv(const std::vector<CustomerListRow>& rows);
 nlohmann::json follow_up_json(const RecordedFollowUp& recorded);
 nlohmann::json train_result_json(const TrainResult& result);
 // `as_of` as the request gave it.
 nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days);
 nlohmann::json features_json(const std::vector<std::string>& names);
 
+// An alert with its notifications (GET /api/v1/alerts/{id}): alert_json plus
+// "escalation_history": [{"event","level","recipients","channel","state","at","sent_at"}].
+nlohmann::json alert_detail_json(const AlertRow& row, const std::vector<AlertNotice>& history);
 nlohmann::json alert_json(const AlertRow& row);
 nlohmann::json alert_list_json(const AlertList& list);
 nlohmann::json outbox_json(const std::vector<OutboxRow>& rows);
@@ -70,6 +78,9 @@ nlohmann::json run_row_json(const RunRow& run);
 nlohmann::json runs_json(const std::vector<RunRow>& runs);
 nlohmann::json score_runs_json(const std::vector<ScoreRunRow>& runs);
 nlohmann::json connectors_json(const std::vector<ConnectorStatus>& connectors);
+// GET /api/v1/overview: times RFC 3339 UTC; band_changes.transitions' from/to and the mass-churn
+// events as the overview read them.
+nlohmann::json overview_json(const Overview& overview);
 nlohmann::json config_check_json(const ConfigCheck& check);
 // {"status", "message"} and, unless bad_signature, {"alert_id", "customer_id", "customer_name", "band",
 // "score", "title", "deadline_ms", "recipient", "alert_state", "acked_by", "acked_ms"}.
@@ -79,5 +90,13 @@ nlohmann::json ack_link_json(const AckLinkView& view);
 nlohmann::json created_api_token_json(const CreatedApiToken& created);
 // [{"name", "scopes", "created_ms", "last_used_ms", "revoked_ms"}], never a token nor a hash.
 nlohmann::json api_tokens_json(const std::vector<ApiTokenInfo>& tokens);
+
+// {"name", "display_name", "role", "language", "time_zone", "owner_ids", "disabled", "has_password",
+// "locked_until_ms", "created_ms", "updated_ms"}: never a password nor its hash.
+nlohmann::json user_json(const UserInfo& user);
+nlohmann::json users_json(const std::vector<UserInfo>& users);
+// {"user": {"name", "display_name", "role", "language", "time_zone", "owner_ids", "permissions"},
+//  "csrf_token", "expires_ms"}: the body of /api/v1/session.
+nlohmann::json signed_in_json(const SignedInUser& signed_in);
 
 }  // namespace crm::host

@@ -75,5 +75,6 @@ void add_store_commands(CLI::App& app, CommandLine& line, Commands& commands);  
 void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);   // version, config, completion
 void add_token_commands(CLI::App& app, CommandLine& line, Commands& commands);  // tokens create, list, revoke
 void add_serve_command(CLI::App& app, CommandLine& line, Commands& commands);   // serve
+void add_user_commands(CLI::App& app, CommandLine& line, Commands& commands);   // users add, list, set, remove
 
 }  // namespace crm::host

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   add_serve_command(app, line, commands);
   add_tool_commands(app, line, commands);
   add_token_commands(app, line, commands);
+  add_user_commands(app, line, commands);
 
   const bool as_json = wants_json(argc, argv);
   try {

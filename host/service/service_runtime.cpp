@@ -80,7 +80,7 @@ class ServiceRuntime final : public api::ServiceControl {
     if (!caller) {
       return std::nullopt;
     }
-    return api::Caller{caller->token_name, highest_scope(*caller)};
+    return api::Caller{caller->token_name, highest_scope(*caller), std::nullopt};
   }
 
   nlohmann::json jobs() override { return {{"items", job_statuses_json(scheduler_.status())["jobs"]}}; }
@@ -189,6 +189,8 @@ int run_service(Session& session, const ServeOptions& options, const std::atomic
   api::RestApiOptions api_options;
   api_options.max_body_bytes = server_options.max_body_bytes;
   api_options.wecom_callback = wecom_callback_settings(session.config());
+  api_options.web_sessions = settings.web_sessions;
+  api_options.secure_cookies = !server_options.tls_certificate_file.empty();
   if (api_options.wecom_callback) {
     api_options.wecom_callbacks = &metrics.registry().counter(
         "crm_wecom_callbacks_total",

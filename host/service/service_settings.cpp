@@ -49,6 +49,12 @@ ServiceSettings parse_service_settings(const HostConfig& config, const std::vect
     http.tls_certificate_file = service["tls"]["certificate_file"].get<std::string>();
     http.tls_private_key_file = service["tls"]["private_key_file"].get<std::string>();
   }
+  const nlohmann::json web = service.value("web", nlohmann::json::object());
+  WebSessionSettings& sessions = settings.web_sessions;
+  sessions.idle_timeout_ms = web.value("session_idle_timeout_s", sessions.idle_timeout_ms / 1000) * 1000;
+  sessions.lifetime_ms = web.value("session_lifetime_s", sessions.lifetime_ms / 1000) * 1000;
+  sessions.max_failed_sign_ins = web.value("max_failed_sign_ins", sessions.max_failed_sign_ins);
+  sessions.lockout_ms = web.value("lockout_s", sessions.lockout_ms / 1000) * 1000;
   const nlohmann::json jobs = service.value("jobs", nlohmann::json::object());
 
   std::vector<JobDefinition> defaults;

@@ -7,6 +7,7 @@
 
 #include "app/host_config.hpp"
 #include "app/session.hpp"
+#include "app/users.hpp"
 #include "core/time_zone.hpp"
 #include "http/server.hpp"
 #include "service/schedule.hpp"
@@ -46,6 +47,9 @@ struct ServiceSettings {
   // "tls": {"certificate_file", "private_key_file"}; host and port are left to the caller.
   std::string listen = "127.0.0.1:8080";
   http::ServerOptions http;
+  // "web": {"session_idle_timeout_s" (43200), "session_lifetime_s" (604800),
+  //         "max_failed_sign_ins" (5), "lockout_s" (900)}: the web app's sessions and sign-in lockout.
+  WebSessionSettings web_sessions;
 };
 
 // Throws ConfigError naming the field (service.jobs.score.schedule, ...) and

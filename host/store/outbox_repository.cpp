@@ -1,5 +1,7 @@
 #include "store/outbox_repository.hpp"
 
+#include <fmt/format.h>
+
 namespace crm::host {
 namespace {
 
@@ -173,6 +175,51 @@ std::vector<OutboxRecord> OutboxRepository::list(const std::string& state) {
       " FROM outbox WHERE CAST(?1 AS TEXT) = '' OR state = CAST(?1 AS TEXT) ORDER BY id"));
   query.bind(1, state);
   return records(query);
+}
+
+namespace {
+
+constexpr std::string_view kNotificationColumns =
+    "id, alert_id, channel_id, notification, state, created_ms, sent_ms FROM outbox ";
+
+std::vector<AlertNotificationRecord> notification_records(Statement& query) {
+  std::vector<AlertNotificationRecord> records;
+  while (query.step()) {
+    AlertNotificationRecord& record = records.emplace_back();
+    record.id = query.column_int64(0);
+    record.alert_id = query.column_int64(1);
+    record.channel_id = query.column_text(2);
+    record.notification_json = query.column_text(3);
+    record.state = query.column_text(4);
+    record.created_ms = query.column_int64(5);
+    if (!query.column_is_null(6)) {
+      record.sent_ms = query.column_int64(6);
+    }
+  }
+  return records;
+}
+
+}  // namespace
+
+std::vector<AlertNotificationRecord> OutboxRepository::alert_notifications(std::int64_t alert_id) {
+  Statement query = db_.prepare(fmt::format("SELECT {} WHERE alert_id = ?1 ORDER BY id", kNotificationColumns));
+  query.bind(1, alert_id);
+  return notification_records(query);
+}
+
+std::vector<AlertNotificationRecord> OutboxRepository::alert_notifications_containing(std::string_view text) {
+  std::string pattern = "%";
+  for (const char c : text) {
+    if (c == '%' || c == '_' || c == '\\') {
+      pattern += '\\';
+    }
+    pattern += c;
+  }
+  pattern += '%';
+  Statement query = db_.prepare(fmt::format(
+      "SELECT {} WHERE alert_id IS NOT NULL AND notification LIKE ?1 ESCAPE '\\' ORDER BY id", kNotificationColumns));
+  query.bind(1, pattern);
+  return notification_records(query);
 }
 
 }  // namespace crm::host

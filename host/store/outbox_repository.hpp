@@ -25,6 +25,17 @@ struct OutboxRecord {
   std::string digest_key;  // "" when none
 };
 
+// One notification of an alert with when it was queued and sent.
+struct AlertNotificationRecord {
+  std::int64_t id = 0;
+  std::int64_t alert_id = 0;
+  std::string channel_id;
+  std::string notification_json;
+  std::string state;  // pending, sent, dead
+  std::int64_t created_ms = 0;
+  std::optional<std::int64_t> sent_ms;
+};
+
 struct NewOutboxRecord {
   std::int64_t alert_id = 0;  // 0: stored as NULL
   std::string channel_id;
@@ -80,6 +91,11 @@ class OutboxRepository {
 
   // All rows, or those in `state` ("" for all), by id.
   std::vector<OutboxRecord> list(const std::string& state);
+  // The notifications of one alert, oldest first (outbox_by_alert).
+  std::vector<AlertNotificationRecord> alert_notifications(std::int64_t alert_id);
+  // Notifications of alerts whose stored text contains `text` (a prefilter: the
+  // caller parses each to confirm), by id.
+  std::vector<AlertNotificationRecord> alert_notifications_containing(std::string_view text);
 
  private:
   Statement& statement(std::optional<Statement>& slot, std::string_view sql);

@@ -96,6 +96,7 @@ class ScoreRunRepository {
   // connection: from a run's first add_score() until its finish_run(), call
   // nothing else on this connection (nor on this repository).
   void add_score(const CustomerScoreRow& row);
+  // Marks the run finished and counts its customers by (band before, band now) into score_run_bands.
   void finish_run(std::int64_t run_id, std::int64_t finished_ms);
 
   // Customers whose band differs between run `run_id` and the finished run

@@ -446,3 +446,51 @@ def cleanup(store):
         subprocess.run(["psql", server, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
                        capture_output=True, check=False)
     shutil.rmtree(store.folder, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# People of the web app and their browser sessions
+
+
+def add_user(store, name, role, password, owners=()):
+    """`crmhost users add NAME --role ROLE --password-stdin [--owner ID...] --json`; the user as JSON."""
+    arguments = store.crmhost_command("users", "add", name, "--role", role, "--password-stdin", "--json")
+    for owner in owners:
+        arguments += ["--owner", owner]
+    completed = subprocess.run(arguments, input=password + "\n", capture_output=True, text=True, env=store.env,
+                               timeout=120, check=False)
+    if completed.returncode != 0:
+        raise HarnessError(f"crmhost users add {name} exited {completed.returncode}:\n{completed.stderr[-2000:]}")
+    return json.loads(completed.stdout)
+
+
+@dataclasses.dataclass
+class BrowserSession:
+    """What a browser holds after signing in: the crm_session cookie and the CSRF token."""
+    cookie: str
+    csrf_token: str
+    body: dict
+    set_cookie: str
+
+    def headers(self, csrf=True):
+        sent = {"Cookie": f"crm_session={self.cookie}"}
+        if csrf:
+            sent["X-CSRF-Token"] = self.csrf_token
+        return sent
+
+    @property
+    def permissions(self):
+        return self.body["user"]["permissions"]
+
+
+def sign_in(client, name, password):
+    """POST /api/v1/session; the BrowserSession (raises HarnessError unless 200 with a cookie)."""
+    answer = client.request("POST", "/api/v1/session", json_body={"name": name, "password": password})
+    if answer.status != 200:
+        raise HarnessError(f"sign-in of {name} answered {answer.status}: {answer.text[:500]}")
+    set_cookie = answer.headers.get("set-cookie", "")
+    found = re.match(r"crm_session=([A-Za-z0-9_-]{43});", set_cookie)
+    if not found:
+        raise HarnessError(f"sign-in of {name} set no crm_session cookie: {set_cookie!r}")
+    body = answer.json()
+    return BrowserSession(found.group(1), body["csrf_token"], body, set_cookie)

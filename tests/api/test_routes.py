@@ -20,6 +20,7 @@ import uuid
 import api_harness as harness
 
 CRMHOST = None
+ROLES = ("account_manager", "csm", "cs_director", "coo", "admin")
 STATE = {}  # the store, the server, the tokens, the ids: one server for the whole module
 
 
@@ -34,6 +35,15 @@ def setUpModule():
         STATE["server"] = server
         STATE["client"] = server.client(secrets=tokens.values())
         STATE["ids"] = discover_ids(STATE["client"], tokens["admin"])
+        # One signed-in person of each role, for the walk with session cookies.
+        STATE["sessions"] = {}
+        for role in ROLES:
+            password = f"pw-{role}-{uuid.uuid4().hex}"
+            harness.add_user(store, f"walk.{role}", role, password)
+            STATE["client"].secrets.add(password)
+            session = harness.sign_in(STATE["client"], f"walk.{role}", password)
+            STATE["client"].secrets.update({session.cookie, session.csrf_token})
+            STATE["sessions"][role] = session
     except BaseException:
         # unittest skips tearDownModule when setUpModule fails: stop and clean up here.
         tearDownModule()
@@ -102,6 +112,7 @@ def concrete_path(template):
         "/api/v1/connectors/{id}/quarantine/retry": {"id": "erp_csv"},
         "/api/v1/jobs/{id}/run": {"id": first_id(ids["jobs"], "scoring")},
         "/api/v1/tokens/{name}": {"name": "api-test-read"},
+        "/api/v1/users/{name}": {"name": "walk.nobody"},
         "/ack/{token}": {"token": "not-a-signed-link"},
     }.get(template, {})
     path = template
@@ -147,7 +158,8 @@ class Base(unittest.TestCase):
 
 
 class EveryOperationDeclaresItsScope(Base):
-    """The walk: every operation of the document, with no token, a read token and a write token."""
+    """The walk: every operation of the document, with no token, a read token and a write token, and with
+    the session cookie of a person of each role."""
 
     def body_for(self, operation):
         return {} if STATE["server"].document.request_schema(operation) is not None else None
@@ -158,7 +170,7 @@ class EveryOperationDeclaresItsScope(Base):
         return self.client.request(operation.method.upper(), path, token, json_body=body)
 
     def test_the_walk_covers_every_operation_of_the_contract(self):
-        self.assertEqual(len(STATE["server"].document.operations), 40)
+        self.assertEqual(len(STATE["server"].document.operations), 49)
 
     def test_no_token(self):
         for operation in STATE["server"].document.operations:
@@ -166,7 +178,10 @@ class EveryOperationDeclaresItsScope(Base):
                 if operation.scope == "none":
                     if operation.method == "get":
                         answer = self.call(operation, None)
-                        self.assertNotIn(answer.status, (401, 403), answer.text)
+                        if operation.spec.get("x-crm-session"):
+                            self.assertProblem(answer, 401, "unauthorized")  # needs the session cookie
+                        else:
+                            self.assertNotIn(answer.status, (401, 403), answer.text)
                     continue
                 answer = self.call(operation, None)
                 self.assertProblem(answer, 401, "unauthorized")
@@ -203,6 +218,37 @@ class EveryOperationDeclaresItsScope(Base):
             if operation.scope != "none" and operation.method == "get":
                 with self.subTest(operation=str(operation)):
                     self.assertNotIn(self.call(operation, self.token("admin")).status, (401, 403))
+
+
+    def test_session_users_of_each_role(self):
+        # A route's permission (x-crm-permission; read for a GET without one, admin only otherwise) decides.
+        for role, session in STATE["sessions"].items():
+            for operation in STATE["server"].document.operations:
+                if operation.scope == "none":
+                    continue
+                needed = operation.spec.get("x-crm-permission", "read" if operation.method == "get" else None)
+                allowed = role == "admin" or needed in session.permissions
+                with self.subTest(role=role, operation=str(operation)):
+                    if operation.method != "get" and allowed:
+                        continue  # writes run in their own tests
+                    path = concrete_path(operation.path)
+                    answer = self.client.request(operation.method.upper(), path, json_body=self.body_for(operation),
+                                                 headers=session.headers())
+                    if allowed:
+                        self.assertNotIn(answer.status, (401, 403), answer.text)
+                    else:
+                        self.assertProblem(answer, 403, "forbidden")
+                        self.assertIn(role, answer.json()["detail"])
+
+    def test_session_permissions_follow_the_role_matrix(self):
+        permissions = {role: set(session.permissions) for role, session in STATE["sessions"].items()}
+        self.assertEqual(permissions["account_manager"],
+                         {"read", "followups.write", "alerts.write", "tasks.close_own"})
+        self.assertEqual(permissions["csm"] - permissions["account_manager"], {"churn.write", "tasks.close_any"})
+        self.assertEqual(permissions["cs_director"], permissions["coo"])
+        self.assertEqual(permissions["coo"] - permissions["csm"], {"outbox.resend", "plugins.read"})
+        self.assertTrue({"plugins.write", "jobs.run", "tokens.admin", "users.admin"} <= permissions["admin"])
+        self.assertTrue(permissions["coo"] <= permissions["admin"])
 
 
 class Service(Base):
@@ -297,6 +343,174 @@ class Customers(Base):
             with self.subTest(customer=customer):
                 answer = self.get(f"/api/v1/customers/{urllib.parse.quote(customer, safe='')}")
                 self.assertProblem(answer, status, name)
+
+
+def configured_bands():
+    """The bands of the served configuration, highest first (the host's defaults unless it sets them)."""
+    config = json.loads(STATE["store"].config_path.read_text(encoding="utf-8"))
+    return config.get("scoring", {}).get("bands") or [
+        {"name": "green", "owner": "account_manager"}, {"name": "yellow", "owner": "csm"},
+        {"name": "orange", "owner": "cs_director"}, {"name": "red", "owner": "coo"}]
+
+
+class CustomerExportAndOwners(Base):
+    def every_row(self, query):
+        rows, cursor = [], None
+        for _ in range(1000):
+            page = self.get("/api/v1/customers", query={**query, "limit": 500, **({"cursor": cursor} if cursor else {})})
+            rows += items(page)
+            cursor = page.json()["next_cursor"]
+            if cursor is None:
+                return rows
+        raise AssertionError("the list did not end")
+
+    def csv(self, query):
+        answer = self.get("/api/v1/customers", query={**query, "format": "csv"})
+        self.assertStatus(answer, 200)
+        self.assertEqual(answer.content_type, "text/csv")
+        self.assertIn("attachment", answer.headers.get("content-disposition", ""))
+        return answer
+
+    def test_csv_export_is_the_whole_list_with_the_same_filters_and_sort(self):
+        import csv
+        import io
+        for query in ({}, {"band": "red", "sort": "score_change", "order": "desc"}, {"sort": "name"},
+                      {"sort": "value", "order": "desc", "value_class": "A"}):
+            with self.subTest(query=query):
+                answer = self.csv(query)
+                self.assertTrue(answer.body.endswith(b"\r\n"), "RFC 4180 lines end in CRLF")
+                table = list(csv.reader(io.StringIO(answer.body.decode("utf-8"), newline="")))
+                self.assertEqual(table[0], ["customer_id", "name", "known_as", "score", "band", "tier", "stage",
+                                            "abc_class"])
+                expected = self.every_row(query)
+                self.assertEqual([int(row[0]) for row in table[1:]], [row["customer_id"] for row in expected])
+                for line, row in zip(table[1:], expected):
+                    self.assertEqual(line[1:3] + line[4:], [row["name"], row["known_as"], row["band"], row["tier"],
+                                                            row["stage"], row["abc_class"]])
+                    self.assertEqual(float(line[3]) if line[3] else None, row["score"])
+                self.assertIsNone(answer.headers.get("x-next-cursor"))
+
+    def test_csv_export_limit_continues_by_cursor(self):
+        import csv
+        import io
+        everyone = [row["customer_id"] for row in self.ids["customers"]]
+        first = self.csv({"limit": 7})
+        cursor = first.headers.get("x-next-cursor")
+        self.assertTrue(cursor, "more customers than 7 match")
+        second = self.csv({"limit": 5, "cursor": cursor})
+        ids = [int(row[0]) for body in (first.body, second.body)
+               for row in list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))[1:]]
+        self.assertEqual(ids, everyone[:12])
+        for query in ({"limit": 100001}, {"limit": 0}, {"format": "xml"}):
+            with self.subTest(query=query):
+                self.assertProblem(self.get("/api/v1/customers", query={"format": "csv", **query}), 400,
+                                   "invalid-request")
+
+    def test_several_owners(self):
+        owners = sorted({band["owner"] for band in configured_bands()})
+        self.assertGreaterEqual(len(owners), 2)
+        first, second = owners[0], owners[-1]
+        one = {row["customer_id"] for row in self.every_row({"owner": first})}
+        other = {row["customer_id"] for row in self.every_row({"owner": second})}
+        self.assertTrue(one or other)
+        both = [row["customer_id"] for row in self.every_row({"owner": f"{first},{second}"})]
+        self.assertEqual(sorted(both), sorted(one | other))
+        answer = self.client.request("GET", f"/api/v1/customers?owner={first}&owner={second}&limit=500",
+                                     self.token("read"))
+        self.assertStatus(answer, 200)
+        self.assertEqual({row["customer_id"] for row in items(answer)} <= one | other, True)
+        self.assertEqual(items(self.get("/api/v1/customers", query={"owner": "nobody,nobody-else"})), [])
+
+
+class Overview(Base):
+    def overview(self, **query):
+        answer = self.get("/api/v1/overview", query=query)
+        self.assertStatus(answer, 200)
+        return answer.json()
+
+    def test_bands_and_their_history_are_those_of_the_scoring_runs(self):
+        overview = self.overview()
+        runs = items(self.get("/api/v1/scores/runs", query={"limit": 30}))
+        finished = [run for run in runs if run["finished_ms"] is not None]
+        self.assertGreaterEqual(len(finished), 2)
+        self.assertEqual([run["run_id"] for run in overview["band_history"]], [run["id"] for run in reversed(finished)])
+        for point, run in zip(overview["band_history"], reversed(finished)):
+            self.assertEqual(point["bands"], run["bands"])
+            self.assertTrue(point["as_of"].startswith(run["as_of"]))
+        self.assertEqual(overview["bands"], finished[0]["bands"])
+        listed = {}
+        for row in CustomerExportAndOwners.every_row(self, {}):
+            if row["band"]:
+                listed[row["band"]] = listed.get(row["band"], 0) + 1
+        self.assertEqual(overview["bands"], listed)
+
+    def test_band_changes_between_the_last_two_runs(self):
+        overview = self.overview()
+        changes = overview["band_changes"]
+        history = overview["band_history"]
+        self.assertEqual(changes["since_run"], history[-2]["run_id"])
+        expected = {}
+        for row in CustomerExportAndOwners.every_row(self, {}):
+            view = self.view(row["customer_id"]).json()
+            before = view.get("previous_band")
+            if row["band"] and before and before != row["band"]:
+                expected[(before, row["band"])] = expected.get((before, row["band"]), 0) + 1
+        got = {(t["from"], t["to"]): t["count"] for t in changes["transitions"]}
+        self.assertEqual(got, expected)
+        self.assertTrue(got, "the demo's two runs move customers between bands")
+        order = [band["name"] for band in configured_bands()]
+        worse = sum(n for (a, b), n in got.items() if order.index(b) > order.index(a))
+        better = sum(n for (a, b), n in got.items() if order.index(b) < order.index(a))
+        self.assertEqual((changes["worse"], changes["better"]), (worse, better))
+
+    def test_open_alerts_by_level_and_deadline(self):
+        overview = self.overview()
+        now_ms = int(time.mktime(time.strptime(overview["as_of"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone) * 1000
+        alerts = items(self.get("/api/v1/alerts", query={"state": "open"}))
+        by_level = {}
+        for alert in alerts:
+            by_level[alert["level"]] = by_level.get(alert["level"], 0) + 1
+        self.assertEqual(overview["alerts"]["open_by_level"], by_level)
+        self.assertTrue(by_level)
+        # as_of is to the second; no deadline of the demo falls within that second
+        past = sum(1 for alert in alerts if alert["deadline_ms"] and alert["deadline_ms"] < now_ms)
+        soon = sum(1 for alert in alerts if alert["deadline_ms"] and now_ms <= alert["deadline_ms"] < now_ms + 3600_000)
+        self.assertEqual((overview["alerts"]["past_deadline"], overview["alerts"]["due_within_hour"]), (past, soon))
+
+    def test_lost_customers_by_reason_in_the_period(self):
+        lost = items(self.get("/api/v1/churn"))
+        self.assertTrue(lost)
+        for days in (30, 3660):
+            with self.subTest(period_days=days):
+                overview = self.overview(period_days=days)
+                start = overview["lost"]["period_start"][:10]
+                expected = {}
+                for row in lost:
+                    if row["churn_date"] >= start:
+                        reason = row["reason"] or None
+                        expected[reason] = expected.get(reason, 0) + 1
+                got = {entry["reason"]: entry["count"] for entry in overview["lost"]["by_reason"]}
+                self.assertEqual(got, expected)
+                counts = [entry["count"] for entry in overview["lost"]["by_reason"]]
+                self.assertEqual(counts, sorted(counts, reverse=True))
+        self.assertTrue(self.overview(period_days=3660)["lost"]["by_reason"], "the demo has lost customers")
+        for bad in (0, 3661, "week"):
+            self.assertProblem(self.get("/api/v1/overview", query={"period_days": bad}), 400, "invalid-request")
+
+    def test_winback_funnel_and_connectors(self):
+        overview = self.overview()
+        campaigns = items(self.get("/api/v1/campaigns"))
+        reports = [self.get(f"/api/v1/campaigns/{campaign['id']}/report").json() for campaign in campaigns]
+        for key in ("enrolled", "contacted", "holdout"):
+            self.assertEqual(overview["winback"][key], sum(report[key] for report in reports), key)
+        connectors = {row["id"]: row for row in items(self.get("/api/v1/connectors"))}
+        self.assertEqual({row["id"] for row in overview["connectors"]}, set(connectors))
+        for row in overview["connectors"]:
+            self.assertEqual(row["quarantined"], connectors[row["id"]]["quarantine_pending"])
+            last = connectors[row["id"]]["last_sync"]
+            self.assertEqual(row["last_sync"] is None, last is None)
+            if last is not None and connectors[row["id"]]["state"] == "loaded":
+                self.assertEqual(row["status"], last["status"])
 
 
 class FollowUps(Base):
@@ -416,9 +630,40 @@ class Alerts(Base):
 
     def test_show(self):
         alert = self.ids["alerts"][0]
-        self.assertEqual(self.get(f"/api/v1/alerts/{alert['id']}").json(), alert)
+        shown = self.get(f"/api/v1/alerts/{alert['id']}").json()
+        history = shown.pop("escalation_history")
+        self.assertEqual(shown, alert)
+        self.assertTrue(history, "every demo alert was notified when it opened")
+        self.assertEqual(history[0]["event"], "opened")
+        self.assertEqual([entry["outbox_id"] for entry in history], sorted(entry["outbox_id"] for entry in history))
+        notified = {row["id"] for row in items(self.get("/api/v1/outbox")) if row["alert_id"] == alert["id"]}
+        self.assertEqual({entry["outbox_id"] for entry in history}, notified)
         self.assertProblem(self.get("/api/v1/alerts/99999999"), 404, "not-found")
         self.assertProblem(self.get("/api/v1/alerts/abc"), 400, "invalid-request")
+
+    def test_filters_by_owner_recipient_and_overdue(self):
+        everyone = items(self.get("/api/v1/alerts"))
+        owner_of = {band["name"]: band["owner"] for band in configured_bands()}
+        second_owner = configured_bands()[1]["owner"]
+        for owners in (["coo"], ["csm", "coo"]):
+            with self.subTest(owners=owners):
+                expected = [row["id"] for row in everyone if owner_of.get(row["level"], second_owner) in owners]
+                got = [row["id"] for row in items(self.get("/api/v1/alerts", query={"owner": ",".join(owners)}))]
+                self.assertEqual(got, expected)
+        self.assertTrue([row for row in everyone if owner_of.get(row["level"], second_owner) == "coo"])
+        alert = everyone[0]
+        recipient = self.get(f"/api/v1/alerts/{alert['id']}").json()["escalation_history"][0]["recipients"][0]
+        listed = items(self.get("/api/v1/alerts", query={"recipient": recipient}))
+        self.assertIn(alert["id"], [row["id"] for row in listed])
+        for row in listed:
+            history = self.get(f"/api/v1/alerts/{row['id']}").json()["escalation_history"]
+            self.assertIn(recipient, [who for entry in history for who in entry["recipients"]])
+        self.assertEqual(items(self.get("/api/v1/alerts", query={"recipient": "nobody%@example.invalid"})), [])
+        overview = self.get("/api/v1/overview").json()
+        overdue = items(self.get("/api/v1/alerts", query={"overdue": "true"}))
+        self.assertEqual(len(overdue), overview["alerts"]["past_deadline"])
+        self.assertEqual({row["state"] for row in overdue} - {"open"}, set())
+        self.assertProblem(self.get("/api/v1/alerts", query={"overdue": "maybe"}), 400, "invalid-request")
 
     def test_acknowledge_then_resolve(self):
         alert = self.open_alerts()[-1]

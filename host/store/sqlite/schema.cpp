@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 12> kMigrations = {
+constexpr std::array<const char*, 14> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -447,6 +447,59 @@ CREATE TABLE plugin_state (
   value TEXT NOT NULL,
   PRIMARY KEY (plugin_id, state_key)
 ) WITHOUT ROWID;
+)sql",
+    // 13: people of the web app and their signed-in sessions. A user's
+    // password is kept as a self-describing scrypt string (never the
+    // password); owner_ids is a JSON array of the owner labels the person is
+    // known by in the data. A session is known by the SHA-256 of its cookie.
+    R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  display_name TEXT NOT NULL,
+  role TEXT NOT NULL CHECK (role IN ('account_manager', 'csm', 'cs_director', 'coo', 'admin')),
+  language TEXT NOT NULL,
+  time_zone TEXT NOT NULL,
+  owner_ids TEXT NOT NULL,
+  password_hash TEXT,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  failed_sign_ins INTEGER NOT NULL DEFAULT 0,
+  locked_until_ms INTEGER,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE web_sessions (
+  id INTEGER PRIMARY KEY,
+  session_hash TEXT NOT NULL UNIQUE,
+  user_id INTEGER NOT NULL REFERENCES users(id),
+  csrf_token TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_by_user ON web_sessions(user_id);
+)sql",
+    // 14: what the overview reads of every scoring run without scanning its
+    // rows: customers by (band in the finished run before, band in this run),
+    // written when the run finishes ('' : no band, or not scored before); the
+    // runs stored before are counted here once. Indexes for the overview's
+    // counts of open alerts and of lost customers by reason.
+    R"sql(
+CREATE TABLE score_run_bands (
+  run_id INTEGER NOT NULL REFERENCES score_runs(id),
+  from_band TEXT NOT NULL,
+  to_band TEXT NOT NULL,
+  customer_count INTEGER NOT NULL,
+  PRIMARY KEY (run_id, from_band, to_band)
+) WITHOUT ROWID;
+INSERT INTO score_run_bands (run_id, from_band, to_band, customer_count)
+SELECT now.run_id, coalesce(before.band, ''), coalesce(now.band, ''), count(*)
+FROM customer_scores now JOIN score_runs r ON r.id = now.run_id AND r.finished_ms IS NOT NULL
+LEFT JOIN customer_scores before ON before.customer_id = now.customer_id
+  AND before.run_id = (SELECT max(p.id) FROM score_runs p WHERE p.id < now.run_id AND p.finished_ms IS NOT NULL)
+GROUP BY now.run_id, coalesce(before.band, ''), coalesce(now.band, '');
+CREATE INDEX alerts_by_state_level ON alerts(state, level, deadline_ms);
+CREATE INDEX lost_customers_by_churn_date ON lost_customers(churn_date_ms, reason);
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");
