@@ -20,7 +20,7 @@ AXE_PATH = SOURCE_DIR / "host" / "web" / "node_modules" / "axe-core" / "axe.min.
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
@@ -84,7 +84,9 @@ class Browser:
 
     def wait_for(self, condition, what, timeout_s=30):
         try:
-            return WebDriverWait(self.driver, timeout_s).until(lambda driver: condition())
+            # The pages redraw after each action: an element found a moment ago may be gone; look again.
+            return WebDriverWait(self.driver, timeout_s, ignored_exceptions=(StaleElementReferenceException,)).until(
+                lambda driver: condition())
         except TimeoutException:
             raise AssertionError(f"{self.label}: {what} did not happen within {timeout_s} s at "
                                  f"{self.driver.current_url}; console: {self.console()}") from None
