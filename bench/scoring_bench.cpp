@@ -138,7 +138,7 @@ int end_to_end(const std::string& path, const std::string& plugin_dir) {
   const double features_s = seconds_since(start);
   const ScoringResult result = score_customers(test.host(), features, settings, true, nullptr);
   const double scored_s = seconds_since(start);
-  const std::int64_t run = store_scoring_run(store, features, result, settings, 0);
+  const std::int64_t run = store_scoring_run(store, features, result, settings, 0).run_id;
   const double total_s = seconds_since(start);
   std::cout << fmt::format(
       "end-to-end {} customers, {} scorers: features {:.2f} s, scoring {:.2f} s, storing {:.2f} s, total {:.2f} s, "

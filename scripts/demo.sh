@@ -81,3 +81,19 @@ for name in ("From", "To", "Subject", "Date", "Message-ID"):
 print("  " + message.get_body(("plain",)).get_content().strip().replace("\n", "\n  "))
 PY
 fi
+
+# The web app on the same store: people sign in with a name and a password.
+# (The demo's passwords are printed here; a real deployment asks for them:
+# `crmhost users add NAME --role ROLE` prompts twice without echo.)
+echo "demo-director" | crmhost users add director --role cs_director --display-name "Dana Director" \
+  --time-zone Asia/Shanghai --password-stdin
+echo "demo-manager" | crmhost users add manager --role account_manager --display-name "Ming Manager" \
+  --language zh-CN --time-zone Asia/Shanghai --owner am@example.test --password-stdin
+cat <<TEXT
+
+The web app on the demo data (crmhost serve runs until Ctrl-C):
+  build/bin/crmhost --config examples/demo/crmhost.json serve --listen 127.0.0.1:8080
+then open http://127.0.0.1:8080/ and sign in as director (password demo-director),
+a CS director who may do everything but administer, or as manager (password demo-manager),
+an account manager who reads Chinese and may not change why a customer left.
+TEXT

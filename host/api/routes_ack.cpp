@@ -49,11 +49,14 @@ struct AckWords {
   const char* recipient;
   const char* confirm;
   const char* done;
+  const char* open_in_app;
 };
 
-constexpr AckWords kEnglish = {"Acknowledge alert", "Customer",         "Level",       "Health score",
-                               "Respond by (UTC)",  "Acknowledging as", "Acknowledge", "Acknowledged"};
-constexpr AckWords kChinese = {"确认预警", "客户", "级别", "健康分", "响应截止 (UTC)", "确认人", "确认", "已确认"};
+constexpr AckWords kEnglish = {"Acknowledge alert", "Customer",         "Level",
+                               "Health score",      "Respond by (UTC)", "Acknowledging as",
+                               "Acknowledge",       "Acknowledged",     "Open this alert in the web app"};
+constexpr AckWords kChinese = {
+    "确认预警", "客户", "级别", "健康分", "响应截止 (UTC)", "确认人", "确认", "已确认", "在网页应用中打开此预警"};
 
 int status_for(AckLinkStatus status) {
   switch (status) {
@@ -99,6 +102,10 @@ http::Response ack_page(const AckLinkView& view, const RouteRequest& request, bo
   }
   if (view.status == AckLinkStatus::valid) {
     body += fmt::format("<form method=\"post\"><button type=\"submit\">{}</button></form>", words.confirm);
+  }
+  if (view.alert_id != 0) {
+    // The same alert's page in the web app: its escalation history and actions, after signing in.
+    body += fmt::format("<p><a href=\"/app/alerts/{}\">{}</a></p>", view.alert_id, words.open_in_app);
   }
   body += "</body></html>";
   http::Response response;

@@ -31,9 +31,10 @@ ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::i
     }
   }
   session.progress("storing scores");
-  pass.run_id = store_scoring_run(store, features, result, settings, session.clock().now_ms());
+  StoredScoringRun stored = store_scoring_run(store, features, result, settings, session.clock().now_ms());
   session.progress_done();
-  pass.changes = band_changes(store, pass.run_id);
+  pass.run_id = stored.run_id;
+  pass.changes = std::move(stored.changes);
   pass.customers = features.size();
   pass.skipped = result.skipped;
   for (const BandRule& band : settings.bands) {

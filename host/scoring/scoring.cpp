@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "store/score_run_repository.hpp"
@@ -163,8 +164,8 @@ ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& featu
   return result;
 }
 
-std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
-                               const ScoringSettings& settings, std::int64_t now_ms) {
+StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
+                                   const ScoringSettings& settings, std::int64_t now_ms) {
   Database& db = store.database();
   Transaction transaction(db);
   nlohmann::json scorers = nlohmann::json::object();
@@ -192,6 +193,7 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
   std::string explain_json;
   std::array<std::string, 3> labels;  // tier, stage, abc class
   const ScorerOutcome* primary = result.primary ? &result.scorers[*result.primary] : nullptr;
+  std::map<std::string, std::int64_t> band_totals;
   for (std::size_t i = 0; i < features.size(); ++i) {
     CustomerScoreRow row;
     row.run_id = run_id;
@@ -243,15 +245,12 @@ std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, c
     if (purchases_per_year != nullptr && std::isfinite((*purchases_per_year)[i])) {
       row.purchases_per_year = (*purchases_per_year)[i];
     }
+    ++band_totals[row.band ? std::string(*row.band) : std::string()];
     runs.add_score(row);
   }
-  runs.finish_run(run_id, now_ms);
+  StoredScoringRun stored{run_id, runs.finish_run(run_id, now_ms, band_totals)};
   transaction.commit();
-  return run_id;
-}
-
-std::vector<BandChange> band_changes(Store& store, std::int64_t run_id) {
-  return ScoreRunRepository(store.database()).band_changes(run_id);
+  return stored;
 }
 
 std::int64_t store_model(Store& store, const std::string& scorer_id, const std::string& scorer_version,

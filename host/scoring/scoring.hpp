@@ -60,13 +60,17 @@ std::vector<std::string> split_reason_codes(std::string_view stored);
 // Labels of the codes the host knows ("tier", "abc_class", "stage"); empty when none.
 std::string output_label(std::string_view column, double code);
 
-// Stores one scoring run; returns its id.
-std::int64_t store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
-                               const ScoringSettings& settings, std::int64_t now_ms);
+// A stored scoring run: its id, and the customers whose band differs from
+// the finished run before it, the lowest score first (BandChange is declared
+// with the store's score runs).
+struct StoredScoringRun {
+  std::int64_t run_id = 0;
+  std::vector<BandChange> changes;
+};
 
-// Customers whose band differs between run `run_id` and the run before it
-// (BandChange is declared with the store's score runs).
-std::vector<BandChange> band_changes(Store& store, std::int64_t run_id);
+// Stores one scoring run, with its counts by band for the overview, in one transaction.
+StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
+                                   const ScoringSettings& settings, std::int64_t now_ms);
 
 // Stores a trained model; returns its id.
 std::int64_t store_model(Store& store, const std::string& scorer_id, const std::string& scorer_version,

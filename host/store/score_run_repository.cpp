@@ -119,22 +119,31 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
   insert.run();
 }
 
-void ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_ms) {
+std::vector<BandChange> ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_ms,
+                                                       const std::map<std::string, std::int64_t>& band_totals) {
   if (copy_scores_) {
     copy_scores_->finish();
     copy_scores_.reset();
   }
   db_.prepare("UPDATE score_runs SET finished_ms = ?1 WHERE id = ?2").bind(1, finished_ms).bind(2, run_id).run();
-  // One pass over the run's rows now, so that the overview reads a run's bands
-  // and changes from a few rows instead of scanning a million scores per run.
-  db_.prepare(
-         "INSERT INTO score_run_bands (run_id, from_band, to_band, customer_count) SELECT CAST(?1 AS BIGINT), "
-         "coalesce(before.band, ''), coalesce(now.band, ''), count(*) FROM customer_scores now LEFT JOIN "
-         "customer_scores before ON before.customer_id = now.customer_id AND before.run_id = (SELECT max(id) FROM "
-         "score_runs WHERE id < ?1 AND finished_ms IS NOT NULL) WHERE now.run_id = ?1 GROUP BY "
-         "coalesce(before.band, ''), coalesce(now.band, '')")
-      .bind(1, run_id)
-      .run();
+  std::vector<BandChange> changes = band_changes(run_id);
+  std::map<std::pair<std::string, std::string>, std::int64_t> counts;
+  std::map<std::string, std::int64_t> stayed = band_totals;
+  for (const BandChange& change : changes) {
+    ++counts[{change.from_band, change.to_band}];
+    --stayed[change.to_band];
+  }
+  for (const auto& [band, count] : stayed) {
+    if (count > 0) {
+      counts[{band, band}] += count;
+    }
+  }
+  Statement insert =
+      db_.prepare("INSERT INTO score_run_bands (run_id, from_band, to_band, customer_count) VALUES (?1, ?2, ?3, ?4)");
+  for (const auto& [bands, count] : counts) {
+    insert.bind(1, run_id).bind(2, bands.first).bind(3, bands.second).bind(4, count).run();
+  }
+  return changes;
 }
 
 std::vector<BandChange> ScoreRunRepository::band_changes(std::int64_t run_id) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -96,8 +97,14 @@ class ScoreRunRepository {
   // connection: from a run's first add_score() until its finish_run(), call
   // nothing else on this connection (nor on this repository).
   void add_score(const CustomerScoreRow& row);
-  // Marks the run finished and counts its customers by (band before, band now) into score_run_bands.
-  void finish_run(std::int64_t run_id, std::int64_t finished_ms);
+  // Marks the run finished and stores its counts in score_run_bands, made
+  // from `band_totals` (customers now in each band, "" for unscored) and the
+  // run's band changes, which it returns (as band_changes()): a row (from, to)
+  // with from != to counts the customers who moved; the row (to, to) everyone
+  // else now in `to`, customers new to this run included. So the run's bands
+  // are the sums by to_band, without a second pass over its scores.
+  std::vector<BandChange> finish_run(std::int64_t run_id, std::int64_t finished_ms,
+                                     const std::map<std::string, std::int64_t>& band_totals);
 
   // Customers whose band differs between run `run_id` and the finished run
   // before it, the lowest score first.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -59,7 +60,9 @@ class OverviewTest : public ::testing::Test {
     ScoreRunRepository runs(store.database());
     const std::int64_t run_id =
         runs.begin_run({as_of_ms, as_of_ms, "s", "{}", static_cast<std::int64_t>(scores.size())});
+    std::map<std::string, std::int64_t> band_totals;
     for (const Scored& scored : scores) {
+      ++band_totals[scored.band != nullptr ? scored.band : ""];
       CustomerScoreRow row;
       row.run_id = run_id;
       row.customer_id = scored.customer_id;
@@ -72,7 +75,7 @@ class OverviewTest : public ::testing::Test {
       runs.add_score(row);
     }
     if (finish) {
-      runs.finish_run(run_id, as_of_ms + 1);
+      runs.finish_run(run_id, as_of_ms + 1, band_totals);
     }
     transaction.commit();
     return run_id;
