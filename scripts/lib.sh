@@ -118,6 +118,14 @@ crm_web_dependencies() {
   local web="$CRM_ROOT/host/web"
   if [[ ! -d $web/node_modules || $web/package-lock.json -nt $web/node_modules/.package-lock.json ]]; then
     echo "installing the web app's npm packages (npm ci in host/web)..."
-    (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund >/dev/null)
+    # npm trusts the system's certificate store, as apt and curl do, so that a
+    # machine behind a TLS-inspecting proxy whose CA is installed system-wide
+    # (update-ca-certificates) reaches the registry; package-lock.json's
+    # sha512 integrity still checks every package.
+    local ca_options=()
+    if [[ -s /etc/ssl/certs/ca-certificates.crt ]]; then
+      ca_options=(--cafile /etc/ssl/certs/ca-certificates.crt)
+    fi
+    (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund "${ca_options[@]}" >/dev/null)
   fi
 }

@@ -64,6 +64,10 @@ http::Response items_response(nlohmann::json items);
 nlohmann::json json_body(const RouteRequest& request);
 // A string member of `body`: 400 naming it when required and missing, or not a string.
 std::string body_text(const nlohmann::json& body, std::string_view name, bool required);
+// Who does what a write records (acknowledged by, resolved by, closed by): a
+// signed-in person is who they signed in as, whatever the body's "by" says;
+// a token's caller names the person in "by" (400 when missing).
+std::string acting_person(const RouteRequest& request, const nlohmann::json& body);
 // Query parameters: 400 naming the parameter when malformed.
 std::string query_text(const RouteRequest& request, std::string_view name);
 std::optional<std::int64_t> query_integer(const RouteRequest& request, std::string_view name, std::int64_t min,

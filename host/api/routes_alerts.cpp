@@ -73,7 +73,7 @@ void add_alert_routes(Router& router, RouteContext context) {
                 const std::int64_t alert_id = id_param(request, "alert");
                 const nlohmann::json body = json_body(request);
                 show_alert(session, alert_id);
-                acknowledge_alert(session, alert_id, body_text(body, "by", true));
+                acknowledge_alert(session, alert_id, acting_person(request, body));
                 return json_response(
                     alert_detail_json(show_alert(session, alert_id), alert_history(session, alert_id)));
               }});
@@ -81,7 +81,7 @@ void add_alert_routes(Router& router, RouteContext context) {
                 const std::int64_t alert_id = id_param(request, "alert");
                 const nlohmann::json body = json_body(request);
                 show_alert(session, alert_id);
-                resolve_alert(session, alert_id, body_text(body, "by", true), body_text(body, "note", true));
+                resolve_alert(session, alert_id, acting_person(request, body), body_text(body, "note", true));
                 return json_response(
                     alert_detail_json(show_alert(session, alert_id), alert_history(session, alert_id)));
               }});

@@ -35,6 +35,13 @@ nlohmann::json json_body(const RouteRequest& request) {
   return body;
 }
 
+std::string acting_person(const RouteRequest& request, const nlohmann::json& body) {
+  if (request.caller.user) {
+    return request.caller.user->user.name;
+  }
+  return body_text(body, "by", true);
+}
+
 std::string body_text(const nlohmann::json& body, std::string_view name, bool required) {
   const auto found = body.find(name);
   if (found == body.end() || found->is_null()) {

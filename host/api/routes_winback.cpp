@@ -56,7 +56,7 @@ void add_winback_routes(Router& router, RouteContext context) {
                 const nlohmann::json body = json_body(request);
                 return json_response(lost_customer_json(
                     set_churn_reason(session, request.param("customer"), body_text(body, "reason", true),
-                                     body_text(body, "note", false), body_text(body, "by", true))));
+                                     body_text(body, "note", false), acting_person(request, body))));
               }});
   router.add({"POST", "/api/v1/churn/{customer}/whys", Scope::write, [&session](const RouteRequest& request) {
                 const nlohmann::json body = json_body(request);
@@ -85,7 +85,7 @@ void add_winback_routes(Router& router, RouteContext context) {
                 const std::int64_t task_id = id_param(request, "task");
                 const nlohmann::json body = json_body(request);
                 check_may_close(session, request.caller, task_id);
-                complete_task(session, task_id, body_text(body, "outcome", true), body_text(body, "by", true));
+                complete_task(session, task_id, body_text(body, "outcome", true), acting_person(request, body));
                 return json_response(task_by_id(session, task_id));
               }});
 }

@@ -287,6 +287,16 @@ class RoleMatrix(Base):
         answer = self.as_user(boss, "POST", "/api/v1/outbox/99999999/resend")
         self.assertProblem(answer, 404, "not-found")  # past the permission check: there is no such notification
 
+    def test_a_signed_in_person_acts_as_themselves_whatever_by_says(self):
+        open_alerts = self.client.request("GET", "/api/v1/alerts", STATE["admin_token"],
+                                          query={"state": "open"}).json()["items"]
+        self.assertTrue(open_alerts, "the demo has open alerts")
+        alert = open_alerts[-1]["id"]
+        amy = self.sign_in("amy")
+        answer = self.as_user(amy, "POST", f"/api/v1/alerts/{alert}/acknowledge", {"by": "coo", "note": ""})
+        self.assertStatus(answer, 200)
+        self.assertEqual(answer.json()["acked_by"], "amy", "the history names who signed in, not who they claim to be")
+
     def test_an_account_manager_closes_their_own_tasks_only(self):
         mine = STATE["tasks"][0]
         path = f"/api/v1/tasks/{mine['id']}/close"
