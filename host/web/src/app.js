@@ -98,7 +98,14 @@ function navigation(current) {
 }
 
 function parseRoute() {
-  const parts = location.pathname.replace(/^\/app\/?/, '').split('/').filter(Boolean).map(decodeURIComponent);
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      return part;  // a malformed escape names no page: the router shows "not found"
+    }
+  };
+  const parts = location.pathname.replace(/^\/app\/?/, '').split('/').filter(Boolean).map(decode);
   return { name: parts[0] || 'overview', rest: parts.slice(1), query: new URLSearchParams(location.search) };
 }
 

@@ -3,7 +3,7 @@
 // text summary for screen readers and the numbers in a table beneath.
 import uPlot from './vendor/uPlot.esm.js';
 import { h } from './dom.js';
-import { currentLanguage, currentTimeZone, t } from './i18n.js';
+import { currentLanguage, t } from './i18n.js';
 
 export const BAND_COLORS = {
   green: '#15803d', yellow: '#a16207', orange: '#c2410c', red: '#b91c1c', lost: '#4b5563', new: '#1d4ed8', unscored: '#6b7280',
@@ -14,8 +14,9 @@ export function colorOf(name, index) {
   return BAND_COLORS[name] || FALLBACK_COLORS[index % FALLBACK_COLORS.length];
 }
 
+// A run's as-of date is a calendar date (UTC midnight): labelled as such, not moved into the user's zone.
 function dateLabel(seconds) {
-  return new Intl.DateTimeFormat(currentLanguage(), { timeZone: currentTimeZone(), month: 'short', day: 'numeric', year: '2-digit' })
+  return new Intl.DateTimeFormat(currentLanguage(), { timeZone: 'UTC', month: 'short', day: 'numeric', year: '2-digit' })
     .format(new Date(seconds * 1000));
 }
 

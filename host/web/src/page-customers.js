@@ -31,7 +31,7 @@ export async function render(main, { user, route, navigate }) {
     tier: query.get('tier') || '',
     stage: query.get('stage') || '',
     value_class: query.get('value_class') || '',
-    owner: view === 'mine' ? (query.get('owner') || owners[0] || '') : (query.get('owner') || ''),
+    owner: view === 'mine' ? (query.get('owner') || owners.join(',')) : (query.get('owner') || ''),
     sort: query.get('sort') || 'score',
     order: query.get('order') || 'asc',
   };

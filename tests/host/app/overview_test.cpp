@@ -218,5 +218,24 @@ TEST(CustomerListCsv, QuotesFieldsWithCommasQuotesAndLineBreaksAndEndsLinesWithC
             "8,\"Zhang, \"\"Big\"\"\nTrading 张\",\"erp:x,y\",,,,,\r\n");
 }
 
+// A name from an outside system that a spreadsheet would run as a formula is
+// exported as text.
+TEST(CustomerListCsv, ANameStartingLikeAFormulaIsExportedAsText) {
+  CustomerListRow row;
+  row.customer_id = 9;
+  row.source = "erp";
+  row.external_id = "9";
+  for (const auto& [name, exported] :
+       {std::pair{"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\""},
+        std::pair{"+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"}, std::pair{"@SUM(A1)", "'@SUM(A1)"},
+        std::pair{"-2+3", "'-2+3"}, std::pair{"Acme = good", "Acme = good"}}) {
+    row.name = name;
+    EXPECT_EQ(customer_list_csv({row}), fmt::format("customer_id,name,known_as,score,band,tier,stage,abc_class\r\n"
+                                                    "9,{},erp:9,,,,,\r\n",
+                                                    exported))
+        << name;
+  }
+}
+
 }  // namespace
 }  // namespace crm::host
