@@ -190,7 +190,10 @@ int run_service(Session& session, const ServeOptions& options, const std::atomic
   api_options.max_body_bytes = server_options.max_body_bytes;
   api_options.wecom_callback = wecom_callback_settings(session.config());
   api_options.web_sessions = settings.web_sessions;
-  api_options.secure_cookies = !server_options.tls_certificate_file.empty();
+  // Behind a proxy that terminates TLS the service speaks plain HTTP, but people reach it over
+  // https (public_url): the session cookie must still never travel in clear.
+  api_options.secure_cookies =
+      !server_options.tls_certificate_file.empty() || session.config().public_url.starts_with("https://");
   if (api_options.wecom_callback) {
     api_options.wecom_callbacks = &metrics.registry().counter(
         "crm_wecom_callbacks_total",

@@ -253,6 +253,30 @@ class Preferences(Base):
         self.assertEqual(self.as_user(session, "GET", "/api/v1/session").json()["user"]["role"], "cs_director")
 
 
+class BehindATlsProxy(unittest.TestCase):
+    """A service that speaks plain HTTP behind a proxy terminating TLS (public_url https)
+    still marks the session cookie Secure: the browser reaches it over https only."""
+
+    def test_the_cookie_is_secure_when_people_reach_the_service_over_https(self):
+        store = harness.prepare_store(CRMHOST, name="api_sessions_proxy")
+        try:
+            config = json.loads(store.config_path.read_text(encoding="utf-8"))
+            config["public_url"] = "https://crm.example.test"
+            store.config_path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+            harness.add_user(store, "pat", "csm", PASSWORD)
+            server = harness.ServedStore(store, harness.ApiDocument()).start()
+            try:
+                client = server.client(secrets=[PASSWORD])
+                session = harness.sign_in(client, "pat", PASSWORD)
+                attributes = [part.strip() for part in session.set_cookie.split(";")]
+                self.assertIn("Secure", attributes)
+                self.assertIn("HttpOnly", attributes)
+            finally:
+                server.stop()
+        finally:
+            harness.cleanup(store)
+
+
 class RoleMatrix(Base):
     def test_an_account_manager_cannot_set_a_churn_reason_resend_or_list_users(self):
         session = self.sign_in("amy")
