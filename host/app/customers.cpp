@@ -182,6 +182,7 @@ Customer360 customer_360(Session& session, Store& store, const std::string& cust
   view.primary_scorer = latest.primary_scorer;
   view.scores = json_object_or_empty(latest.scores_json);
   view.models = json_object_or_empty(latest.scorers_json);
+  view.band_thresholds = settings.bands;
   for (const BandRule& rule : settings.bands) {
     if (rule.name == view.band) {
       view.band_rule = rule;

@@ -65,6 +65,7 @@ struct Customer360 {
   nlohmann::json scores = nlohmann::json::object();  // {"scorer": score or null}, as the run stored them
   nlohmann::json models = nlohmann::json::object();  // {"scorer": "version[+model id]"}
   std::optional<BandRule> band_rule;                 // the band's owner and response time
+  std::vector<BandRule> band_thresholds;             // every configured band, as the settings order them
   std::vector<ReasonText> reasons;
   std::vector<ScoreDriver> top_contributions;
   std::optional<std::string> previous_band;  // in the run before, when scored then

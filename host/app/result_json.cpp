@@ -107,6 +107,11 @@ nlohmann::json customer_360_json(const Customer360& view) {
                            {"scores", view.scores},
                            {"models", view.models},
                            {"primary_scorer", view.primary_scorer}};
+  nlohmann::json thresholds = nlohmann::json::array();
+  for (const BandRule& rule : view.band_thresholds) {
+    thresholds.push_back({{"name", rule.name}, {"min_score", json_number(rule.min_score)}});
+  }
+  report["band_thresholds"] = std::move(thresholds);
   if (view.band_rule) {
     report["owner"] = view.band_rule->owner;
     report["response_hours"] = view.band_rule->response_hours;

@@ -139,6 +139,18 @@ TEST_F(CustomerReadModels, TheCustomer360ViewReadsTheUnifiedCustomerByAnyOfItsNa
   EXPECT_FALSE(customer_360(session, "2").profile);
 }
 
+// The score history chart draws the configured bands, not the defaults.
+TEST_F(CustomerReadModels, TheCustomer360ViewCarriesTheConfiguredBandThresholds) {
+  std::ofstream(dir_ / "crmhost.json") << R"({"scoring": {"bands": [{"name": "red", "min_score": 0},
+                                                          {"name": "green", "min_score": 75},
+                                                          {"name": "amber", "min_score": 50}]}})";
+  Session session(options_, LogLevel::error, cancelled_);
+  const nlohmann::json json = customer_360_json(customer_360(session, "2"));
+  EXPECT_EQ(json["band_thresholds"], nlohmann::json::parse(R"([{"name": "green", "min_score": 75},
+                                                                {"name": "amber", "min_score": 50},
+                                                                {"name": "red", "min_score": 0}])"));
+}
+
 TEST_F(CustomerReadModels, NamesThatAreMalformedUnknownOrUnscoredAreTypedErrors) {
   Session session(options_, LogLevel::error, cancelled_);
   EXPECT_THROW(customer_360(session, "2x"), InvalidRequest);
