@@ -251,16 +251,15 @@ nlohmann::json customer_page_json(const CustomerPage& page) {
 
 namespace {
 
-void append_csv_field(std::string& out, std::string_view text) {
+void append_csv_field(std::string& out, std::string_view field) {
   // Names come from outside systems: one starting like a formula (=, +, -, @,
   // a tab or a carriage return) would run when a manager opens the file in a
   // spreadsheet, so it is made text with a leading apostrophe (OWASP's advice).
   std::string guarded;
-  if (!text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos) {
-    guarded = "'" + std::string(text);
-    text = guarded;
+  if (!field.empty() && std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos) {
+    guarded = "'" + std::string(field);
+    field = guarded;
   }
-  const std::string_view field = text;
   if (field.find_first_of(",\"\r\n") == std::string_view::npos) {
     out += field;
     return;
