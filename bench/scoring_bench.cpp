@@ -11,6 +11,8 @@
 //       the logistic-regression features and labels for the scikit-learn peer.
 //
 // Run by bench/scoring_bench.sh; figures go to BENCHMARKS.md.
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
@@ -357,6 +359,89 @@ int export_features(const std::string& path, const std::string& out) {
 
 }  // namespace
 
+// scorer_health scoring every customer through the host's own call path (score_customers' batches),
+// in the host's process and in a worker, alternating; then a worker killed between calls, timed from
+// the kill to its replacement's first answer.
+int isolation(const std::string& path, const std::string& plugin_dir, int runs) {
+  Store store(path);
+  const CustomerFeatures features = build_features(store.database(), FeatureSettings{}, kAsOfMs);
+  const auto host_with = [&](testing::TestHost& test, PluginIsolation isolation) -> LoadedPlugin& {
+    PluginHostOptions options;
+    options.plugin_dirs = {plugin_dir};
+    options.plugin_settings = {{"scorer_example_c", {{"enabled", false}}},
+                               {"scorer_example_cpp", {{"enabled", false}}},
+                               {"erp_csv", {{"enabled", false}}}};
+    options.available_features = feature_names(FeatureSettings{});
+    options.default_isolation = isolation;
+    options.worker.crash_limit = 1'000'000;  // the kills below are the benchmark, not a reason to disable it
+    test.load(options);
+    LoadedPlugin* plugin = test.host().find("scorer_health");
+    if (plugin == nullptr) {
+      throw std::runtime_error("scorer_health did not load");
+    }
+    return *plugin;
+  };
+  testing::TestHost in_host;
+  testing::TestHost in_worker;
+  LoadedPlugin& local = host_with(in_host, PluginIsolation::in_process);
+  LoadedPlugin& remote = host_with(in_worker, PluginIsolation::process);
+  const std::vector<std::string> names = required_features(local);
+  const ScoringSettings settings;
+  const auto score_all = [&](LoadedPlugin& scorer) {
+    std::vector<double> scores;
+    scores.reserve(features.size());
+    for (std::size_t begin = 0; begin < features.size(); begin += settings.batch_size) {
+      const std::size_t end = std::min(features.size(), begin + settings.batch_size);
+      const ScoreResult batch = score_batch(scorer, features.slice(begin, end, names), false);
+      scores.insert(scores.end(), batch.scores.begin(), batch.scores.end());
+    }
+    return scores;
+  };
+  if (score_all(local) != score_all(remote)) {
+    std::cerr << "the worker's scores differ from the host's\n";
+    return 1;
+  }
+  std::vector<double> local_s;
+  std::vector<double> remote_s;
+  for (int run = 0; run < runs; ++run) {
+    for (const bool local_turn : {run % 2 == 0, run % 2 != 0}) {
+      const auto start = std::chrono::steady_clock::now();
+      score_all(local_turn ? local : remote);
+      (local_turn ? local_s : remote_s).push_back(seconds_since(start));
+    }
+  }
+  const double local_median = median(local_s);
+  const double remote_median = median(remote_s);
+  std::cout << fmt::format(
+      "scorer_health, {} customers in batches of {}: in the host's process median {:.3f} s ({:.0f} customers/s), "
+      "in a worker median {:.3f} s ({:.0f} customers/s); worker/in-process throughput {:.2f}x (target >= 0.70x)\n",
+      features.size(), settings.batch_size, local_median, static_cast<double>(features.size()) / local_median,
+      remote_median, static_cast<double>(features.size()) / remote_median, local_median / remote_median);
+
+  FeatureBatch one = features.slice(0, 1, names);
+  std::vector<double> recovery_ms;
+  for (int kill = 0; kill < std::max(runs, 5); ++kill) {
+    score_batch(remote, one, false);
+    const pid_t worker = remote.remote()->status().pid;
+    const auto killed = std::chrono::steady_clock::now();
+    ::kill(worker, SIGKILL);
+    while (true) {
+      try {
+        score_batch(remote, one, false);
+        break;
+      } catch (const PluginCallError&) {
+        // the call that finds the worker dead; the next one starts its replacement
+      }
+    }
+    recovery_ms.push_back(seconds_since(killed) * 1000.0);
+  }
+  std::cout << fmt::format(
+      "a killed worker to its replacement's first answer: median {:.1f} ms, max {:.1f} ms over {} "
+      "kills (target < 500 ms)\n",
+      median(recovery_ms), *std::max_element(recovery_ms.begin(), recovery_ms.end()), recovery_ms.size());
+  return 0;
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"crm_scoring_bench: churn detection at scale (see bench/scoring_bench.sh)"};
   app.require_subcommand(1);
@@ -376,11 +461,14 @@ int main(int argc, char** argv) {
   auto* end_to_end_command = app.add_subcommand("end-to-end", "Features + all scorers + storing, timed");
   auto* abi_command = app.add_subcommand("abi", "scorer_health through the ABI vs linked in");
   auto* logit_command = app.add_subcommand("logit", "scorer_logit fit + predict, the side of the scikit-learn peer");
-  for (auto* command : {train_command, end_to_end_command, abi_command, logit_command}) {
+  auto* isolation_command =
+      app.add_subcommand("isolation", "scorer_health in a worker vs in the host's process, and worker recovery");
+  for (auto* command : {train_command, end_to_end_command, abi_command, logit_command, isolation_command}) {
     command->add_option("--db", db)->required();
     command->add_option("--plugin-dir", plugin_dir)->required();
   }
   abi_command->add_option("--runs", runs);
+  isolation_command->add_option("--runs", runs);
   auto* export_command = app.add_subcommand("export", "Features and labels for the scikit-learn peer");
   export_command->add_option("--db", db)->required();
   export_command->add_option("--out", out)->required();
@@ -396,6 +484,9 @@ int main(int argc, char** argv) {
   }
   if (abi_command->parsed()) {
     return abi(db, plugin_dir, runs);
+  }
+  if (isolation_command->parsed()) {
+    return isolation(db, plugin_dir, runs);
   }
   if (logit_command->parsed()) {
     return logit_peer_side(db, plugin_dir);

@@ -36,6 +36,8 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
     config = load_host_config(*path);
     plugin_options.plugin_settings = config.plugins;
     plugin_options.available_features = feature_names(config.features);
+    plugin_options.worker = parse_worker_settings(config.plugin_runtime);
+    plugin_options.default_isolation = parse_default_isolation(config.plugin_runtime);
   } catch (const ConfigError& e) {
     check.file_valid = false;
     problems.emplace_back(e.what());

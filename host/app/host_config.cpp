@@ -50,9 +50,54 @@ const char* const kHostConfigSchema = R"({
           "enabled": {"type": "boolean"},
           "config": {},
           "every": {"type": "string", "minLength": 1},
-          "schedule": {"type": "string", "minLength": 1}
+          "schedule": {"type": "string", "minLength": 1},
+          "isolation": {"enum": ["process", "in_process"]},
+          "deadlines_ms": {
+          "type": "object", "additionalProperties": false,
+          "properties": {
+            "load": {"type": "integer", "minimum": 1}, "create": {"type": "integer", "minimum": 1},
+            "fetch": {"type": "integer", "minimum": 1}, "score": {"type": "integer", "minimum": 1},
+            "train": {"type": "integer", "minimum": 1}, "model": {"type": "integer", "minimum": 1},
+            "send": {"type": "integer", "minimum": 1}, "destroy": {"type": "integer", "minimum": 1}
+          }
+        },
+          "limits": {
+          "type": "object", "additionalProperties": false,
+          "properties": {
+            "memory_mb": {"type": "integer", "minimum": 0}, "cpu_seconds": {"type": "integer", "minimum": 0},
+            "open_files": {"type": "integer", "minimum": 0}
+          }
+        }
         },
         "not": {"required": ["every", "schedule"]}
+      }
+    },
+    "plugin_runtime": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "isolation": {"enum": ["process", "in_process"]},
+        "worker": {"type": "string", "minLength": 1},
+        "deadlines_ms": {
+          "type": "object", "additionalProperties": false,
+          "properties": {
+            "load": {"type": "integer", "minimum": 1}, "create": {"type": "integer", "minimum": 1},
+            "fetch": {"type": "integer", "minimum": 1}, "score": {"type": "integer", "minimum": 1},
+            "train": {"type": "integer", "minimum": 1}, "model": {"type": "integer", "minimum": 1},
+            "send": {"type": "integer", "minimum": 1}, "destroy": {"type": "integer", "minimum": 1}
+          }
+        },
+        "limits": {
+          "type": "object", "additionalProperties": false,
+          "properties": {
+            "memory_mb": {"type": "integer", "minimum": 0}, "cpu_seconds": {"type": "integer", "minimum": 0},
+            "open_files": {"type": "integer", "minimum": 0}
+          }
+        },
+        "crash_limit": {"type": "integer", "minimum": 1},
+        "crash_window_s": {"type": "integer", "minimum": 1},
+        "restart_backoff_ms": {"type": "integer", "minimum": 0},
+        "cancel_grace_ms": {"type": "integer", "minimum": 0}
       }
     },
     "service": {
@@ -165,6 +210,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   }
   config.allow_writable_plugins = document.value("allow_writable_plugins", false);
   config.plugins = document.value("plugins", nlohmann::json::object());
+  config.plugin_runtime = document.value("plugin_runtime", nlohmann::json::object());
   config.service = document.value("service", nlohmann::json::object());
   if (document.contains("customers") && document["customers"].contains("match_keys")) {
     config.match_keys = document["customers"]["match_keys"].get<std::vector<std::string>>();

@@ -36,6 +36,8 @@ struct HostConfig {
   bool allow_writable_plugins = false;
   // {"<id>": {"enabled": bool, "config": {...}, "every" or "schedule": "..." (crmhost serve's sync job)}}
   nlohmann::json plugins = nlohmann::json::object();
+  // How plugins run: isolation default, worker deadlines, crash limits, resource limits (README "Plugin isolation").
+  nlohmann::json plugin_runtime = nlohmann::json::object();
   // Customers of different connectors with an equal key are one customer, tried in this order.
   std::vector<std::string> match_keys = {"tax_id", "email_domain"};
   int sync_max_attempts = 5;

@@ -25,11 +25,26 @@ nlohmann::json optional_date(const std::optional<std::int64_t>& ms) {
 
 nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
   nlohmann::json plugins = nlohmann::json::array();
+  const std::vector<PluginRuntimeStatus> runtimes = plugin_runtime_statuses();
   for (const PluginRecord& record : records) {
     nlohmann::json entry = {
         {"id", record.id},   {"kind", record.kind},          {"version", record.version},
         {"abi", record.abi}, {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
     entry["reason"] = record.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.reason);
+    entry["isolation"] = record.isolation.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.isolation);
+    entry["runtime"] = nullptr;
+    for (const PluginRuntimeStatus& runtime : runtimes) {
+      if (runtime.plugin == record.id) {
+        entry["runtime"] = {{"running", runtime.running},
+                            {"workers_started", runtime.workers_started},
+                            {"restarts", runtime.restarts},
+                            {"failures", runtime.failures},
+                            {"last_failure", runtime.last_failure.empty() ? nlohmann::json(nullptr)
+                                                                          : nlohmann::json(runtime.last_failure)},
+                            {"disabled_reason", runtime.disabled_reason ? nlohmann::json(*runtime.disabled_reason)
+                                                                        : nlohmann::json(nullptr)}};
+      }
+    }
     plugins.push_back(std::move(entry));
   }
   return {{"host_abi", fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)}, {"plugins", plugins}};

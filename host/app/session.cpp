@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 
+#include "loader/plugin_call_guard.hpp"
 #include "scoring/features.hpp"
 
 namespace crm::host {
@@ -52,6 +53,9 @@ Session::Session(const SessionOptions& options, LogLevel default_level, std::ato
   plugin_options_.plugin_settings = config_.plugins;
   plugin_options_.unknown_plugin_ids_are_errors = true;
   plugin_options_.allow_writable_plugins = config_.allow_writable_plugins;
+  plugin_options_.worker = parse_worker_settings(config_.plugin_runtime);
+  plugin_options_.default_isolation = parse_default_isolation(config_.plugin_runtime);
+  set_plugin_watchdog_cancel_grace_ms(plugin_options_.worker.cancel_grace_ms);
   plugin_options_.available_features = feature_names(config_.features);
   plugin_options_.host_settings = plugin_visible_settings(config_.value_classes);
   if (!options.db_path.empty()) {

@@ -15,12 +15,36 @@
 #include "cli/exit_codes.hpp"
 #include "core/config.hpp"
 #include "loader/plugin_call_guard.hpp"
+#include "loader/remote_plugin.hpp"
 #include "store/job_lock.hpp"
 #include "store/store.hpp"
 
 namespace {
 
 using namespace crm::host;  // NOLINT(google-build-using-namespace): the entry point of the host
+
+// After Ctrl-C or SIGTERM, how long an in-process plugin call may run on before the host ends without it
+// (a worker's call gets plugin_runtime.cancel_grace_ms, the same by default).
+const std::int64_t kInProcessCancelGraceMs = WorkerSettings{}.cancel_grace_ms;
+
+// A plugin whose worker crashed, hung or was disabled during the command: the command ran without it, so
+// it ends as partial (4), each such plugin named once on stderr, unless it was stopped by the user.
+int with_plugin_failures(int exit_code) {
+  if (plugin_worker_failures() == 0 || exit_code == kExitCancelled || exit_code == kExitTerminated ||
+      exit_code == kExitUsage || exit_code == kExitConfig) {
+    return exit_code;
+  }
+  for (const PluginRuntimeStatus& runtime : plugin_runtime_statuses()) {
+    if (runtime.failures == 0) {
+      continue;
+    }
+    std::cerr << fmt::format(
+        "crmhost: plugin '{}': {} worker failure{}, restarted {} time{}; {}\n", runtime.plugin, runtime.failures,
+        runtime.failures == 1 ? "" : "s", runtime.restarts, runtime.restarts == 1 ? "" : "s",
+        runtime.disabled_reason ? *runtime.disabled_reason : "last failure: " + runtime.last_failure);
+  }
+  return exit_code == kExitOk || exit_code == kExitSyncFailed ? kExitPartial : exit_code;
+}
 
 // True when the command line asks for JSON: then errors are JSON too.
 bool wants_json(int argc, char** argv) {
@@ -112,8 +136,9 @@ int main(int argc, char** argv) {
 
   install_stop_handlers();
   install_plugin_fault_reporting(kExitPluginEnded);
+  start_plugin_watchdog(stop_requested(), kExitPluginHung, cancelled_exit_code, kInProcessCancelGraceMs);
   try {
-    return commands.run_parsed().value_or(kExitUsage);
+    return with_plugin_failures(commands.run_parsed().value_or(kExitUsage));
   } catch (const InvalidRequest& e) {
     return report_error(kExitUsage, e.what(), as_json);
   } catch (const NotFound& e) {

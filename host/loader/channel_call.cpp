@@ -64,7 +64,7 @@ DeliveryResult send_notification(LoadedPlugin& channel, const Notification& noti
   crm_status status = CRM_STATUS_FATAL;
   {
     const auto lock = channel.call_lock();
-    const PluginCallScope in_plugin(channel.id(), "send");
+    const PluginCallScope in_plugin(channel.id(), "send", channel.watchdog_ms(channel.deadlines().send_ms));
     try {
       status = api->send(channel.instance(), channel.host_table(), &message, &out, error.get());
     } catch (...) {

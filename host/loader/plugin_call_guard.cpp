@@ -9,6 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace crm::host {
 namespace {
@@ -51,7 +55,7 @@ class Line {
   }
 
  private:
-  std::array<char, 512> buffer_{};
+  std::array<char, 1024> buffer_{};
   std::size_t length_ = 0;
 };
 
@@ -123,9 +127,14 @@ void ensure_alternate_stack() {
   ::sigaltstack(&stack, nullptr);
 }
 
+// The in-process calls with a deadline, for the watchdog. The entries live in the scopes themselves.
+std::mutex g_watched_mutex;
+std::atomic<std::int64_t> g_cancel_grace_ms{5000};
+std::vector<const void*> g_watched;  // const PluginCallScope::Watched*
+
 }  // namespace
 
-PluginCallScope::PluginCallScope(std::string_view plugin, const char* call) noexcept {
+PluginCallScope::PluginCallScope(std::string_view plugin, const char* call, std::int64_t deadline_ms) noexcept {
   saved_.active = t_current_call.active;
   saved_.call = t_current_call.call;
   std::memcpy(saved_.plugin, t_current_call.plugin, sizeof saved_.plugin);
@@ -139,9 +148,26 @@ PluginCallScope::PluginCallScope(std::string_view plugin, const char* call) noex
   if (observer_ != nullptr) {
     started_ = std::chrono::steady_clock::now();
   }
+  if (deadline_ms > 0) {
+    watched_.call = call;
+    std::memcpy(watched_.plugin, t_current_call.plugin, sizeof watched_.plugin);
+    watched_.deadline_ms = deadline_ms;
+    watched_.started = std::chrono::steady_clock::now();
+    try {
+      const std::lock_guard lock(g_watched_mutex);
+      g_watched.push_back(&watched_);
+      registered_ = true;
+    } catch (...) {
+      // Out of memory: this call goes unwatched rather than the host failing here.
+    }
+  }
 }
 
 PluginCallScope::~PluginCallScope() {
+  if (registered_) {
+    const std::lock_guard lock(g_watched_mutex);
+    g_watched.erase(std::remove(g_watched.begin(), g_watched.end(), &watched_), g_watched.end());
+  }
   if (observer_ != nullptr) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started_;
     observer_->on_plugin_call(t_current_call.plugin, t_current_call.call, took.count());
@@ -178,6 +204,52 @@ void install_plugin_fault_reporting(int plugin_ended_process_exit_code) {
       ::sigaction(kFatalSignals[i], &action, &g_previous_actions[i]);
     }
   });
+}
+
+void start_plugin_watchdog(const std::atomic<bool>& cancelled, int deadline_exit_code,
+                           std::function<int()> cancelled_exit_code, std::int64_t cancel_grace_ms) {
+  g_cancel_grace_ms.store(cancel_grace_ms);
+  static std::once_flag started;
+  std::call_once(started, [&] {
+    std::thread([&cancelled, deadline_exit_code, cancelled_exit_code = std::move(cancelled_exit_code)] {
+      std::optional<std::chrono::steady_clock::time_point> cancelled_at;
+      while (true) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const auto now = std::chrono::steady_clock::now();
+        if (!cancelled_at && cancelled.load()) {
+          cancelled_at = now;
+        }
+        const std::int64_t cancel_grace_ms = g_cancel_grace_ms.load();
+        const std::lock_guard lock(g_watched_mutex);
+        for (const void* entry : g_watched) {
+          const auto& call = *static_cast<const PluginCallScope::Watched*>(entry);
+          const auto ran_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - call.started).count();
+          std::string line;
+          int code = 0;
+          if (ran_ms >= call.deadline_ms) {
+            line = std::string("crmhost: plugin '") + call.plugin + "' did not return from its " + call.call +
+                   " call within its deadline of " + std::to_string(call.deadline_ms) +
+                   " ms; a plugin in the host's process cannot be stopped, so the host ends here (run it with "
+                   "\"isolation\": \"process\" to have it stopped and restarted instead)\n";
+            code = deadline_exit_code;
+          } else if (cancelled_at && now - *cancelled_at >= std::chrono::milliseconds(cancel_grace_ms)) {
+            line = std::string("crmhost: plugin '") + call.plugin + "' did not return from its " + call.call +
+                   " call within " + std::to_string(cancel_grace_ms) +
+                   " ms of the stop request; the host ends without waiting for it\n";
+            code = cancelled_exit_code();
+          }
+          if (code != 0) {
+            Line().add(line.c_str()).write_to_stderr();
+            ::_exit(code);
+          }
+        }
+      }
+    }).detach();
+  });
+}
+
+void set_plugin_watchdog_cancel_grace_ms(std::int64_t cancel_grace_ms) {
+  g_cancel_grace_ms.store(cancel_grace_ms);
 }
 
 }  // namespace crm::host

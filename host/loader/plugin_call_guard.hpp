@@ -1,6 +1,9 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -39,19 +42,31 @@ class PluginCallScope {
  public:
   // `plugin`: the plugin's id, or its file when the library has not told its
   // ids yet (longer names are cut). `call`: a string literal, e.g. "create".
-  PluginCallScope(std::string_view plugin, const char* call) noexcept;
+  // `deadline_ms` > 0: the call runs plugin code in this process, and the
+  // watchdog (start_plugin_watchdog) ends the process if it takes longer.
+  PluginCallScope(std::string_view plugin, const char* call, std::int64_t deadline_ms = 0) noexcept;
   PluginCallScope(const PluginCallScope&) = delete;
   PluginCallScope& operator=(const PluginCallScope&) = delete;
   ~PluginCallScope();
 
- private:
   static constexpr std::size_t kMaxPluginName = 160;
+  // What the watchdog reads of a call with a deadline.
+  struct Watched {
+    const char* call = nullptr;
+    char plugin[kMaxPluginName + 1] = {};
+    std::int64_t deadline_ms = 0;
+    std::chrono::steady_clock::time_point started{};
+  };
+
+ private:
   struct Saved {
     bool active = false;
     const char* call = nullptr;
     char plugin[kMaxPluginName + 1] = {};
   };
   Saved saved_;
+  Watched watched_;
+  bool registered_ = false;
   PluginCallObserver* observer_ = nullptr;  // set when an observer was installed as the call began
   std::chrono::steady_clock::time_point started_{};
 };
@@ -70,5 +85,18 @@ std::string current_plugin_call();
 // A plugin calling _exit() directly cannot be seen; a thread a plugin started
 // on its own is not inside a call.
 void install_plugin_fault_reporting(int plugin_ended_process_exit_code);
+
+// Starts, once per process, a thread that watches the in-process plugin calls
+// made with a deadline (PluginCallScope's deadline_ms). Nothing can stop a
+// thread stuck in plugin code, and it may hold the store's lock, so instead
+// of hanging for ever the host ends: when a call passes its deadline (with
+// `deadline_exit_code`), or when `cancelled` has been true for
+// `cancel_grace_ms` while a call still runs (with `cancelled_exit_code()`),
+// after one line on stderr naming the plugin, the call and the time. Plugins
+// in a worker process are stopped and restarted instead (remote_plugin.hpp).
+void start_plugin_watchdog(const std::atomic<bool>& cancelled, int deadline_exit_code,
+                           std::function<int()> cancelled_exit_code, std::int64_t cancel_grace_ms);
+// Changes the watchdog's cancellation grace (the configuration's plugin_runtime.cancel_grace_ms). Any thread.
+void set_plugin_watchdog_cancel_grace_ms(std::int64_t cancel_grace_ms);
 
 }  // namespace crm::host

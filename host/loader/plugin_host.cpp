@@ -304,7 +304,117 @@ std::string user_name(uid_t uid) {
   return entry != nullptr ? fmt::format("{} (uid {})", entry->pw_name, uid) : fmt::format("uid {}", uid);
 }
 
+// A library runs in one place: in a worker when any plugin it holds is to be isolated (the safer
+// choice when its plugins' settings disagree), in the host's process otherwise.
+PluginIsolation library_isolation(const Manifest& manifest, const PluginHostOptions& options) {
+  for (const ManifestPlugin& plugin : manifest.plugins) {
+    const nlohmann::json* settings = options.plugin_settings.is_object() && options.plugin_settings.contains(plugin.id)
+                                         ? &options.plugin_settings[plugin.id]
+                                         : nullptr;
+    std::optional<PluginIsolation> chosen;
+    if (settings != nullptr && settings->is_object() && settings->contains("isolation") &&
+        (*settings)["isolation"].is_string()) {
+      chosen = parse_isolation((*settings)["isolation"].get<std::string>());
+    }
+    if (!chosen) {
+      chosen = options.default_isolation;
+    }
+    if (!chosen) {
+      chosen = is_bundled_plugin(plugin.id) ? PluginIsolation::in_process : PluginIsolation::process;
+    }
+    if (*chosen == PluginIsolation::process) {
+      return PluginIsolation::process;
+    }
+  }
+  return PluginIsolation::in_process;
+}
+
+void overlay_deadlines(const nlohmann::json& section, CallDeadlines& deadlines) {
+  if (!section.is_object()) {
+    return;
+  }
+  const std::pair<const char*, std::int64_t*> fields[] = {
+      {"load", &deadlines.load_ms},   {"create", &deadlines.create_ms},  {"fetch", &deadlines.fetch_ms},
+      {"score", &deadlines.score_ms}, {"train", &deadlines.train_ms},    {"model", &deadlines.model_ms},
+      {"send", &deadlines.send_ms},   {"destroy", &deadlines.destroy_ms}};
+  for (const auto& [name, field] : fields) {
+    if (section.contains(name) && section[name].is_number_integer()) {
+      *field = section[name].get<std::int64_t>();
+    }
+  }
+}
+
+void overlay_limits(const nlohmann::json& section, WorkerSettings& settings) {
+  if (!section.is_object()) {
+    return;
+  }
+  settings.memory_limit_mb = section.value("memory_mb", settings.memory_limit_mb);
+  settings.cpu_limit_seconds = section.value("cpu_seconds", settings.cpu_limit_seconds);
+  settings.open_files_limit = section.value("open_files", settings.open_files_limit);
+}
+
 }  // namespace
+
+std::string_view isolation_name(PluginIsolation isolation) {
+  return isolation == PluginIsolation::process ? "process" : "in_process";
+}
+
+std::optional<PluginIsolation> parse_isolation(std::string_view name) {
+  if (name == "process") {
+    return PluginIsolation::process;
+  }
+  if (name == "in_process") {
+    return PluginIsolation::in_process;
+  }
+  return std::nullopt;
+}
+
+bool is_bundled_plugin(std::string_view plugin_id) {
+  static const std::vector<std::string_view> kBundled = [] {
+    std::vector<std::string_view> ids;
+    std::string_view list = CRM_BUNDLED_PLUGIN_IDS;
+    while (!list.empty()) {
+      const std::size_t comma = std::min(list.find(','), list.size());
+      ids.push_back(list.substr(0, comma));
+      list.remove_prefix(std::min(comma + 1, list.size()));
+    }
+    return ids;
+  }();
+  return std::find(kBundled.begin(), kBundled.end(), plugin_id) != kBundled.end();
+}
+
+WorkerSettings worker_settings_for(const WorkerSettings& base, const nlohmann::json& plugin_settings) {
+  WorkerSettings settings = base;
+  if (plugin_settings.is_object()) {
+    overlay_deadlines(plugin_settings.value("deadlines_ms", nlohmann::json::object()), settings.deadlines);
+    overlay_limits(plugin_settings.value("limits", nlohmann::json::object()), settings);
+  }
+  return settings;
+}
+
+WorkerSettings parse_worker_settings(const nlohmann::json& plugin_runtime) {
+  WorkerSettings settings;
+  if (!plugin_runtime.is_object()) {
+    return settings;
+  }
+  if (plugin_runtime.contains("worker") && plugin_runtime["worker"].is_string()) {
+    settings.worker_executable = plugin_runtime["worker"].get<std::string>();
+  }
+  overlay_deadlines(plugin_runtime.value("deadlines_ms", nlohmann::json::object()), settings.deadlines);
+  overlay_limits(plugin_runtime.value("limits", nlohmann::json::object()), settings);
+  settings.crash_limit = plugin_runtime.value("crash_limit", settings.crash_limit);
+  settings.crash_window_ms = plugin_runtime.value("crash_window_s", settings.crash_window_ms / 1000) * 1000;
+  settings.restart_backoff_ms = plugin_runtime.value("restart_backoff_ms", settings.restart_backoff_ms);
+  settings.cancel_grace_ms = plugin_runtime.value("cancel_grace_ms", settings.cancel_grace_ms);
+  return settings;
+}
+
+std::optional<PluginIsolation> parse_default_isolation(const nlohmann::json& plugin_runtime) {
+  if (plugin_runtime.is_object() && plugin_runtime.contains("isolation") && plugin_runtime["isolation"].is_string()) {
+    return parse_isolation(plugin_runtime["isolation"].get<std::string>());
+  }
+  return std::nullopt;
+}
 
 std::string_view plugin_state_name(PluginState state) {
   switch (state) {
@@ -471,57 +581,85 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
     return;
   }
 
-  // RTLD_NODELETE: the code stays mapped after dlclose, so nothing a plugin
-  // made (objects, deleters, thread-locals) can outlive it.
-  const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+  const auto abi_problem = [&](std::uint32_t library_abi) -> std::string {
+    if (std::string problem = check_abi(library_abi); !problem.empty()) {
+      return problem;
+    }
+    if (library_abi != manifest.abi_version) {
+      return fmt::format(
+          "the library reports ABI {} but {} says {}; ship the manifest that was built with "
+          "this library",
+          abi_text(library_abi), manifest_name, manifest.abi);
+    }
+    return {};
+  };
+  const PluginIsolation isolation = library_isolation(manifest, options);
+  library_record.isolation = isolation_name(isolation);
+  std::unique_ptr<RemoteLibraryImage> image;
   boost::dll::shared_library library;
-  boost::dll::fs::error_code load_error;
-  dlerror();  // NOLINT(concurrency-mt-unsafe): plugins load on one thread
-  {
-    // Mapping a library runs its constructors: plugin code.
-    const PluginCallScope in_plugin(file.filename().string(), "load");
-    library.load(boost::dll::fs::path(file.string()), mode, load_error);
-  }
-  if (load_error || !library.is_loaded()) {
-    const char* detail = dlerror();  // NOLINT(concurrency-mt-unsafe)
-    refuse_library(fmt::format("not a loadable shared library ({}); rebuild it as a shared library for this platform",
-                               detail != nullptr ? detail : load_error.message()));
-    return;
+  std::uint32_t library_abi = 0;
+  const crm_library* raw_library = nullptr;
+  if (isolation == PluginIsolation::process) {
+    // The host never maps the library: a worker does, and describes what it holds.
+    OpenedRemoteLibrary opened = open_remote_library(file, options.worker, abi_problem);
+    if (opened.abi_version != 0) {
+      library_record.abi = abi_text(opened.abi_version);
+    }
+    if (!opened.refusal.empty()) {
+      refuse_library(opened.refusal);
+      return;
+    }
+    library_abi = opened.abi_version;
+    image = std::move(opened.image);
+    raw_library = image->library();
+  } else {
+    // RTLD_NODELETE: the code stays mapped after dlclose, so nothing a plugin
+    // made (objects, deleters, thread-locals) can outlive it.
+    const auto mode = static_cast<boost::dll::load_mode::type>(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+    boost::dll::fs::error_code load_error;
+    dlerror();  // NOLINT(concurrency-mt-unsafe): plugins load on one thread
+    {
+      // Mapping a library runs its constructors: plugin code.
+      const PluginCallScope in_plugin(file.filename().string(), "load");
+      library.load(boost::dll::fs::path(file.string()), mode, load_error);
+    }
+    if (load_error || !library.is_loaded()) {
+      const char* detail = dlerror();  // NOLINT(concurrency-mt-unsafe)
+      refuse_library(fmt::format("not a loadable shared library ({}); rebuild it as a shared library for this platform",
+                                 detail != nullptr ? detail : load_error.message()));
+      return;
+    }
   }
 
   try {
-    if (!library.has(CRM_ABI_VERSION_SYMBOL)) {
-      throw Refusal{
-          fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
-                      "CRM_EXPORT_PLUGINS (C++)",
-                      CRM_ABI_VERSION_SYMBOL)};
+    if (!image) {
+      if (!library.has(CRM_ABI_VERSION_SYMBOL)) {
+        throw Refusal{
+            fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
+                        "CRM_EXPORT_PLUGINS (C++)",
+                        CRM_ABI_VERSION_SYMBOL)};
+      }
+      const auto abi_version_fn = library.get<std::uint32_t()>(CRM_ABI_VERSION_SYMBOL);
+      library_abi = call_guarded(CRM_ABI_VERSION_SYMBOL, [&] {
+        const PluginCallScope in_plugin(file.filename().string(), CRM_ABI_VERSION_SYMBOL);
+        return abi_version_fn();
+      });
+      library_record.abi = abi_text(library_abi);
+      if (std::string problem = abi_problem(library_abi); !problem.empty()) {
+        throw Refusal{problem};
+      }
+      if (!library.has(CRM_LIBRARY_SYMBOL)) {
+        throw Refusal{
+            fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
+                        "CRM_EXPORT_PLUGINS (C++)",
+                        CRM_LIBRARY_SYMBOL)};
+      }
+      const auto library_fn = library.get<const crm_library*()>(CRM_LIBRARY_SYMBOL);
+      raw_library = call_guarded(CRM_LIBRARY_SYMBOL, [&] {
+        const PluginCallScope in_plugin(file.filename().string(), CRM_LIBRARY_SYMBOL);
+        return library_fn();
+      });
     }
-    const auto abi_version_fn = library.get<std::uint32_t()>(CRM_ABI_VERSION_SYMBOL);
-    const std::uint32_t library_abi = call_guarded(CRM_ABI_VERSION_SYMBOL, [&] {
-      const PluginCallScope in_plugin(file.filename().string(), CRM_ABI_VERSION_SYMBOL);
-      return abi_version_fn();
-    });
-    library_record.abi = abi_text(library_abi);
-    if (const std::string problem = check_abi(library_abi); !problem.empty()) {
-      throw Refusal{problem};
-    }
-    if (library_abi != manifest.abi_version) {
-      throw Refusal{
-          fmt::format("the library reports ABI {} but {} says {}; ship the manifest that was built with "
-                      "this library",
-                      abi_text(library_abi), manifest_name, manifest.abi)};
-    }
-    if (!library.has(CRM_LIBRARY_SYMBOL)) {
-      throw Refusal{
-          fmt::format("missing entry point {}(); export it with CRM_DEFINE_LIBRARY (C) or "
-                      "CRM_EXPORT_PLUGINS (C++)",
-                      CRM_LIBRARY_SYMBOL)};
-    }
-    const auto library_fn = library.get<const crm_library*()>(CRM_LIBRARY_SYMBOL);
-    const crm_library* raw_library = call_guarded(CRM_LIBRARY_SYMBOL, [&] {
-      const PluginCallScope in_plugin(file.filename().string(), CRM_LIBRARY_SYMBOL);
-      return library_fn();
-    });
     const crm_library contents = read_sized(raw_library, kLibraryMinimumSize, "crm_library", library_abi);
     if (contents.abi_version != library_abi) {
       throw Refusal{fmt::format("crm_library.abi_version {} differs from {}() ({}); build the library with one SDK",
@@ -538,7 +676,7 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
           raw->id != nullptr) {
         compiled_ids.emplace_back(raw->id);
       }
-      load_plugin(file, manifest, raw, options);
+      load_plugin(file, manifest, raw, options, image.get());
     }
     for (const ManifestPlugin& declared : manifest.plugins) {
       if (std::find(compiled_ids.begin(), compiled_ids.end(), declared.id) == compiled_ids.end()) {
@@ -554,13 +692,17 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
   } catch (const Refusal& refusal) {
     refuse_library(refusal.reason);
   }
+  if (image) {
+    images_.push_back(std::move(image));
+  }
 }
 
 void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, const crm_plugin_descriptor* raw,
-                             const PluginHostOptions& options) {
+                             const PluginHostOptions& options, const RemoteLibraryImage* image) {
   PluginRecord record;
   record.file = file;
   record.abi = manifest.abi;
+  record.isolation = isolation_name(image != nullptr ? PluginIsolation::process : PluginIsolation::in_process);
   const std::string manifest_name = fs::path(file).replace_extension(".json").filename().string();
   // Name the plugin in a refusal whenever its descriptor gives away a valid id.
   if (raw != nullptr && raw->struct_size >= offsetof(crm_plugin_descriptor, id) + sizeof(raw->id) &&
@@ -709,11 +851,27 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     ErrorBuffer error;
     crm_plugin_instance* instance = nullptr;
     const std::string& config_text = services->config_text();
-    const crm_status status = call_guarded("create", [&] {
-      const PluginCallScope in_plugin(record.id, "create");
-      return descriptor.create(services->table(), crm_str{config_text.data(), config_text.size()}, &instance,
-                               error.get());
-    });
+    const WorkerSettings worker_settings = worker_settings_for(options.worker, settings);
+    RemotePlugin* remote = nullptr;
+    crm_status status = CRM_STATUS_FATAL;
+    if (image != nullptr) {
+      const std::size_t output_columns = scorer_api ? count_names(scorer_api->output_columns) : 0;
+      auto made = std::make_unique<RemotePlugin>(file, record.id, record.id, worker_settings, output_columns);
+      status = call_guarded("create", [&] {
+        const PluginCallScope in_plugin(record.id, "create");
+        return made->create(services->table(), config_text, error.get());
+      });
+      if (status == CRM_STATUS_OK) {
+        remote = made.release();
+        instance = remote->as_instance();
+      }
+    } else {
+      status = call_guarded("create", [&] {
+        const PluginCallScope in_plugin(record.id, "create", worker_settings.deadlines.create_ms);
+        return descriptor.create(services->table(), crm_str{config_text.data(), config_text.size()}, &instance,
+                                 error.get());
+      });
+    }
     if (status != CRM_STATUS_OK) {
       if (instance != nullptr) {
         const PluginCallScope in_plugin(record.id, "destroy");
@@ -728,6 +886,8 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     plugin->connector_api_ = connector_api;
     plugin->channel_api_ = channel_api;
     plugin->instance_ = InstanceHandle(&plugin->descriptor_, instance);
+    plugin->remote_ = remote;
+    plugin->deadlines_ = worker_settings.deadlines;
     logger_.log(LogLevel::debug, "host",
                 fmt::format("loaded {} '{}' {} from {}", record.kind, record.id, record.version, file.string()));
     plugins_.push_back(std::move(plugin));

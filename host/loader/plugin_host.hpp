@@ -18,6 +18,7 @@
 #include "crm/plugin.hpp"
 #include "loader/host_services.hpp"
 #include "loader/manifest.hpp"
+#include "loader/remote_plugin.hpp"
 #include "scoring/value_class.hpp"
 
 namespace crm::host {
@@ -27,6 +28,16 @@ namespace crm::host {
 enum class PluginState { loaded, refused, disabled, unconfigured };
 std::string_view plugin_state_name(PluginState state);
 
+// Where a plugin's code runs: in a crmhost-plugin-worker process of its own (a crash, a hang or a leak
+// there ends the worker, not the host), or in the host's process (no cost per call, no protection).
+enum class PluginIsolation { process, in_process };
+std::string_view isolation_name(PluginIsolation isolation);
+std::optional<PluginIsolation> parse_isolation(std::string_view name);
+
+// Whether `plugin_id` is one of the plugins built with crmhost (plugins/ and connectors/ of its source):
+// those run in the host's process unless configured otherwise, every other plugin in a worker.
+bool is_bundled_plugin(std::string_view plugin_id);
+
 // One line of `crmhost plugins`: a plugin found, and what became of it.
 struct PluginRecord {
   std::string id;       // "" when the library could not tell
@@ -35,7 +46,8 @@ struct PluginRecord {
   std::string abi;      // "MAJOR.MINOR" the library was built with, "" when unknown
   std::filesystem::path file;
   PluginState state = PluginState::refused;
-  std::string reason;  // why refused or disabled: what is wrong; what would fix it
+  std::string reason;     // why refused or disabled: what is wrong; what would fix it
+  std::string isolation;  // "process" or "in_process" once the library was opened, "" before
 };
 
 // A plugin that passed every check and has a live instance.
@@ -71,6 +83,16 @@ class LoadedPlugin {
   // Why the host stopped using the plugin, or nullopt while it is in use.
   [[nodiscard]] std::optional<std::string> stopped_reason() const;
 
+  // The worker side of a process-isolated plugin (owned by the instance), or nullptr in-process.
+  [[nodiscard]] const RemotePlugin* remote() const { return remote_; }
+  // How long a call of each kind may take: a worker is stopped past it; an in-process call past it
+  // ends the host, naming the plugin (plugin_call_guard.hpp), since nothing else can stop it.
+  [[nodiscard]] const CallDeadlines& deadlines() const { return deadlines_; }
+  // `deadline_ms` for the in-process watchdog (PluginCallScope), 0 for a plugin whose worker keeps its deadlines.
+  [[nodiscard]] std::int64_t watchdog_ms(std::int64_t deadline_ms) const {
+    return remote_ != nullptr ? 0 : deadline_ms;
+  }
+
  private:
   friend class PluginHost;
   PluginRecord record_;
@@ -80,6 +102,8 @@ class LoadedPlugin {
   std::optional<crm_channel_api> channel_api_;
   std::unique_ptr<PluginServices> services_;
   InstanceHandle instance_;
+  RemotePlugin* remote_ = nullptr;
+  CallDeadlines deadlines_;
   std::mutex call_mutex_;
   mutable std::mutex stopped_mutex_;
   std::optional<std::string> stopped_reason_;
@@ -106,6 +130,11 @@ struct PluginHostOptions {
   // group or others, or owned by another user. When false (the default) such a plugin is refused, as
   // sshd's StrictModes refuses such key files.
   bool allow_writable_plugins = false;
+  // Settings of plugin workers (plugin_runtime), before each plugin's own deadlines_ms and limits.
+  WorkerSettings worker;
+  // Isolation of plugins whose settings do not choose one; nullopt: in_process for the plugins built
+  // with crmhost (is_bundled_plugin), process for every other.
+  std::optional<PluginIsolation> default_isolation;
   // false: check every plugin up to its create call but do not create it
   // (`crmhost config check`); the records say loaded, plugins() stays empty.
   bool create_instances = true;
@@ -149,8 +178,9 @@ class PluginHost {
   // `folder_problem`: why the library's folder makes it unsafe to load, or "".
   void load_library(const std::filesystem::path& file, const PluginHostOptions& options,
                     const std::string& folder_problem);
+  // `image`: the library's descriptors as its worker described them, when it runs in one.
   void load_plugin(const std::filesystem::path& file, const Manifest& manifest, const crm_plugin_descriptor* raw,
-                   const PluginHostOptions& options);
+                   const PluginHostOptions& options, const RemoteLibraryImage* image);
   void refuse(PluginRecord record, std::string reason);
 
   Logger& logger_;
@@ -158,8 +188,18 @@ class PluginHost {
   PluginStateStore& state_;
   const std::atomic<bool>& cancelled_;
   std::vector<PluginRecord> records_;
+  // Before plugins_: the plugins' descriptors point into these images, so they go last.
+  std::vector<std::unique_ptr<RemoteLibraryImage>> images_;
   std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
 };
+
+// The worker settings of one plugin: `base` with the plugin's own "deadlines_ms" and "limits"
+// (its section of the "plugins" configuration) on top.
+WorkerSettings worker_settings_for(const WorkerSettings& base, const nlohmann::json& plugin_settings);
+// The "plugin_runtime" section of the host configuration (validated by its schema) as worker
+// settings, and the default isolation it names.
+WorkerSettings parse_worker_settings(const nlohmann::json& plugin_runtime);
+std::optional<PluginIsolation> parse_default_isolation(const nlohmann::json& plugin_runtime);
 
 // The default plugin directory: `../plugins` relative to the running executable.
 std::filesystem::path default_plugin_dir();

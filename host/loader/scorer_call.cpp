@@ -54,13 +54,24 @@ void build_view(const FeatureBatch& batch, InputView& view) {
                 view.names.data(),       view.columns.data(), batch.as_of_ms};
 }
 
+std::int64_t deadline_of(const LoadedPlugin& scorer, std::string_view call_name) {
+  const CallDeadlines& deadlines = scorer.deadlines();
+  if (call_name == "score") {
+    return scorer.watchdog_ms(deadlines.score_ms);
+  }
+  if (call_name == "train") {
+    return scorer.watchdog_ms(deadlines.train_ms);
+  }
+  return scorer.watchdog_ms(deadlines.model_ms);
+}
+
 template <class Call>
 void call_scorer(LoadedPlugin& scorer, const char* call_name, const char* what, Call&& call) {
   ErrorBuffer error;
   crm_status status = CRM_STATUS_FATAL;
   {
     const auto lock = scorer.call_lock();
-    const PluginCallScope in_plugin(scorer.id(), call_name);
+    const PluginCallScope in_plugin(scorer.id(), call_name, deadline_of(scorer, call_name));
     try {
       status = call(error.get());
     } catch (...) {
@@ -109,7 +120,7 @@ std::string train_scorer(LoadedPlugin& scorer, const FeatureBatch& batch, const 
     ErrorBuffer error;
     {
       const auto lock = scorer.call_lock();
-      const PluginCallScope in_plugin(scorer.id(), "save_model");
+      const PluginCallScope in_plugin(scorer.id(), "save_model", scorer.watchdog_ms(scorer.deadlines().model_ms));
       status = api.save_model(scorer.instance(), scorer.host_table(), &out, error.get());
     }
     if (status == CRM_STATUS_OK) {

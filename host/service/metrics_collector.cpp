@@ -42,7 +42,19 @@ MetricsCollector::MetricsCollector()
                                             "Alerts open and not acknowledged after their response deadline.")),
       outbox_messages_(registry_.gauge("crm_outbox_messages",
                                        "Notifications in the outbox waiting to be sent (pending) or given up (dead).",
-                                       {"state"})) {
+                                       {"state"})),
+      plugin_worker_running_(registry_.gauge(
+          "crm_plugin_worker_running", "1 while a process-isolated plugin has a worker up, by plugin.", {"plugin"})),
+      plugin_worker_failures_(registry_.gauge(
+          "crm_plugin_worker_failures",
+          "Calls that ended a plugin's worker (crash, deadline, ignored cancellation) since the service started.",
+          {"plugin"})),
+      plugin_worker_restarts_(registry_.gauge("crm_plugin_worker_restarts",
+                                              "Workers started again after a failure since the service started.",
+                                              {"plugin"})),
+      plugin_disabled_(registry_.gauge("crm_plugin_disabled",
+                                       "1 when a plugin was disabled for a run after too many worker failures.",
+                                       {"plugin"})) {
   // The store's gauges exist before the first scrape reads them: a scrape shows 0, not nothing.
   alerts_past_deadline_.with({});
   outbox_messages_.with({"pending"});
@@ -111,6 +123,12 @@ std::string MetricsCollector::scrape(Store& store, std::int64_t now_ms) {
   alerts_past_deadline_.with({}).set(static_cast<double>(readings.alerts_past_deadline));
   outbox_messages_.with({"pending"}).set(static_cast<double>(readings.outbox_pending));
   outbox_messages_.with({"dead"}).set(static_cast<double>(readings.outbox_dead));
+  for (const PluginRuntimeStatus& plugin : plugin_runtime_statuses()) {
+    plugin_worker_running_.with({plugin.plugin}).set(plugin.running ? 1 : 0);
+    plugin_worker_failures_.with({plugin.plugin}).set(plugin.failures);
+    plugin_worker_restarts_.with({plugin.plugin}).set(plugin.restarts);
+    plugin_disabled_.with({plugin.plugin}).set(plugin.disabled_reason ? 1 : 0);
+  }
   return registry_.render();
 }
 

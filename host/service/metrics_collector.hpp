@@ -7,6 +7,7 @@
 
 #include "core/metrics.hpp"
 #include "loader/plugin_call_guard.hpp"
+#include "loader/remote_plugin.hpp"
 #include "store/store.hpp"
 #include "sync/sync_engine.hpp"
 
@@ -74,6 +75,10 @@ class MetricsCollector final : public PluginCallObserver {
   GaugeFamily& alerts_open_;
   GaugeFamily& alerts_past_deadline_;
   GaugeFamily& outbox_messages_;
+  GaugeFamily& plugin_worker_running_;
+  GaugeFamily& plugin_worker_failures_;
+  GaugeFamily& plugin_worker_restarts_;
+  GaugeFamily& plugin_disabled_;
   std::mutex scrape_mutex_;
   bool installed_ = false;
 };

@@ -68,7 +68,7 @@ crm_status call_connector(LoadedPlugin& connector, const char* what, crm_batch& 
   ErrorBuffer error;
   crm_status status = CRM_STATUS_FATAL;
   const auto lock = connector.call_lock();
-  const PluginCallScope in_plugin(connector.id(), what);
+  const PluginCallScope in_plugin(connector.id(), what, connector.watchdog_ms(connector.deadlines().fetch_ms));
   try {
     status = call(error.get());
   } catch (...) {
@@ -169,7 +169,11 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
     std::vector<RejectedRecord> rejected;
     try {
       Transaction transaction(store_.database());
-      summary.counts += writer.write(batch.sets, batch.set_count, rejected);
+      {
+        // The records still belong to the plugin: a lie in them (a count past its array) faults here.
+        const PluginCallScope reading_batch(connector.id(), "fetch (the host reading the batch it returned)");
+        summary.counts += writer.write(batch.sets, batch.set_count, rejected);
+      }
       const std::int64_t now_ms = clock_.now_ms();
       for (const BadRecord& bad : bad_records.records()) {
         store_.quarantine(connector.id(), bad.raw_record, bad.reason, now_ms);
@@ -246,7 +250,10 @@ RetrySummary SyncEngine::retry_quarantine(LoadedPlugin& connector) {
       std::vector<RejectedRecord> rejected;
       {
         Transaction transaction(store_.database());
-        writer.write(batch.sets, batch.set_count, rejected);
+        {
+          const PluginCallScope reading_batch(connector.id(), "reprocess (the host reading the batch it returned)");
+          writer.write(batch.sets, batch.set_count, rejected);
+        }
         if (rejected.empty()) {
           store_.mark_reprocessed(entry.id, clock_.now_ms());
           transaction.commit();

@@ -59,6 +59,7 @@ class SyncHarness {
     options.plugin_dirs = directories;
     options.plugin_settings = settings;
     options.environment = environment_of(std::move(environment));
+    options.default_isolation = test_isolation();
     host_->load(options);
     LoadedPlugin* plugin = host_->find(id);
     if (plugin == nullptr) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -8,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -46,6 +48,16 @@ class CapturedLog {
   std::vector<std::string> lines_;
 };
 
+// The isolation the test suite loads plugins with unless a test chooses: in the
+// host's process, or, when ctest runs the ".isolated" variant of a test
+// (CRM_TEST_ISOLATION=process), every plugin in a worker process: the same
+// tests then prove a plugin behaves alike in both.
+inline PluginIsolation test_isolation() {
+  const char* chosen = std::getenv("CRM_TEST_ISOLATION");  // NOLINT(concurrency-mt-unsafe)
+  return chosen != nullptr && std::string_view(chosen) == "process" ? PluginIsolation::process
+                                                                    : PluginIsolation::in_process;
+}
+
 // A host for tests: a manual clock, a logger that keeps its lines, memory
 // for checkpoints and quarantine, and the real loader.
 class TestHost {
@@ -66,6 +78,7 @@ class TestHost {
     options.environment = environment_of(std::move(environment));
     // As crmhost does: a scorer needing a feature the host does not compute is refused.
     options.available_features = feature_names(FeatureSettings{});
+    options.default_isolation = test_isolation();
     return load(options);
   }
 

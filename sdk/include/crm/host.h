@@ -4,8 +4,14 @@
  * The host passes a `const crm_host*` to every plugin call. The table and its
  * context are borrowed for the duration of that call only: a plugin must not
  * keep the pointer, nor call it from another thread after the call returned.
- * The next call hands it again. This is what lets a later host run a plugin
- * in a process of its own with the very same SDK.
+ * The next call hands it again. This is what lets the host run a plugin in
+ * a process of its own (crmhost-plugin-worker, "isolation": "process") with
+ * the very same SDK and binary: there every service below is answered by the
+ * host over a socket, for this plugin only, and is_cancelled reads a flag in
+ * memory shared with the host. A plugin cannot tell the two modes apart,
+ * except that a crash, a hang past the call's deadline or running out of
+ * memory ends only its own process, and that getenv() sees a clean
+ * environment (secrets come through secret_get).
  *
  * Every service takes the table's `context` as its first argument. Every
  * service may be called from the thread the host called the plugin on, and

@@ -698,12 +698,16 @@ TEST_F(CrmhostCli, ScorerCommandsExit4WhenAScorerTheyNeedIsRefused) {
   }
 }
 
+// In the host's process (isolation in_process), a plugin that ends the process ends the host, named.
+constexpr const char* kInProcess = R"({"plugin_runtime": {"isolation": "in_process"}})";
+
 TEST_F(CrmhostCli, APluginThatExitsWhileBeingCreatedEndsTheHostWithCode7NamingIt) {
   const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "exits_in_create"}});
+  const fs::path config = write("in-process.json", kInProcess);
   for (const char* command : {"plugins", "run", "plugins --json"}) {
     const Outcome outcome =
-        run_host(dir_, fmt::format("--db '{}' --plugin-dir '{}' {}", testing::store_locator(dir_ / "crm.db"),
-                                   folder.string(), command));
+        run_host(dir_, fmt::format("--config '{}' --db '{}' --plugin-dir '{}' {}", config.string(),
+                                   testing::store_locator(dir_ / "crm.db"), folder.string(), command));
     EXPECT_EQ(outcome.exit_code, kExitPluginEnded) << command;
     EXPECT_NE(outcome.err.find("crmhost: plugin 'exits_in_create' ended the process during its create call"),
               std::string::npos)
@@ -715,7 +719,9 @@ TEST_F(CrmhostCli, APluginThatCrashesInACallDiesWithTheSignalAfterNamingThePlugi
   const std::string db = scoring_store(dir_);
   const fs::path folder =
       plugin_folder(dir_, {{kProcessEnders, "segfaults_in_score"}, {kProcessEnders, "aborts_in_fetch"}});
-  const std::string base = fmt::format("--db '{}' --no-default-plugin-dir --plugin-dir '{}'", db, folder.string());
+  const fs::path config = write("in-process.json", kInProcess);
+  const std::string base = fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}'",
+                                       config.string(), db, folder.string());
   Outcome outcome = run_host(dir_, base + " score --as-of 2023-12-01");
   EXPECT_EQ(outcome.term_signal, SIGSEGV) << outcome.exit_code << outcome.err;
   EXPECT_NE(outcome.err.find("crmhost: plugin 'segfaults_in_score' crashed with SIGSEGV (invalid memory access) during "
@@ -725,6 +731,64 @@ TEST_F(CrmhostCli, APluginThatCrashesInACallDiesWithTheSignalAfterNamingThePlugi
   outcome = run_host(dir_, base + " sync");
   EXPECT_EQ(outcome.term_signal, SIGABRT) << outcome.exit_code << outcome.err;
   EXPECT_NE(outcome.err.find("crmhost: plugin 'aborts_in_fetch' crashed with SIGABRT (abort) during its fetch call"),
+            std::string::npos)
+      << outcome.err;
+}
+
+TEST_F(CrmhostCli, InAWorkerACrashingPluginEndsItsWorkerNotTheHostAndTheCommandExits4NamingIt) {
+  const std::string db = scoring_store(dir_);
+  const fs::path folder = plugin_folder(
+      dir_,
+      {{kProcessEnders, "segfaults_in_score"}, {kProcessEnders, "aborts_in_fetch"}, {CRM_PLUGIN_DIR, "scorer_rfm"}});
+  // Plugins not built with crmhost run in a worker by default; sync retries quickly here.
+  const fs::path config = write("crmhost.json", R"({"sync": {"initial_backoff_ms": 10, "max_backoff_ms": 20}})");
+  const std::string base = fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}'",
+                                       config.string(), db, folder.string());
+  Outcome outcome = run_host(dir_, base + " score --as-of 2023-12-01 --json");
+  EXPECT_EQ(outcome.exit_code, kExitPartial) << outcome.err;
+  EXPECT_NE(outcome.err.find("plugin 'segfaults_in_score' crashed in score: its worker ended, killed by signal 11 "
+                             "(SIGSEGV)"),
+            std::string::npos)
+      << outcome.err;
+  // The run went on: the other scorer's scores are stored.
+  const auto scored = nlohmann::json::parse(outcome.out, nullptr, false);
+  ASSERT_TRUE(scored.is_object()) << outcome.out;
+  EXPECT_NE(outcome.out.find("scorer_rfm"), std::string::npos) << outcome.out;
+
+  outcome = run_host(dir_, base + " sync");
+  EXPECT_EQ(outcome.exit_code, kExitPartial) << outcome.err;
+  EXPECT_NE(outcome.err.find("plugin 'aborts_in_fetch' crashed in fetch: its worker ended, killed by signal 6 "
+                             "(SIGABRT)"),
+            std::string::npos)
+      << outcome.err;
+  EXPECT_NE(outcome.err.find("disabled for the rest of this run after 3 failures"), std::string::npos) << outcome.err;
+}
+
+TEST_F(CrmhostCli, AnInProcessPluginPastItsDeadlineEndsTheHostWithCode9NamingIt) {
+  const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "misbehaving_connector"}});
+  const fs::path config = write("crmhost.json", R"({"plugins": {"misbehaving_connector": {
+      "isolation": "in_process", "deadlines_ms": {"fetch": 700}, "config": {"does": "hang"}}}})");
+  const Outcome outcome =
+      run_host(dir_, fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}' sync",
+                                 config.string(), testing::store_locator(dir_ / "crm.db"), folder.string()));
+  EXPECT_EQ(outcome.exit_code, kExitPluginHung) << outcome.err;
+  EXPECT_NE(outcome.err.find("crmhost: plugin 'misbehaving_connector' did not return from its fetch call within its "
+                             "deadline of 700 ms"),
+            std::string::npos)
+      << outcome.err;
+}
+
+TEST_F(CrmhostCli, InAWorkerAHungPluginIsStoppedAtItsDeadlineAndTheCommandFinishes) {
+  const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "misbehaving_connector"}});
+  const fs::path config = write("crmhost.json", R"({"plugins": {"misbehaving_connector": {
+      "deadlines_ms": {"fetch": 300}, "config": {"does": "hang"}}},
+      "sync": {"initial_backoff_ms": 10, "max_backoff_ms": 20}})");
+  const Outcome outcome =
+      run_host(dir_, fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}' sync",
+                                 config.string(), testing::store_locator(dir_ / "crm.db"), folder.string()));
+  EXPECT_EQ(outcome.exit_code, kExitPartial) << outcome.err;
+  EXPECT_NE(outcome.err.find("plugin 'misbehaving_connector' did not finish fetch within its deadline of 300 ms; its "
+                             "worker was stopped"),
             std::string::npos)
       << outcome.err;
 }
@@ -813,6 +877,26 @@ TEST_F(CrmhostCli, SigtermEndsWith143AndCtrlCWith130) {
       "--plugin-dir", folder.string(), "sync"};
   EXPECT_EQ(exit_code_after_signal(arguments, "retrying in", SIGTERM), kExitTerminated);
   EXPECT_EQ(exit_code_after_signal(arguments, "retrying in", SIGINT), kExitCancelled);
+}
+
+TEST_F(CrmhostCli, StopSignalsEndAHungPluginCallAfterTheGraceInBothIsolations) {
+  const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "misbehaving_connector"}});
+  for (const char* isolation : {"in_process", "process"}) {
+    const fs::path config = write(fmt::format("{}.json", isolation), fmt::format(R"({{
+        "plugin_runtime": {{"cancel_grace_ms": 300}},
+        "plugins": {{"misbehaving_connector": {{"isolation": "{}", "config": {{"does": "hang"}}}}}}}})",
+                                                                                 isolation));
+    const std::vector<std::string> arguments = {"--config",
+                                                config.string(),
+                                                "--db",
+                                                testing::store_locator(dir_ / fmt::format("{}.db", isolation)),
+                                                "--no-default-plugin-dir",
+                                                "--plugin-dir",
+                                                folder.string(),
+                                                "sync"};
+    EXPECT_EQ(exit_code_after_signal(arguments, "misbehaving: about to hang", SIGTERM), kExitTerminated) << isolation;
+    EXPECT_EQ(exit_code_after_signal(arguments, "misbehaving: about to hang", SIGINT), kExitCancelled) << isolation;
+  }
 }
 
 TEST_F(CrmhostCli, HelpListsEveryExitCodeAndTheReadmeTheSame) {

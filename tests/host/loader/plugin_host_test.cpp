@@ -322,6 +322,7 @@ TEST_F(PluginHostTest, SettingsForAnUnknownPluginIdAreAnErrorWhenAskedAsCrmhostD
   dir_.add_good();
   dir_.add_good("scorer_example_cpp");
   PluginHostOptions options;
+  options.default_isolation = testing::test_isolation();
   options.plugin_dirs = {dir_.path()};
   options.unknown_plugin_ids_are_errors = true;
   options.plugin_settings = {{"scorer_example_cp", {{"enabled", false}}},
@@ -367,6 +368,8 @@ TEST_F(PluginHostTest, PluginFilesOrFoldersOtherUsersCanWriteAreRefusedUnlessAll
   const auto load_with = [&](bool allow) {
     testing::TestHost host;
     PluginHostOptions options;
+    options.default_isolation = testing::test_isolation();
+    options.default_isolation = testing::test_isolation();
     options.plugin_dirs = {dir_.path()};
     options.allow_writable_plugins = allow;
     host.load(options);
@@ -511,6 +514,7 @@ TEST_F(PluginHostTest, CheckpointsPersistAcrossInstancesOfTheSameStore) {
   Logger quiet_logger(test_.clock(), LogLevel::error, [](std::string_view) {});
   PluginHost second(quiet_logger, test_.clock(), test_.state(), test_.cancelled());
   PluginHostOptions options;
+  options.default_isolation = testing::test_isolation();
   options.plugin_dirs = {dir_.path()};
   options.plugin_settings = settings;
   options.environment = [](const std::string&) { return std::optional<std::string>(kToken); };
@@ -522,6 +526,7 @@ TEST_F(PluginHostTest, ScorerNeedingAFeatureTheHostDoesNotComputeIsRefusedUnless
   dir_.add_good("scorer_example_cpp");
   dir_.add_good();
   PluginHostOptions options;
+  options.default_isolation = testing::test_isolation();
   options.plugin_dirs = {dir_.path()};
   options.available_features = {"recency_days", "days_since_login"};
   test_.load(options);
@@ -611,7 +616,7 @@ TEST_F(PluginHostTest, APluginThatExitsInCreateEndsTheProcessWithTheChosenCodeNa
   EXPECT_EXIT(
       {
         install_plugin_fault_reporting(7);
-        load();
+        load({{"exits_in_create", {{"isolation", "in_process"}}}});
       },
       ::testing::ExitedWithCode(7), "crmhost: plugin 'exits_in_create' ended the process during its create call");
 }
@@ -621,6 +626,7 @@ TEST_F(PluginHostTest, ACheckWithoutInstancesValidatesEveryPluginButCreatesNone)
   dir_.add(kProcessEnders, "exits_in_create");
   dir_.add_good();
   PluginHostOptions options;
+  options.default_isolation = testing::test_isolation();
   options.plugin_dirs = {dir_.path()};
   options.plugin_settings = {{"scorer_example_c", {{"config", {{"max_recency_days", -1}}}}}};
   options.create_instances = false;

@@ -1,0 +1,297 @@
+// Plugins in a worker process: real misbehaving plugins (tests/fixtures/plugins/misbehaving_*)
+// crash, abort, exit, hang, run out of memory and lie, and the host survives each, names the
+// plugin, the call and the cause, restarts the worker, and disables the plugin after too many.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "loader/channel_call.hpp"
+#include "loader/plugin_host.hpp"
+#include "loader/scorer_call.hpp"
+#include "support/sync_harness.hpp"
+#include "support/test_database.hpp"
+#include "support/test_host.hpp"
+
+namespace crm::host {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kProcessEnders = fs::path(CRM_TEST_PLUGIN_DIR) / "process-enders";
+
+class IsolationTest : public ::testing::Test {
+ protected:
+  IsolationTest() {
+    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / fmt::format("crm-isolation-{}-{}", test->name(), ::getpid());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "plugins");
+  }
+  ~IsolationTest() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  void add(const fs::path& from, const std::string& name) {
+    fs::copy_file(from / (name + ".so"), dir_ / "plugins" / (name + ".so"));
+    fs::copy_file(from / (name + ".json"), dir_ / "plugins" / (name + ".json"));
+  }
+
+  LoadedPlugin& load(const std::string& id, const nlohmann::json& config, WorkerSettings worker = {},
+                     nlohmann::json extra_settings = nlohmann::json::object()) {
+    PluginHostOptions options;
+    options.plugin_dirs = {dir_ / "plugins"};
+    nlohmann::json settings = extra_settings;
+    settings["config"] = config;
+    options.plugin_settings = {{id, settings}};
+    options.default_isolation = PluginIsolation::process;
+    options.worker = std::move(worker);
+    host_.load(options);
+    LoadedPlugin* plugin = host_.host().find(id);
+    if (plugin == nullptr) {
+      ADD_FAILURE() << id << " did not load: " << (host_.record(id) ? host_.record(id)->reason : "no record");
+      throw std::runtime_error("not loaded");
+    }
+    return *plugin;
+  }
+
+  static FeatureBatch two_customers() {
+    FeatureBatch batch;
+    batch.customer_ids = {"c1", "c2"};
+    return batch;
+  }
+
+  // The message of the PluginCallError a scoring call throws, and its status.
+  static std::pair<crm_status, std::string> score_failure(LoadedPlugin& scorer) {
+    try {
+      score_batch(scorer, two_customers(), false);
+    } catch (const PluginCallError& e) {
+      return {e.status(), e.what()};
+    }
+    return {CRM_STATUS_OK, ""};
+  }
+
+  static std::string contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos ? "" : fmt::format("'{}' is not in '{}'", part, text);
+  }
+
+  fs::path dir_;
+  testing::TestHost host_;
+};
+
+TEST_F(IsolationTest, PluginsNotBuiltWithTheProductRunInAWorkerByDefaultAndTheProductsInTheHost) {
+  add(kProcessEnders, "misbehaving_scorer");
+  add(CRM_PLUGIN_DIR, "scorer_example_c");
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_ / "plugins"};
+  host_.load(options);
+  ASSERT_NE(host_.record("misbehaving_scorer"), nullptr);
+  EXPECT_EQ(host_.record("misbehaving_scorer")->isolation, "process");
+  EXPECT_NE(host_.host().find("misbehaving_scorer")->remote(), nullptr);
+  EXPECT_EQ(host_.record("scorer_example_c")->isolation, "in_process");
+  EXPECT_EQ(host_.host().find("scorer_example_c")->remote(), nullptr);
+}
+
+TEST_F(IsolationTest, AScorerScoresTheSameInAWorkerAsInTheHost) {
+  add(CRM_PLUGIN_DIR, "scorer_rfm");
+  FeatureBatch batch;
+  batch.customer_ids = {"a", "b", "c"};
+  batch.feature_names = {"recency_days", "frequency_365d", "monetary_365d"};
+  batch.columns = {{3, 40, 400}, {12, 2, 0}, {5000, 80, 0}};
+  batch.as_of_ms = testing::TestHost::kStartMs;
+  testing::TestHost in_host;
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_ / "plugins"};
+  options.default_isolation = PluginIsolation::in_process;
+  in_host.load(options);
+  LoadedPlugin* local = in_host.host().find("scorer_rfm");
+  ASSERT_NE(local, nullptr);
+  LoadedPlugin& isolated = load("scorer_rfm", nlohmann::json::object());
+  ASSERT_NE(isolated.remote(), nullptr);
+  const ScoreResult expected = score_batch(*local, batch, true);
+  const ScoreResult got = score_batch(isolated, batch, true);
+  EXPECT_EQ(got.scores, expected.scores);
+  EXPECT_EQ(got.reasons, expected.reasons);
+  EXPECT_EQ(got.output_columns, expected.output_columns);
+  EXPECT_EQ(got.contributions, expected.contributions);
+}
+
+TEST_F(IsolationTest, BatchesCrossInSharedMemoryAndTheWorkerHoldsNoSecretOfTheHost) {
+  add(kProcessEnders, "misbehaving_scorer");
+  ::setenv("CRM_TEST_HOST_SECRET", "s3cr3t-of-the-host", 1);
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "ok"}});
+  score_batch(scorer, two_customers(), false);
+  const pid_t worker = scorer.remote()->status().pid;
+  ASSERT_GT(worker, 0);
+  std::ifstream maps(fmt::format("/proc/{}/maps", worker));
+  const std::string mapped((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(contains(mapped, "/memfd:crm-plugin"), "");
+  std::ifstream environ(fmt::format("/proc/{}/environ", worker));
+  const std::string variables((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(variables.find("s3cr3t-of-the-host"), std::string::npos);
+  EXPECT_EQ(variables.find("CRM_TEST_HOST_SECRET"), std::string::npos);
+  ::unsetenv("CRM_TEST_HOST_SECRET");
+}
+
+TEST_F(IsolationTest, ASegfaultEndsTheWorkerNotTheHostAndNamesThePluginTheCallAndTheSignal) {
+  add(kProcessEnders, "misbehaving_scorer");
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "segfault"}});
+  const auto [status, message] = score_failure(scorer);
+  EXPECT_EQ(status, CRM_STATUS_RETRIABLE);
+  EXPECT_EQ(contains(message,
+                     "plugin 'misbehaving_scorer' crashed in score: its worker ended, killed by signal 11 "
+                     "(SIGSEGV)"),
+            "");
+  EXPECT_EQ(scorer.remote()->status().crashes, 1);
+}
+
+TEST_F(IsolationTest, AbortAndExitEndTheWorkerWithTheirCause) {
+  add(kProcessEnders, "misbehaving_scorer");
+  LoadedPlugin& aborts = load("misbehaving_scorer", {{"does", "abort"}});
+  EXPECT_EQ(contains(score_failure(aborts).second, "killed by signal 6 (SIGABRT)"), "");
+  testing::TestHost second;
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_ / "plugins"};
+  options.plugin_settings = {{"misbehaving_scorer", {{"config", {{"does", "exit"}}}}}};
+  options.default_isolation = PluginIsolation::process;
+  second.load(options);
+  ASSERT_NE(second.host().find("misbehaving_scorer"), nullptr);
+  EXPECT_EQ(contains(score_failure(*second.host().find("misbehaving_scorer")).second,
+                     "crashed in score: its worker ended, exit code 3"),
+            "");
+}
+
+TEST_F(IsolationTest, RunningOutOfMemoryUnderTheWorkersLimitEndsTheWorkerOnly) {
+  add(kProcessEnders, "misbehaving_scorer");
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "oom"}}, {}, {{"limits", {{"memory_mb", 256}}}});
+  const auto [status, message] = score_failure(scorer);
+  EXPECT_EQ(status, CRM_STATUS_RETRIABLE);
+  EXPECT_EQ(contains(message, "plugin 'misbehaving_scorer' crashed in score: its worker ended"), "");
+  EXPECT_EQ(contains(message, "(its memory limit is 256 MB)"), "");
+}
+
+TEST_F(IsolationTest, ACrashedWorkerIsReplacedAndTheNextCallIsAnswered) {
+  add(kProcessEnders, "misbehaving_scorer");
+  const fs::path once = dir_ / "crashed-once";
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "segfault"}, {"once_file", once.string()}});
+  EXPECT_EQ(score_failure(scorer).first, CRM_STATUS_RETRIABLE);
+  const ScoreResult result = score_batch(scorer, two_customers(), false);
+  EXPECT_EQ(result.scores, (std::vector<double>{50.0, 50.0}));
+  EXPECT_EQ(scorer.remote()->status().restarts, 1);
+  EXPECT_TRUE(scorer.remote()->status().running);
+}
+
+TEST_F(IsolationTest, AfterTooManyCrashesInAWindowThePluginIsDisabledAndNoWorkerStartsAgain) {
+  add(kProcessEnders, "misbehaving_scorer");
+  WorkerSettings worker;
+  worker.crash_limit = 3;
+  worker.restart_backoff_ms = 1;
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "segfault"}}, worker);
+  EXPECT_EQ(score_failure(scorer).first, CRM_STATUS_RETRIABLE);
+  EXPECT_EQ(score_failure(scorer).first, CRM_STATUS_RETRIABLE);
+  const auto [status, message] = score_failure(scorer);
+  EXPECT_EQ(status, CRM_STATUS_FATAL);
+  EXPECT_EQ(contains(message,
+                     "disabled for the rest of this run after 3 failures within 600 s; the last: plugin "
+                     "'misbehaving_scorer' crashed in score"),
+            "");
+  EXPECT_EQ(score_failure(scorer).first, CRM_STATUS_FATAL);
+  EXPECT_EQ(scorer.remote()->status().crashes, 3);
+  EXPECT_EQ(scorer.remote()->status().restarts, 2);
+  EXPECT_FALSE(scorer.remote()->status().running);
+}
+
+TEST_F(IsolationTest, AHungCallPassesItsDeadlineAndItsWorkerIsStopped) {
+  add(kProcessEnders, "misbehaving_scorer");
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "hang"}}, {}, {{"deadlines_ms", {{"score", 300}}}});
+  const auto started = std::chrono::steady_clock::now();
+  const auto [status, message] = score_failure(scorer);
+  EXPECT_EQ(status, CRM_STATUS_RETRIABLE);
+  EXPECT_EQ(contains(message,
+                     "plugin 'misbehaving_scorer' did not finish score within its deadline of 300 ms; its "
+                     "worker was stopped"),
+            "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+}
+
+TEST_F(IsolationTest, AConnectorIgnoringCancellationIsStoppedAfterTheGrace) {
+  add(kProcessEnders, "misbehaving_connector");
+  testing::SyncHarness sync(dir_ / "crm.db");
+  LoadedPlugin& connector = sync.load(
+      {dir_ / "plugins"}, {{"misbehaving_connector", {{"isolation", "process"}, {"config", {{"does", "hang"}}}}}},
+      "misbehaving_connector");
+  ASSERT_NE(connector.remote(), nullptr);
+  std::thread stopper([&sync] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    sync.cancelled().store(true);
+  });
+  const SyncSummary summary = sync.sync(connector);
+  stopper.join();
+  EXPECT_EQ(summary.status, "cancelled") << summary.message;
+  EXPECT_EQ(connector.remote()->status().crashes, 1);
+  EXPECT_EQ(contains(connector.remote()->status().last_failure,
+                     "did not stop fetch within 5000 ms of the run being cancelled; its worker was stopped"),
+            "");
+}
+
+TEST_F(IsolationTest, LyingBatchesEndAsFailuresOfTheConnectorNeverOfTheHost) {
+  add(kProcessEnders, "misbehaving_connector");
+  const std::vector<std::pair<std::string, std::string>> lies = {
+      {"lie_pointer", "crashed in fetch: its worker ended, killed by signal 11 (SIGSEGV)"},
+      {"lie_count", "record set 0 claims 1099511627776 records of"},
+      {"lie_string", "customer record 1 has a name of 4096 bytes but no data (a NULL pointer)"}};
+  for (const auto& [lie, expected] : lies) {
+    testing::SyncHarness sync(dir_ / (lie + ".db"));
+    LoadedPlugin& connector = sync.load(
+        {dir_ / "plugins"}, {{"misbehaving_connector", {{"isolation", "process"}, {"config", {{"does", lie}}}}}},
+        "misbehaving_connector");
+    const SyncSummary summary = sync.sync(connector);
+    EXPECT_EQ(summary.status, "failed") << lie;
+    EXPECT_EQ(contains(summary.message, expected), "") << lie;
+    EXPECT_EQ(sync.count("SELECT COUNT(*) FROM customers"), 0) << lie << ": nothing of a lying batch is written";
+  }
+}
+
+TEST_F(IsolationTest, AChannelWorkerThatDiesMidSendIsNotAskedToSendTwice) {
+  add(kProcessEnders, "misbehaving_channel");
+  const fs::path sent = dir_ / "sent.log";
+  LoadedPlugin& channel =
+      load("misbehaving_channel",
+           {{"does", "exit"}, {"once_file", (dir_ / "exited-once").string()}, {"log_file", sent.string()}});
+  Notification notification;
+  notification.idempotency_key = "alert-7-opened";
+  notification.title = "Customer at risk";
+  notification.recipients = {"am@example.com"};
+  const DeliveryResult first = send_notification(channel, notification);
+  EXPECT_EQ(first.outcome, DeliveryOutcome::retriable);
+  EXPECT_EQ(contains(first.error, "plugin 'misbehaving_channel' crashed in send: its worker ended, exit code 3"), "");
+  const DeliveryResult second = send_notification(channel, notification);
+  EXPECT_EQ(second.outcome, DeliveryOutcome::delivered) << second.error;
+  std::ifstream log(sent);
+  std::stringstream lines;
+  lines << log.rdbuf();
+  EXPECT_EQ(lines.str(), "alert-7-opened\n");
+}
+
+TEST_F(IsolationTest, AWorkerThatCannotBeStartedRefusesThePluginWithTheReason) {
+  add(kProcessEnders, "misbehaving_scorer");
+  PluginHostOptions options;
+  options.plugin_dirs = {dir_ / "plugins"};
+  options.default_isolation = PluginIsolation::process;
+  options.worker.worker_executable = dir_ / "no-such-worker";
+  host_.load(options);
+  ASSERT_NE(host_.record("misbehaving_scorer"), nullptr);
+  EXPECT_EQ(host_.record("misbehaving_scorer")->state, PluginState::refused);
+  EXPECT_EQ(contains(host_.record("misbehaving_scorer")->reason, "cannot start the plugin worker"), "");
+}
+
+}  // namespace
+}  // namespace crm::host
