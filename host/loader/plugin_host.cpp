@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "core/config.hpp"
+#include "loader/file_digest.hpp"
 #include "loader/plugin_call_guard.hpp"
 
 namespace crm::host {
@@ -467,6 +468,12 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
 
   // Refuse an incompatible plugin before mapping it: no code of it runs.
   if (const std::string problem = check_abi(manifest.abi_version); !problem.empty()) {
+    refuse_library(problem);
+    return;
+  }
+
+  // A pinned library (plugins.<id>.sha256) must hash as pinned before it is mapped.
+  if (const std::string problem = pinned_file_problem(file, manifest, options.plugin_settings); !problem.empty()) {
     refuse_library(problem);
     return;
   }
