@@ -19,6 +19,7 @@
 
 #include "core/config.hpp"
 #include "loader/file_digest.hpp"
+#include "loader/installed_packs.hpp"
 #include "loader/plugin_call_guard.hpp"
 
 namespace crm::host {
@@ -396,7 +397,7 @@ void PluginHost::refuse(PluginRecord record, std::string reason) {
 }
 
 void PluginHost::load(const PluginHostOptions& options) {
-  for (const fs::path& directory : options.plugin_dirs) {
+  for (const fs::path& directory : with_installed_packs(options.plugin_dirs)) {
     std::error_code error;
     if (!fs::is_directory(directory, error)) {
       logger_.log(LogLevel::warn, "host",
