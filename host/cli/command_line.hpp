@@ -32,7 +32,8 @@ class Commands {
   // The action of the command the line chose, if any.
   [[nodiscard]] std::optional<int> run_parsed() const {
     for (const auto& [command, action] : actions_) {
-      if (command->parsed()) {
+      // A parent that has actions of its own (`plugins`) gives way to the subcommand chosen (`plugins install`).
+      if (command->parsed() && command->get_subcommands().empty()) {
         return action();
       }
     }
@@ -76,5 +77,7 @@ void add_tool_commands(CLI::App& app, CommandLine& line, Commands& commands);   
 void add_token_commands(CLI::App& app, CommandLine& line, Commands& commands);  // tokens create, list, revoke
 void add_serve_command(CLI::App& app, CommandLine& line, Commands& commands);   // serve
 void add_user_commands(CLI::App& app, CommandLine& line, Commands& commands);   // users add, list, set, remove
+void add_pack_commands(CLI::App& app, CommandLine& line, Commands& commands);   // pack keygen, build; plugins install,
+                                                                                // rollback (after add_plugins_command)
 
 }  // namespace crm::host

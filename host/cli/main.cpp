@@ -122,6 +122,7 @@ int main(int argc, char** argv) {
   add_tool_commands(app, line, commands);
   add_token_commands(app, line, commands);
   add_user_commands(app, line, commands);
+  add_pack_commands(app, line, commands);
 
   const bool as_json = wants_json(argc, argv);
   try {

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 
 #include "core/config.hpp"
+#include "loader/file_digest.hpp"
+#include "loader/installed_packs.hpp"
 #include "loader/plugin_call_guard.hpp"
 
 namespace crm::host {
@@ -505,7 +507,7 @@ void PluginHost::refuse(PluginRecord record, std::string reason) {
 }
 
 void PluginHost::load(const PluginHostOptions& options) {
-  for (const fs::path& directory : options.plugin_dirs) {
+  for (const fs::path& directory : with_installed_packs(options.plugin_dirs)) {
     std::error_code error;
     if (!fs::is_directory(directory, error)) {
       logger_.log(LogLevel::warn, "host",
@@ -577,6 +579,12 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
 
   // Refuse an incompatible plugin before mapping it: no code of it runs.
   if (const std::string problem = check_abi(manifest.abi_version); !problem.empty()) {
+    refuse_library(problem);
+    return;
+  }
+
+  // A pinned library (plugins.<id>.sha256) must hash as pinned before it is mapped, here or in a worker.
+  if (const std::string problem = pinned_file_problem(file, manifest, options.plugin_settings); !problem.empty()) {
     refuse_library(problem);
     return;
   }
