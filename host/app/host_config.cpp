@@ -57,17 +57,22 @@ const char* const kHostConfigSchema = R"({
           "deadlines_ms": {
           "type": "object", "additionalProperties": false,
           "properties": {
-            "load": {"type": "integer", "minimum": 1}, "create": {"type": "integer", "minimum": 1},
-            "fetch": {"type": "integer", "minimum": 1}, "score": {"type": "integer", "minimum": 1},
-            "train": {"type": "integer", "minimum": 1}, "model": {"type": "integer", "minimum": 1},
-            "send": {"type": "integer", "minimum": 1}, "destroy": {"type": "integer", "minimum": 1}
+            "load": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "create": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "score": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "train": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "model": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "send": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}
           }
         },
           "limits": {
           "type": "object", "additionalProperties": false,
           "properties": {
-            "memory_mb": {"type": "integer", "minimum": 0}, "cpu_seconds": {"type": "integer", "minimum": 0},
-            "open_files": {"type": "integer", "minimum": 0}
+            "memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216},
+            "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
+            "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}
           }
         }
         },
@@ -83,23 +88,28 @@ const char* const kHostConfigSchema = R"({
         "deadlines_ms": {
           "type": "object", "additionalProperties": false,
           "properties": {
-            "load": {"type": "integer", "minimum": 1}, "create": {"type": "integer", "minimum": 1},
-            "fetch": {"type": "integer", "minimum": 1}, "score": {"type": "integer", "minimum": 1},
-            "train": {"type": "integer", "minimum": 1}, "model": {"type": "integer", "minimum": 1},
-            "send": {"type": "integer", "minimum": 1}, "destroy": {"type": "integer", "minimum": 1}
+            "load": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "create": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "score": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "train": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "model": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "send": {"type": "integer", "minimum": 1, "maximum": 86400000},
+            "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}
           }
         },
         "limits": {
           "type": "object", "additionalProperties": false,
           "properties": {
-            "memory_mb": {"type": "integer", "minimum": 0}, "cpu_seconds": {"type": "integer", "minimum": 0},
-            "open_files": {"type": "integer", "minimum": 0}
+            "memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216},
+            "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
+            "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}
           }
         },
-        "crash_limit": {"type": "integer", "minimum": 1},
-        "crash_window_s": {"type": "integer", "minimum": 1},
-        "restart_backoff_ms": {"type": "integer", "minimum": 0},
-        "cancel_grace_ms": {"type": "integer", "minimum": 0}
+        "crash_limit": {"type": "integer", "minimum": 1, "maximum": 1000000},
+        "crash_window_s": {"type": "integer", "minimum": 1, "maximum": 86400},
+        "restart_backoff_ms": {"type": "integer", "minimum": 0, "maximum": 600000},
+        "cancel_grace_ms": {"type": "integer", "minimum": 0, "maximum": 600000}
       }
     },
     "service": {

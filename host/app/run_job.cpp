@@ -10,7 +10,8 @@
 namespace crm::host {
 
 bool RunSummary::sync_failed() const {
-  return std::any_of(syncs.begin(), syncs.end(), [](const SyncSummary& sync) { return sync.status == "failed"; });
+  return std::any_of(syncs.begin(), syncs.end(),
+                     [](const SyncSummary& sync) { return sync.status == "failed" && !sync.plugin_disabled; });
 }
 
 RunSummary run(Session& session, std::optional<std::int64_t> as_of_ms) {

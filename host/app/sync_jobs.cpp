@@ -58,7 +58,7 @@ std::vector<PluginRecord> list_plugins(Session& session) {
 
 bool SyncResult::failed() const {
   return std::any_of(summaries.begin(), summaries.end(),
-                     [](const SyncSummary& summary) { return summary.status == "failed"; });
+                     [](const SyncSummary& summary) { return summary.status == "failed" && !summary.plugin_disabled; });
 }
 
 std::vector<SyncSummary> sync_connectors(Session& session, Store& store, PluginHost& host,

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <sys/prctl.h>
 
 #include "app/errors.hpp"
 #include "app/request_dates.hpp"
@@ -27,23 +28,25 @@ using namespace crm::host;  // NOLINT(google-build-using-namespace): the entry p
 // (a worker's call gets plugin_runtime.cancel_grace_ms, the same by default).
 const std::int64_t kInProcessCancelGraceMs = WorkerSettings{}.cancel_grace_ms;
 
-// A plugin whose worker crashed, hung or was disabled during the command: the command ran without it, so
-// it ends as partial (4), each such plugin named once on stderr, unless it was stopped by the user.
+// Plugins whose worker crashed, hung or was disabled during the command are named once each on stderr.
+// A plugin disabled for the run, or whose last call failed with its worker, means the command ran
+// without it: partial (4). One that recovered on a restart leaves the exit code as it was.
 int with_plugin_failures(int exit_code) {
-  if (plugin_worker_failures() == 0 || exit_code == kExitCancelled || exit_code == kExitTerminated ||
-      exit_code == kExitUsage || exit_code == kExitConfig) {
+  if (plugin_worker_failures() == 0) {
     return exit_code;
   }
+  bool ran_without_a_plugin = false;
   for (const PluginRuntimeStatus& runtime : plugin_runtime_statuses()) {
     if (runtime.failures == 0) {
       continue;
     }
+    ran_without_a_plugin = ran_without_a_plugin || runtime.disabled_reason || runtime.unrecovered;
     std::cerr << fmt::format(
         "crmhost: plugin '{}': {} worker failure{}, restarted {} time{}; {}\n", runtime.plugin, runtime.failures,
         runtime.failures == 1 ? "" : "s", runtime.restarts, runtime.restarts == 1 ? "" : "s",
         runtime.disabled_reason ? *runtime.disabled_reason : "last failure: " + runtime.last_failure);
   }
-  return exit_code == kExitOk || exit_code == kExitSyncFailed ? kExitPartial : exit_code;
+  return ran_without_a_plugin && exit_code == kExitOk ? kExitPartial : exit_code;
 }
 
 // True when the command line asks for JSON: then errors are JSON too.
@@ -136,6 +139,12 @@ int main(int argc, char** argv) {
   }
 
   install_stop_handlers();
+#if !defined(__SANITIZE_ADDRESS__)
+  // Plugins' secrets are in this process's environment: no other process of this user, a plugin's
+  // worker among them, may read it through /proc (LeakSanitizer needs to trace the process, so a
+  // sanitizer build keeps it traceable).
+  ::prctl(PR_SET_DUMPABLE, 0);
+#endif
   install_plugin_fault_reporting(kExitPluginEnded);
   start_plugin_watchdog(stop_requested(), kExitPluginHung, cancelled_exit_code, kInProcessCancelGraceMs);
   try {

@@ -308,7 +308,12 @@ std::string user_name(uid_t uid) {
 
 // A library runs in one place: in a worker when any plugin it holds is to be isolated (the safer
 // choice when its plugins' settings disagree), in the host's process otherwise.
-PluginIsolation library_isolation(const Manifest& manifest, const PluginHostOptions& options) {
+PluginIsolation library_isolation(const fs::path& file, const Manifest& manifest, const PluginHostOptions& options) {
+  // Built with crmhost: a bundled id, in crmhost's own plugin folder (a vendor's library claiming a
+  // bundled id elsewhere is not trusted for it).
+  static const fs::path kProductDir = default_plugin_dir();
+  std::error_code ignored;
+  const bool in_product_dir = fs::equivalent(fs::path(file).parent_path(), kProductDir, ignored);
   for (const ManifestPlugin& plugin : manifest.plugins) {
     const nlohmann::json* settings = options.plugin_settings.is_object() && options.plugin_settings.contains(plugin.id)
                                          ? &options.plugin_settings[plugin.id]
@@ -322,7 +327,7 @@ PluginIsolation library_isolation(const Manifest& manifest, const PluginHostOpti
       chosen = options.default_isolation;
     }
     if (!chosen) {
-      chosen = is_bundled_plugin(plugin.id) ? PluginIsolation::in_process : PluginIsolation::process;
+      chosen = in_product_dir && is_bundled_plugin(plugin.id) ? PluginIsolation::in_process : PluginIsolation::process;
     }
     if (*chosen == PluginIsolation::process) {
       return PluginIsolation::process;
@@ -601,7 +606,7 @@ void PluginHost::load_library(const fs::path& file, const PluginHostOptions& opt
     }
     return {};
   };
-  const PluginIsolation isolation = library_isolation(manifest, options);
+  const PluginIsolation isolation = library_isolation(file, manifest, options);
   library_record.isolation = isolation_name(isolation);
   std::unique_ptr<RemoteLibraryImage> image;
   boost::dll::shared_library library;

@@ -34,8 +34,9 @@ enum class PluginIsolation { process, in_process };
 std::string_view isolation_name(PluginIsolation isolation);
 std::optional<PluginIsolation> parse_isolation(std::string_view name);
 
-// Whether `plugin_id` is one of the plugins built with crmhost (plugins/ and connectors/ of its source):
-// those run in the host's process unless configured otherwise, every other plugin in a worker.
+// Whether `plugin_id` is one of the plugins built with crmhost (plugins/ and connectors/ of its source).
+// Those, found in crmhost's own plugin folder (default_plugin_dir), run in the host's process unless
+// configured otherwise; every other plugin runs in a worker.
 bool is_bundled_plugin(std::string_view plugin_id);
 
 // One line of `crmhost plugins`: a plugin found, and what became of it.

@@ -164,8 +164,19 @@ WorkerProcess::WorkerProcess(const WorkerSettings& settings, std::string name)
     throw std::runtime_error(fmt::format("cannot make a socket for a plugin worker: {}", std::strerror(errno)));
   }
   socket_ = ends[0];
-  const int child_socket = above_stdio(ends[1]);
-  const int child_arena = above_stdio(::fcntl(arena_.fd(), F_DUPFD_CLOEXEC, 10));
+  int child_socket = -1;
+  int child_arena = -1;
+  try {
+    child_socket = above_stdio(ends[1]);
+    child_arena = above_stdio(::fcntl(arena_.fd(), F_DUPFD_CLOEXEC, 10));
+  } catch (...) {
+    ::close(socket_);
+    socket_ = -1;
+    if (child_socket >= 0) {
+      ::close(child_socket);
+    }
+    throw;
+  }
 
   const std::string executable =
       settings.worker_executable.empty() ? default_worker_executable().string() : settings.worker_executable.string();
@@ -217,6 +228,10 @@ WorkerProcess::WorkerProcess(const WorkerSettings& settings, std::string name)
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawn_file_actions_adddup2(&actions, child_socket, 3);
   ::posix_spawn_file_actions_adddup2(&actions, child_arena, 4);
+  // No terminal input (its own process group would be stopped reading it), and what a plugin prints
+  // goes to stderr: the host's stdout carries its own output, JSON included.
+  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_adddup2(&actions, 2, 1);
   // A process group of its own: Ctrl-C at a terminal reaches the host, which asks its plugins to stop,
   // instead of killing every worker in the middle of a call.
   posix_spawnattr_t attributes;
@@ -254,12 +269,35 @@ std::string WorkerProcess::end(bool kill_first) {
     return "the worker had already ended";
   }
   if (kill_first) {
+    // The whole process group: whatever the plugin started goes with its worker.
+    ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+  } else {
+    // It closed its socket: it is ending (or its children hold nothing we wait for). Give it a moment.
+    for (int waited_ms = 0; waited_ms < 2000; waited_ms += 5) {
+      int status = 0;
+      const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+      if (reaped == pid_) {
+        pid_ = -1;
+        return ended_how(status);
+      }
+      if (reaped < 0 && errno != EINTR) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ::kill(-pid_, SIGKILL);
     ::kill(pid_, SIGKILL);
   }
   int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  pid_t reaped = -1;
+  while ((reaped = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
   }
   pid_ = -1;
+  return reaped < 0 ? "ended (its status could not be read)" : ended_how(status);
+}
+
+std::string WorkerProcess::ended_how(int status) {
   if (WIFSIGNALED(status)) {
     return fmt::format("killed by {}", signal_description(WTERMSIG(status)));
   }
@@ -273,25 +311,11 @@ void WorkerProcess::stop(std::int64_t grace_ms) {
   if (!running()) {
     return;
   }
-  try {
-    worker::write_frame(socket_, MessageType::destroy, {});
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-    if (worker::read_frame(socket_, static_cast<int>(grace_ms))) {
-      while (std::chrono::steady_clock::now() < deadline) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-          pid_ = -1;
-          ::close(socket_);
-          socket_ = -1;
-          return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
-    }
-  } catch (const worker::ProtocolError&) {
-    // It is gone already; reap it below.
+  // destroy may log: call() answers its service calls (with "unsupported": the plugin's host is gone).
+  const Outcome outcome = call(MessageType::destroy, {}, "destroy", grace_ms, nullptr);
+  if (!outcome.failure) {
+    end(false);
   }
-  end(true);
 }
 
 WorkerProcess::Outcome WorkerProcess::call(MessageType type, std::string_view payload, const char* call_name,
@@ -304,27 +328,12 @@ WorkerProcess::Outcome WorkerProcess::call(MessageType type, std::string_view pa
     return Outcome{{}, WorkerFailure{kind, std::move(message)}};
   };
   const auto is_cancelled = [&] { return services != nullptr && services->is_cancelled(services->context); };
-  arena_.set_cancelled(is_cancelled());
   try {
+    arena_.set_cancelled(is_cancelled());
     worker::write_frame(socket_, type, payload);
     while (true) {
-      const auto now = Clock::now();
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count();
-      std::optional<worker::Frame> frame =
-          worker::read_frame(socket_, static_cast<int>(std::clamp<std::int64_t>(left, 0, 100)));
-      if (frame) {
-        if (frame->type == MessageType::service_call) {
-          worker::write_frame(socket_, MessageType::service_reply, answer_service(services, frame->payload));
-          continue;
-        }
-        if (frame->type != MessageType::reply) {
-          const std::string how = end(true);
-          return failure(WorkerFailure::Kind::broken,
-                         fmt::format("{} sent something other than an answer during {}; its worker was stopped ({})",
-                                     name_, call_name, how));
-        }
-        return Outcome{std::move(frame->payload), std::nullopt};
-      }
+      // Checked on every pass, not only when the worker is quiet: a plugin calling host services in a
+      // tight loop (the clock, the log) must still meet its deadline and see a cancellation.
       if (Clock::now() >= deadline) {
         end(true);
         return failure(WorkerFailure::Kind::deadline,
@@ -341,11 +350,42 @@ WorkerProcess::Outcome WorkerProcess::call(MessageType type, std::string_view pa
                        fmt::format("{} did not stop {} within {} ms of the run being cancelled; its worker was stopped",
                                    name_, call_name, cancel_grace_ms_));
       }
+      // A worker whose socket another process still holds (a child the plugin started) gives no
+      // end-of-file when it dies: its exit is seen here.
+      if (int status = 0; ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        const std::string how = ended_how(status);
+        end(false);
+        return failure(WorkerFailure::Kind::crashed,
+                       fmt::format("{} crashed in {}: its worker ended, {}", name_, call_name, how));
+      }
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      std::optional<worker::Frame> frame =
+          worker::read_frame(socket_, static_cast<int>(std::clamp<std::int64_t>(left, 0, 100)));
+      if (!frame) {
+        continue;
+      }
+      if (frame->type == MessageType::service_call) {
+        worker::write_frame(socket_, MessageType::service_reply, answer_service(services, frame->payload));
+        continue;
+      }
+      if (frame->type != MessageType::reply) {
+        end(true);
+        return failure(
+            WorkerFailure::Kind::broken,
+            fmt::format("{} sent something other than an answer during {}; its worker was stopped", name_, call_name));
+      }
+      return Outcome{std::move(frame->payload), std::nullopt};
     }
-  } catch (const worker::ProtocolError&) {
-    const std::string how = end(true);
+  } catch (const worker::PeerClosed&) {
+    const std::string how = end(false);
     return failure(WorkerFailure::Kind::crashed,
                    fmt::format("{} crashed in {}: its worker ended, {}", name_, call_name, how));
+  } catch (const worker::ProtocolError& e) {
+    end(true);
+    return failure(
+        WorkerFailure::Kind::broken,
+        fmt::format("{} sent a malformed message during {} ({}); its worker was stopped", name_, call_name, e.what()));
   }
 }
 
@@ -696,9 +736,11 @@ crm_status RemotePlugin::failed(const WorkerFailure& failure, crm_error* error) 
         fmt::format("disabled for the rest of this run after {} failures within {} s; the last: {}",
                     crash_times_.size(), settings_.crash_window_ms / 1000, message);
   }
+  unrecovered_ = true;
   record_runtime(instance_name_, [&](PluginRuntimeStatus& runtime, int& failures) {
     ++failures;
     runtime.running = false;
+    runtime.unrecovered = true;
     ++runtime.failures;
     runtime.last_failure = message;
     if (disable) {
@@ -753,11 +795,12 @@ crm_status RemotePlugin::ensure_worker(const crm_host* host, crm_error* error) {
   if (outcome.failure) {
     return failed(*outcome.failure, error);
   }
-  if (Reader(outcome.reply).u32() != 0) {
+  if (Reader opened(outcome.reply); opened.u32() != 0) {
     worker_.reset();
     return crm_error_set(
         error, CRM_STATUS_FATAL,
-        fmt::format("{} no longer loads from {}; was the file replaced?", name, library_.string()).c_str());
+        fmt::format("{} no longer loads from {} ({}); was the file replaced?", name, library_.string(), opened.bytes())
+            .c_str());
   }
   Writer create;
   create.bytes(plugin_id_).bytes(config_);
@@ -786,6 +829,13 @@ crm_status RemotePlugin::ensure_worker(const crm_host* host, crm_error* error) {
     outcome = worker_->call(MessageType::load_model, model.data(), "load_model", settings_.deadlines.model_ms, host);
     if (outcome.failure) {
       return failed(*outcome.failure, error);
+    }
+    Reader loaded(outcome.reply);
+    if (const auto [status, message] = status_and_error(loaded); status != CRM_STATUS_OK) {
+      worker_->stop(settings_.deadlines.destroy_ms);
+      worker_.reset();
+      return crm_error_set(error, status,
+                           fmt::format("{}'s restarted worker did not take its model back: {}", name, message).c_str());
     }
   }
   const std::lock_guard lock(status_mutex_);
@@ -823,138 +873,172 @@ crm_status RemotePlugin::call(MessageType type, std::string_view payload, const 
   return CRM_STATUS_OK;
 }
 
+template <class Body>
+crm_status RemotePlugin::exchange(const char* call_name, crm_error* error, Body&& body) {
+  crm_status status = CRM_STATUS_FATAL;
+  try {
+    status = body();
+  } catch (const worker::ProtocolError& e) {
+    // A reply that does not parse, or a batch out of bounds: the worker cannot be trusted any more.
+    worker_.reset();
+    return failed(WorkerFailure{WorkerFailure::Kind::broken,
+                                fmt::format("plugin '{}' sent a malformed answer to {} ({}); its worker was stopped",
+                                            instance_name_, call_name, e.what())},
+                  error);
+  } catch (const std::system_error& e) {
+    return crm_error_set(
+        error, CRM_STATUS_RETRIABLE,
+        fmt::format("plugin '{}': {} failed in the host ({})", instance_name_, call_name, e.what()).c_str());
+  }
+  if (status == CRM_STATUS_OK && unrecovered_) {
+    unrecovered_ = false;
+    record_runtime(instance_name_,
+                   [](PluginRuntimeStatus& runtime, int& /*failures*/) { runtime.unrecovered = false; });
+  }
+  return status;
+}
+
 crm_status RemotePlugin::fetch(const crm_host* host, crm_str cursor, crm_batch* out, crm_error* error, bool reprocess) {
   const std::lock_guard lock(mutex_);
-  Writer request;
-  request.bytes(std::string_view(cursor.data == nullptr ? "" : cursor.data, cursor.size));
-  std::string reply;
   const char* name = reprocess ? "reprocess" : "fetch";
-  if (const crm_status sent = call(reprocess ? MessageType::reprocess : MessageType::fetch, request.data(), name,
-                                   settings_.deadlines.fetch_ms, host, error, reply);
-      sent != CRM_STATUS_OK) {
-    return sent;
-  }
-  Reader reader(reply);
-  const auto [status, message] = status_and_error(reader);
-  if (status != CRM_STATUS_OK) {
-    return crm_error_set(error, status, message.c_str());
-  }
-  try {
-    worker_->arena().follow(reader.u64());
-    worker::take_batch(worker_->arena(), batch_sets_, *out);
-  } catch (const worker::ProtocolError& e) {
-    worker_->stop(0);
-    return failed(
-        WorkerFailure{WorkerFailure::Kind::broken,
-                      fmt::format("plugin '{}' returned a batch the host cannot read ({})", instance_name_, e.what())},
-        error);
-  }
-  return CRM_STATUS_OK;
+  return exchange(name, error, [&]() -> crm_status {
+    Writer request;
+    request.bytes(std::string_view(cursor.data == nullptr ? "" : cursor.data, cursor.size));
+    std::string reply;
+    if (const crm_status sent = call(reprocess ? MessageType::reprocess : MessageType::fetch, request.data(), name,
+                                     settings_.deadlines.fetch_ms, host, error, reply);
+        sent != CRM_STATUS_OK) {
+      return sent;
+    }
+    Reader reader(reply);
+    const auto [status, message] = status_and_error(reader);
+    if (status != CRM_STATUS_OK) {
+      return crm_error_set(error, status, message.c_str());
+    }
+    worker_->arena().follow();
+    worker::take_batch(worker_->arena(), batch_, *out);
+    return CRM_STATUS_OK;
+  });
 }
 
 crm_status RemotePlugin::score(const crm_host* host, const crm_score_input* input, crm_score_output* output,
                                crm_error* error) {
   const std::lock_guard lock(mutex_);
-  if (const crm_status ready = ensure_worker(host, error); ready != CRM_STATUS_OK) {
-    return ready;
-  }
-  const worker::ScoreLayout layout =
-      worker::place_score_call(worker_->arena(), *input, output, output_column_count_, nullptr, 0);
-  Writer request;
-  worker::encode_score_layout(request, layout);
-  request.u64(worker_->arena().size());
-  std::string reply;
-  if (const crm_status sent =
-          call(MessageType::score, request.data(), "score", settings_.deadlines.score_ms, host, error, reply);
-      sent != CRM_STATUS_OK) {
-    return sent;
-  }
-  Reader reader(reply);
-  const auto [status, message] = status_and_error(reader);
-  if (status != CRM_STATUS_OK) {
-    return crm_error_set(error, status, message.c_str());
-  }
-  worker::take_score_output(worker_->arena(), layout, *output);
-  return CRM_STATUS_OK;
+  return exchange("score", error, [&]() -> crm_status {
+    if (const crm_status ready = ensure_worker(host, error); ready != CRM_STATUS_OK) {
+      return ready;
+    }
+    const worker::ScoreLayout layout =
+        worker::place_score_call(worker_->arena(), *input, output, output_column_count_, nullptr, 0);
+    Writer request;
+    worker::encode_score_layout(request, layout);
+    request.u64(worker_->arena().size());
+    std::string reply;
+    if (const crm_status sent =
+            call(MessageType::score, request.data(), "score", settings_.deadlines.score_ms, host, error, reply);
+        sent != CRM_STATUS_OK) {
+      return sent;
+    }
+    Reader reader(reply);
+    const auto [status, message] = status_and_error(reader);
+    if (status != CRM_STATUS_OK) {
+      return crm_error_set(error, status, message.c_str());
+    }
+    worker::take_score_output(worker_->arena(), layout, *output);
+    return CRM_STATUS_OK;
+  });
 }
 
 crm_status RemotePlugin::train(const crm_host* host, const crm_train_input* input, crm_error* error) {
   const std::lock_guard lock(mutex_);
-  if (const crm_status ready = ensure_worker(host, error); ready != CRM_STATUS_OK) {
-    return ready;
-  }
-  const worker::ScoreLayout layout =
-      worker::place_score_call(worker_->arena(), *input->features, nullptr, 0, input->churned, input->horizon_days);
-  Writer request;
-  worker::encode_score_layout(request, layout);
-  request.u64(worker_->arena().size());
-  std::string reply;
-  if (const crm_status sent =
-          call(MessageType::train, request.data(), "train", settings_.deadlines.train_ms, host, error, reply);
-      sent != CRM_STATUS_OK) {
-    return sent;
-  }
-  Reader reader(reply);
-  const auto [status, message] = status_and_error(reader);
-  return status == CRM_STATUS_OK ? status : crm_error_set(error, status, message.c_str());
+  return exchange("train", error, [&]() -> crm_status {
+    if (const crm_status ready = ensure_worker(host, error); ready != CRM_STATUS_OK) {
+      return ready;
+    }
+    const worker::ScoreLayout layout =
+        worker::place_score_call(worker_->arena(), *input->features, nullptr, 0, input->churned, input->horizon_days);
+    Writer request;
+    worker::encode_score_layout(request, layout);
+    request.u64(worker_->arena().size());
+    std::string reply;
+    if (const crm_status sent =
+            call(MessageType::train, request.data(), "train", settings_.deadlines.train_ms, host, error, reply);
+        sent != CRM_STATUS_OK) {
+      return sent;
+    }
+    Reader reader(reply);
+    const auto [status, message] = status_and_error(reader);
+    if (status == CRM_STATUS_OK) {
+      // The trained model lives only in this worker until save_model: a restart before then loses it.
+      model_.reset();
+      return CRM_STATUS_OK;
+    }
+    return crm_error_set(error, status, message.c_str());
+  });
 }
 
 crm_status RemotePlugin::save_model(const crm_host* host, crm_buffer* out, crm_error* error) {
   const std::lock_guard lock(mutex_);
-  std::string reply;
-  if (const crm_status sent =
-          call(MessageType::save_model, {}, "save_model", settings_.deadlines.model_ms, host, error, reply);
-      sent != CRM_STATUS_OK) {
-    return sent;
-  }
-  Reader reader(reply);
-  const auto [status, message] = status_and_error(reader);
-  if (status != CRM_STATUS_OK) {
-    return crm_error_set(error, status, message.c_str());
-  }
-  model_ = std::string(reader.bytes());
-  return fill_buffer(*model_, out);
+  return exchange("save_model", error, [&]() -> crm_status {
+    std::string reply;
+    if (const crm_status sent =
+            call(MessageType::save_model, {}, "save_model", settings_.deadlines.model_ms, host, error, reply);
+        sent != CRM_STATUS_OK) {
+      return sent;
+    }
+    Reader reader(reply);
+    const auto [status, message] = status_and_error(reader);
+    if (status != CRM_STATUS_OK) {
+      return crm_error_set(error, status, message.c_str());
+    }
+    model_ = std::string(reader.bytes());
+    return fill_buffer(*model_, out);
+  });
 }
 
 crm_status RemotePlugin::load_model(const crm_host* host, crm_str model, crm_error* error) {
   const std::lock_guard lock(mutex_);
-  Writer request;
-  const std::string_view bytes(model.data == nullptr ? "" : model.data, model.size);
-  request.bytes(bytes);
-  std::string reply;
-  if (const crm_status sent =
-          call(MessageType::load_model, request.data(), "load_model", settings_.deadlines.model_ms, host, error, reply);
-      sent != CRM_STATUS_OK) {
-    return sent;
-  }
-  Reader reader(reply);
-  const auto [status, message] = status_and_error(reader);
-  if (status != CRM_STATUS_OK) {
-    return crm_error_set(error, status, message.c_str());
-  }
-  model_ = std::string(bytes);
-  return CRM_STATUS_OK;
+  return exchange("load_model", error, [&]() -> crm_status {
+    Writer request;
+    const std::string_view bytes(model.data == nullptr ? "" : model.data, model.size);
+    request.bytes(bytes);
+    std::string reply;
+    if (const crm_status sent = call(MessageType::load_model, request.data(), "load_model",
+                                     settings_.deadlines.model_ms, host, error, reply);
+        sent != CRM_STATUS_OK) {
+      return sent;
+    }
+    Reader reader(reply);
+    const auto [status, message] = status_and_error(reader);
+    if (status != CRM_STATUS_OK) {
+      return crm_error_set(error, status, message.c_str());
+    }
+    model_ = std::string(bytes);
+    return CRM_STATUS_OK;
+  });
 }
 
 crm_status RemotePlugin::send(const crm_host* host, const crm_channel_message* message, crm_channel_result* result,
                               crm_error* error) {
   const std::lock_guard lock(mutex_);
-  Writer request;
-  worker::encode_message(request, *message);
-  std::string reply;
-  if (const crm_status sent =
-          call(MessageType::send, request.data(), "send", settings_.deadlines.send_ms, host, error, reply);
-      sent != CRM_STATUS_OK) {
-    return sent;
-  }
-  Reader reader(reply);
-  const auto [status, text] = status_and_error(reader);
-  result->retry_after_ms = reader.i64();
-  const std::string_view failed_flags = reader.bytes();
-  for (std::size_t i = 0; i < message->recipient_count && i < failed_flags.size(); ++i) {
-    result->recipient_failed[i] = static_cast<std::uint8_t>(failed_flags[i]);
-  }
-  return status == CRM_STATUS_OK ? status : crm_error_set(error, status, text.c_str());
+  return exchange("send", error, [&]() -> crm_status {
+    Writer request;
+    worker::encode_message(request, *message);
+    std::string reply;
+    if (const crm_status sent =
+            call(MessageType::send, request.data(), "send", settings_.deadlines.send_ms, host, error, reply);
+        sent != CRM_STATUS_OK) {
+      return sent;
+    }
+    Reader reader(reply);
+    const auto [status, text] = status_and_error(reader);
+    result->retry_after_ms = reader.i64();
+    const std::string_view failed_flags = reader.bytes();
+    for (std::size_t i = 0; i < message->recipient_count && i < failed_flags.size(); ++i) {
+      result->recipient_failed[i] = static_cast<std::uint8_t>(failed_flags[i]);
+    }
+    return status == CRM_STATUS_OK ? status : crm_error_set(error, status, text.c_str());
+  });
 }
 
 }  // namespace crm::host

@@ -98,8 +98,10 @@ class WorkerProcess {
   [[nodiscard]] bool running() const { return pid_ > 0; }
 
  private:
-  // Kills (SIGKILL) and reaps the worker; returns how it ended ("killed by signal 11 (SIGSEGV)", "exit code 3").
+  // Reaps the worker (killing it and its process group first when `kill_first`, or when it does not end
+  // by itself soon); returns how it ended ("killed by signal 11 (SIGSEGV)", "exit code 3").
   std::string end(bool kill_first);
+  static std::string ended_how(int wait_status);
   std::string answer_service(const crm_host* services, std::string_view request);
 
   std::string name_;
@@ -128,6 +130,7 @@ struct PluginRuntimeStatus {
   int restarts = 0;                            // workers started again after a failure
   int failures = 0;                            // calls that ended a worker: crash, deadline, ignored cancellation
   std::string last_failure;                    // the last of them, "" when none
+  bool unrecovered = false;                    // the last call failed with its worker and no call succeeded since
   std::optional<std::string> disabled_reason;  // the last disabling, nullopt when never disabled
 };
 std::vector<PluginRuntimeStatus> plugin_runtime_statuses();
@@ -204,6 +207,9 @@ class RemotePlugin {
   crm_status call(worker::MessageType type, std::string_view payload, const char* call_name, std::int64_t deadline_ms,
                   const crm_host* host, crm_error* error, std::string& reply);
   crm_status failed(const WorkerFailure& failure, crm_error* error);
+  // Runs one call's exchange; a malformed answer stops the worker and fails the call.
+  template <class Body>
+  crm_status exchange(const char* call_name, crm_error* error, Body&& body);
 
   std::filesystem::path library_;
   std::string plugin_id_;
@@ -214,9 +220,10 @@ class RemotePlugin {
   std::optional<std::string> model_;  // the model to load again into a restarted worker
   std::unique_ptr<WorkerProcess> worker_;
   std::deque<std::chrono::steady_clock::time_point> crash_times_;
-  std::vector<crm_record_set> batch_sets_;  // the last batch's sets, valid until the next call
-  std::mutex mutex_;                        // one call at a time into one worker
-  mutable std::mutex status_mutex_;         // status_ is read while a call runs
+  worker::HostBatch batch_;          // the last batch, valid until the next call
+  bool unrecovered_ = false;         // the last call failed with its worker and none succeeded since
+  std::mutex mutex_;                 // one call at a time into one worker
+  mutable std::mutex status_mutex_;  // status_ is read while a call runs
   RemotePluginStatus status_;
   bool started_once_ = false;
 };

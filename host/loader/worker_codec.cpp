@@ -39,7 +39,7 @@ std::optional<std::vector<std::string>> names(const char* const* list) {
     return std::nullopt;
   }
   std::vector<std::string> result;
-  for (std::size_t i = 0; list[i] != nullptr && i < kMaxNames; ++i) {
+  for (std::size_t i = 0; i < kMaxNames && list[i] != nullptr; ++i) {
     result.emplace_back(list[i]);
   }
   return result;
@@ -523,7 +523,7 @@ std::string place_batch(SharedArena& arena, const crm_batch& batch) {
   return {};
 }
 
-void take_batch(SharedArena& arena, std::vector<crm_record_set>& sets, crm_batch& out) {
+void take_batch(const SharedArena& arena, HostBatch& storage, crm_batch& out) {
   std::uint64_t header[6] = {};
   check_span(arena, SharedArena::kControlBytes, sizeof header, "a batch");
   std::memcpy(header, arena.base() + SharedArena::kControlBytes, sizeof header);
@@ -534,8 +534,10 @@ void take_batch(SharedArena& arena, std::vector<crm_record_set>& sets, crm_batch
   std::vector<PlacedSet> placed(set_count);
   check_span(arena, SharedArena::kControlBytes + sizeof header, set_count * sizeof(PlacedSet), "a batch");
   std::memcpy(placed.data(), arena.base() + SharedArena::kControlBytes + sizeof header, set_count * sizeof(PlacedSet));
-  sets.clear();
-  for (const PlacedSet& set : placed) {
+  storage.sets.clear();
+  storage.records.resize(set_count);
+  for (std::uint64_t s = 0; s < set_count; ++s) {
+    const PlacedSet& set = placed[s];
     crm_record_set view{set.type, set.record_size, static_cast<std::size_t>(set.count), nullptr};
     if (set.records != 0) {
       std::uint64_t bytes = 0;
@@ -543,9 +545,13 @@ void take_batch(SharedArena& arena, std::vector<crm_record_set>& sets, crm_batch
         throw ProtocolError("the worker sent a record set larger than memory");
       }
       check_span(arena, set.records, bytes, "records");
-      char* records = arena.base() + set.records;
+      std::vector<std::uint64_t>& copy = storage.records[s];
+      copy.assign((bytes + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t), 0);
+      std::memcpy(copy.data(), arena.base() + set.records, bytes);
+      auto* records = reinterpret_cast<char*>(copy.data());
       view.records = records;
-      if (const RecordLayout* layout = readable_layout(view); layout != nullptr) {
+      const bool aligned = set.record_size % alignof(std::uint64_t) == 0;
+      if (const RecordLayout* layout = readable_layout(view); layout != nullptr && aligned) {
         for (std::uint64_t i = 0; i < set.count; ++i) {
           char* record = records + i * set.record_size;
           for (const RecordField& field : *layout) {
@@ -558,18 +564,24 @@ void take_batch(SharedArena& arena, std::vector<crm_record_set>& sets, crm_batch
               const auto offset = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(value.data));
               check_span(arena, offset, value.size, "a string");
               value.data = arena.base() + offset;
-              std::memcpy(record + field.offset, &value, sizeof value);
+            } else {
+              value.data = nullptr;
             }
+            std::memcpy(record + field.offset, &value, sizeof value);
           }
         }
+      } else if (layout != nullptr) {
+        throw ProtocolError(
+            fmt::format("the worker sent {} records of {} bytes, not a multiple of 8", layout->name, set.record_size));
       }
     }
-    sets.push_back(view);
+    storage.sets.push_back(view);
   }
   out.set_count = static_cast<std::size_t>(set_count);
-  out.sets = header[1] == 0 ? nullptr : sets.data();
+  out.sets = header[1] == 0 ? nullptr : storage.sets.data();
   check_span(arena, header[2], header[3], "the cursor");
-  out.next_cursor = crm_str{header[3] == 0 ? nullptr : arena.base() + header[2], header[3]};
+  storage.cursor.assign(arena.base() + header[2], header[3]);
+  out.next_cursor = crm_str{storage.cursor.empty() ? nullptr : storage.cursor.data(), storage.cursor.size()};
   out.has_more = header[4] != 0;
   out.source_records = header[5];
 }

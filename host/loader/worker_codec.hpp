@@ -106,9 +106,19 @@ void view_score_call(const SharedArena& arena, const ScoreLayout& layout, ScoreC
 // a count no memory holds, a string with a size but no bytes).
 std::string place_batch(SharedArena& arena, const crm_batch& batch);
 
-// Host side: the batch in the arena, with its pointers made valid in this
-// process. Points into the arena and into `sets`: valid until the next call.
-void take_batch(SharedArena& arena, std::vector<crm_record_set>& sets, crm_batch& out);
+// What take_batch keeps of a batch in host memory: the record structs (and the
+// cursor) are copied out of the arena before they are checked, so nothing the
+// worker writes later changes what the host checked; the strings stay in the
+// arena, bounds-checked, where only their bytes could still change.
+struct HostBatch {
+  std::vector<crm_record_set> sets;
+  std::vector<std::vector<std::uint64_t>> records;  // 8-byte aligned copies, one per set
+  std::string cursor;
+};
+// Host side: the batch in the arena as a crm_batch valid in this process, pointing into
+// `storage` and the arena: valid until the next call. Throws ProtocolError for anything
+// out of bounds.
+void take_batch(const SharedArena& arena, HostBatch& storage, crm_batch& out);
 
 // ---- channel messages, inline ----
 void encode_message(Writer& writer, const crm_channel_message& message);

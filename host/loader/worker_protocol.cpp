@@ -1,8 +1,10 @@
 #include "loader/worker_protocol.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -19,37 +21,26 @@ namespace {
 
 constexpr std::size_t kArenaStepBytes = std::size_t{1} << 20;
 
-void write_all(int fd, const char* data, std::size_t size) {
-  while (size > 0) {
-    // MSG_NOSIGNAL: a dead peer is an error to report, not a SIGPIPE that ends the host.
-    const ssize_t written = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (written < 0) {
-      if (errno == EINTR) {
-        continue;
-      }
-      throw ProtocolError(fmt::format("the other process closed the connection ({})", std::strerror(errno)));
-    }
-    data += written;
-    size -= static_cast<std::size_t>(written);
-  }
-}
+using SteadyClock = std::chrono::steady_clock;
 
-// Waits for input until `deadline` (steady clock; max: for ever). False when the time ran out.
-bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
+// Waits until `fd` is ready for `events` or `deadline` (max: for ever) passes. False when the time ran out.
+bool wait_ready(int fd, short events, SteadyClock::time_point deadline) {
   while (true) {
     int timeout_ms = -1;
-    if (deadline != std::chrono::steady_clock::time_point::max()) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      timeout_ms = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    if (deadline != SteadyClock::time_point::max()) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - SteadyClock::now());
+      timeout_ms = static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 60'000));
     }
-    pollfd entry{fd, POLLIN, 0};
+    pollfd entry{fd, events, 0};
     const int ready = ::poll(&entry, 1, timeout_ms);
     if (ready > 0) {
       return true;
     }
     if (ready == 0) {
-      return false;
+      if (deadline != SteadyClock::time_point::max() && SteadyClock::now() >= deadline) {
+        return false;
+      }
+      continue;
     }
     if (errno != EINTR) {
       throw ProtocolError(fmt::format("waiting for the other process failed ({})", std::strerror(errno)));
@@ -57,17 +48,38 @@ bool wait_readable(int fd, std::chrono::steady_clock::time_point deadline) {
   }
 }
 
-void read_all(int fd, char* data, std::size_t size) {
+void write_all(int fd, const char* data, std::size_t size, SteadyClock::time_point deadline) {
   while (size > 0) {
-    const ssize_t got = ::recv(fd, data, size, 0);
-    if (got == 0) {
-      throw ProtocolError("the other process closed the connection");
+    if (!wait_ready(fd, POLLOUT, deadline)) {
+      throw ProtocolError("the other process stopped reading in the middle of a message");
     }
-    if (got < 0) {
-      if (errno == EINTR) {
+    // MSG_NOSIGNAL: a dead peer is an error to report, not a SIGPIPE that ends the host.
+    const ssize_t written = ::send(fd, data, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
         continue;
       }
-      throw ProtocolError(fmt::format("the other process closed the connection ({})", std::strerror(errno)));
+      throw PeerClosed(fmt::format("the other process closed the connection ({})", std::strerror(errno)));
+    }
+    data += written;
+    size -= static_cast<std::size_t>(written);
+  }
+}
+
+void read_all(int fd, char* data, std::size_t size, SteadyClock::time_point deadline) {
+  while (size > 0) {
+    if (!wait_ready(fd, POLLIN, deadline)) {
+      throw ProtocolError("the other process stopped in the middle of a message");
+    }
+    const ssize_t got = ::recv(fd, data, size, MSG_DONTWAIT);
+    if (got == 0) {
+      throw PeerClosed("the other process closed the connection");
+    }
+    if (got < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+        continue;
+      }
+      throw PeerClosed(fmt::format("the other process closed the connection ({})", std::strerror(errno)));
     }
     data += got;
     size -= static_cast<std::size_t>(got);
@@ -92,43 +104,58 @@ void write_frame(int fd, MessageType type, std::string_view payload) {
         fmt::format("a message of {} bytes is larger than the {} a frame may carry", payload.size(), kMaxFrameBytes));
   }
   std::uint32_t header[2] = {static_cast<std::uint32_t>(payload.size()), static_cast<std::uint32_t>(type)};
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kFrameCompletionMs);
   // One buffer and one send for small frames keeps a service call to a single write each way.
   if (payload.size() <= 4096) {
     char buffer[sizeof header + 4096];
     std::memcpy(buffer, header, sizeof header);
     std::memcpy(buffer + sizeof header, payload.data(), payload.size());
-    write_all(fd, buffer, sizeof header + payload.size());
+    write_all(fd, buffer, sizeof header + payload.size(), deadline);
     return;
   }
-  write_all(fd, reinterpret_cast<const char*>(header), sizeof header);
-  write_all(fd, payload.data(), payload.size());
+  write_all(fd, reinterpret_cast<const char*>(header), sizeof header, deadline);
+  write_all(fd, payload.data(), payload.size(), deadline);
 }
 
 std::optional<Frame> read_frame(int fd, int timeout_ms) {
-  const auto deadline = timeout_ms < 0 ? std::chrono::steady_clock::time_point::max()
-                                       : std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  if (!wait_readable(fd, deadline)) {
+  const auto start_deadline =
+      timeout_ms < 0 ? SteadyClock::time_point::max() : SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+  if (!wait_ready(fd, POLLIN, start_deadline)) {
     return std::nullopt;
   }
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(kFrameCompletionMs);
   std::uint32_t header[2] = {0, 0};
-  read_all(fd, reinterpret_cast<char*>(header), sizeof header);
+  read_all(fd, reinterpret_cast<char*>(header), sizeof header, deadline);
+  const auto type = static_cast<MessageType>(header[1]);
+  const bool known = (header[1] >= static_cast<std::uint32_t>(MessageType::open_library) &&
+                      header[1] <= static_cast<std::uint32_t>(MessageType::send)) ||
+                     (header[1] >= static_cast<std::uint32_t>(MessageType::reply) &&
+                      header[1] <= static_cast<std::uint32_t>(MessageType::service_reply));
+  if (!known) {
+    throw ProtocolError(fmt::format("a message of unknown type {}", header[1]));
+  }
   if (header[0] > kMaxFrameBytes) {
-    throw ProtocolError(fmt::format("the other process announced a message of {} bytes", header[0]));
+    throw ProtocolError(
+        fmt::format("a message of {} bytes, more than the {} one may carry", header[0], kMaxFrameBytes));
   }
   Frame frame;
-  frame.type = static_cast<MessageType>(header[1]);
+  frame.type = type;
   frame.payload.resize(header[0]);
-  read_all(fd, frame.payload.data(), frame.payload.size());
+  read_all(fd, frame.payload.data(), frame.payload.size(), deadline);
   return frame;
 }
 
 SharedArena SharedArena::create(const char* name) {
   SharedArena arena;
-  arena.fd_ = ::memfd_create(name, MFD_CLOEXEC);
+  arena.fd_ = ::memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (arena.fd_ < 0) {
     throw std::system_error(errno, std::generic_category(), "memfd_create for a plugin worker");
   }
   arena.reserve(kControlBytes);
+  // Growing stays possible; shrinking, which would make the host's mapping fault, is not.
+  if (::fcntl(arena.fd_, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL) != 0) {
+    throw std::system_error(errno, std::generic_category(), "sealing a plugin worker's shared memory");
+  }
   return arena;
 }
 
@@ -186,6 +213,9 @@ void SharedArena::reserve(std::size_t bytes) {
   if (bytes <= size_) {
     return;
   }
+  if (bytes > kMaxBytes) {
+    throw ProtocolError(fmt::format("{} bytes of shared memory asked, past the {} allowed", bytes, kMaxBytes));
+  }
   const std::size_t rounded = (bytes + kArenaStepBytes - 1) / kArenaStepBytes * kArenaStepBytes;
   if (::ftruncate(fd_, static_cast<off_t>(rounded)) != 0) {
     throw std::system_error(errno, std::generic_category(),
@@ -194,9 +224,18 @@ void SharedArena::reserve(std::size_t bytes) {
   map(rounded);
 }
 
-void SharedArena::follow(std::size_t peer_size) {
-  if (peer_size > size_) {
-    map(peer_size);
+void SharedArena::follow() {
+  struct stat status {};
+  if (::fstat(fd_, &status) != 0) {
+    throw std::system_error(errno, std::generic_category(), "fstat of a plugin worker's shared memory");
+  }
+  const auto file_size = static_cast<std::size_t>(status.st_size);
+  if (file_size > kMaxBytes) {
+    throw ProtocolError(
+        fmt::format("the worker grew its shared memory to {} bytes, past the {} allowed", file_size, kMaxBytes));
+  }
+  if (file_size > size_) {
+    map(file_size);
   }
 }
 

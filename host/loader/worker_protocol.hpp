@@ -66,10 +66,16 @@ enum class Service : std::uint32_t {
   state_next = 17,
 };
 
-// The peer closed the socket (it exited or died) or sent a malformed frame.
+// The peer sent something malformed, or stopped in the middle of a message.
 class ProtocolError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// The peer closed the socket: it exited or died.
+class PeerClosed : public ProtocolError {
+ public:
+  using ProtocolError::ProtocolError;
 };
 
 // Appends little-endian values to a byte string.
@@ -129,15 +135,19 @@ struct Frame {
   std::string payload;
 };
 
-// Blocking frame I/O on a connected stream socket. Not thread-safe: callers
-// serialise (one call at a time per worker).
+// Frame I/O on a connected stream socket. Not thread-safe: callers serialise
+// (one call at a time per worker). Once a frame has begun, its rest must move
+// within kFrameCompletionMs, so a peer that stops mid-message cannot block the
+// other side for ever (ProtocolError).
 void write_frame(int fd, MessageType type, std::string_view payload);
-// Waits at most `timeout_ms` (negative: for ever) for a whole frame; nullopt
-// when the time ran out before its first byte. Throws ProtocolError when the
-// peer closed the socket or sent a frame larger than kMaxFrameBytes.
+// Waits at most `timeout_ms` (negative: for ever) for a frame to begin; nullopt
+// when the time ran out before its first byte. Throws PeerClosed when the peer
+// closed the socket, ProtocolError for a frame of an unknown type or larger
+// than kMaxFrameBytes, or one left unfinished.
 std::optional<Frame> read_frame(int fd, int timeout_ms);
 
-inline constexpr std::uint32_t kMaxFrameBytes = 1U << 30;
+inline constexpr std::uint32_t kMaxFrameBytes = 64U << 20;
+inline constexpr int kFrameCompletionMs = 10'000;
 
 // A memfd both processes map, resized by whichever side needs more room; the
 // other side remaps when a frame tells it the new size. The first kControlBytes
@@ -146,6 +156,8 @@ inline constexpr std::uint32_t kMaxFrameBytes = 1U << 30;
 class SharedArena {
  public:
   static constexpr std::size_t kControlBytes = 4096;
+  // The most the arena may grow to (batches and scoring columns are well below).
+  static constexpr std::size_t kMaxBytes = std::size_t{16} << 30;
 
   // Creates a new memfd (host side).
   static SharedArena create(const char* name);
@@ -164,8 +176,10 @@ class SharedArena {
   [[nodiscard]] char* base() const { return base_; }
   // Grows the file (and this mapping) to hold at least `bytes`, in whole MiB steps.
   void reserve(std::size_t bytes);
-  // Maps the file as the peer grew it (a no-op when this mapping is as large).
-  void follow(std::size_t peer_size);
+  // Maps the file as the peer grew it (a no-op when this mapping is as large). The size is the
+  // file's own, never a number the peer claims, and the file cannot shrink (sealed), so no page of
+  // the mapping can vanish under the host.
+  void follow();
   // The shared cancellation flag (0 or 1), read and written without a lock.
   void set_cancelled(bool cancelled);
   [[nodiscard]] bool cancelled() const;

@@ -223,6 +223,7 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
   run.message = summary.message;
   store_.finish_connector_run(run);
   if (summary.status == "failed") {
+    summary.plugin_disabled = connector.remote() != nullptr && connector.remote()->status().disabled_reason;
     logger_.log(LogLevel::error, connector.id(), fmt::format("sync failed: {}", summary.message));
   }
   return summary;

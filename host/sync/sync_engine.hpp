@@ -26,6 +26,9 @@ struct SyncSummary {
   std::uint64_t quarantined = 0;
   std::string cursor;
   std::int64_t duration_ms = 0;
+  // Failed because its plugin was disabled for the run (its worker failed too often): the run
+  // went on without it, as without a refused plugin (exit 4, not 5).
+  bool plugin_disabled = false;
 
   // Read but neither stored nor quarantined: left out by a connector's own rule.
   [[nodiscard]] std::uint64_t skipped() const {

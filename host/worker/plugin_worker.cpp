@@ -8,11 +8,13 @@
 // socket, and the host answers for this plugin only.
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -22,8 +24,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <thread>
 #include <vector>
 
 #include "crm/crm.h"
@@ -32,6 +35,13 @@
 
 namespace crm::host::worker {
 namespace {
+
+// Every frame this process writes goes out whole under this lock: the main loop's replies and the
+// service calls of the plugin's own threads never interleave.
+std::mutex g_write_mutex;
+// True while a call into the plugin runs: host services are answered only then (crm/host.h), so a
+// plugin thread that outlives its call cannot start a conversation the host is not in.
+std::atomic<bool> g_in_call{false};
 
 constexpr int kSocketFd = 3;
 constexpr int kArenaFd = 4;
@@ -71,14 +81,21 @@ class Services {
  private:
   static Services& self(crm_host_context* context) { return *reinterpret_cast<Services*>(context); }
 
-  // One request and its answer; plugin threads may call at once, so one at a time.
+  // One request and its answer; plugin threads may call at once, so one at a time. Outside a call
+  // the answer is an empty reply, which every service reads as a failure (or nothing, for log).
   std::string call(Service service, const Writer& arguments) {
     Writer request;
     request.u32(static_cast<std::uint32_t>(service));
     const std::string payload = request.data() + arguments.data();
     const std::lock_guard lock(mutex_);
+    if (!g_in_call.load()) {
+      return Writer().i32(CRM_STATUS_FATAL).i64(0).take();
+    }
     try {
-      write_frame(kSocketFd, MessageType::service_call, payload);
+      {
+        const std::lock_guard write_lock(g_write_mutex);
+        write_frame(kSocketFd, MessageType::service_call, payload);
+      }
       std::optional<Frame> answer = read_frame(kSocketFd, -1);
       if (!answer || answer->type != MessageType::service_reply) {
         throw ProtocolError("the host answered a service call with something else");
@@ -246,6 +263,8 @@ struct ErrorText {
 };
 
 void reply(std::string_view payload) {
+  g_in_call.store(false);
+  const std::lock_guard lock(g_write_mutex);
   write_frame(kSocketFd, MessageType::reply, payload);
 }
 
@@ -374,7 +393,8 @@ void fetch(Worker& worker, Reader& request, bool reprocess) {
 // score and train: [score layout, u64 arena size] -> status, error (outputs are in the arena)
 void score(Worker& worker, Reader& request, bool train) {
   const ScoreLayout layout = decode_score_layout(request);
-  worker.arena.follow(request.u64());
+  request.u64();  // the host's size of the arena: the file's own size is what counts
+  worker.arena.follow();
   ScoreCallView view;
   view_score_call(worker.arena, layout, view);
   ErrorText error;
@@ -480,6 +500,7 @@ int serve(int argc, char** argv) {
       return 0;  // the host closed the socket: nothing more to do
     }
     Reader request(frame->payload);
+    g_in_call.store(true);
     switch (frame->type) {
       case MessageType::open_library:
         open_library(worker, request);
@@ -530,22 +551,37 @@ int serve(int argc, char** argv) {
 }  // namespace crm::host::worker
 
 int main(int argc, char** argv) {
-  // Dies with the host, so that no worker outlives the process that started it.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // The host names itself: if it died before the line above, this process has another parent now.
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string_view(argv[i]) == "--host-pid" && std::strtoll(argv[i + 1], nullptr, 10) != ::getppid()) {
-      return 1;
-    }
-  }
   if (::fcntl(3, F_GETFD) < 0 || ::fcntl(4, F_GETFD) < 0) {
     std::fprintf(stderr,
-                 "crmhost-plugin-worker is started by crmhost for plugins it runs in a process of their "
-                 "own; it is not meant to be run by hand\n");
+                 "crmhost-plugin-worker is started by crmhost for plugins it runs in a process of their own; it is "
+                 "not meant to be run by hand\n");
     return 2;
   }
+  // What the plugin starts (popen, a helper) must not hold the host's socket or memory.
+  ::fcntl(3, F_SETFD, FD_CLOEXEC);
+  ::fcntl(4, F_SETFD, FD_CLOEXEC);
   ::close_range(5, ~0U, 0);
   ::signal(SIGPIPE, SIG_IGN);
+  // Dies with the host: a thread waits on the host's pidfd (readable once it has exited), which holds
+  // however this process was started (a wrapper in between included) and even while the plugin hangs.
+  long host_pid = 0;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string_view(argv[i]) == "--host-pid") {
+      host_pid = std::strtol(argv[i + 1], nullptr, 10);
+    }
+  }
+  const int host = host_pid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, host_pid, 0)) : -1;
+  if (host_pid > 0 && host < 0) {
+    return 1;  // the host is gone already
+  }
+  if (host >= 0) {
+    std::thread([host] {
+      pollfd entry{host, POLLIN, 0};
+      while (::poll(&entry, 1, -1) < 0 && errno == EINTR) {
+      }
+      std::_Exit(0);
+    }).detach();
+  }
   try {
     return crm::host::worker::serve(argc, argv);
   } catch (const std::exception& e) {

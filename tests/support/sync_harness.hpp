@@ -53,13 +53,15 @@ class SyncHarness {
 
   // Loads the plugins of `directories` with `settings`; returns the one named `id`.
   LoadedPlugin& load(const std::vector<std::filesystem::path>& directories, const nlohmann::json& settings,
-                     const std::string& id, std::map<std::string, std::string> environment = {}) {
+                     const std::string& id, std::map<std::string, std::string> environment = {},
+                     WorkerSettings worker = {}) {
     host_ = std::make_unique<PluginHost>(logger_, clock_, *store_, cancelled_);
     PluginHostOptions options;
     options.plugin_dirs = directories;
     options.plugin_settings = settings;
     options.environment = environment_of(std::move(environment));
     options.default_isolation = test_isolation();
+    options.worker = std::move(worker);
     host_->load(options);
     LoadedPlugin* plugin = host_->find(id);
     if (plugin == nullptr) {

@@ -369,7 +369,6 @@ TEST_F(PluginHostTest, PluginFilesOrFoldersOtherUsersCanWriteAreRefusedUnlessAll
     testing::TestHost host;
     PluginHostOptions options;
     options.default_isolation = testing::test_isolation();
-    options.default_isolation = testing::test_isolation();
     options.plugin_dirs = {dir_.path()};
     options.allow_writable_plugins = allow;
     host.load(options);
