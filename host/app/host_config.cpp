@@ -49,6 +49,7 @@ const char* const kHostConfigSchema = R"({
         "properties": {
           "enabled": {"type": "boolean"},
           "config": {},
+          "isolation": {"enum": ["process", "in_process"]},
           "every": {"type": "string", "minLength": 1},
           "schedule": {"type": "string", "minLength": 1}
         },
