@@ -213,7 +213,8 @@ static crm_status read_lines(purchase_log* log, const crm_host* host, FILE* file
   size_t used = 0;
   *span_count = 0;
   *at_end = false;
-  while (*span_count < log->batch_size) {
+  /* A cancelled run (Ctrl-C, SIGTERM) stops at the line it reached: the cursor says where to go on. */
+  while (*span_count < log->batch_size && !host->is_cancelled(host->context)) {
     size_t size = 0;
     bool too_long = false;
     char id[32];

@@ -50,6 +50,23 @@ nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
   return {{"host_abi", fmt::format("{}.{}", CRM_ABI_VERSION_MAJOR, CRM_ABI_VERSION_MINOR)}, {"plugins", plugins}};
 }
 
+nlohmann::json plugin_validation_json(const PluginValidation& validation) {
+  nlohmann::json checks = nlohmann::json::array();
+  for (const CheckResult& check : validation.checks) {
+    checks.push_back({{"plugin", check.plugin},
+                      {"kind", check.kind},
+                      {"check", check.check},
+                      {"outcome", check_outcome_name(check.outcome)},
+                      {"detail", check.detail}});
+  }
+  return {{"file", validation.file.string()},
+          {"passed", validation.passed()},
+          {"passes", validation.count(CheckOutcome::pass)},
+          {"failures", validation.count(CheckOutcome::fail)},
+          {"skips", validation.count(CheckOutcome::skip)},
+          {"checks", checks}};
+}
+
 nlohmann::json sync_summary_json(const SyncSummary& summary) {
   return {{"connector", summary.connector_id},  {"status", summary.status},
           {"message", summary.message},         {"read", summary.source_records},

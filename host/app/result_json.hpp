@@ -11,6 +11,7 @@
 #include "app/customers.hpp"
 #include "app/events.hpp"
 #include "app/overview.hpp"
+#include "app/plugin_validation.hpp"
 #include "app/run_job.hpp"
 #include "app/runs.hpp"
 #include "app/scoring_jobs.hpp"
@@ -29,6 +30,10 @@ nlohmann::json json_number(double value);
 
 // {"host_abi": "1.0", "plugins": [{"id", "kind", "version", "abi", "file", "state", "reason"}]}
 nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records);
+
+// `crmhost plugins validate --json`: {"file", "passed", "passes", "failures", "skips",
+// "checks": [{"plugin", "kind", "check", "outcome": "pass"|"fail"|"skip", "detail"}]}
+nlohmann::json plugin_validation_json(const PluginValidation& validation);
 
 nlohmann::json sync_summary_json(const SyncSummary& summary);
 nlohmann::json sync_result_json(const SyncResult& result);

@@ -18,15 +18,16 @@ inline constexpr int kExitPluginEnded = 7;  // a plugin ended the process (exit(
 inline constexpr int kExitNotFound = 8;     // what the command names does not exist, or is not in a state for it
 inline constexpr int kExitPluginHung =
     9;  // an in-process plugin call passed its deadline (the line on stderr names it)
-inline constexpr int kExitCancelled = 130;   // stopped by Ctrl-C (SIGINT)
-inline constexpr int kExitTerminated = 143;  // stopped by SIGTERM
+inline constexpr int kExitValidationFailed = 10;  // `plugins validate`: a plugin failed a check of its contract
+inline constexpr int kExitCancelled = 130;        // stopped by Ctrl-C (SIGINT)
+inline constexpr int kExitTerminated = 143;       // stopped by SIGTERM
 
 struct ExitCodeMeaning {
   int code;
   const char* meaning;
 };
 
-inline constexpr std::array<ExitCodeMeaning, 12> kExitCodes = {{
+inline constexpr std::array<ExitCodeMeaning, 13> kExitCodes = {{
     {kExitOk, "done"},
     {kExitFailure, "unexpected failure"},
     {kExitUsage, "bad command line or option value (a date, a number, a customer id's form)"},
@@ -39,6 +40,7 @@ inline constexpr std::array<ExitCodeMeaning, 12> kExitCodes = {{
     {kExitPluginHung,
      "a plugin in the host's process did not return within its deadline (the line on stderr names it; run it with "
      "\"isolation\": \"process\" to have it stopped and restarted instead)"},
+    {kExitValidationFailed, "`plugins validate`: a plugin failed a check of its contract (the FAIL lines say which)"},
     {kExitCancelled, "stopped by Ctrl-C (SIGINT)"},
     {kExitTerminated, "stopped by SIGTERM"},
 }};

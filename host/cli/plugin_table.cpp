@@ -60,3 +60,36 @@ void print_plugin_table(std::ostream& out, const std::vector<PluginRecord>& reco
 }
 
 }  // namespace crm::host
+
+namespace crm::host {
+
+std::string format_check_line(const CheckResult& check) {
+  const char* label = check.outcome == CheckOutcome::pass   ? "PASS"
+                      : check.outcome == CheckOutcome::fail ? "FAIL"
+                                                            : "SKIPPED";
+  return fmt::format("{} {}: {}{}", label, check.plugin, check.check, check.detail.empty() ? "" : ": " + check.detail);
+}
+
+void print_plugin_validation_summary(std::ostream& out, const PluginValidation& validation) {
+  std::vector<std::string> plugins;
+  for (const CheckResult& check : validation.checks) {
+    if (std::find(plugins.begin(), plugins.end(), check.plugin) == plugins.end()) {
+      plugins.push_back(check.plugin);
+    }
+  }
+  for (const std::string& plugin : plugins) {
+    std::array<std::size_t, 3> counts{};
+    for (const CheckResult& check : validation.checks) {
+      if (check.plugin == plugin) {
+        ++counts[static_cast<std::size_t>(check.outcome)];
+      }
+    }
+    out << fmt::format("{}: {} passed, {} failed, {} skipped\n", plugin, counts[0], counts[1], counts[2]);
+  }
+  out << fmt::format("{}: {} checks, {} passed, {} failed, {} skipped: {}\n", validation.file.filename().string(),
+                     validation.checks.size(), validation.count(CheckOutcome::pass),
+                     validation.count(CheckOutcome::fail), validation.count(CheckOutcome::skip),
+                     validation.passed() ? "conforms" : "FAILED");
+}
+
+}  // namespace crm::host

@@ -531,6 +531,10 @@ void PluginHost::load(const PluginHostOptions& options) {
       load_library(library, options, folder_problem);
     }
   }
+  for (const fs::path& file : options.plugin_files) {
+    const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+    load_library(file, options, options.allow_writable_plugins ? "" : unsafe_plugin_path_problem(folder));
+  }
   // A mistyped id in the configuration would otherwise leave a plugin on its defaults, silently.
   const std::vector<std::string> problems = plugin_settings_problems(options.plugin_settings, records_);
   if (!problems.empty() && options.unknown_plugin_ids_are_errors) {
@@ -844,6 +848,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
           records_.push_back(std::move(record));
           return;
         }
+        record.config_invalid = true;
         throw Refusal{
             fmt::format("configuration breaks the plugin's schema: {}; fix plugins.{}.config in the host "
                         "configuration",
@@ -890,6 +895,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
         const PluginCallScope in_plugin(record.id, "destroy");
         descriptor.destroy(instance);
       }
+      record.create_status = status;
       throw Refusal{fmt::format("init failed ({} error): {}; {}", status_name(status), logger_.redact(error.message()),
                                 status_fix(status))};
     }

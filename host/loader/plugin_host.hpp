@@ -49,6 +49,10 @@ struct PluginRecord {
   PluginState state = PluginState::refused;
   std::string reason;     // why refused or disabled: what is wrong; what would fix it
   std::string isolation;  // "process" or "in_process" once the library was opened, "" before
+  // With refused: the configuration breaks the plugin's schema (checked by the host before create).
+  bool config_invalid = false;
+  // With refused: what the plugin's create returned when it refused to start; OK otherwise.
+  crm_status create_status = CRM_STATUS_OK;
 };
 
 // A plugin that passed every check and has a live instance.
@@ -113,6 +117,9 @@ class LoadedPlugin {
 struct PluginHostOptions {
   // Searched in order; within a directory, libraries load in file-name order.
   std::vector<std::filesystem::path> plugin_dirs;
+  // Single libraries to load after the directories (`crmhost plugins validate FILE`); each needs its
+  // manifest beside it, as in a directory.
+  std::vector<std::filesystem::path> plugin_files;
   // The "plugins" section of the host configuration: {"<id>": {"enabled": bool, "config": {...}}}.
   nlohmann::json plugin_settings = nlohmann::json::object();
   // Relative values of fields marked "x-crm-path" resolve against this (the configuration file's folder).

@@ -48,7 +48,9 @@ void build_view(const FeatureBatch& batch, InputView& view) {
                                               batch.feature_names[k], batch.columns[k].size(), customer_count));
     }
     view.names.push_back(to_crm_str(batch.feature_names[k]));
-    view.columns.push_back(batch.columns[k].data());
+    // An empty batch still hands a valid pointer per feature: plugins take a NULL column for a missing feature.
+    static constexpr double kNoValues[1] = {0.0};
+    view.columns.push_back(batch.columns[k].empty() ? kNoValues : batch.columns[k].data());
   }
   view.input = {sizeof(crm_score_input), customer_count,      view.ids.data(), view.names.size(),
                 view.names.data(),       view.columns.data(), batch.as_of_ms};
