@@ -28,12 +28,25 @@ struct CustomerFeatures {
   [[nodiscard]] FeatureBatch select(const std::vector<std::size_t>& rows, const std::vector<std::string>& wanted) const;
 };
 
+// Features the host takes from scorers' outputs, filled while scoring (in
+// score_customers) for the scorers that ask for them; build_features leaves
+// them unknown. churn_probability: scorer_logit's output of that name (learned
+// probability of no purchase in the horizon); p_alive: scorer_bgnbd's.
+const std::vector<std::string_view>& scorer_output_feature_names();
+
 // The names build_features computes with these settings, in column order.
 std::vector<std::string> feature_names(const FeatureSettings& settings);
 
 // The rows of `features` whose customer bought before its date: the population
 // that churn is measured on (training, backtests).
 std::vector<std::size_t> buyer_rows(const CustomerFeatures& features);
+
+// The rows of `features` with at least one known feature: the customers with a
+// record (order, activity, ticket, mail, survey, payment) before its date.
+std::vector<std::size_t> known_rows(const CustomerFeatures& features);
+
+// The customers at `rows` of `features`, every column.
+CustomerFeatures subset(const CustomerFeatures& features, const std::vector<std::size_t>& rows);
 
 // Computes every customer's features as of `as_of_ms` from the store: one scan
 // per table, nothing dated at or after as_of_ms read (no look-ahead). The
