@@ -597,40 +597,6 @@ std::vector<std::size_t> buyer_rows(const CustomerFeatures& features) {
   return rows;
 }
 
-std::vector<std::size_t> known_rows(const CustomerFeatures& features) {
-  std::vector<bool> known(features.size(), false);
-  for (const std::vector<double>& column : features.columns) {
-    for (std::size_t i = 0; i < column.size(); ++i) {
-      known[i] = known[i] || !std::isnan(column[i]);
-    }
-  }
-  std::vector<std::size_t> rows;
-  for (std::size_t i = 0; i < known.size(); ++i) {
-    if (known[i]) {
-      rows.push_back(i);
-    }
-  }
-  return rows;
-}
-
-CustomerFeatures subset(const CustomerFeatures& features, const std::vector<std::size_t>& rows) {
-  CustomerFeatures kept;
-  kept.as_of_ms = features.as_of_ms;
-  kept.names = features.names;
-  kept.customer_ids.reserve(rows.size());
-  for (const std::size_t i : rows) {
-    kept.customer_ids.push_back(features.customer_ids[i]);
-  }
-  for (const std::vector<double>& column : features.columns) {
-    std::vector<double>& values = kept.columns.emplace_back();
-    values.reserve(rows.size());
-    for (const std::size_t i : rows) {
-      values.push_back(column[i]);
-    }
-  }
-  return kept;
-}
-
 std::vector<double> churn_labels(Database& db, const CustomerFeatures& features, std::int64_t from_ms,
                                  std::int64_t to_ms) {
   std::unordered_map<std::int64_t, std::size_t> position;

@@ -41,13 +41,6 @@ std::vector<std::string> feature_names(const FeatureSettings& settings);
 // that churn is measured on (training, backtests).
 std::vector<std::size_t> buyer_rows(const CustomerFeatures& features);
 
-// The rows of `features` with at least one known feature: the customers with a
-// record (order, activity, ticket, mail, survey, payment) before its date.
-std::vector<std::size_t> known_rows(const CustomerFeatures& features);
-
-// The customers at `rows` of `features`, every column.
-CustomerFeatures subset(const CustomerFeatures& features, const std::vector<std::size_t>& rows);
-
 // Computes every customer's features as of `as_of_ms` from the store: one scan
 // per table, nothing dated at or after as_of_ms read (no look-ahead). The
 // customer attributes (share of wallet, strategic value) carry no date and are
