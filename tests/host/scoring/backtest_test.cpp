@@ -149,6 +149,26 @@ TEST_F(CdnowBacktest, LeadTimeComesFromEarlierSnapshotsScoredWithoutLookAhead) {
   EXPECT_GT(logit.median_lead_time_days, 0);
 }
 
+TEST_F(CdnowBacktest, LeadTimeSnapshotsTrainedBeforeTheDataBeginsAreNamed) {
+  // CDNOW begins on 1997-01-01. As of 1997-09-01 with a 180-day horizon, the snapshot 180 days before
+  // (1997-03-05) would be trained on 1996-09-06: before the data. Before issue 17 it was skipped silently.
+  BacktestOptions options;
+  options.as_of_ms = date_ms(10'105);  // 1997-09-01
+  options.horizon_days = 180;
+  options.lead_step_days = 60;
+  const auto rows =
+      run_backtest(harness_->store(), harness_->host(), FeatureSettings{}, ScoringSettings{}, options, nullptr);
+  for (const char* id : {"scorer_logit", kBandsRowId}) {
+    const BacktestRow& row = row_of(rows, id);
+    ASSERT_FALSE(row.warnings.empty()) << id;
+    EXPECT_NE(row.warnings.front().find("lead-time snapshot 180 days before the date: its training date (360 days "
+                                        "before) falls before the data begins"),
+              std::string::npos)
+        << row.warnings.front();
+  }
+  EXPECT_TRUE(row_of(rows, "baseline_recency").warnings.empty());
+}
+
 TEST(OnlineRetailBacktest, LearnedScorersMatchThePeersAndBgNbdConvergesOnDailyPeriods) {
   TempDir dir("backtest-online-retail");
   const fs::path csv = dir / "online_retail.csv";
@@ -194,6 +214,10 @@ TEST(OnlineRetailBacktest, LearnedScorersMatchThePeersAndBgNbdConvergesOnDailyPe
     }
     EXPECT_GE(best, expected.logit_peer - 0.003);
     EXPECT_GE(row_of(rows, "scorer_bgnbd").roc_auc, 0.72);
+    // The likelihood peaks at the no-dropout boundary on these daily periods: said per snapshot.
+    const auto& warnings = row_of(rows, "scorer_bgnbd").warnings;
+    ASSERT_EQ(warnings.size(), 1U);
+    EXPECT_EQ(warnings[0].rfind("at the date: the likelihood peaks where no customer drops out", 0), 0U) << warnings[0];
     expect_bands_rank_like_the_best(rows, fmt::format("Online Retail day {}, 90 days", expected.day));
   }
   // Dates and horizons the project never listed.
