@@ -389,6 +389,34 @@ nlohmann::json backtest_json(const BacktestResult& result, const std::string& as
     if (!row.note.empty()) {
       entry["note"] = row.note;
     }
+    if (!row.band_scorer.empty()) {
+      entry["band_scorer"] = row.band_scorer;
+      nlohmann::json bands = nlohmann::json::array();
+      for (const BandOutcome& band : row.bands) {
+        bands.push_back({{"band", band.band},
+                         {"customers", band.customers},
+                         {"churned", band.churned},
+                         {"precision", json_number(band.precision())}});
+      }
+      entry["bands"] = bands;
+      entry["accuracy_at_red"] = json_number(row.accuracy_at_red);
+      entry["accuracy_target"] = 0.85;
+      nlohmann::json bins = nlohmann::json::array();
+      for (const ReliabilityBin& bin : row.calibration.bins) {
+        bins.push_back({{"predicted_from", bin.predicted_from},
+                        {"predicted_to", bin.predicted_to},
+                        {"customers", bin.customers},
+                        {"mean_predicted", json_number(bin.mean_predicted)},
+                        {"observed", json_number(bin.observed)}});
+      }
+      entry["churn_probability"] = {{"brier", json_number(row.calibration.brier)},
+                                    {"calibrated_on_customers", row.calibration_customers},
+                                    {"method", "isotonic"},
+                                    {"reliability", bins}};
+    }
+    if (!row.warnings.empty()) {
+      entry["warnings"] = row.warnings;
+    }
     scorers.push_back(entry);
   }
   report["scorers"] = scorers;

@@ -12,15 +12,58 @@
 #include "store/customer_read_repository.hpp"
 
 namespace crm::host {
+namespace {
 
-ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms) {
+// The rows with at least one known feature: the customers with a record (order, activity, ticket, mail,
+// survey, payment) before the features' date.
+std::vector<std::size_t> known_rows(const CustomerFeatures& features) {
+  std::vector<bool> known(features.size(), false);
+  for (const std::vector<double>& column : features.columns) {
+    for (std::size_t i = 0; i < column.size(); ++i) {
+      known[i] = known[i] || !std::isnan(column[i]);
+    }
+  }
+  std::vector<std::size_t> rows;
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    if (known[i]) {
+      rows.push_back(i);
+    }
+  }
+  return rows;
+}
+
+// The customers at `rows`, every column.
+CustomerFeatures subset(const CustomerFeatures& features, const std::vector<std::size_t>& rows) {
+  CustomerFeatures kept;
+  kept.as_of_ms = features.as_of_ms;
+  kept.names = features.names;
+  kept.customer_ids.reserve(rows.size());
+  for (const std::size_t i : rows) {
+    kept.customer_ids.push_back(features.customer_ids[i]);
+  }
+  for (const std::vector<double>& column : features.columns) {
+    std::vector<double>& values = kept.columns.emplace_back();
+    values.reserve(rows.size());
+    for (const std::size_t i : rows) {
+      values.push_back(column[i]);
+    }
+  }
+  return kept;
+}
+
+}  // namespace
+
+ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms, bool past_date) {
   const ScoringSettings& settings = session.config().scoring;
   ScoringPass pass;
   pass.as_of_ms = as_of_ms;
   std::map<std::string, std::string> models;
   const std::vector<std::string> untrained = load_stored_models(store, host, models);
   session.progress("computing features");
-  const CustomerFeatures features = build_features(store.database(), session.config().features, as_of_ms);
+  CustomerFeatures features = build_features(store.database(), session.config().features, as_of_ms);
+  if (past_date) {
+    features = subset(features, known_rows(features));
+  }
   ScoringResult result = score_customers(
       host, features, settings, true,
       [&](std::size_t done, std::size_t total) { session.progress(fmt::format("scoring {}/{}", done, total)); },
@@ -65,7 +108,7 @@ ScoreJobResult score(Session& session, std::optional<std::int64_t> as_of_ms) {
     }
     throw ConfigError("no scorer plugin is loaded; see `crmhost plugins`");
   }
-  result.pass = run_scoring(session, *store, *host, as_of_or_today(as_of_ms, session.clock()));
+  result.pass = run_scoring(session, *store, *host, as_of_or_today(as_of_ms, session.clock()), as_of_ms.has_value());
   return result;
 }
 

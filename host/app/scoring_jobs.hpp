@@ -27,7 +27,10 @@ struct ScoringPass {
 };
 
 // Scores as of `as_of_ms` with the store and plugins a job already has open.
-ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms);
+// `past_date`: the date was asked for (score --as-of), so customers with no
+// record before it (first seen after it) are neither stored nor counted.
+ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms,
+                        bool past_date = false);
 
 struct ScoreJobResult {
   ScoringPass pass;

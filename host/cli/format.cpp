@@ -145,17 +145,42 @@ void print_backtest(std::ostream& out, const BacktestResult& result, const std::
   const std::vector<BacktestRow>& rows = result.rows;
   out << fmt::format("backtest as of {}, horizon {} days: {} customers, {} churned\n", as_of, horizon_days,
                      rows.empty() ? 0 : rows.front().customers, rows.empty() ? 0 : rows.front().churned);
-  out << fmt::format("  {:<18} {:>8} {:>10} {:>10} {:>10} {:>12}\n", "scorer", "ROC-AUC", "prec@10%", "recall@10%",
+  out << fmt::format("  {:<28} {:>8} {:>10} {:>10} {:>10} {:>12}\n", "scorer", "ROC-AUC", "prec@10%", "recall@10%",
                      "lead days", "after last");
   const auto cell = [](double value, const char* format) {
     return std::isnan(value) ? std::string("-") : fmt::format(fmt::runtime(format), value);
   };
   for (const BacktestRow& row : rows) {
-    out << fmt::format("  {:<18} {:>8} {:>10} {:>10} {:>10} {:>12}{}\n", row.scorer_id, cell(row.roc_auc, "{:.3f}"),
+    const std::string name = row.band_scorer.empty() ? row.scorer_id : row.scorer_id + " (" + row.band_scorer + ")";
+    out << fmt::format("  {:<28} {:>8} {:>10} {:>10} {:>10} {:>12}{}\n", name, cell(row.roc_auc, "{:.3f}"),
                        cell(row.precision_top10, "{:.3f}"), cell(row.recall_top10, "{:.3f}"),
                        cell(row.median_lead_time_days, "{:.0f}"),
                        cell(row.median_flag_after_last_purchase_days, "{:.0f}"),
                        row.note.empty() ? "" : "  (" + row.note + ")");
+  }
+  for (const BacktestRow& row : rows) {
+    for (const std::string& warning : row.warnings) {
+      out << fmt::format("  {}: {}\n", row.scorer_id, warning);
+    }
+  }
+  for (const BacktestRow& row : rows) {
+    if (row.bands.empty()) {
+      continue;
+    }
+    out << fmt::format("  bands at the date (score of {}): customers, churned share\n", row.band_scorer);
+    for (const BandOutcome& band : row.bands) {
+      out << fmt::format("    {:<10} {:>8} {:>8}\n", band.band, band.customers, cell(band.precision(), "{:.3f}"));
+    }
+    out << fmt::format("  accuracy at the red threshold (red = will churn): {} (source documents' target 0.85)\n",
+                       cell(row.accuracy_at_red, "{:.3f}"));
+    out << fmt::format(
+        "  churn probability within {} days, calibrated (isotonic) on {} customers a horizon earlier: Brier {}\n",
+        horizon_days, row.calibration_customers, cell(row.calibration.brier, "{:.4f}"));
+    out << "    predicted   customers  mean predicted  observed\n";
+    for (const ReliabilityBin& bin : row.calibration.bins) {
+      out << fmt::format("    {:.1f}-{:.1f}  {:>11} {:>15} {:>9}\n", bin.predicted_from, bin.predicted_to,
+                         bin.customers, cell(bin.mean_predicted, "{:.3f}"), cell(bin.observed, "{:.3f}"));
+    }
   }
 }
 

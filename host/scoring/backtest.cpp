@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 #include "scoring/features.hpp"
@@ -46,39 +47,70 @@ double median(std::vector<double> values) {
 
 struct Snapshot {
   CustomerFeatures features;
+  std::string band_scorer;                            // the primary scorer, whose score is also kept as kBandsRowId
   std::map<std::string, std::vector<double>> scores;  // scorer id -> score per customer
   std::vector<std::string> notes;
+  std::vector<double> churn_probability;  // calibrated from the band-deciding score; NaN when no fit
+  std::size_t calibration_customers = 0;
+  bool training_before_data = false;                          // no customer had bought by the training date
+  std::vector<std::pair<std::string, std::string>> warnings;  // (scorer id, what it warned about this snapshot)
 };
 
 // Trains every trainable scorer at (as_of - horizon) and scores the buyers as of `as_of`.
 Snapshot score_at(Store& store, PluginHost& plugins, const FeatureSettings& feature_settings,
-                  const ScoringSettings& scoring_settings, std::int64_t as_of_ms, int horizon_days) {
+                  const ScoringSettings& scoring_settings, std::int64_t as_of_ms, int horizon_days, bool calibrate) {
   Snapshot snapshot;
   snapshot.features = buyers_only(build_features(store.database(), feature_settings, as_of_ms));
   const std::int64_t train_as_of_ms = as_of_ms - horizon_days * kMillisecondsPerDay;
-  std::optional<CustomerFeatures> history;
-  std::vector<double> labels;
+  // The training snapshot: every buyer as of the training date, and whether they bought by the date.
+  const CustomerFeatures history = buyers_only(build_features(store.database(), feature_settings, train_as_of_ms));
+  const std::vector<double> labels = churn_labels(store.database(), history, train_as_of_ms, as_of_ms);
+  snapshot.training_before_data = history.size() == 0;
   std::vector<std::string> untrained;
   for (LoadedPlugin* scorer : loaded_scorers(plugins)) {
     if (!is_trainable(*scorer)) {
       continue;
     }
-    if (!history) {
-      history = buyers_only(build_features(store.database(), feature_settings, train_as_of_ms));
-      labels = churn_labels(store.database(), *history, train_as_of_ms, as_of_ms);
-    }
     try {
-      std::vector<std::size_t> rows(history->size());
+      std::vector<std::size_t> rows(history.size());
       std::iota(rows.begin(), rows.end(), 0);
-      train_scorer(*scorer, history->select(rows, required_features(*scorer)), labels, horizon_days);
+      const std::string model =
+          train_scorer(*scorer, history.select(rows, required_features(*scorer)), labels, horizon_days);
+      // BG/NBD says in its model when the likelihood peaked at the no-dropout boundary.
+      const nlohmann::json saved = nlohmann::json::parse(model, nullptr, false);
+      if (saved.is_object() && saved.value("at_boundary", false)) {
+        snapshot.warnings.emplace_back(scorer->id(),
+                                       "the likelihood peaks where no customer drops out; the NBD purchase rate is "
+                                       "used (probability alive is 1)");
+      }
     } catch (const PluginCallError& e) {
       untrained.push_back(scorer->id());
       snapshot.notes.push_back(fmt::format("{}: {}", scorer->id(), e.what()));
     }
   }
   const ScoringResult result = score_customers(plugins, snapshot.features, scoring_settings, false, nullptr, untrained);
+  // The probability of churning: the band-deciding score of the training snapshot against what those
+  // customers did by the date (isotonic), applied to the score at the date.
+  snapshot.churn_probability.assign(snapshot.features.size(), std::nan(""));
+  if (calibrate && result.primary && history.size() > 0) {
+    const ScoringResult trained = score_customers(plugins, history, scoring_settings, false, nullptr, untrained);
+    if (trained.primary) {
+      std::vector<double> risk = trained.scorers[*trained.primary].scores;
+      std::transform(risk.begin(), risk.end(), risk.begin(), [](double score) { return 100.0 - score; });
+      const Calibration calibration = fit_isotonic(risk, labels);
+      snapshot.calibration_customers = calibration.customers;
+      const std::vector<double>& scores = result.scorers[*result.primary].scores;
+      for (std::size_t i = 0; i < scores.size(); ++i) {
+        snapshot.churn_probability[i] = calibration.apply(100.0 - scores[i]);
+      }
+    }
+  }
   for (const ScorerOutcome& outcome : result.scorers) {
     snapshot.scores[outcome.scorer_id] = outcome.scores;
+  }
+  if (result.primary) {
+    snapshot.band_scorer = result.scorers[*result.primary].scorer_id;
+    snapshot.scores[kBandsRowId] = result.scorers[*result.primary].scores;
   }
   for (const std::string& skipped : result.skipped) {
     if (std::find_if(snapshot.notes.begin(), snapshot.notes.end(), [&](const std::string& note) {
@@ -96,6 +128,10 @@ Snapshot score_at(Store& store, PluginHost& plugins, const FeatureSettings& feat
 }
 
 }  // namespace
+
+double BandOutcome::precision() const {
+  return customers == 0 ? std::nan("") : static_cast<double>(churned) / static_cast<double>(customers);
+}
 
 double roc_auc(const std::vector<double>& risk, const std::vector<double>& label) {
   std::vector<std::size_t> order;
@@ -136,7 +172,7 @@ std::vector<BacktestRow> run_backtest(Store& store, PluginHost& plugins, const F
     progress("scoring as of the date");
   }
   Snapshot at_date =
-      score_at(store, plugins, feature_settings, scoring_settings, options.as_of_ms, options.horizon_days);
+      score_at(store, plugins, feature_settings, scoring_settings, options.as_of_ms, options.horizon_days, true);
   const CustomerFeatures& population = at_date.features;
   const std::vector<double> churned =
       churn_labels(store.database(), population, options.as_of_ms, options.as_of_ms + horizon_ms);
@@ -151,7 +187,7 @@ std::vector<BacktestRow> run_backtest(Store& store, PluginHost& plugins, const F
         progress(fmt::format("lead-time snapshot {} days before the date", back));
       }
       history.push_back(score_at(store, plugins, feature_settings, scoring_settings,
-                                 options.as_of_ms - back * kMillisecondsPerDay, options.horizon_days));
+                                 options.as_of_ms - back * kMillisecondsPerDay, options.horizon_days, false));
     }
   }
   const double flag_below = scoring_settings.bands.size() > 2 ? scoring_settings.bands[1].min_score : 60.0;
@@ -222,6 +258,60 @@ std::vector<BacktestRow> run_backtest(Store& store, PluginHost& plugins, const F
       if (note.rfind(scorer_id + ":", 0) == 0) {
         row.note = note;
       }
+    }
+    // What each snapshot had to say: BG/NBD at the boundary, training dates before the data, failed training.
+    const std::string own_id = scorer_id == kBandsRowId ? at_date.band_scorer : scorer_id;
+    for (const auto& [id, warning] : at_date.warnings) {
+      if (id == own_id) {
+        row.warnings.push_back(fmt::format("at the date: {}", warning));
+      }
+    }
+    for (std::size_t s = 0; s < history.size() && scorer_id != "baseline_recency"; ++s) {
+      const int back = options.horizon_days - static_cast<int>(s) * options.lead_step_days;
+      const Snapshot& snapshot = history[s];
+      if (snapshot.training_before_data) {
+        row.warnings.push_back(fmt::format(
+            "lead-time snapshot {} days before the date: its training date ({} days before) falls before the data "
+            "begins, so learned scorers are not trained there and it is scored without them",
+            back, back + options.horizon_days));
+        continue;
+      }
+      for (const auto& [id, warning] : snapshot.warnings) {
+        if (id == own_id) {
+          row.warnings.push_back(fmt::format("lead-time snapshot {} days before the date: {}", back, warning));
+        }
+      }
+      for (const std::string& note : snapshot.notes) {
+        if (note.rfind(own_id + ":", 0) == 0) {
+          row.warnings.push_back(fmt::format("lead-time snapshot {} days before the date: {}", back, note));
+        }
+      }
+    }
+    if (scorer_id == kBandsRowId) {
+      row.band_scorer = at_date.band_scorer;
+      for (const BandRule& rule : scoring_settings.bands) {
+        row.bands.push_back({rule.name, 0, 0});
+      }
+      const std::string& red = scoring_settings.bands.empty() ? std::string() : scoring_settings.bands.back().name;
+      std::size_t judged = 0;
+      std::size_t right = 0;
+      for (std::size_t i = 0; i < scores.size(); ++i) {
+        if (std::isnan(scores[i])) {
+          continue;
+        }
+        const std::string& band = band_of(scoring_settings, scores[i]).name;
+        for (BandOutcome& outcome : row.bands) {
+          if (outcome.band == band) {
+            ++outcome.customers;
+            outcome.churned += churned[i] == 1.0 ? 1 : 0;
+          }
+        }
+        ++judged;
+        right += (band == red) == (churned[i] == 1.0) ? 1 : 0;
+      }
+      row.accuracy_at_red = judged == 0 ? std::nan("") : static_cast<double>(right) / static_cast<double>(judged);
+      row.calibration = calibration_quality(at_date.churn_probability, churned);
+      row.calibration_customers = at_date.calibration_customers;
     }
     rows.push_back(std::move(row));
   }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "loader/plugin_host.hpp"
+#include "scoring/calibration.hpp"
 #include "scoring/settings.hpp"
 #include "store/store.hpp"
 
@@ -15,8 +16,25 @@ namespace crm::host {
 // horizon after it. The population is every customer with a purchase before
 // the date; scorers that learn are trained at (date - horizon) on what
 // happened in the horizon up to the date, so nothing after the date is seen.
+// Of the customers a band held at the date, how many churned.
+struct BandOutcome {
+  std::string band;
+  std::size_t customers = 0;
+  std::size_t churned = 0;
+  [[nodiscard]] double precision() const;  // churned share; NaN when the band is empty
+};
+
 struct BacktestRow {
-  std::string scorer_id;  // or "baseline_recency": recency alone, the simplest peer
+  // A scorer's id, "baseline_recency" (recency alone, the simplest peer) or
+  // "bands": the score that decides the bands (the primary scorer's, band_scorer).
+  std::string scorer_id;
+  std::string band_scorer;         // "bands" only: whose score it is
+  std::vector<BandOutcome> bands;  // "bands" only: each band's customers and churned, best band first
+  double accuracy_at_red = 0;      // "bands" only: red = will churn, other bands = will stay; NaN if none
+  // "bands" only: the churn probability calibrated (isotonic) on the snapshot a horizon before the
+  // date, with the outcomes known by the date, and how it fared; brier NaN when it could not be fitted.
+  CalibrationQuality calibration;
+  std::size_t calibration_customers = 0;
   std::size_t customers = 0;
   std::size_t churned = 0;
   double roc_auc = 0;
@@ -29,7 +47,13 @@ struct BacktestRow {
   double median_lead_time_days = 0;
   double median_flag_after_last_purchase_days = 0;
   std::string note;  // why a figure is missing
+  // Per snapshot (the date's, the lead-time ones): a model at a boundary, a training date before the
+  // data begins, a model that could not be trained there.
+  std::vector<std::string> warnings;
 };
+
+// The id of the backtest row of the band-deciding score.
+inline constexpr const char* kBandsRowId = "bands";
 
 struct BacktestOptions {
   std::int64_t as_of_ms = 0;

@@ -169,6 +169,11 @@ FeatureBatch CustomerFeatures::select(const std::vector<std::size_t>& rows,
   return batch;
 }
 
+const std::vector<std::string_view>& scorer_output_feature_names() {
+  static const std::vector<std::string_view> kNames = {"churn_probability", "p_alive"};
+  return kNames;
+}
+
 std::vector<std::string> feature_names(const FeatureSettings& settings) {
   std::vector<std::string> names = {"recency_days",
                                     "tenure_days",
@@ -211,6 +216,10 @@ std::vector<std::string> feature_names(const FeatureSettings& settings) {
   for (const int window : settings.windows_days) {
     names.push_back(fmt::format("order_count_{}d", window));
     names.push_back(fmt::format("monetary_{}d", window));
+  }
+  // Filled by the host from earlier scorers' outputs while scoring (scoring.hpp), unknown here.
+  for (const std::string_view name : scorer_output_feature_names()) {
+    names.emplace_back(name);
   }
   return names;
 }
@@ -402,8 +411,10 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       now[c] = 0;
       before[c] = 0;
     }
+    std::vector<bool> has_channel(customer_count, false);
     const auto count_complaint = [&](std::int32_t c, int day) {
       seen[c] = true;
+      has_channel[c] = true;
       complaints[c] += today - day < settings.complaints_window_days ? 1 : 0;
       after_order[c] += last_order_day[c] != kNoDay && day >= last_order_day[c] ? 1 : 0;
     };
@@ -421,6 +432,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
         continue;
       }
       seen[c] = true;
+      has_channel[c] = true;
       const int day = day_of(interaction.occurred_at_ms);
       const int age = today - day;
       now[c] += age < period ? 1 : 0;
@@ -435,6 +447,11 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
     auto& communication = f["communication_change"];
     for (std::size_t c = 0; c < customer_count; ++c) {
       communication[c] = change(now[c], before[c]);
+      // No ticket and no mail: the store knows nothing of this customer's complaints, which is not zero.
+      if (!has_channel[c]) {
+        complaints[c] = kMissing;
+        after_order[c] = kMissing;
+      }
     }
   }
 

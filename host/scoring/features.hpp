@@ -28,6 +28,12 @@ struct CustomerFeatures {
   [[nodiscard]] FeatureBatch select(const std::vector<std::size_t>& rows, const std::vector<std::string>& wanted) const;
 };
 
+// Features the host takes from scorers' outputs, filled while scoring (in
+// score_customers) for the scorers that ask for them; build_features leaves
+// them unknown. churn_probability: scorer_logit's output of that name (learned
+// probability of no purchase in the horizon); p_alive: scorer_bgnbd's.
+const std::vector<std::string_view>& scorer_output_feature_names();
+
 // The names build_features computes with these settings, in column order.
 std::vector<std::string> feature_names(const FeatureSettings& settings);
 

@@ -36,6 +36,26 @@ void keep_top(std::array<std::pair<std::int16_t, float>, 5>& top, std::int16_t f
   }
 }
 
+// Overwrites the batch's columns named like a scorer output feature with the first earlier scorer's output
+// of that name (rows [begin, begin + batch size)); left unknown when no scorer gave one.
+void fill_scorer_outputs(const std::vector<ScorerOutcome>& earlier, std::size_t begin, FeatureBatch& batch) {
+  const auto& derived = scorer_output_feature_names();
+  for (std::size_t k = 0; k < batch.feature_names.size(); ++k) {
+    if (std::find(derived.begin(), derived.end(), batch.feature_names[k]) == derived.end()) {
+      continue;
+    }
+    for (const ScorerOutcome& outcome : earlier) {
+      const std::vector<double>* column = outcome.output(batch.feature_names[k]);
+      if (column == nullptr) {
+        continue;
+      }
+      std::vector<double>& values = batch.columns[k];
+      std::copy_n(column->begin() + static_cast<std::ptrdiff_t>(begin), values.size(), values.begin());
+      break;
+    }
+  }
+}
+
 }  // namespace
 
 const std::vector<double>* ScorerOutcome::output(std::string_view name) const {
@@ -108,6 +128,16 @@ ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& featu
       scorers.push_back(scorer);
     }
   }
+  // A scorer that reads other scorers' outputs (scorer_output_feature_names) runs after the others, which
+  // are kept in load order: the host hands it their output columns as features.
+  const auto reads_outputs = [](LoadedPlugin* scorer) {
+    const std::vector<std::string> wanted = required_features(*scorer);
+    return std::any_of(wanted.begin(), wanted.end(), [](const std::string& name) {
+      const auto& derived = scorer_output_feature_names();
+      return std::find(derived.begin(), derived.end(), name) != derived.end();
+    });
+  };
+  std::stable_partition(scorers.begin(), scorers.end(), [&](LoadedPlugin* scorer) { return !reads_outputs(scorer); });
   const std::size_t customer_count = features.size();
   const std::size_t total_steps = scorers.size() * customer_count;
   std::size_t done = 0;
@@ -124,8 +154,9 @@ ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& featu
     try {
       for (std::size_t begin = 0; begin < customer_count; begin += settings.batch_size) {
         const std::size_t end = std::min(customer_count, begin + settings.batch_size);
-        const ScoreResult batch =
-            score_batch(*scorer, features.slice(begin, end, outcome.feature_names), with_contributions);
+        FeatureBatch input = features.slice(begin, end, outcome.feature_names);
+        fill_scorer_outputs(result.scorers, begin, input);
+        const ScoreResult batch = score_batch(*scorer, input, with_contributions);
         outcome.scores.insert(outcome.scores.end(), batch.scores.begin(), batch.scores.end());
         outcome.reasons.insert(outcome.reasons.end(), batch.reasons.begin(), batch.reasons.end());
         for (std::size_t c = 0; c < batch.output_columns.size(); ++c) {

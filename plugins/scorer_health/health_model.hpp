@@ -2,9 +2,15 @@
 // plugin and a statically linked benchmark run the very same code.
 //
 // Each dimension starts at 100 and loses points per weak signal; the score is
-// the weighted mean of the dimensions that have at least one known signal.
-// A feature's contribution is the points it cost in the final score, so
-// 100 + sum(contributions) == score before clamping.
+// the weighted mean of the dimensions that have at least one known signal for
+// that customer (a dimension without data is left out, not scored neutral, and
+// a reason says so). A feature's contribution is the points it cost in the
+// final score, so 100 + sum(contributions) == score before clamping.
+//
+// The business dimension takes the best evidence about purchase behaviour the
+// host has: the learned churn probability (scorer_logit's output, passed by the
+// host as the feature churn_probability), else BG/NBD's probability of being
+// alive (p_alive), else the customer's recency against their own rhythm.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +27,8 @@ enum Feature : std::size_t {
   kVolumeChange,
   kFrequencyChange,
   kPaymentDelay,
+  kChurnProbability,
+  kPAlive,
   kCsat1,
   kCsat2,
   kCsat3,
@@ -43,6 +51,8 @@ inline constexpr const char* kFeatureNames[] = {"recency_days",
                                                 "purchase_volume_change",
                                                 "order_frequency_change",
                                                 "payment_delay_days",
+                                                "churn_probability",
+                                                "p_alive",
                                                 "csat_last",
                                                 "csat_second_last",
                                                 "csat_third_last",
@@ -69,14 +79,34 @@ enum Reason : unsigned {
   kCadenceMissed,
   kOrderTrendBreak,
   kPaymentDelayReason,
-  kDownloadsDrop
+  kDownloadsDrop,
+  // Where the business dimension's purchase evidence came from, and which dimensions had no data.
+  kBusinessFromChurnModel,
+  kBusinessFromPAlive,
+  kBusinessFromPurchaseRhythm,
+  kNoExperienceData,
+  kNoEngagementData,
+  kNoStrategicData
 };
 
-inline constexpr const char* kReasonNames[] = {
-    "volume_drop",         "nps_below_industry",  "login_silence_and_frequency_drop",
-    "csat_low_streak",     "repeated_complaints", "communication_drop",
-    "key_contact_changed", "cadence_missed",      "order_trend_break",
-    "payment_delay",       "downloads_drop",      nullptr};
+inline constexpr const char* kReasonNames[] = {"volume_drop",
+                                               "nps_below_industry",
+                                               "login_silence_and_frequency_drop",
+                                               "csat_low_streak",
+                                               "repeated_complaints",
+                                               "communication_drop",
+                                               "key_contact_changed",
+                                               "cadence_missed",
+                                               "order_trend_break",
+                                               "payment_delay",
+                                               "downloads_drop",
+                                               "business_from_churn_model",
+                                               "business_from_p_alive",
+                                               "business_from_purchase_rhythm",
+                                               "no_experience_data",
+                                               "no_engagement_data",
+                                               "no_strategic_data",
+                                               nullptr};
 
 struct Settings {
   double weight_business = 0.4;
@@ -112,23 +142,38 @@ inline void score(const Settings& s, const double* const* columns, std::size_t c
     std::array<double, kFeatureCount> loss{};  // points a feature costs inside its dimension
     std::array<bool, 4> present{};
 
-    // Business: purchases late against the customer's own rhythm, falling volume and frequency, late payment.
-    if (known(x[kRecencyDays])) {
+    // Business: the purchase evidence, then late payment.
+    Reason business_source = kBusinessFromPurchaseRhythm;
+    if (known(x[kChurnProbability])) {
+      // A learned probability already weighs recency, frequency and volume: it is the purchase evidence.
       present[0] = true;
-      // Late against the customer's own rhythm and against the usual interval: their geometric mean, so
-      // neither a frequent buyer's short pause nor a rare buyer's long one dominates.
-      const double against_usual = x[kRecencyDays] / s.expected_interval_days;
-      const double overdue =
-          known(x[kRecencyRatio]) ? std::sqrt(std::max(0.0, x[kRecencyRatio]) * against_usual) : against_usual;
-      loss[known(x[kRecencyRatio]) ? kRecencyRatio : kRecencyDays] = std::min(100.0, 20.0 * std::max(0.0, overdue - 1));
-    }
-    if (known(x[kVolumeChange])) {
+      business_source = kBusinessFromChurnModel;
+      loss[kChurnProbability] = 100.0 * std::clamp(x[kChurnProbability], 0.0, 1.0);
+    } else if (known(x[kPAlive])) {
       present[0] = true;
-      loss[kVolumeChange] = std::min(30.0, 50.0 * std::max(0.0, -x[kVolumeChange]));
-    }
-    if (known(x[kFrequencyChange])) {
-      present[0] = true;
-      loss[kFrequencyChange] = std::min(20.0, 30.0 * std::max(0.0, -x[kFrequencyChange]));
+      business_source = kBusinessFromPAlive;
+      loss[kPAlive] = 100.0 * (1.0 - std::clamp(x[kPAlive], 0.0, 1.0));
+    } else {
+      if (known(x[kRecencyDays])) {
+        present[0] = true;
+        // Late against the customer's own rhythm and against the usual interval: their geometric mean, so
+        // neither a frequent buyer's short pause nor a rare buyer's long one dominates. Mapped smoothly
+        // (no flat floor, which would tie every customer not yet due): on time costs 20 points, twice
+        // as late 50, four times 80.
+        const double against_usual = x[kRecencyDays] / s.expected_interval_days;
+        const double overdue =
+            known(x[kRecencyRatio]) ? std::sqrt(std::max(0.0, x[kRecencyRatio]) * against_usual) : against_usual;
+        const double half = overdue / 2.0;
+        loss[known(x[kRecencyRatio]) ? kRecencyRatio : kRecencyDays] = 100.0 * half * half / (1.0 + half * half);
+      }
+      if (known(x[kVolumeChange])) {
+        present[0] = true;
+        loss[kVolumeChange] = std::min(30.0, 50.0 * std::max(0.0, -x[kVolumeChange]));
+      }
+      if (known(x[kFrequencyChange])) {
+        present[0] = true;
+        loss[kFrequencyChange] = std::min(20.0, 30.0 * std::max(0.0, -x[kFrequencyChange]));
+      }
     }
     if (known(x[kPaymentDelay])) {
       present[0] = true;
@@ -211,6 +256,10 @@ inline void score(const Settings& s, const double* const* columns, std::size_t c
       flag(x[kRecencyRatio] >= s.order_gap_ratio, kOrderTrendBreak);
       flag(x[kPaymentDelay] > s.payment_delay_days, kPaymentDelayReason);
       flag(x[kDownloadsChange] <= s.downloads_drop, kDownloadsDrop);
+      flag(present[0], business_source);
+      flag(!present[1], kNoExperienceData);
+      flag(!present[2], kNoEngagementData);
+      flag(!present[3], kNoStrategicData);
       reasons[i] |= bits;
     }
     const std::array<double, 4> weights = {s.weight_business, s.weight_experience, s.weight_engagement,
@@ -224,7 +273,7 @@ inline void score(const Settings& s, const double* const* columns, std::size_t c
       continue;
     }
     const auto dimension_of = [](std::size_t f) -> std::size_t {
-      if (f <= kPaymentDelay) {
+      if (f <= kPAlive) {
         return 0;
       }
       if (f <= kComplaintsSinceOrder) {

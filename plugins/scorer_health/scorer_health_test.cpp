@@ -1,6 +1,7 @@
 // scorer_health through the real loader: each rule signal of domain.md
 // section 3 fires on its own evidence, explanations add up to the score, and
 // the weights come from the configuration.
+#include <algorithm>
 #include <cmath>
 #include <gtest/gtest.h>
 #include <map>
@@ -30,7 +31,12 @@ FeatureBatch batch_of(LoadedPlugin& scorer, const std::vector<std::map<std::stri
   return batch;
 }
 
-std::vector<std::string> reasons_of(LoadedPlugin& scorer, const ScoreResult& result, std::size_t customer) {
+// Where the business evidence came from and which dimensions had no data: reasons that are no churn signal.
+bool is_data_note(const std::string& code) {
+  return code.starts_with("business_from_") || (code.starts_with("no_") && code.ends_with("_data"));
+}
+
+std::vector<std::string> all_reasons_of(LoadedPlugin& scorer, const ScoreResult& result, std::size_t customer) {
   std::vector<std::string> names;
   const auto codes = reason_codes(scorer);
   for (std::size_t bit = 0; bit < codes.size(); ++bit) {
@@ -38,6 +44,13 @@ std::vector<std::string> reasons_of(LoadedPlugin& scorer, const ScoreResult& res
       names.push_back(codes[bit]);
     }
   }
+  return names;
+}
+
+// The rule signals only.
+std::vector<std::string> reasons_of(LoadedPlugin& scorer, const ScoreResult& result, std::size_t customer) {
+  std::vector<std::string> names = all_reasons_of(scorer, result, customer);
+  std::erase_if(names, is_data_note);
   return names;
 }
 
@@ -129,6 +142,54 @@ TEST_F(ScorerHealth, MissingDimensionsAreLeftOutAndWeightsComeFromConfig) {
   const double score = score_batch(*weighted, batch_of(*weighted, both), false).scores[0];
   // experience 85 (weight 1) and engagement 50 (weight 0.2 by default): (85 + 0.2 * 50) / 1.2
   EXPECT_NEAR(score, (85 + 0.2 * 50) / 1.2, 1e-9);
+}
+
+TEST_F(ScorerHealth, BusinessTakesTheLearnedChurnProbabilityThenPAliveThenTheRhythm) {
+  LoadedPlugin& scorer = load();
+  // Same purchase history; the evidence differs. Only business is known: the score is that dimension.
+  const std::map<std::string, double> history = {
+      {"recency_days", 200}, {"recency_ratio", 4}, {"purchase_volume_change", -1}, {"order_frequency_change", -1}};
+  auto with_model = history;
+  with_model["churn_probability"] = 0.38;
+  with_model["p_alive"] = 0.9;
+  auto with_p_alive = history;
+  with_p_alive["p_alive"] = 0.9;
+  const ScoreResult result = score_batch(scorer, batch_of(scorer, {with_model, with_p_alive, history}), true);
+  const auto names = required_features(scorer);
+  const auto contribution = [&](std::size_t customer, const std::string& feature) {
+    const std::size_t k = static_cast<std::size_t>(std::find(names.begin(), names.end(), feature) - names.begin());
+    return result.contributions[k * 3 + customer];
+  };
+  // The learned probability is the purchase evidence: 100 - 38, all of it explained by churn_probability.
+  EXPECT_NEAR(result.scores[0], 62, 1e-9);
+  EXPECT_NEAR(contribution(0, "churn_probability"), -38, 1e-9);
+  EXPECT_EQ(contribution(0, "purchase_volume_change"), 0);
+  EXPECT_EQ(all_reasons_of(scorer, result, 0),
+            (std::vector<std::string>{"volume_drop", "order_trend_break", "business_from_churn_model",
+                                      "no_experience_data", "no_engagement_data", "no_strategic_data"}));
+  // Without a model, BG/NBD's probability alive.
+  EXPECT_NEAR(result.scores[1], 90, 1e-9);
+  EXPECT_NEAR(contribution(1, "p_alive"), -10, 1e-9);
+  const auto from_p_alive = all_reasons_of(scorer, result, 1);
+  EXPECT_NE(std::ranges::find(from_p_alive, "business_from_p_alive"), from_p_alive.end());
+  // Without either, four times late against the own rhythm, and volume and frequency falling.
+  // (77 points for the lateness, 30 and 20 for the falls: the dimension's 100 shared among them).
+  EXPECT_NEAR(result.scores[2], 0, 1e-9);
+  EXPECT_LT(contribution(2, "recency_ratio"), -50);
+  EXPECT_LT(contribution(2, "purchase_volume_change"), -20);
+  const auto from_rhythm = all_reasons_of(scorer, result, 2);
+  EXPECT_NE(std::ranges::find(from_rhythm, "business_from_purchase_rhythm"), from_rhythm.end());
+}
+
+TEST_F(ScorerHealth, ADimensionWithoutDataIsLeftOutAndSaysSo) {
+  LoadedPlugin& scorer = load();
+  // A churn probability of 0.1 and one complaint: business 90 (0.4), experience 85 (0.3); engagement and
+  // strategic fit have no data and weigh nothing, rather than counting as a neutral 100.
+  const ScoreResult result = score_batch(
+      scorer, batch_of(scorer, {{{"churn_probability", 0.1}, {"recency_days", 5}, {"complaints_window", 1}}}), false);
+  EXPECT_NEAR(result.scores[0], (0.4 * 90 + 0.3 * 85) / 0.7, 1e-9);
+  EXPECT_EQ(all_reasons_of(scorer, result, 0),
+            (std::vector<std::string>{"business_from_churn_model", "no_engagement_data", "no_strategic_data"}));
 }
 
 TEST_F(ScorerHealth, ZeroWeightsAreRefusedWithTheReason) {

@@ -244,16 +244,21 @@ TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
     EXPECT_EQ(scorer["status"], "trained") << scorer.dump();
   }
 
-  // Four months after the even customers stopped, they have fallen out of green.
+  // Four months after the even customers stopped, they have fallen out of green. The learned churn
+  // probability decides the business dimension now (issue 17); trained on 200 synthetic customers it
+  // misjudges a few of those still buying.
   result = run_crmhost(fmt::format("{} score --as-of 2024-01-01 --json", base));
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
   report = nlohmann::json::parse(result.output);
   EXPECT_TRUE(report["skipped"].empty()) << report["skipped"].dump();
-  EXPECT_GE(report["band_changes"].size(), 90U);
+  std::size_t stopped = 0;
+  std::size_t buying = 0;
   for (const auto& change : report["band_changes"]) {
-    EXPECT_EQ(change["customer_id"].get<int>() % 2, 0) << change.dump();
+    (change["customer_id"].get<int>() % 2 == 0 ? stopped : buying) += 1;
     EXPECT_EQ(change["from"], "green");
   }
+  EXPECT_GE(stopped, 90U);
+  EXPECT_LE(buying, 12U);
 
   result = run_crmhost(fmt::format("{} explain 2 --json", base));
   ASSERT_EQ(result.exit_code, kExitOk) << result.output;
@@ -292,6 +297,21 @@ TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
   }
   EXPECT_EQ(scorers.count("scorer_logit"), 1U);
   EXPECT_EQ(scorers.count("baseline_recency"), 1U);
+}
+
+TEST_F(CrmhostCli, ScoreAsOfAPastDateLeavesOutCustomersFirstSeenAfterIt) {
+  // Customer c's first order is on day c % 7 of 2023: by 2023-01-04 only those with c % 7 < 3 had bought.
+  // Before issue 17 all 200 were stored (tier "general", no score) and counted as unscored.
+  const std::string db = scoring_store(dir_);
+  const CommandResult result = run_crmhost(fmt::format("--db '{}' score --as-of 2023-01-04 --json", db));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  const auto report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["customers"], 86);
+  EXPECT_EQ(report["unscored"], 0);
+  Store store(db);
+  Statement count = store.database().prepare("SELECT COUNT(*) FROM customer_scores");
+  ASSERT_TRUE(count.step());
+  EXPECT_EQ(count.column_int64(0), 86);
 }
 
 TEST_F(CrmhostCli, ScoringCommandsExplainBadInput) {

@@ -33,6 +33,29 @@ const BacktestRow& row_of(const std::vector<BacktestRow>& rows, const std::strin
   throw std::runtime_error("no backtest row for " + id);
 }
 
+// The score that decides the bands ranks customers at least as well as the best single scorer (less 0.01)
+// and never below recency alone (issue 17; scorer_health scored 0.57-0.74 against 0.73-0.81 before).
+void expect_bands_rank_like_the_best(const std::vector<BacktestRow>& rows, const std::string& where) {
+  const BacktestRow& bands = row_of(rows, kBandsRowId);
+  EXPECT_EQ(bands.band_scorer, "scorer_health") << where;
+  double best = 0;
+  for (const BacktestRow& row : rows) {
+    if (row.scorer_id != kBandsRowId && row.scorer_id != "scorer_health" && row.scorer_id != "baseline_recency") {
+      best = std::max(best, row.roc_auc);
+    }
+  }
+  EXPECT_GE(bands.roc_auc, best - 0.01) << where;
+  EXPECT_GE(bands.roc_auc, row_of(rows, "baseline_recency").roc_auc) << where;
+  EXPECT_EQ(bands.roc_auc, row_of(rows, "scorer_health").roc_auc) << where;
+  // Every customer of the population is in one band.
+  std::size_t banded = 0;
+  for (const BandOutcome& band : bands.bands) {
+    banded += band.customers;
+  }
+  EXPECT_EQ(banded, bands.customers) << where;
+  EXPECT_FALSE(std::isnan(bands.accuracy_at_red)) << where;
+}
+
 TEST(RocAuc, CountsTiesAsHalf) {
   EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.4, 0.35, 0.8}, {0, 0, 1, 1}), 0.75);
   EXPECT_DOUBLE_EQ(roc_auc({1, 1, 1, 1}, {0, 1, 0, 1}), 0.5);
@@ -89,6 +112,25 @@ TEST_F(CdnowBacktest, ReproducesThePeerProtocolAndMatchesThePeers) {
   for (const BacktestRow& row : rows) {
     EXPECT_TRUE(row.note.empty()) << row.scorer_id << ": " << row.note;
   }
+  expect_bands_rank_like_the_best(rows, "CDNOW 1998-01-01, 180 days");
+}
+
+TEST_F(CdnowBacktest, BandsRankLikeTheBestScorerAtOtherDatesAndHorizons) {
+  struct Case {
+    int day;
+    int horizon_days;
+    const char* where;
+  };
+  for (const Case& at : {Case{10'135, 180, "CDNOW 1997-10-01, 180 days"}, Case{10'196, 90, "CDNOW 1997-12-01, 90 days"},
+                         Case{10'288, 60, "CDNOW 1998-03-03, 60 days"}}) {
+    BacktestOptions options;
+    options.as_of_ms = date_ms(at.day);
+    options.horizon_days = at.horizon_days;
+    options.lead_step_days = 0;
+    expect_bands_rank_like_the_best(
+        run_backtest(harness_->store(), harness_->host(), FeatureSettings{}, ScoringSettings{}, options, nullptr),
+        at.where);
+  }
 }
 
 TEST_F(CdnowBacktest, LeadTimeComesFromEarlierSnapshotsScoredWithoutLookAhead) {
@@ -105,6 +147,26 @@ TEST_F(CdnowBacktest, LeadTimeComesFromEarlierSnapshotsScoredWithoutLookAhead) {
               logit.median_lead_time_days == 120 || logit.median_lead_time_days == 180)
       << logit.median_lead_time_days;
   EXPECT_GT(logit.median_lead_time_days, 0);
+}
+
+TEST_F(CdnowBacktest, LeadTimeSnapshotsTrainedBeforeTheDataBeginsAreNamed) {
+  // CDNOW begins on 1997-01-01. As of 1997-09-01 with a 180-day horizon, the snapshot 180 days before
+  // (1997-03-05) would be trained on 1996-09-06: before the data. Before issue 17 it was skipped silently.
+  BacktestOptions options;
+  options.as_of_ms = date_ms(10'105);  // 1997-09-01
+  options.horizon_days = 180;
+  options.lead_step_days = 60;
+  const auto rows =
+      run_backtest(harness_->store(), harness_->host(), FeatureSettings{}, ScoringSettings{}, options, nullptr);
+  for (const char* id : {"scorer_logit", kBandsRowId}) {
+    const BacktestRow& row = row_of(rows, id);
+    ASSERT_FALSE(row.warnings.empty()) << id;
+    EXPECT_NE(row.warnings.front().find("lead-time snapshot 180 days before the date: its training date (360 days "
+                                        "before) falls before the data begins"),
+              std::string::npos)
+        << row.warnings.front();
+  }
+  EXPECT_TRUE(row_of(rows, "baseline_recency").warnings.empty());
 }
 
 TEST(OnlineRetailBacktest, LearnedScorersMatchThePeersAndBgNbdConvergesOnDailyPeriods) {
@@ -152,6 +214,21 @@ TEST(OnlineRetailBacktest, LearnedScorersMatchThePeersAndBgNbdConvergesOnDailyPe
     }
     EXPECT_GE(best, expected.logit_peer - 0.003);
     EXPECT_GE(row_of(rows, "scorer_bgnbd").roc_auc, 0.72);
+    // The likelihood peaks at the no-dropout boundary on these daily periods: said per snapshot.
+    const auto& warnings = row_of(rows, "scorer_bgnbd").warnings;
+    ASSERT_EQ(warnings.size(), 1U);
+    EXPECT_EQ(warnings[0].rfind("at the date: the likelihood peaks where no customer drops out", 0), 0U) << warnings[0];
+    expect_bands_rank_like_the_best(rows, fmt::format("Online Retail day {}, 90 days", expected.day));
+  }
+  // Dates and horizons the project never listed.
+  for (const auto& [day, horizon_days] : {std::pair{15'065, 90}, std::pair{15'186, 60}, std::pair{15'247, 30}}) {
+    BacktestOptions options;
+    options.as_of_ms = date_ms(day);
+    options.horizon_days = horizon_days;
+    options.lead_step_days = 0;
+    expect_bands_rank_like_the_best(
+        run_backtest(harness.store(), harness.host(), FeatureSettings{}, ScoringSettings{}, options, nullptr),
+        fmt::format("Online Retail day {}, {} days", day, horizon_days));
   }
 }
 
