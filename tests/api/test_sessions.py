@@ -390,6 +390,24 @@ class UsersAdmin(Base):
         self.assertProblem(self.admin("DELETE", f"/api/v1/users/{name}"), 404, "not-found")
         self.assertProblem(self.attempt(name, secret + "-2"), 401, "unauthorized")
 
+    def test_an_admin_unlocks_a_locked_user_and_only_an_admin_may(self):
+        # Fails on the code before: PATCH knew no 'unlock'; a locked person waited out the lockout.
+        harness.add_user(STATE["store"], "locked.out", "csm", PASSWORD)
+        for attempt in range(5):
+            self.attempt("locked.out", f"wrong-{attempt}")
+        self.assertProblem(self.attempt("locked.out", PASSWORD), 429, "locked")
+        manager = self.sign_in("amy")
+        self.assertProblem(self.as_user(manager, "PATCH", "/api/v1/users/locked.out", {"unlock": True}), 403,
+                           "forbidden")
+        self.assertProblem(self.as_user(manager, "PATCH", "/api/v1/users/locked.out", {"role": "admin"}), 403,
+                           "forbidden")
+        answer = self.admin("PATCH", "/api/v1/users/locked.out", {"unlock": True})
+        self.assertStatus(answer, 200)
+        self.assertIsNone(answer.json()["locked_until_ms"])
+        self.assertEqual(answer.json()["role"], "csm")
+        self.sign_in("locked.out")
+        self.assertProblem(self.admin("PATCH", "/api/v1/users/locked.out", {"unlock": "yes"}), 400, "invalid-request")
+
     def test_bad_user_bodies(self):
         for body in ({"role": "csm"}, {"name": "x", "role": "king"}, {"name": "has space", "role": "csm"},
                      {"name": "x", "role": "csm", "password": "short"}, {"name": "x", "role": "csm", "colour": 1},
