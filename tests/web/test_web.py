@@ -490,9 +490,12 @@ class Flows:
             if not following:
                 break
             b.click(following[0])
-            b.wait_for(lambda: b.find_all("nav.pager") and f"page={pages + 1}" in b.driver.current_url,
+            first = rows[0]
+            b.wait_for(lambda: f"page={pages + 1}" in b.driver.current_url
+                       and b.driver.execute_script("return document.body.dataset.ready") == "campaigns"
+                       and b.find_all("[data-task-row]")
+                       and int(b.find_all("[data-task-row]")[0].get_attribute("data-task-row")) != first,
                        "the next page of tasks")
-            b.wait_ready("campaigns")
         self.assertGreater(pages, 1)
         self.assertEqual(sorted(shown), sorted(everyone), "every task once, over the pages")
 
