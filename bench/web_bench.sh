@@ -39,6 +39,9 @@ lock=/tmp/crm-build.lock
 
 source "$root/scripts/lib.sh"
 CRM_BENCH_PACKAGES+=(sqlite3 curl)
+if [[ "${BROWSER:-0}" == 1 ]]; then
+  CRM_BENCH_PACKAGES+=(chromium chromium-driver python3-selenium)
+fi
 crm_install_dependencies bench
 build_targets() {  # the Release build of bench/api_bench.sh, under the machine's build lock
   cmake --preset bench -S "$root" >/dev/null
@@ -193,7 +196,8 @@ if [[ "${BROWSER:-0}" == 1 ]]; then
   # Signed in as a director made for the run (removed at exit); the 360 page of the first red customer.
   red_customer=$(curl -sf -H "Authorization: Bearer $token" "$api/api/v1/customers?band=red&limit=1" |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["items"][0]["customer_id"])')
-  browser_results=$(printf '%s\n' "$bench_password" | python3 "$root/bench/web_bench.py" --url "$api" --browser \
+  # Debian's python3 (python3-selenium), whatever python3 comes first on the PATH.
+  browser_results=$(printf '%s\n' "$bench_password" | /usr/bin/python3 "$root/bench/web_bench.py" --url "$api" --browser \
     --user "$bench_user" --count "${BROWSER_COUNT:-9}" --warmup 2 "/app/overview=overview" \
     "/app/customers?view=all&band=red=customers" "/app/customers/$red_customer=customers") ||
     echo "browser part failed (see above)" >&2

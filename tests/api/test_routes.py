@@ -640,6 +640,7 @@ class Alerts(Base):
         alert = self.ids["alerts"][0]
         shown = self.get(f"/api/v1/alerts/{alert['id']}").json()
         history = shown.pop("escalation_history")
+        self.assertEqual(shown.pop("actions"), [], "nobody acted on it yet")
         self.assertEqual(shown, alert)
         self.assertTrue(history, "every demo alert was notified when it opened")
         self.assertEqual(history[0]["event"], "opened")
