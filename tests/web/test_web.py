@@ -374,7 +374,9 @@ class Flows:
         # order_trend_break" titles were shown as they are.
         self.sign_in()
         b = self.browser
-        code_like = re.compile(r"\[\w+\]|[a-z]+_[a-z_]+|customer \d+:")
+        # The engine's titles: "[signal] customer 1: order_trend_break" (a channel or connector id
+        # may follow a system alert's reason: it is a name, not a code).
+        code_like = re.compile(r"\[\w+\]|customer \d+:|^[a-z]+_[a-z_]+|: [a-z]+_[a-z]+_[a-z_]+$")
         b.open("/app/alerts?view=all&state=open", ready="alerts")
         titles = [h.text for h in b.find_all("article.alert-card h3")]
         self.assertTrue(titles, "open alerts listed")
@@ -457,8 +459,8 @@ class Flows:
         edit = form()
         edit.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(new_password)
         b.click(edit.find_element(By.CSS_SELECTOR, "button[type=submit]"))
-        b.wait_for(lambda: b.find_all(f"form[data-user='{name}'] .status") and "Saved" in " ".join(
-            s.text for s in b.find_all("form .status")), "the change saved")
+        b.wait_for(lambda: "Saved" in " ".join(s.text for s in b.find_all(f"form[data-user='{name}'] .status")),
+                   "the change saved")
         status, _ = session.request("POST", "/api/v1/session", {"name": name, "password": PASSWORD})
         self.assertEqual(status, 401)
         session.sign_in(name, new_password)
@@ -472,17 +474,21 @@ class Flows:
 
     def test_9d_the_campaign_tasks_are_paged(self):
         # Fails on the code before: at most the first 100 tasks were shown, with no way to the rest.
+        # The demo store has a few tasks: pages of one (the page size is the user's choice).
         self.sign_in()
         b = self.browser
-        everyone = [t["id"] for t in api("GET", "/api/v1/tasks?state=open").json()["items"]]
-        self.assertGreater(len(everyone), 25, "more tasks than a page holds")
-        b.open("/app/campaigns?view=all&state=open", ready="campaigns")
+        by_state = {state: [t["id"] for t in api("GET", f"/api/v1/tasks?state={state}").json()["items"]]
+                    for state in ("open", "done")}
+        state = max(by_state, key=lambda name: len(by_state[name]))
+        everyone = by_state[state]
+        self.assertGreater(len(everyone), 1, "tasks for more than one page")
+        b.open(f"/app/campaigns?view=all&state={state}&per_page=1", ready="campaigns")
         shown = []
         pages = 0
         while True:
             pages += 1
             rows = [int(e.get_attribute("data-task-row")) for e in b.find_all("[data-task-row]")]
-            self.assertLessEqual(len(rows), 25)
+            self.assertEqual(len(rows), 1)
             shown += rows
             if pages == 2:
                 self.check_page("campaigns-page-2")

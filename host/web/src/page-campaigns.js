@@ -7,7 +7,7 @@ import { t, formatNumber, formatPercent, formatDate } from './i18n.js';
 import { dataTable, section, facts, statusLine, submitting } from './ui.js';
 
 const OUTCOMES = ['reached', 'no_answer', 'recovered', 'declined', 'other'];
-const TASK_PAGE_SIZE = 25;
+const TASK_PAGE_SIZES = [10, 25, 50, 100];  // tasks a page shows, as the user chooses (25 first)
 
 // Two bars (recovery rate of the treated, of the holdout) and the uplift with its interval, in an SVG.
 function upliftChart(report) {
@@ -108,10 +108,12 @@ export async function render(main, context) {
   };
   const link = (changes, text, current) => h('a', { href: `/app/campaigns?${new URLSearchParams({ view, state, ...changes })}`, 'aria-current': String(current) }, text);
   // Every task, a page at a time (the API answers them all; a team has hundreds).
+  const chosen = Number(query.get('per_page'));
+  const TASK_PAGE_SIZE = TASK_PAGE_SIZES.includes(chosen) || (chosen >= 1 && chosen <= 100 && Number.isInteger(chosen)) ? chosen : 25;
   const pages = Math.max(1, Math.ceil(taskItems.length / TASK_PAGE_SIZE));
   const pageNumber = Math.min(pages, Math.max(1, Number(query.get('page')) || 1));
   const shown = taskItems.slice((pageNumber - 1) * TASK_PAGE_SIZE, pageNumber * TASK_PAGE_SIZE);
-  const pageLink = (number, text) => h('a', { href: `/app/campaigns?${new URLSearchParams({ view, state, page: number })}`, rel: number > pageNumber ? 'next' : 'prev' }, text);
+  const pageLink = (number, text) => h('a', { href: `/app/campaigns?${new URLSearchParams({ view, state, per_page: TASK_PAGE_SIZE, page: number })}`, rel: number > pageNumber ? 'next' : 'prev' }, text);
   clear(main,
     h('div', { class: 'page-head' }, h('h1', {}, t('nav.campaigns'))),
     h('div', { class: 'grid' }, (campaigns.items || []).map((campaign, index) => campaignSection(campaign, reports[index])),
@@ -125,6 +127,9 @@ export async function render(main, context) {
       h('p', { class: 'muted', dataset: { test: 'task-count' } }, t('tasks.count', {
         count: taskItems.length, from: taskItems.length ? (pageNumber - 1) * TASK_PAGE_SIZE + 1 : 0, to: (pageNumber - 1) * TASK_PAGE_SIZE + shown.length,
       })),
+      h('nav', { class: 'segmented', 'aria-label': t('tasks.per_page') }, TASK_PAGE_SIZES.map((size) => h('a', {
+        href: `/app/campaigns?${new URLSearchParams({ view, state, per_page: size })}`, 'aria-current': String(size === TASK_PAGE_SIZE),
+      }, t('tasks.per_page_n', { n: size })))),
       taskTable(shown, context, reload),
       pages > 1 ? h('nav', { class: 'pager', 'aria-label': t('pager.label') },
         pageNumber > 1 ? pageLink(pageNumber - 1, t('pager.previous')) : h('span'),

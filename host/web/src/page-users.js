@@ -16,11 +16,14 @@ function editForm(user, main, context) {
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: 8 });
   const enabled = h('input', { name: 'enabled', type: 'checkbox', checked: !user.disabled });
   const status = statusLine();
+  // Drawn again with the list; this person's form stays open with what happened.
   const done = async (message) => {
     await render(main, context);
-    const line = main.querySelector(`[data-user="${CSS.escape(user.name)}"] .status`)
-      || main.querySelector('form .status');
-    if (line) line.textContent = message;
+    const again = main.querySelector(`form[data-user="${CSS.escape(user.name)}"]`);
+    if (again) {
+      again.closest('details').open = true;
+      again.querySelector('.status').textContent = message;
+    }
   };
   const form = h('form', {
     class: 'filters user-edit', dataset: { user: user.name },

@@ -96,6 +96,7 @@ export const en = {
   'customers.view_mine': 'Mine', 'customers.view_all': 'All',
   'customers.export': 'Export as CSV',
   'tasks.count': '{count} tasks; {from}–{to} shown',
+  'tasks.per_page': 'Tasks per page', 'tasks.per_page_n': '{n} a page',
   'customers.exporting': 'Preparing the export…',
   'customers.exported': 'Export saved as customers.csv.',
   'customers.export_too_large': 'More than 100,000 customers match: an export holds at most 100,000. Narrow the filters (band, tier, owner, stage, value class) and export again.',

@@ -95,6 +95,7 @@ export const zhCN = {
   'customers.view_mine': '我的', 'customers.view_all': '全部',
   'customers.export': '导出 CSV',
   'tasks.count': '共 {count} 项任务，显示第 {from}–{to} 项',
+  'tasks.per_page': '每页任务数', 'tasks.per_page_n': '每页 {n} 项',
   'customers.exporting': '正在准备导出…',
   'customers.exported': '已导出为 customers.csv。',
   'customers.export_too_large': '符合条件的客户超过 100,000 个，一次最多导出 100,000 个。请缩小筛选范围（等级、层级、负责人、阶段、价值类别）后再导出。',
