@@ -407,6 +407,12 @@ class UsersAdmin(Base):
         self.assertEqual(answer.json()["role"], "csm")
         self.sign_in("locked.out")
         self.assertProblem(self.admin("PATCH", "/api/v1/users/locked.out", {"unlock": "yes"}), 400, "invalid-request")
+        # The CLI does the same: crmhost users set NAME --unlock.
+        for attempt in range(5):
+            self.attempt("locked.out", f"again-{attempt}")
+        self.assertProblem(self.attempt("locked.out", PASSWORD), 429, "locked")
+        STATE["store"].run("users", "set", "locked.out", "--unlock")
+        self.sign_in("locked.out")
 
     def test_bad_user_bodies(self):
         for body in ({"role": "csm"}, {"name": "x", "role": "king"}, {"name": "has space", "role": "csm"},
