@@ -686,8 +686,8 @@ DeliveryCounts AlertEngine::deliver() {
   return counts;
 }
 
-bool AlertEngine::acknowledge(std::int64_t alert_id, const std::string& by) {
-  return alerts_.acknowledge(alert_id, by, clock_.now_ms());
+bool AlertEngine::acknowledge(std::int64_t alert_id, const std::string& by, const std::string& note) {
+  return alerts_.acknowledge(alert_id, by, clock_.now_ms(), note);
 }
 
 bool AlertEngine::resolve(std::int64_t alert_id, const std::string& by, const std::string& note) {

@@ -73,7 +73,7 @@ class AlertEngine {
   // like any alert but never to the channel it is about) and goes out at once.
   DeliveryCounts deliver();
 
-  bool acknowledge(std::int64_t alert_id, const std::string& by);
+  bool acknowledge(std::int64_t alert_id, const std::string& by, const std::string& note = {});
   bool resolve(std::int64_t alert_id, const std::string& by, const std::string& note);
   // Puts a dead notification back in the queue.
   bool resend(std::int64_t outbox_id);

@@ -73,7 +73,7 @@ void add_alert_routes(Router& router, RouteContext context) {
                 const std::int64_t alert_id = id_param(request, "alert");
                 const nlohmann::json body = json_body(request);
                 show_alert(session, alert_id);
-                acknowledge_alert(session, alert_id, acting_person(request, body));
+                acknowledge_alert(session, alert_id, acting_person(request, body), body_text(body, "note", false));
                 return json_response(
                     alert_detail_json(show_alert(session, alert_id), alert_history(session, alert_id)));
               }});

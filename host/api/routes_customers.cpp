@@ -45,7 +45,17 @@ void add_customer_routes(Router& router, RouteContext context) {
                   const auto max_rows = static_cast<std::size_t>(
                       query_integer(request, "limit", 1, static_cast<std::int64_t>(kMaxExportRows))
                           .value_or(static_cast<std::int64_t>(kMaxExportRows)));
+                  // An export is whole, or in parts when asked (parts=true: X-Next-Cursor says where the
+                  // next one starts); never silently cut at the limit.
+                  const bool parts = query_boolean(request, "parts").value_or(false);
                   const CustomerPage exported = export_customers(session, list, max_rows);
+                  if (!exported.next_cursor.empty() && !parts) {
+                    throw ApiError(422, "export-too-large", "Export too large",
+                                   fmt::format("more than {} customers match; an export holds at most {}: narrow the "
+                                               "filters (band, tier, owner, stage, value class), or export in parts "
+                                               "with parts=true and the cursor each part's X-Next-Cursor gives",
+                                               max_rows, kMaxExportRows));
+                  }
                   http::Response response;
                   response.content_type = "text/csv; charset=utf-8; header=present";
                   response.headers.emplace_back("Content-Disposition", "attachment; filename=\"customers.csv\"");

@@ -302,22 +302,23 @@ void add_session_routes(Router& router, RouteContext context) {
                 }
                 return json_response(user_json(add_user(session, user)), 201);
               }});
-  router.add(
-      {"PATCH", "/api/v1/users/{name}", Scope::admin, [&session](const RouteRequest& request) {
-         const nlohmann::json body = json_body(request);
-         only_members(body, {"display_name", "role", "language", "time_zone", "owner_ids", "password", "disabled"});
-         UserChanges changes;
-         changes.display_name = optional_text(body, "display_name");
-         if (const std::optional<std::string> role = optional_text(body, "role")) {
-           changes.role = role_member(*role);
-         }
-         changes.language = optional_text(body, "language");
-         changes.time_zone = optional_text(body, "time_zone");
-         changes.owner_ids = owner_ids_member(body);
-         changes.disabled = boolean_member(body, "disabled");
-         changes.password = optional_text(body, "password");
-         return json_response(user_json(change_user(session, request.param("name"), changes)));
-       }});
+  router.add({"PATCH", "/api/v1/users/{name}", Scope::admin, [&session](const RouteRequest& request) {
+                const nlohmann::json body = json_body(request);
+                only_members(body, {"display_name", "role", "language", "time_zone", "owner_ids", "password",
+                                    "disabled", "unlock"});
+                UserChanges changes;
+                changes.display_name = optional_text(body, "display_name");
+                if (const std::optional<std::string> role = optional_text(body, "role")) {
+                  changes.role = role_member(*role);
+                }
+                changes.language = optional_text(body, "language");
+                changes.time_zone = optional_text(body, "time_zone");
+                changes.owner_ids = owner_ids_member(body);
+                changes.disabled = boolean_member(body, "disabled");
+                changes.password = optional_text(body, "password");
+                changes.unlock = boolean_member(body, "unlock").value_or(false);
+                return json_response(user_json(change_user(session, request.param("name"), changes)));
+              }});
   router.add({"DELETE", "/api/v1/users/{name}", Scope::admin, [&session](const RouteRequest& request) {
                 remove_user(session, request.param("name"));
                 return no_content();

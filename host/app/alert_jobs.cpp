@@ -111,8 +111,8 @@ std::vector<OutboxRow> list_outbox(Session& session, const std::string& state) {
   return AlertContext(session).alerts.outbox(state);
 }
 
-void acknowledge_alert(Session& session, std::int64_t alert_id, const std::string& by) {
-  if (!AlertContext(session).alerts.acknowledge(alert_id, by)) {
+void acknowledge_alert(Session& session, std::int64_t alert_id, const std::string& by, const std::string& note) {
+  if (!AlertContext(session).alerts.acknowledge(alert_id, by, note)) {
     throw NotFound(fmt::format("alert {} is not open", alert_id));
   }
 }

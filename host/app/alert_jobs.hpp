@@ -55,7 +55,8 @@ AlertRow show_alert(Session& session, std::int64_t alert_id);
 std::vector<OutboxRow> list_outbox(Session& session, const std::string& state);
 
 // Each throws NotFound when the alert (notification) is not open (unresolved, dead).
-void acknowledge_alert(Session& session, std::int64_t alert_id, const std::string& by);
+// `note`: what the person writes on acknowledging ("" : nothing), kept with the alert.
+void acknowledge_alert(Session& session, std::int64_t alert_id, const std::string& by, const std::string& note = {});
 void resolve_alert(Session& session, std::int64_t alert_id, const std::string& by, const std::string& note);
 void resend_notification(Session& session, std::int64_t outbox_id);
 

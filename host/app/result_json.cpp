@@ -309,7 +309,11 @@ void append_csv_field(std::string& out, std::string_view field) {
 }  // namespace
 
 std::string customer_list_csv(const std::vector<CustomerListRow>& rows) {
-  std::string csv = "customer_id,name,known_as,score,band,tier,stage,abc_class\r\n";
+  // A UTF-8 byte order mark first: without it Excel reads the file in the system's code page, and
+  // Chinese names come out garbled on Chinese Windows.
+  std::string csv =
+      "\xEF\xBB\xBF"
+      "customer_id,name,known_as,score,band,tier,stage,abc_class\r\n";
   csv.reserve(csv.size() + rows.size() * 80);
   for (const CustomerListRow& row : rows) {
     csv += std::to_string(row.customer_id);
@@ -439,7 +443,8 @@ nlohmann::json alert_json(const AlertRow& row) {
           {"escalation_level", row.escalation_level},
           {"acked_by", row.acked_by},
           {"resolved_by", row.resolved_by},
-          {"resolution_note", row.resolution_note}};
+          {"resolution_note", row.resolution_note},
+          {"ack_note", row.ack_note}};
 }
 
 nlohmann::json alert_detail_json(const AlertRow& row, const std::vector<AlertNotice>& history) {
@@ -456,6 +461,19 @@ nlohmann::json alert_detail_json(const AlertRow& row, const std::vector<AlertNot
                        {"sent_at", notice.sent_ms ? nlohmann::json(rfc3339_text(*notice.sent_ms)) : nullptr}});
   }
   detail["escalation_history"] = std::move(notices);
+  // What people did, with their notes: acknowledged, then resolved.
+  nlohmann::json actions = nlohmann::json::array();
+  if (!row.acked_by.empty()) {
+    actions.push_back(
+        {{"action", "acknowledged"}, {"by", row.acked_by}, {"at", rfc3339_text(row.acked_ms)}, {"note", row.ack_note}});
+  }
+  if (!row.resolved_by.empty()) {
+    actions.push_back({{"action", "resolved"},
+                       {"by", row.resolved_by},
+                       {"at", row.resolved_ms ? nlohmann::json(rfc3339_text(row.resolved_ms)) : nullptr},
+                       {"note", row.resolution_note}});
+  }
+  detail["actions"] = std::move(actions);
   return detail;
 }
 

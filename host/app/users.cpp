@@ -22,6 +22,9 @@ constexpr std::size_t kMaxOwnerIdLength = 200;
 constexpr std::size_t kMaxOwnerIds = 100;
 constexpr std::size_t kMinPasswordLength = 8;
 constexpr std::size_t kMaxPasswordBytes = 1024;
+// How long failed sign-ins are remembered without another one, for a user and for a name no one
+// has alike (so waiting tells nothing either); also bounds the table of unknown names.
+constexpr std::int64_t kFailedSignInMemoryMs = 24LL * 60 * 60 * 1000;
 constexpr std::size_t kCookieRandomBytes = 32;
 constexpr std::size_t kCookieTextLength = 43;
 constexpr std::int64_t kMaxTouchIntervalMs = 60'000;
@@ -293,12 +296,20 @@ UserInfo change_user(Session& session, const std::string& name, const UserChange
   if (new_hash) {
     row.password_hash = std::move(new_hash);
   }
+  const bool unlock = changes.unlock || new_hash.has_value();
+  if (unlock) {
+    row.failed_sign_ins = 0;
+    row.locked_until_ms.reset();
+  }
   if (was_enabled_admin && !is_enabled_admin(row) && users.count_enabled_admins() <= 1) {
     throw LastAdminError(
         fmt::format("'{}' is the last enabled admin: make another user admin before demoting or disabling them", name));
   }
   row.updated_ms = session.clock().now_ms();
   users.update(row);
+  if (unlock) {
+    users.clear_failures(row.id);
+  }
   if (row.disabled || changes.password) {
     users.delete_sessions_of(row.id);
   }
@@ -334,16 +345,31 @@ SignInResult sign_in(Session& session, const std::string& name, const std::strin
   UserRepository users(store->database());
   const std::optional<UserRow> row =
       name.size() <= kMaxNameLength ? users.find_by_name(name) : std::optional<UserRow>();
-  if (!row || !row->password_hash || row->disabled || password.size() > kMaxPasswordBytes) {
-    // As long as a real verification, so the time of the answer does not tell whether the name exists.
+  if (!row || !row->password_hash || row->disabled) {
+    // As long as a real verification, so the time of the answer does not tell whether the name exists;
+    // counted and locked by name as a user's failures are, so neither does a 429 (sign_in_failures).
     burn_password_verification(password.substr(0, std::min(password.size(), kMaxPasswordBytes)));
+    const std::string key = name.substr(0, std::min(name.size(), kMaxNameLength));
+    if (const std::optional<std::int64_t> until = users.name_locked_until(key, now_ms)) {
+      throw AccountLocked(*until);
+    }
+    if (users.add_failed_sign_in_for_name(key, now_ms, now_ms - kFailedSignInMemoryMs) >=
+        settings.max_failed_sign_ins) {
+      users.lock_name(key, now_ms + settings.lockout_ms);
+      throw AccountLocked(now_ms + settings.lockout_ms);
+    }
     throw SignInRefused();
   }
   if (row->locked_until_ms && *row->locked_until_ms > now_ms) {
     throw AccountLocked(*row->locked_until_ms);
   }
-  if (!verify_password(password, *row->password_hash)) {
-    if (users.add_failed_sign_in(row->id) >= settings.max_failed_sign_ins) {
+  // An over-long password is a failure like any other (as it is for unknown names), checked for as long.
+  const bool too_long = password.size() > kMaxPasswordBytes;
+  if (too_long) {
+    burn_password_verification(password.substr(0, kMaxPasswordBytes));
+  }
+  if (too_long || !verify_password(password, *row->password_hash)) {
+    if (users.add_failed_sign_in(row->id, now_ms, now_ms - kFailedSignInMemoryMs) >= settings.max_failed_sign_ins) {
       users.lock(row->id, now_ms + settings.lockout_ms);
       throw AccountLocked(now_ms + settings.lockout_ms);
     }

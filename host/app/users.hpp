@@ -85,6 +85,10 @@ struct UserChanges {
   std::optional<std::vector<std::string>> owner_ids;
   std::optional<bool> disabled;
   std::optional<std::string> password;
+  // Ends a lockout (and the count of failures) now. Anyone who knows a name
+  // can keep it locked by failing to sign in (by design: the lockout slows
+  // password guessing); an admin unlocks it here, and a new password does too.
+  bool unlock = false;
 };
 
 // The change would leave no enabled admin (removing, demoting or disabling the last one).

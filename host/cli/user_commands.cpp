@@ -129,6 +129,7 @@ void add_user_commands(CLI::App& app, CommandLine& line, Commands& commands) {
     bool password_prompt = false;
     bool disable = false;
     bool enable = false;
+    bool unlock = false;
   };
   auto args = std::make_shared<Args>();
   auto* users = app.add_subcommand("users", "People of the web app: add, list, set, remove");
@@ -180,7 +181,7 @@ void add_user_commands(CLI::App& app, CommandLine& line, Commands& commands) {
   });
 
   auto* set_command =
-      users->add_subcommand("set", "Change a person: role, language, time zone, owners, password, disabled");
+      users->add_subcommand("set", "Change a person: role, language, time zone, owners, password, disabled, locked");
   set_command->add_option("NAME", args->name, "Sign-in name (from `users list`)")->required();
   auto* set_role = set_command->add_option("--role", args->role, "account_manager, csm, cs_director, coo or admin");
   auto* set_display = set_command->add_option("--display-name", args->display_name, "Name shown in the app");
@@ -190,6 +191,8 @@ void add_user_commands(CLI::App& app, CommandLine& line, Commands& commands) {
                          ->excludes(set_command->add_flag("--clear-owners", args->clear_owners, "No owner ids"));
   auto* disable = set_command->add_flag("--disable", args->disable, "Refuse their sign-ins and end their sessions");
   set_command->add_flag("--enable", args->enable, "Allow their sign-ins again")->excludes(disable);
+  set_command->add_flag("--unlock", args->unlock,
+                        "End a lockout after failed sign-ins now (a new password ends it too)");
   auto* from_stdin = set_command->add_flag("--password-stdin", args->password_stdin,
                                            "Set a new password read from the first line of stdin");
   set_command->add_flag("--password", args->password_prompt, "Set a new password, asked twice on the terminal")
@@ -215,6 +218,7 @@ void add_user_commands(CLI::App& app, CommandLine& line, Commands& commands) {
     if (args->disable || args->enable) {
       changes.disabled = args->disable;
     }
+    changes.unlock = args->unlock;
     if (args->password_stdin) {
       changes.password = password_from_stdin();
     } else if (args->password_prompt) {

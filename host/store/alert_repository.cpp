@@ -167,14 +167,18 @@ void AlertRepository::mark_reminded(std::int64_t alert_id, bool first_response, 
       .run();
 }
 
-bool AlertRepository::acknowledge(std::int64_t alert_id, const std::string& by, std::int64_t now_ms) {
-  db_.prepare(
-         "UPDATE alerts SET state = 'acknowledged', acked_by = ?1, acked_ms = ?2, updated_ms = ?2 WHERE id = ?3 AND "
-         "state = 'open'")
-      .bind(1, by)
-      .bind(2, now_ms)
-      .bind(3, alert_id)
-      .run();
+bool AlertRepository::acknowledge(std::int64_t alert_id, const std::string& by, std::int64_t now_ms,
+                                  const std::string& note) {
+  Statement update = db_.prepare(
+      "UPDATE alerts SET state = 'acknowledged', acked_by = ?1, acked_ms = ?2, updated_ms = ?2, ack_note = ?4 WHERE "
+      "id = ?3 AND state = 'open'");
+  update.bind(1, by).bind(2, now_ms).bind(3, alert_id);
+  if (note.empty()) {
+    update.bind_null(4);
+  } else {
+    update.bind(4, note);
+  }
+  update.run();
   return db_.changes() > 0;
 }
 
@@ -196,14 +200,14 @@ namespace {
 constexpr std::string_view kAlertRowColumns =
     "SELECT id, customer_id, reason, level, state, coalesce(title, ''), opened_ms, coalesce(deadline_ms, 0), "
     "escalation_level, coalesce(acked_by, ''), coalesce(acked_ms, 0), coalesce(resolved_by, ''), "
-    "coalesce(resolution_note, '') FROM alerts ";
+    "coalesce(resolution_note, ''), coalesce(ack_note, ''), coalesce(resolved_ms, 0) FROM alerts ";
 
 AlertRow alert_row(Statement& query) {
   return {query.column_int64(0), query.column_int64(1),  query.column_text(2),
           query.column_text(3),  query.column_text(4),   query.column_text(5),
           query.column_int64(6), query.column_int64(7),  static_cast<int>(query.column_int64(8)),
           query.column_text(9),  query.column_int64(10), query.column_text(11),
-          query.column_text(12)};
+          query.column_text(12), query.column_text(13),  query.column_int64(14)};
 }
 
 }  // namespace

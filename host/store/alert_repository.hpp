@@ -26,6 +26,8 @@ struct AlertRow {
   std::int64_t acked_ms = 0;
   std::string resolved_by;
   std::string resolution_note;
+  std::string ack_note;          // what the person who acknowledged wrote ("" : nothing)
+  std::int64_t resolved_ms = 0;  // 0: not resolved
 };
 
 // A customer's alert that is not resolved, identified by (customer, reason).
@@ -108,7 +110,7 @@ class AlertRepository {
   void mark_reminded(std::int64_t alert_id, bool first_response, std::int64_t now_ms);
 
   // False when the alert is not open (acknowledge) or already resolved (resolve).
-  bool acknowledge(std::int64_t alert_id, const std::string& by, std::int64_t now_ms);
+  bool acknowledge(std::int64_t alert_id, const std::string& by, std::int64_t now_ms, const std::string& note = {});
   bool resolve(std::int64_t alert_id, const std::string& by, const std::string& note, std::int64_t now_ms);
 
   // All alerts, or those in `state` ("" for all), by id.

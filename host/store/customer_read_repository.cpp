@@ -176,7 +176,14 @@ struct SortSql {
 
 constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
 
-SortSql sort_sql(const CustomerListFilter& filter, Parameters& parameters) {
+// `keyed`: the run's keys are in customer_sort_keys k (migration 15), read by its indexes.
+SortSql sort_sql(const CustomerListFilter& filter, bool keyed, Parameters& parameters) {
+  if (keyed && filter.sort == CustomerSort::score_change) {
+    return {"k.score_change", "", false};
+  }
+  if (keyed && filter.sort == CustomerSort::value) {
+    return {"k.value", "", false};
+  }
   switch (filter.sort) {
     case CustomerSort::score:
       return {"s.score", "", false};
@@ -215,6 +222,10 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
     }
     run_id = latest->id;
   }
+  const bool keyed = uses_stored_keys(filter, run_id);
+  // With stored keys the rows are read from customer_sort_keys' index on (run, band, key, id).
+  const std::string keys = keyed ? "k." : "s.";
+  const std::string id = keys + "customer_id";
   const std::string direction = filter.descending ? "DESC" : "ASC";
   const std::string beyond = filter.descending ? "<" : ">";
   const std::size_t wanted = filter.limit == 0 ? SIZE_MAX : filter.limit;
@@ -222,8 +233,8 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
   // phase 0: rows with a sort key; 1: rows without; -1: both in one query (offset pages).
   const auto read = [&](int phase, std::size_t limit) {
     Parameters parameters;
-    const SortSql sort = sort_sql(filter, parameters);
-    std::string where = fmt::format("s.run_id = {}", parameters.add(run_id));
+    const SortSql sort = sort_sql(filter, keyed, parameters);
+    std::string where = fmt::format("{}run_id = {}", keys, parameters.add(run_id));
     if (!filter.tier.empty()) {
       where += fmt::format(" AND s.tier = {}", parameters.add(filter.tier));
     }
@@ -234,7 +245,8 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
       where += fmt::format(" AND s.abc_class = {}", parameters.add(filter.abc_class));
     }
     for (std::size_t i = 0; i < filter.bands.size(); ++i) {
-      where += fmt::format("{}{}", i == 0 ? " AND s.band IN (" : ", ", parameters.add(filter.bands[i]));
+      where +=
+          fmt::format("{}{}", i == 0 ? fmt::format(" AND {}band IN (", keys) : ", ", parameters.add(filter.bands[i]));
     }
     where += filter.bands.empty() ? "" : ")";
     if (filter.changed_band_since_run_id) {
@@ -245,25 +257,25 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
     }
     std::string order;
     if (phase == -1) {
-      order = fmt::format("CASE WHEN {0} IS NULL THEN 1 ELSE 0 END, {0} {1}, s.customer_id {1}", sort.key, direction);
+      order = fmt::format("CASE WHEN {0} IS NULL THEN 1 ELSE 0 END, {0} {1}, {2} {1}", sort.key, direction, id);
     } else if (phase == 0) {
       where += fmt::format(" AND {} IS NOT NULL", sort.key);
       if (filter.after && filter.after->phase == 0) {
-        const std::string id = parameters.add(filter.after->customer_id);
+        const std::string after_id = parameters.add(filter.after->customer_id);
         if (filter.sort == CustomerSort::id) {
-          where += fmt::format(" AND s.customer_id {} {}", beyond, id);
+          where += fmt::format(" AND {} {} {}", id, beyond, after_id);
         } else {
           const std::string key = sort.text ? parameters.add(filter.after->text) : parameters.add(filter.after->number);
-          where += fmt::format(" AND ({}, s.customer_id) {} ({}, {})", sort.key, beyond, key, id);
+          where += fmt::format(" AND ({}, {}) {} ({}, {})", sort.key, id, beyond, key, after_id);
         }
       }
-      order = fmt::format("{0} {1}, s.customer_id {1}", sort.key, direction);
+      order = fmt::format("{0} {1}, {2} {1}", sort.key, direction, id);
     } else {
       where += fmt::format(" AND {} IS NULL", sort.key);
       if (filter.after && filter.after->phase == 1) {
-        where += fmt::format(" AND s.customer_id {} {}", beyond, parameters.add(filter.after->customer_id));
+        where += fmt::format(" AND {} {} {}", id, beyond, parameters.add(filter.after->customer_id));
       }
-      order = fmt::format("s.customer_id {}", direction);
+      order = fmt::format("{} {}", id, direction);
     }
     // SQLite and PostgreSQL both read LIMIT -1 / NULL differently: "every match" is the largest count instead.
     const std::string limit_parameter =
@@ -271,9 +283,12 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
     const std::string offset_parameter = parameters.add(static_cast<std::int64_t>(phase == -1 ? filter.offset : 0));
     Statement query = db_.prepare(fmt::format(
         "SELECT c.id, coalesce(c.name, ''), c.source, c.external_id, s.score, s.band, s.tier, s.stage, s.abc_class, "
-        "{} FROM customer_scores s JOIN customers c ON c.id = s.customer_id {} WHERE {} ORDER BY {} "
+        "{} FROM {} JOIN customers c ON c.id = s.customer_id {} WHERE {} ORDER BY {} "
         "LIMIT CAST({} AS BIGINT) OFFSET CAST({} AS BIGINT)",
-        sort.key, sort.join, where, order, limit_parameter, offset_parameter));
+        sort.key,
+        keyed ? "customer_sort_keys k JOIN customer_scores s ON s.run_id = k.run_id AND s.customer_id = k.customer_id"
+              : "customer_scores s",
+        sort.join, where, order, limit_parameter, offset_parameter));
     parameters.bind(query);
     while (query.step()) {
       CustomerListRow& row = rows.emplace_back();
@@ -306,6 +321,24 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
     read(1, wanted == SIZE_MAX ? SIZE_MAX : wanted - rows.size());
   }
   return rows;
+}
+
+// The keys stored for `run_id` are the ones the filter asks for: the change
+// since the finished run before it, the value as of the run's own date.
+bool CustomerReadRepository::uses_stored_keys(const CustomerListFilter& filter, std::int64_t run_id) {
+  if (filter.sort != CustomerSort::score_change && filter.sort != CustomerSort::value) {
+    return false;
+  }
+  Statement query = db_.prepare(
+      "SELECT r.as_of_ms, coalesce((SELECT max(q.id) FROM score_runs q WHERE q.id < r.id AND q.finished_ms IS NOT "
+      "NULL), 0) FROM score_runs r WHERE r.id = ?1 AND EXISTS (SELECT 1 FROM customer_sort_keys k WHERE k.run_id = "
+      "r.id)");
+  query.bind(1, run_id);
+  if (!query.step()) {
+    return false;
+  }
+  return filter.sort == CustomerSort::score_change ? query.column_int64(1) == filter.previous_run_id
+                                                   : query.column_int64(0) == filter.run_as_of_ms;
 }
 
 std::optional<FinishedRun> CustomerReadRepository::latest_finished_run(std::optional<std::int64_t> at_ms) {

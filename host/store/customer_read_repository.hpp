@@ -139,6 +139,7 @@ class CustomerReadRepository {
   std::optional<FinishedRun> finished_run_before(std::int64_t run_id);
 
  private:
+  bool uses_stored_keys(const CustomerListFilter& filter, std::int64_t run_id);
   Database& db_;
 };
 

@@ -1,6 +1,9 @@
 #include "store/score_run_repository.hpp"
 
+#include <fmt/format.h>
+
 #include "store/postgresql/connection.hpp"
+#include "store/purchases.hpp"
 
 namespace crm::host {
 namespace {
@@ -143,7 +146,34 @@ std::vector<BandChange> ScoreRunRepository::finish_run(std::int64_t run_id, std:
   for (const auto& [bands, count] : counts) {
     insert.bind(1, run_id).bind(2, bands.first).bind(3, bands.second).bind(4, count).run();
   }
+  store_sort_keys(run_id);
   return changes;
+}
+
+// The at-risk list's keys of a run (migration 15): one pass over the run's
+// rows joined with the run before and with the year of purchases before the
+// run's date, so that sorting a page by either key is an index walk.
+void ScoreRunRepository::store_sort_keys(std::int64_t run_id) {
+  constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
+  db_.prepare(
+         "INSERT INTO customer_sort_keys (run_id, customer_id, band, score_change, value) "
+         "SELECT s.run_id, s.customer_id, s.band, s.score - p.score, 0 FROM customer_scores s LEFT JOIN "
+         "customer_scores p ON p.customer_id = s.customer_id AND p.run_id = (SELECT max(q.id) FROM score_runs q "
+         "WHERE q.id < ?1 AND q.finished_ms IS NOT NULL) WHERE s.run_id = ?1")
+      .bind(1, run_id)
+      .run();
+  // The year's purchases grouped once, then written by primary key: joining the run's rows with
+  // the grouped purchases instead makes SQLite scan the groups once per customer.
+  db_.prepare(
+         fmt::format("UPDATE customer_sort_keys SET value = v.revenue FROM (SELECT coalesce(c.unified_id, c.id) AS "
+                     "customer_id, sum(o.amount) AS revenue FROM orders o JOIN customers c ON c.id = o.customer_id "
+                     "JOIN score_runs r ON r.id = ?1 WHERE o.ordered_at_ms >= r.as_of_ms - ?2 AND o.ordered_at_ms < "
+                     "r.as_of_ms AND {} GROUP BY coalesce(c.unified_id, c.id)) v WHERE customer_sort_keys.run_id = ?1 "
+                     "AND customer_sort_keys.customer_id = v.customer_id AND v.revenue IS NOT NULL",
+                     purchase_condition("o")))
+      .bind(1, run_id)
+      .bind(2, kMillisecondsPerYear)
+      .run();
 }
 
 std::vector<BandChange> ScoreRunRepository::band_changes(std::int64_t run_id) {

@@ -102,7 +102,8 @@ class ScoreRunRepository {
   // run's band changes, which it returns (as band_changes()): a row (from, to)
   // with from != to counts the customers who moved; the row (to, to) everyone
   // else now in `to`, customers new to this run included. So the run's bands
-  // are the sums by to_band, without a second pass over its scores.
+  // are the sums by to_band, without a second pass over its scores. Also
+  // stores the run's sort keys in customer_sort_keys (score change, value).
   std::vector<BandChange> finish_run(std::int64_t run_id, std::int64_t finished_ms,
                                      const std::map<std::string, std::int64_t>& band_totals);
 
@@ -116,6 +117,7 @@ class ScoreRunRepository {
   RowScan<CustomerRateRow> scan_purchases_per_year_of_latest_run();
 
  private:
+  void store_sort_keys(std::int64_t run_id);
   Database& db_;
   std::optional<Statement> insert_score_;
   std::unique_ptr<postgresql::CopyIn> copy_scores_;  // PostgreSQL: the run's rows, until finish_run()

@@ -132,10 +132,47 @@ std::int64_t UserRepository::add_failed_sign_in(std::int64_t id) {
   return statement.step() ? statement.column_int64(0) : 0;
 }
 
+std::int64_t UserRepository::add_failed_sign_in(std::int64_t id, std::int64_t now_ms, std::int64_t forget_before_ms) {
+  Statement statement = db_.prepare(
+      "UPDATE users SET failed_sign_ins = CASE WHEN last_failed_sign_in_ms < ?3 THEN 1 ELSE failed_sign_ins + 1 END, "
+      "last_failed_sign_in_ms = ?2 WHERE id = ?1 RETURNING failed_sign_ins");
+  statement.bind(1, id).bind(2, now_ms).bind(3, forget_before_ms);
+  return statement.step() ? statement.column_int64(0) : 0;
+}
+
 void UserRepository::lock(std::int64_t id, std::int64_t until_ms) {
   db_.prepare("UPDATE users SET locked_until_ms = ?1, failed_sign_ins = 0 WHERE id = ?2")
       .bind(1, until_ms)
       .bind(2, id)
+      .run();
+}
+
+std::optional<std::int64_t> UserRepository::name_locked_until(const std::string& name, std::int64_t now_ms) {
+  Statement query =
+      db_.prepare("SELECT locked_until_ms FROM sign_in_failures WHERE name = ?1 AND locked_until_ms > ?2");
+  query.bind(1, name).bind(2, now_ms);
+  return query.step() ? std::optional<std::int64_t>(query.column_int64(0)) : std::nullopt;
+}
+
+std::int64_t UserRepository::add_failed_sign_in_for_name(const std::string& name, std::int64_t now_ms,
+                                                         std::int64_t forget_before_ms) {
+  db_.prepare(
+         "DELETE FROM sign_in_failures WHERE updated_ms < ?1 AND (locked_until_ms IS NULL OR locked_until_ms < ?2)")
+      .bind(1, forget_before_ms)
+      .bind(2, now_ms)
+      .run();
+  Statement statement = db_.prepare(
+      "INSERT INTO sign_in_failures (name, failed_sign_ins, updated_ms) VALUES (?1, 1, ?2) ON CONFLICT (name) DO "
+      "UPDATE SET failed_sign_ins = sign_in_failures.failed_sign_ins + 1, updated_ms = excluded.updated_ms "
+      "RETURNING failed_sign_ins");
+  statement.bind(1, name).bind(2, now_ms);
+  return statement.step() ? statement.column_int64(0) : 0;
+}
+
+void UserRepository::lock_name(const std::string& name, std::int64_t until_ms) {
+  db_.prepare("UPDATE sign_in_failures SET locked_until_ms = ?1, failed_sign_ins = 0 WHERE name = ?2")
+      .bind(1, until_ms)
+      .bind(2, name)
       .run();
 }
 

@@ -59,8 +59,19 @@ class UserRepository {
 
   // One more failed sign-in of user `id`; the new count.
   std::int64_t add_failed_sign_in(std::int64_t id);
+  // The same, where a count whose last failure is older than `forget_before_ms` starts again at 1.
+  std::int64_t add_failed_sign_in(std::int64_t id, std::int64_t now_ms, std::int64_t forget_before_ms);
   // Locks user `id` until `until_ms` and starts the count of failures again.
   void lock(std::int64_t id, std::int64_t until_ms);
+  // Failed sign-ins for a name no enabled user with a password has
+  // (sign_in_failures): when the name is locked, until when (nullopt: not
+  // locked at `now_ms`).
+  std::optional<std::int64_t> name_locked_until(const std::string& name, std::int64_t now_ms);
+  // One more failure for that name; the new count. Forgets names whose last
+  // failure is older than `forget_before_ms` and who are not locked, so the
+  // table stays as small as the guessing of the last minutes.
+  std::int64_t add_failed_sign_in_for_name(const std::string& name, std::int64_t now_ms, std::int64_t forget_before_ms);
+  void lock_name(const std::string& name, std::int64_t until_ms);
   // A successful sign-in: no failures, not locked.
   void clear_failures(std::int64_t id);
 

@@ -379,7 +379,9 @@ class CustomerExportAndOwners(Base):
             with self.subTest(query=query):
                 answer = self.csv(query)
                 self.assertTrue(answer.body.endswith(b"\r\n"), "RFC 4180 lines end in CRLF")
-                table = list(csv.reader(io.StringIO(answer.body.decode("utf-8"), newline="")))
+                # A UTF-8 byte order mark, so that Excel reads Chinese names as UTF-8.
+                self.assertTrue(answer.body.startswith(b"\xef\xbb\xbfcustomer_id,"), answer.body[:20])
+                table = list(csv.reader(io.StringIO(answer.body.decode("utf-8-sig"), newline="")))
                 self.assertEqual(table[0], ["customer_id", "name", "known_as", "score", "band", "tier", "stage",
                                             "abc_class"])
                 expected = self.every_row(query)
@@ -394,12 +396,18 @@ class CustomerExportAndOwners(Base):
         import csv
         import io
         everyone = [row["customer_id"] for row in self.ids["customers"]]
-        first = self.csv({"limit": 7})
+        # More match than the limit: refused with a message saying so, not cut short silently.
+        refused = self.get("/api/v1/customers", query={"format": "csv", "limit": 7})
+        self.assertProblem(refused, 422, "export-too-large")
+        self.assertIn("more than 7 customers match", refused.json()["detail"])
+        self.assertIn("parts=true", refused.json()["detail"])
+        # In parts when asked: each part says where the next starts.
+        first = self.csv({"limit": 7, "parts": "true"})
         cursor = first.headers.get("x-next-cursor")
         self.assertTrue(cursor, "more customers than 7 match")
-        second = self.csv({"limit": 5, "cursor": cursor})
+        second = self.csv({"limit": 5, "cursor": cursor, "parts": "true"})
         ids = [int(row[0]) for body in (first.body, second.body)
-               for row in list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))[1:]]
+               for row in list(csv.reader(io.StringIO(body.decode("utf-8-sig"), newline="")))[1:]]
         self.assertEqual(ids, everyone[:12])
         for query in ({"limit": 100001}, {"limit": 0}, {"format": "xml"}):
             with self.subTest(query=query):
@@ -632,6 +640,7 @@ class Alerts(Base):
         alert = self.ids["alerts"][0]
         shown = self.get(f"/api/v1/alerts/{alert['id']}").json()
         history = shown.pop("escalation_history")
+        self.assertEqual(shown.pop("actions"), [], "nobody acted on it yet")
         self.assertEqual(shown, alert)
         self.assertTrue(history, "every demo alert was notified when it opened")
         self.assertEqual(history[0]["event"], "opened")
@@ -671,6 +680,10 @@ class Alerts(Base):
         acked = self.send("POST", path + "/acknowledge", {"by": "li.wei", "note": "calling them"})
         self.assertStatus(acked, 200)
         self.assertEqual((acked.json()["state"], acked.json()["acked_by"]), ("acknowledged", "li.wei"))
+        # The note is kept (it was dropped before migration 15) and shown in the alert's history.
+        self.assertEqual(acked.json()["ack_note"], "calling them")
+        self.assertEqual([(a["action"], a["by"], a["note"]) for a in self.get(path).json()["actions"]],
+                         [("acknowledged", "li.wei", "calling them")])
         self.assertProblem(self.send("POST", path + "/acknowledge", {"by": "li.wei"}), 404, "not-found")
         self.assertProblem(self.send("POST", path + "/resolve", {"by": "li.wei"}), 400, "invalid-request")
         resolved = self.send("POST", path + "/resolve", {"by": "li.wei", "note": "order placed"})
@@ -679,6 +692,8 @@ class Alerts(Base):
         self.assertEqual((body["state"], body["resolved_by"], body["resolution_note"]),
                          ("resolved", "li.wei", "order placed"))
         self.assertEqual(self.get(path).json()["state"], "resolved")
+        self.assertEqual([(a["action"], a["by"], a["note"]) for a in self.get(path).json()["actions"]],
+                         [("acknowledged", "li.wei", "calling them"), ("resolved", "li.wei", "order placed")])
         self.assertProblem(self.send("POST", path + "/resolve", {"by": "li.wei", "note": "again"}), 404, "not-found")
 
     def test_acknowledge_errors(self):

@@ -166,6 +166,28 @@ class SignIn(Base):
         locky = next(user for user in listed if user["name"] == "locky")
         self.assertIsNone(locky["locked_until_ms"])
 
+    def test_an_unknown_name_locks_out_as_a_real_one_does(self):
+        # Fails on the code before migration 15: unknown names were never counted, so the 429 told
+        # which names exist.
+        harness.add_user(STATE["store"], "realname", "csm", PASSWORD)
+        for name in ("realname", "ghost-name-that-is-nobody"):
+            with self.subTest(name=name):
+                answers = [self.attempt(name, f"wrong-{attempt}") for attempt in range(5)]
+                for answer in answers[:4]:
+                    self.assertProblem(answer, 401, "unauthorized")
+                self.assertProblem(answers[4], 429, "locked")
+                self.assertIn("locked until", answers[4].json()["detail"])
+                self.assertGreaterEqual(int(answers[4].headers["retry-after"]), 1)
+                self.assertProblem(self.attempt(name, PASSWORD), 429, "locked")
+        # Same answers, the same way: nothing tells the real name from the other.
+        real = self.attempt("realname", "again")
+        ghost = self.attempt("ghost-name-that-is-nobody", "again")
+        self.assertEqual((real.status, real.json()["title"]), (ghost.status, ghost.json()["title"]))
+        self.assertEqual(set(real.headers) - {"date"}, set(ghost.headers) - {"date"})
+        time.sleep(LOCKOUT_S + 1)
+        self.assertProblem(self.attempt("ghost-name-that-is-nobody", "after"), 401, "unauthorized")
+        self.sign_in("realname")
+
     def test_a_sign_in_from_another_site_is_refused(self):
         answer = self.client.request("POST", "/api/v1/session", json_body={"name": "amy", "password": PASSWORD},
                                      headers={"Origin": "http://evil.example"})
@@ -367,6 +389,30 @@ class UsersAdmin(Base):
         self.assertStatus(self.admin("DELETE", f"/api/v1/users/{name}"), 204)
         self.assertProblem(self.admin("DELETE", f"/api/v1/users/{name}"), 404, "not-found")
         self.assertProblem(self.attempt(name, secret + "-2"), 401, "unauthorized")
+
+    def test_an_admin_unlocks_a_locked_user_and_only_an_admin_may(self):
+        # Fails on the code before: PATCH knew no 'unlock'; a locked person waited out the lockout.
+        harness.add_user(STATE["store"], "locked.out", "csm", PASSWORD)
+        for attempt in range(5):
+            self.attempt("locked.out", f"wrong-{attempt}")
+        self.assertProblem(self.attempt("locked.out", PASSWORD), 429, "locked")
+        manager = self.sign_in("amy")
+        self.assertProblem(self.as_user(manager, "PATCH", "/api/v1/users/locked.out", {"unlock": True}), 403,
+                           "forbidden")
+        self.assertProblem(self.as_user(manager, "PATCH", "/api/v1/users/locked.out", {"role": "admin"}), 403,
+                           "forbidden")
+        answer = self.admin("PATCH", "/api/v1/users/locked.out", {"unlock": True})
+        self.assertStatus(answer, 200)
+        self.assertIsNone(answer.json()["locked_until_ms"])
+        self.assertEqual(answer.json()["role"], "csm")
+        self.sign_in("locked.out")
+        self.assertProblem(self.admin("PATCH", "/api/v1/users/locked.out", {"unlock": "yes"}), 400, "invalid-request")
+        # The CLI does the same: crmhost users set NAME --unlock.
+        for attempt in range(5):
+            self.attempt("locked.out", f"again-{attempt}")
+        self.assertProblem(self.attempt("locked.out", PASSWORD), 429, "locked")
+        STATE["store"].run("users", "set", "locked.out", "--unlock")
+        self.sign_in("locked.out")
 
     def test_bad_user_bodies(self):
         for body in ({"role": "csm"}, {"name": "x", "role": "king"}, {"name": "has space", "role": "csm"},

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 14> kMigrations = {
+constexpr std::array<const char*, 15> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -500,6 +500,53 @@ LEFT JOIN customer_scores before ON before.customer_id = now.customer_id
 GROUP BY now.run_id, coalesce(before.band, ''), coalesce(now.band, '');
 CREATE INDEX alerts_by_state_level ON alerts(state, level, deadline_ms);
 CREATE INDEX lost_customers_by_churn_date ON lost_customers(churn_date_ms, reason);
+)sql",
+    // 15: what the at-risk list sorts by besides the score, stored with the
+    // run so a page is an index walk (bench/web_bench.sh): each customer's
+    // score change since the finished run before (NULL: not scored then) and
+    // value, the purchases of the 365 days before the run's date (as
+    // store/purchases.hpp defines a purchase). finish_run() writes them for
+    // every new run; the newest run stored before is keyed here once (older
+    // runs are sorted by joins, as before). And the note given when an alert
+    // is acknowledged. Failed sign-ins for names no enabled user has, counted
+    // and locked as a user's are, so the answer never tells whether a name
+    // exists; a user's count, like a name's, starts again after a day without
+    // failures (last_failed_sign_in_ms).
+    R"sql(
+ALTER TABLE alerts ADD COLUMN ack_note TEXT;
+ALTER TABLE users ADD COLUMN last_failed_sign_in_ms INTEGER;
+CREATE TABLE sign_in_failures (
+  name TEXT PRIMARY KEY,
+  failed_sign_ins INTEGER NOT NULL,
+  locked_until_ms INTEGER,
+  updated_ms INTEGER NOT NULL
+);
+CREATE TABLE customer_sort_keys (
+  run_id INTEGER NOT NULL REFERENCES score_runs(id),
+  customer_id INTEGER NOT NULL,
+  band TEXT,
+  score_change REAL,
+  value REAL NOT NULL,
+  PRIMARY KEY (run_id, customer_id)
+) WITHOUT ROWID;
+INSERT INTO customer_sort_keys (run_id, customer_id, band, score_change, value)
+SELECT s.run_id, s.customer_id, s.band, s.score - p.score, 0
+FROM customer_scores s
+LEFT JOIN customer_scores p ON p.customer_id = s.customer_id
+  AND p.run_id = (SELECT max(q.id) FROM score_runs q WHERE q.id < s.run_id AND q.finished_ms IS NOT NULL)
+WHERE s.run_id = (SELECT max(id) FROM score_runs WHERE finished_ms IS NOT NULL);
+UPDATE customer_sort_keys SET value = v.revenue
+FROM (
+  SELECT r.id AS run_id, coalesce(c.unified_id, c.id) AS customer_id, sum(o.amount) AS revenue
+  FROM orders o JOIN customers c ON c.id = o.customer_id
+  JOIN score_runs r ON r.id = (SELECT max(id) FROM score_runs WHERE finished_ms IS NOT NULL)
+  WHERE o.ordered_at_ms >= r.as_of_ms - 31536000000 AND o.ordered_at_ms < r.as_of_ms
+    AND (o.amount IS NULL OR o.amount > 0) AND lower(trim(coalesce(o.status, ''))) NOT IN ('cancelled', 'canceled', 'cancel', 'draft', 'quotation', 'quote', 'void', 'voided', 'rejected', 'declined', 'returned', 'refunded')
+  GROUP BY r.id, coalesce(c.unified_id, c.id)) v
+WHERE customer_sort_keys.run_id = v.run_id AND customer_sort_keys.customer_id = v.customer_id
+  AND v.revenue IS NOT NULL;
+CREATE INDEX customer_sort_keys_by_change ON customer_sort_keys(run_id, band, score_change, customer_id);
+CREATE INDEX customer_sort_keys_by_value ON customer_sort_keys(run_id, band, value, customer_id);
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

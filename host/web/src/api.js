@@ -10,10 +10,11 @@ export function setCsrfToken(token) {
 
 // A failed request: `status` and the RFC 9457 problem's detail when the server sent one.
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfterSeconds = null) {
     super(problem?.detail || problem?.title || `HTTP ${status}`);
     this.status = status;
     this.problem = problem || {};
+    this.retryAfterSeconds = retryAfterSeconds;  // the Retry-After header (429), in seconds
   }
 }
 
@@ -38,7 +39,8 @@ export async function request(method, path, body, { quiet401 = false } = {}) {
   const payload = type.includes('json') ? await response.json().catch(() => null) : null;
   if (!response.ok) {
     if (response.status === 401 && !quiet401) onUnauthorized();
-    throw new ApiError(response.status, payload);
+    const retryAfter = Number(response.headers.get('Retry-After'));
+    throw new ApiError(response.status, payload, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null);
   }
   return payload;
 }

@@ -4,7 +4,7 @@
 import * as api from './api.js';
 import { h, clear } from './dom.js';
 import { t, label, formatDateTime, formatCountdown } from './i18n.js';
-import { level, dataTable, section, errorBox } from './ui.js';
+import { level, dataTable, section, errorBox, alertTitle } from './ui.js';
 import { alertActions } from './alert-actions.js';
 
 const STATES = ['open', 'acknowledged', 'resolved'];
@@ -31,7 +31,7 @@ function startCountdowns(root) {
 function alertCard(alert, context, reload) {
   const live = alert.state === 'open' && alert.deadline_ms;
   return h('article', { class: 'alert-card', dataset: { alert: String(alert.id) } },
-    h('h3', {}, h('a', { href: `/app/alerts/${alert.id}` }, alert.title || label('alert_reason', alert.reason))),
+    h('h3', {}, h('a', { href: `/app/alerts/${alert.id}` }, alertTitle(alert))),
     h('div', { class: 'meta' },
       level(alert.level),
       h('span', { class: `badge state-${alert.state}` }, label('state', alert.state)),
@@ -60,9 +60,16 @@ async function renderOne(main, context, id) {
       history = error;
     }
   }
+  // People's acknowledgement and resolution, with their notes, among the notifications by time.
+  if (!(history instanceof Error)) {
+    const actions = (alert.actions || []).map((action) => ({
+      at: action.at, event: action.action, recipients: [action.by], note: action.note, action: true,
+    }));
+    history = history.concat(actions).sort((x, y) => String(x.at || '').localeCompare(String(y.at || '')));
+  }
   clear(main,
     h('div', { class: 'page-head' }, h('p', { class: 'muted' }, h('a', { href: '/app/alerts' }, t('nav.alerts'))),
-      h('h1', {}, alert.title || t('alerts.alert', { id: alert.id }))),
+      h('h1', {}, alertTitle(alert))),
     alertCard(alert, context, reload),
     section(t('alerts.escalation'),
       h('p', {}, t('alerts.escalation_level', { level: alert.escalation_level })),
@@ -70,12 +77,14 @@ async function renderOne(main, context, id) {
         { title: t('plugins.when'), render: (n) => formatDateTime(n.at) },
         { title: t('alerts.event'), render: (n) => [label('alert_event', n.event), n.level ? [' ', level(n.level)] : null] },
         { title: t('alerts.recipients'), render: (n) => (n.recipients || []).join(', ') || '—' },
-        { title: t('alerts.channel'), render: (n) => n.channel },
-        { title: t('plugins.status'), render: (n) => [h('span', { class: `badge state-${n.state}` }, label('delivery', n.state)),
+        { title: t('alerts.channel'), render: (n) => (n.action ? '—' : n.channel) },
+        { title: t('plugins.status'), render: (n) => n.action
+          ? h('span', { class: 'action-note', dataset: { action: n.event } }, n.note || t('alerts.no_note'))
+          : [h('span', { class: `badge state-${n.state}` }, label('delivery', n.state)),
           n.sent_at ? h('div', { class: 'muted' }, formatDateTime(n.sent_at)) : null, n.error ? h('div', { class: 'muted' }, n.error) : null] },
       ], history, { empty: t('alerts.no_notifications') })));
   startCountdowns(main);
-  return alert.title || t('nav.alerts');
+  return alertTitle(alert);
 }
 
 export async function render(main, context) {

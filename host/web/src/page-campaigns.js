@@ -7,6 +7,7 @@ import { t, formatNumber, formatPercent, formatDate } from './i18n.js';
 import { dataTable, section, facts, statusLine, submitting } from './ui.js';
 
 const OUTCOMES = ['reached', 'no_answer', 'recovered', 'declined', 'other'];
+const TASK_PAGE_SIZES = [10, 25, 50, 100];  // tasks a page shows, as the user chooses (25 first)
 
 // Two bars (recovery rate of the treated, of the holdout) and the uplift with its interval, in an SVG.
 function upliftChart(report) {
@@ -69,7 +70,7 @@ function taskTable(tasks, context, reload) {
   const mayClose = (task) => context.can('tasks.close_any')
     || (context.can('tasks.close_own') && (owners.includes(task.owner) || task.owner === context.user.name));
   return dataTable([
-    { title: t('tasks.title'), render: (task) => [task.title, h('div', { class: 'muted' }, h('a', { href: `/app/customers/${task.customer_id}` }, t('alerts.customer', { id: task.customer_id })))] },
+    { title: t('tasks.title'), render: (task) => [h('span', { dataset: { taskRow: String(task.id) } }, task.title), h('div', { class: 'muted' }, h('a', { href: `/app/customers/${task.customer_id}` }, t('alerts.customer', { id: task.customer_id })))] },
     { title: t('tasks.owner'), render: (task) => task.owner },
     { title: t('tasks.due'), render: (task) => formatDate(task.due) },
     { title: t('plugins.status'), render: (task) => (task.state === 'done' ? `${t('tasks.done')}: ${task.outcome} (${task.done_by})` : t('tasks.open')) },
@@ -106,6 +107,13 @@ export async function render(main, context) {
     if (status) status.textContent = message;
   };
   const link = (changes, text, current) => h('a', { href: `/app/campaigns?${new URLSearchParams({ view, state, ...changes })}`, 'aria-current': String(current) }, text);
+  // Every task, a page at a time (the API answers them all; a team has hundreds).
+  const chosen = Number(query.get('per_page'));
+  const TASK_PAGE_SIZE = TASK_PAGE_SIZES.includes(chosen) || (chosen >= 1 && chosen <= 100 && Number.isInteger(chosen)) ? chosen : 25;
+  const pages = Math.max(1, Math.ceil(taskItems.length / TASK_PAGE_SIZE));
+  const pageNumber = Math.min(pages, Math.max(1, Number(query.get('page')) || 1));
+  const shown = taskItems.slice((pageNumber - 1) * TASK_PAGE_SIZE, pageNumber * TASK_PAGE_SIZE);
+  const pageLink = (number, text) => h('a', { href: `/app/campaigns?${new URLSearchParams({ view, state, per_page: TASK_PAGE_SIZE, page: number })}`, rel: number > pageNumber ? 'next' : 'prev' }, text);
   clear(main,
     h('div', { class: 'page-head' }, h('h1', {}, t('nav.campaigns'))),
     h('div', { class: 'grid' }, (campaigns.items || []).map((campaign, index) => campaignSection(campaign, reports[index])),
@@ -116,6 +124,16 @@ export async function render(main, context) {
         owners.length ? h('nav', { class: 'segmented', 'aria-label': t('alerts.whose') }, link({ view: 'mine' }, t('alerts.mine'), view === 'mine'), link({ view: 'all' }, t('alerts.all'), view === 'all')) : null,
         h('nav', { class: 'segmented', 'aria-label': t('alerts.state') }, link({ state: 'open' }, t('tasks.open'), state === 'open'), link({ state: 'done' }, t('tasks.done'), state === 'done'))),
       h('p', { class: 'status', role: 'status' }),
-      taskTable(taskItems.slice(0, 100), context, reload)));
+      h('p', { class: 'muted', dataset: { test: 'task-count' } }, t('tasks.count', {
+        count: taskItems.length, from: taskItems.length ? (pageNumber - 1) * TASK_PAGE_SIZE + 1 : 0, to: (pageNumber - 1) * TASK_PAGE_SIZE + shown.length,
+      })),
+      h('nav', { class: 'segmented', 'aria-label': t('tasks.per_page') }, TASK_PAGE_SIZES.map((size) => h('a', {
+        href: `/app/campaigns?${new URLSearchParams({ view, state, per_page: size })}`, 'aria-current': String(size === TASK_PAGE_SIZE),
+      }, t('tasks.per_page_n', { n: size })))),
+      taskTable(shown, context, reload),
+      pages > 1 ? h('nav', { class: 'pager', 'aria-label': t('pager.label') },
+        pageNumber > 1 ? pageLink(pageNumber - 1, t('pager.previous')) : h('span'),
+        h('span', {}, t('pager.page', { page: pageNumber, pages })),
+        pageNumber < pages ? pageLink(pageNumber + 1, t('pager.next')) : h('span')) : null));
   return t('nav.campaigns');
 }

@@ -5,7 +5,7 @@ import * as api from './api.js';
 import { h, clear, field, select, uid } from './dom.js';
 import { t, label, formatNumber, formatDate, formatDateTime, formatCountdown } from './i18n.js';
 import { lineChart, colorOf } from './chart.js';
-import { band, level, dataTable, facts, section, statusLine, submitting } from './ui.js';
+import { band, level, dataTable, facts, section, statusLine, submitting, alertTitle } from './ui.js';
 import { alertActions } from './alert-actions.js';
 
 const CHANNELS = ['phone', 'visit', 'email', 'wecom', 'meeting', 'other'];
@@ -89,7 +89,7 @@ function alertsSection(view, context, reload) {
   const now = Date.now();
   const by = context.user.name;
   return section(t('customer.alerts'), alerts.length ? alerts.map((alert) => h('article', { class: 'alert-card', dataset: { alert: String(alert.id) } },
-    h('h3', {}, h('a', { href: `/app/alerts/${alert.id}` }, alert.title || label('alert_reason', alert.reason))),
+    h('h3', {}, h('a', { href: `/app/alerts/${alert.id}` }, alertTitle(alert))),
     h('div', { class: 'meta' }, level(alert.level), h('span', { class: `badge state-${alert.state}` }, label('state', alert.state)),
       h('span', {}, t('alerts.opened', { when: formatDateTime(alert.opened_ms) })),
       alert.state === 'open' && alert.deadline_ms ? h('span', { class: alert.deadline_ms < now ? 'overdue' : '' }, formatCountdown(alert.deadline_ms, now)) : null,

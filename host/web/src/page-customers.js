@@ -74,6 +74,31 @@ export async function render(main, { user, route, navigate }) {
     return h('a', { href: `/app/customers?${next}`, 'aria-current': String(view === name) }, t(`customers.view_${name}`));
   };
   const csv = api.withQuery('/api/v1/customers', { ...filters, format: 'csv' });
+  // The export is fetched first so that a refusal (more customers than an export holds) is said
+  // on the page, in the user's language, rather than saved as the file.
+  const exportStatus = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', dataset: { test: 'csv-status' } });
+  const exportCsv = async (event) => {
+    event.preventDefault();
+    exportStatus.textContent = t('customers.exporting');
+    exportStatus.className = 'status';
+    try {
+      const response = await fetch(csv, { credentials: 'same-origin', cache: 'no-store' });
+      if (!response.ok) {
+        const problem = await response.json().catch(() => ({}));
+        throw Object.assign(new Error(problem.detail || `HTTP ${response.status}`), { status: response.status });
+      }
+      const url = URL.createObjectURL(await response.blob());
+      const link = h('a', { href: url, download: 'customers.csv', hidden: true });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      exportStatus.textContent = t('customers.exported');
+    } catch (error) {
+      exportStatus.className = 'status error';
+      exportStatus.textContent = error.status === 422 ? t('customers.export_too_large') : t('customers.export_failed', { detail: error.message });
+    }
+  };
   const rows = page.items || [];
   const table = dataTable([
     { title: t('customers.name'), render: (row) => h('a', { href: `/app/customers/${row.customer_id}` }, row.name || row.known_as) },
@@ -99,7 +124,8 @@ export async function render(main, { user, route, navigate }) {
     h('div', { class: 'page-head' }, h('h1', {}, t('nav.customers'))),
     h('div', { class: 'actions' },
       owners.length ? h('nav', { class: 'segmented', 'aria-label': t('customers.view') }, viewLink('mine'), viewLink('all')) : null,
-      h('a', { href: csv, download: 'customers.csv', class: 'button-link', dataset: { test: 'csv' } }, t('customers.export'))),
+      h('a', { href: csv, download: 'customers.csv', class: 'button-link', dataset: { test: 'csv' }, onclick: exportCsv }, t('customers.export'))),
+    exportStatus,
     form,
     h('section', { class: 'card', 'aria-label': t('customers.results') }, table, pager));
   return t('nav.customers');

@@ -71,13 +71,13 @@ export async function render(main, context) {
       section(t('plugins.connectors'), dataTable([
         { title: t('plugins.connector'), render: (c) => connectorId(c) },
         { title: t('plugins.last_sync'), render: (c) => formatDateTime(c.last_sync_ms ?? c.last_sync ?? c.last_run_ms) },
-        { title: t('plugins.status'), render: (c) => value(c.status ?? c.state ?? c.last_status) },
+        { title: t('plugins.status'), render: (c) => label('status', c.status ?? c.state ?? c.last_status) },
         { title: t('plugins.quarantined'), numeric: true, render: (c) => formatNumber(c.quarantined ?? c.quarantine_pending ?? c.quarantine?.pending ?? 0) },
       ], connectorItems, { empty: t('plugins.no_connectors') })),
       section(t('plugins.runs'), dataTable([
         { title: t('plugins.run'), render: (r) => `#${r.id} ${r.kind || r.command || ''}` },
         { title: t('plugins.started'), render: (r) => formatDateTime(r.started_ms ?? r.started) },
-        { title: t('plugins.status'), render: (r) => h('span', { class: `badge state-${r.status}` }, value(r.status)) },
+        { title: t('plugins.status'), render: (r) => h('span', { class: `badge state-${r.status}` }, label('status', r.status)) },
         { title: t('plugins.error'), render: (r) => value(r.error) },
       ], runs.items || [], { empty: t('plugins.no_runs') })),
       quarantines));

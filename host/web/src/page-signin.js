@@ -2,7 +2,16 @@
 // cookie); a locked account is told how long the lock lasts.
 import * as api from './api.js';
 import { h, field, clear } from './dom.js';
-import { t, LANGUAGES, currentLanguage, setLocale } from './i18n.js';
+import { t, LANGUAGES, currentLanguage, setLocale, formatDateTime } from './i18n.js';
+
+// Before sign-in the person is unknown: times show in this browser's time zone, in the language chosen here.
+function browserTimeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
 
 export async function render(main, { onSignedIn }) {
   const name = h('input', { name: 'name', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
@@ -23,7 +32,11 @@ export async function render(main, { onSignedIn }) {
         message.className = 'status error';
         if (error instanceof api.ApiError && (error.status === 423 || error.status === 429
             || /lock/i.test(error.problem?.type || ''))) {
-          message.textContent = t('signin.locked', { detail: error.message });
+          // The end of the lock from Retry-After, in the page's language and this browser's time zone
+          // (the server's detail is English UTC).
+          setLocale(currentLanguage(), browserTimeZone());
+          const until = error.retryAfterSeconds ? Date.now() + error.retryAfterSeconds * 1000 : null;
+          message.textContent = until ? t('signin.locked', { when: formatDateTime(until) }) : t('signin.locked_now');
         } else if (error instanceof api.ApiError && (error.status === 401 || error.status === 400)) {
           message.textContent = t('signin.failed');
         } else if (error instanceof api.ApiError) {

@@ -7,6 +7,57 @@ import { dataTable, section, statusLine, submitting } from './ui.js';
 
 export const ROLES = ['account_manager', 'csm', 'cs_director', 'coo', 'admin'];
 
+// One person's changes (PATCH /api/v1/users/{name}): role, language, time zone, a new password,
+// disabled or enabled, and the end of a lockout. Only what differs is sent.
+function editForm(user, main, context) {
+  const role = select('role', ROLES.map((code) => [code, label('role', code)]), user.role);
+  const language = select('language', LANGUAGES, user.language || 'en');
+  const timeZone = h('input', { name: 'time_zone', value: user.time_zone || 'UTC', autocomplete: 'off' });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'new-password', minlength: 8 });
+  const enabled = h('input', { name: 'enabled', type: 'checkbox', checked: !user.disabled });
+  const status = statusLine();
+  // Drawn again with the list; this person's form stays open with what happened.
+  const done = async (message) => {
+    await render(main, context);
+    const again = main.querySelector(`form[data-user="${CSS.escape(user.name)}"]`);
+    if (again) {
+      again.closest('details').open = true;
+      again.querySelector('.status').textContent = message;
+    }
+  };
+  const form = h('form', {
+    class: 'filters user-edit', dataset: { user: user.name },
+    onsubmit: async (event) => {
+      event.preventDefault();
+      const changes = {};
+      if (role.value !== user.role) changes.role = role.value;
+      if (language.value !== user.language) changes.language = language.value;
+      if (timeZone.value.trim() !== user.time_zone) changes.time_zone = timeZone.value.trim();
+      if (password.value) changes.password = password.value;
+      if (enabled.checked === Boolean(user.disabled)) changes.disabled = !enabled.checked;
+      if (!Object.keys(changes).length) {
+        status.textContent = t('users.nothing_changed');
+        return;
+      }
+      const ok = await submitting(form, status, () => api.patch(`/api/v1/users/${encodeURIComponent(user.name)}`, changes));
+      if (ok) await done(t('users.saved'));
+    },
+  },
+  field(t('users.role'), role), field(t('users.language'), language), field(t('users.time_zone'), timeZone),
+  field(t('users.new_password'), password, t('users.password_hint')),
+  h('label', { class: 'check' }, enabled, ' ', t('users.enabled')),
+  h('div', { class: 'field' }, h('button', { type: 'submit', class: 'primary' }, t('users.save'))),
+  user.locked_until_ms ? h('div', { class: 'field' }, h('button', {
+    type: 'button', class: 'secondary', dataset: { action: 'unlock' },
+    onclick: async () => {
+      const ok = await submitting(form, status, () => api.patch(`/api/v1/users/${encodeURIComponent(user.name)}`, { unlock: true }));
+      if (ok) await done(t('users.unlocked'));
+    },
+  }, t('users.unlock'))) : null,
+  status);
+  return h('details', { class: 'user-edit' }, h('summary', {}, t('users.edit', { name: user.name })), form);
+}
+
 export async function render(main, context) {
   const list = await api.get('/api/v1/users');
   const users = list.items || list.users || [];
@@ -48,6 +99,7 @@ export async function render(main, context) {
         { title: t('users.time_zone'), render: (u) => u.time_zone || '—' },
         { title: t('users.owner_ids'), render: (u) => (u.owner_ids || []).join(', ') || '—' },
         { title: t('users.state'), render: (u) => (u.locked_until_ms ? t('users.locked_until', { when: formatDateTime(u.locked_until_ms) }) : (u.disabled ? t('users.disabled') : t('users.active'))) },
+        { title: t('users.change'), render: (u) => editForm(u, main, context) },
       ], users)),
       section(t('users.add'), form)));
   return t('nav.users');

@@ -76,3 +76,15 @@ export async function submitting(form, status, action, doneText) {
     buttons.forEach((button) => { button.disabled = false; });
   }
 }
+
+// An alert's title for people, in their language: made from its reason code and customer rather
+// than the engine's title ("[signal] customer 12: order_trend_break"), which is English and
+// code-like. System alerts ("sync_failed:erp_csv") name what failed after the reason.
+export function alertTitle(alert) {
+  const [code, subject] = String(alert.reason || '').split(/:(.*)/s);
+  const reason = label('alert_reason', code);
+  if (alert.customer_id) {
+    return t('alerts.title_customer', { customer: t('alerts.customer_name', { id: alert.customer_id }), reason });
+  }
+  return subject ? t('alerts.title_system', { reason, subject }) : reason;
+}

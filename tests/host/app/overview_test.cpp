@@ -212,7 +212,9 @@ TEST(CustomerListCsv, QuotesFieldsWithCommasQuotesAndLineBreaksAndEndsLinesWithC
   awkward.name = "Zhang, \"Big\"\nTrading 张";
   awkward.source = "erp";
   awkward.external_id = "x,y";
+  // A UTF-8 byte order mark first, so that Excel reads the Chinese name as UTF-8.
   EXPECT_EQ(customer_list_csv({plain, awkward}),
+            "\xEF\xBB\xBF"
             "customer_id,name,known_as,score,band,tier,stage,abc_class\r\n"
             "7,Plain,erp:7,41.25,red,,,\r\n"
             "8,\"Zhang, \"\"Big\"\"\nTrading 张\",\"erp:x,y\",,,,,\r\n");
@@ -230,7 +232,8 @@ TEST(CustomerListCsv, ANameStartingLikeAFormulaIsExportedAsText) {
         std::pair{"+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"}, std::pair{"@SUM(A1)", "'@SUM(A1)"},
         std::pair{"-2+3", "'-2+3"}, std::pair{"Acme = good", "Acme = good"}}) {
     row.name = name;
-    EXPECT_EQ(customer_list_csv({row}), fmt::format("customer_id,name,known_as,score,band,tier,stage,abc_class\r\n"
+    EXPECT_EQ(customer_list_csv({row}), fmt::format("\xEF\xBB\xBF"
+                                                    "customer_id,name,known_as,score,band,tier,stage,abc_class\r\n"
                                                     "9,{},erp:9,,,,,\r\n",
                                                     exported))
         << name;

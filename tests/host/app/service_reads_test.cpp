@@ -8,6 +8,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "app/customers.hpp"
@@ -16,6 +17,7 @@
 #include "app/result_json.hpp"
 #include "app/runs.hpp"
 #include "scoring/features.hpp"
+#include "store/score_run_repository.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
 
@@ -152,6 +154,36 @@ TEST_F(ServiceReads, SortsByNameIdScoreChangeAndValue) {
   request.sort = CustomerSort::value;
   request.descending = true;
   EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 2, 7, 6, 5, 1}));
+}
+
+// A run finished by the scoring job stores its sort keys (migration 15), and the
+// list reads them by index: the same orders as the joins above give, for a
+// run whose keys were not stored.
+TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
+  {
+    Store store(options_.db_path);
+    ScoreRunRepository(store.database()).finish_run(3, 5000, {});
+    Statement keys = store.database().prepare(
+        "SELECT customer_id, coalesce(score_change, -1000), value FROM customer_sort_keys WHERE run_id = 3 ORDER BY "
+        "customer_id");
+    std::vector<std::tuple<std::int64_t, double, double>> stored;
+    while (keys.step()) {
+      stored.emplace_back(keys.column_int64(0), keys.column_double(1), keys.column_double(2));
+    }
+    // 2 fell 31.5 and bought 50 (crm:B2; 100 is older, 30 cancelled), 4 stayed and bought 999, 7 bought 10;
+    // 5, 6 and 7 were not scored in run 2 (no change: -1000 here).
+    EXPECT_EQ(stored, (std::vector<std::tuple<std::int64_t, double, double>>{
+                          {1, -5, 0}, {2, -31.5, 50}, {4, 0, 999}, {5, -1000, 0}, {6, -1000, 0}, {7, -1000, 10}}));
+  }
+  CustomerListRequest request;
+  request.sort = CustomerSort::score_change;
+  EXPECT_EQ(paged(request, 1), (std::vector<std::int64_t>{2, 1, 4, 5, 6, 7}));
+  request.descending = true;
+  EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 1, 2, 7, 6, 5}));
+  request.sort = CustomerSort::value;
+  EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 2, 7, 6, 5, 1}));
+  request.band = "red";
+  EXPECT_EQ(paged(request, 1), (std::vector<std::int64_t>{4, 2, 6, 5, 1}));
 }
 
 TEST_F(ServiceReads, ChangedBandSinceComparesWithTheRunFinishedThen) {
