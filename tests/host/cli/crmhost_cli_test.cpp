@@ -755,6 +755,40 @@ TEST_F(CrmhostCli, APluginThatCrashesInACallDiesWithTheSignalAfterNamingThePlugi
       << outcome.err;
 }
 
+TEST_F(CrmhostCli, InTheHostsProcessALyingBatchOrRunningOutOfMemoryEndsTheHostNamingThePlugin) {
+  const fs::path folder = plugin_folder(dir_, {{kProcessEnders, "misbehaving_connector"}});
+  const auto run_with = [&](const std::string& does, const std::string& shell_prefix) {
+    const fs::path config = write(does + ".json", fmt::format(R"({{"plugins": {{"misbehaving_connector": {{
+        "isolation": "in_process", "config": {{"does": "{}"}}}}}}}})",
+                                                              does));
+    return run_host(dir_,
+                    fmt::format("--config '{}' --db '{}' --no-default-plugin-dir --plugin-dir '{}' sync",
+                                config.string(), testing::store_locator(dir_ / (does + ".db")), folder.string()),
+                    shell_prefix);
+  };
+  for (const char* lie : {"lie_pointer", "lie_string"}) {
+    const Outcome outcome = run_with(lie, "");
+    EXPECT_EQ(outcome.term_signal, SIGSEGV) << lie << ": " << outcome.exit_code << outcome.err;
+    EXPECT_NE(outcome.err.find("crmhost: plugin 'misbehaving_connector' crashed with SIGSEGV (invalid memory access) "
+                               "during its fetch (the host reading the batch it returned) call"),
+              std::string::npos)
+        << lie << ": " << outcome.err;
+  }
+  // Memory runs out in the plugin: its allocation fails and it aborts. An address-space limit does it
+  // in a normal build; under AddressSanitizer (which reserves terabytes) its allocator's limit does.
+#if defined(__SANITIZE_ADDRESS__)
+  const std::string limit = "export ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:allocator_may_return_null=1:malloc_limit_mb=16\";";
+#else
+  const std::string limit = "ulimit -v 1500000;";
+#endif
+  const Outcome outcome = run_with("oom", limit);
+  EXPECT_EQ(outcome.term_signal, SIGABRT) << outcome.exit_code << outcome.err;
+  EXPECT_NE(outcome.err.find("crmhost: plugin 'misbehaving_connector' crashed with SIGABRT (abort) during its fetch "
+                             "call"),
+            std::string::npos)
+      << outcome.err;
+}
+
 TEST_F(CrmhostCli, InAWorkerACrashingPluginEndsItsWorkerNotTheHostAndTheCommandExits4NamingIt) {
   const std::string db = scoring_store(dir_);
   const fs::path folder = plugin_folder(
