@@ -35,6 +35,7 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
   try {
     config = load_host_config(*path);
     plugin_options.plugin_settings = config.plugins;
+    plugin_options.instance_settings = config.instances;
     plugin_options.available_features = feature_names(config.features);
   } catch (const ConfigError& e) {
     check.file_valid = false;
@@ -44,6 +45,9 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
     const nlohmann::json document = nlohmann::json::parse(in, nullptr, false);
     if (document.is_object() && document.contains("plugins") && document["plugins"].is_object()) {
       plugin_options.plugin_settings = document["plugins"];
+    }
+    if (document.is_object() && document.contains("instances") && document["instances"].is_object()) {
+      plugin_options.instance_settings = document["instances"];
     }
   }
   plugin_options.config_dir = std::filesystem::absolute(*path).parent_path();
@@ -73,7 +77,7 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
   }
   check.problems = problems;
   check.plugins_found = host.records().size();
-  check.plugins_configured = plugin_options.plugin_settings.size();
+  check.plugins_configured = plugin_options.plugin_settings.size() + plugin_options.instance_settings.size();
   return check;
 }
 

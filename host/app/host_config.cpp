@@ -55,6 +55,23 @@ const char* const kHostConfigSchema = R"({
         "not": {"required": ["every", "schedule"]}
       }
     },
+    "instances": {
+      "type": "object",
+      "propertyNames": {"pattern": "^[a-z0-9_.-]{1,64}$"},
+      "additionalProperties": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["plugin"],
+        "properties": {
+          "plugin": {"type": "string", "pattern": "^[a-z0-9_.-]{1,64}$"},
+          "enabled": {"type": "boolean"},
+          "config": {},
+          "every": {"type": "string", "minLength": 1},
+          "schedule": {"type": "string", "minLength": 1}
+        },
+        "not": {"required": ["every", "schedule"]}
+      }
+    },
     "service": {
       "type": "object",
       "additionalProperties": false,
@@ -165,6 +182,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   }
   config.allow_writable_plugins = document.value("allow_writable_plugins", false);
   config.plugins = document.value("plugins", nlohmann::json::object());
+  config.instances = document.value("instances", nlohmann::json::object());
   config.service = document.value("service", nlohmann::json::object());
   if (document.contains("customers") && document["customers"].contains("match_keys")) {
     config.match_keys = document["customers"]["match_keys"].get<std::vector<std::string>>();

@@ -50,6 +50,7 @@ Session::Session(const SessionOptions& options, LogLevel default_level, std::ato
     plugin_options_.plugin_dirs.emplace_back(directory);
   }
   plugin_options_.plugin_settings = config_.plugins;
+  plugin_options_.instance_settings = config_.instances;
   plugin_options_.unknown_plugin_ids_are_errors = true;
   plugin_options_.allow_writable_plugins = config_.allow_writable_plugins;
   plugin_options_.available_features = feature_names(config_.features);
