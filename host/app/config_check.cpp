@@ -35,6 +35,7 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
   try {
     config = load_host_config(*path);
     plugin_options.plugin_settings = config.plugins;
+    plugin_options.instance_settings = config.instances;
     plugin_options.available_features = feature_names(config.features);
     plugin_options.worker = parse_worker_settings(config.plugin_runtime);
     plugin_options.default_isolation = parse_default_isolation(config.plugin_runtime);
@@ -46,6 +47,9 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
     const nlohmann::json document = nlohmann::json::parse(in, nullptr, false);
     if (document.is_object() && document.contains("plugins") && document["plugins"].is_object()) {
       plugin_options.plugin_settings = document["plugins"];
+    }
+    if (document.is_object() && document.contains("instances") && document["instances"].is_object()) {
+      plugin_options.instance_settings = document["instances"];
     }
   }
   plugin_options.config_dir = std::filesystem::absolute(*path).parent_path();
@@ -75,7 +79,7 @@ ConfigCheck check_config(const SessionOptions& options, const std::atomic<bool>&
   }
   check.problems = problems;
   check.plugins_found = host.records().size();
-  check.plugins_configured = plugin_options.plugin_settings.size();
+  check.plugins_configured = plugin_options.plugin_settings.size() + plugin_options.instance_settings.size();
   return check;
 }
 

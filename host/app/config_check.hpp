@@ -18,7 +18,7 @@ struct ConfigCheck {
   bool file_valid = true;                            // false: the file itself is invalid
   std::map<std::string, std::string> plugin_states;  // plugin id (or file name) -> loaded, disabled, refused
   std::size_t plugins_found = 0;
-  std::size_t plugins_configured = 0;  // entries of the configuration's "plugins" section
+  std::size_t plugins_configured = 0;  // entries of the configuration's "plugins" and "instances" sections
 };
 
 // Checks the configuration the options find the way the jobs would (the

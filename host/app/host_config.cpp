@@ -112,6 +112,44 @@ const char* const kHostConfigSchema = R"({
         "cancel_grace_ms": {"type": "integer", "minimum": 0, "maximum": 600000}
       }
     },
+    "instances": {
+      "type": "object",
+      "propertyNames": {"pattern": "^[a-z0-9_.-]{1,64}$"},
+      "additionalProperties": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": ["plugin"],
+        "properties": {
+          "plugin": {"type": "string", "pattern": "^[a-z0-9_.-]{1,64}$"},
+          "enabled": {"type": "boolean"},
+          "config": {},
+          "every": {"type": "string", "minLength": 1},
+          "schedule": {"type": "string", "minLength": 1},
+          "deadlines_ms": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+              "load": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "create": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "score": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "train": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "model": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "send": {"type": "integer", "minimum": 1, "maximum": 86400000},
+              "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}
+            }
+          },
+          "limits": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+              "memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216},
+              "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
+              "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}
+            }
+          }
+        },
+        "not": {"required": ["every", "schedule"]}
+      }
+    },
     "service": {
       "type": "object",
       "additionalProperties": false,
@@ -246,6 +284,7 @@ HostConfig parse_host_config(const nlohmann::json& document, const std::filesyst
   config.allow_writable_plugins = document.value("allow_writable_plugins", false);
   config.plugins = document.value("plugins", nlohmann::json::object());
   config.plugin_runtime = document.value("plugin_runtime", nlohmann::json::object());
+  config.instances = document.value("instances", nlohmann::json::object());
   config.service = document.value("service", nlohmann::json::object());
   if (document.contains("customers") && document["customers"].contains("match_keys")) {
     config.match_keys = document["customers"]["match_keys"].get<std::vector<std::string>>();

@@ -38,6 +38,11 @@ struct HostConfig {
   nlohmann::json plugins = nlohmann::json::object();
   // How plugins run: isolation default, worker deadlines, crash limits, resource limits (README "Plugin isolation").
   nlohmann::json plugin_runtime = nlohmann::json::object();
+  // More instances of a plugin, each under its own name, which its checkpoints, quarantine, records,
+  // sync runs, schedule and alert routes go by: {"<name>": {"plugin": "<id>", "enabled": bool,
+  // "config": {...}, "every" or "schedule": "..."}}. A plugin that has instances runs under its own id
+  // only when "plugins" names it too (PluginHostOptions::instance_settings).
+  nlohmann::json instances = nlohmann::json::object();
   // Customers of different connectors with an equal key are one customer, tried in this order.
   std::vector<std::string> match_keys = {"tax_id", "email_domain"};
   int sync_max_attempts = 5;

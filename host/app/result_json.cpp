@@ -27,9 +27,13 @@ nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records) {
   nlohmann::json plugins = nlohmann::json::array();
   const std::vector<PluginRuntimeStatus> runtimes = plugin_runtime_statuses();
   for (const PluginRecord& record : records) {
-    nlohmann::json entry = {
-        {"id", record.id},   {"kind", record.kind},          {"version", record.version},
-        {"abi", record.abi}, {"file", record.file.string()}, {"state", plugin_state_name(record.state)}};
+    nlohmann::json entry = {{"id", record.id},
+                            {"kind", record.kind},
+                            {"version", record.version},
+                            {"plugin", record.plugin_id.empty() ? record.id : record.plugin_id},
+                            {"abi", record.abi},
+                            {"file", record.file.string()},
+                            {"state", plugin_state_name(record.state)}};
     entry["reason"] = record.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.reason);
     entry["isolation"] = record.isolation.empty() ? nlohmann::json(nullptr) : nlohmann::json(record.isolation);
     entry["runtime"] = nullptr;

@@ -28,7 +28,8 @@ namespace crm::host {
 // A number rounded to 4 decimals; NaN as null.
 nlohmann::json json_number(double value);
 
-// {"host_abi": "1.0", "plugins": [{"id", "kind", "version", "abi", "file", "state", "reason"}]}
+// {"host_abi": "1.0", "plugins": [{"id" (the instance name), "plugin" (the plugin it runs), "kind", "version",
+//  "abi", "file", "state", "reason"}]}
 nlohmann::json plugin_records_json(const std::vector<PluginRecord>& records);
 
 // `crmhost plugins validate --json`: {"file", "passed", "passes", "failures", "skips",

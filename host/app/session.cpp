@@ -51,6 +51,7 @@ Session::Session(const SessionOptions& options, LogLevel default_level, std::ato
     plugin_options_.plugin_dirs.emplace_back(directory);
   }
   plugin_options_.plugin_settings = config_.plugins;
+  plugin_options_.instance_settings = config_.instances;
   plugin_options_.unknown_plugin_ids_are_errors = true;
   plugin_options_.allow_writable_plugins = config_.allow_writable_plugins;
   plugin_options_.worker = parse_worker_settings(config_.plugin_runtime);

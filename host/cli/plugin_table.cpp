@@ -36,22 +36,25 @@ void print_plugin_table(std::ostream& out, const std::vector<PluginRecord>& reco
     out << "no plugins found\n";
     return;
   }
-  const std::array<std::string, 6> header = {"ID", "KIND", "VERSION", "ABI", "ISOLATION", "FILE"};
-  std::array<std::size_t, 6> width{};
+  // ID is the instance name, PLUGIN the plugin it runs (the same but for entries of "instances").
+  const std::array<std::string, 7> header = {"ID", "PLUGIN", "KIND", "VERSION", "ABI", "ISOLATION", "FILE"};
+  std::array<std::size_t, 7> width{};
   for (std::size_t column = 0; column < header.size(); ++column) {
     width[column] = header[column].size();
   }
-  std::vector<std::array<std::string, 6>> rows;
+  std::vector<std::array<std::string, 7>> rows;
   for (const PluginRecord& record : records) {
-    rows.push_back({or_dash(record.id), or_dash(record.kind), or_dash(record.version), or_dash(record.abi),
-                    or_dash(record.isolation), record.file.filename().string()});
+    rows.push_back({or_dash(record.id), or_dash(record.plugin_id.empty() ? record.id : record.plugin_id),
+                    or_dash(record.kind), or_dash(record.version), or_dash(record.abi), or_dash(record.isolation),
+                    record.file.filename().string()});
     for (std::size_t column = 0; column < header.size(); ++column) {
       width[column] = std::max(width[column], rows.back()[column].size());
     }
   }
-  const auto print_row = [&](const std::array<std::string, 6>& row, const std::string& state) {
-    out << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", row[0], width[0], row[1], width[1],
-                       row[2], width[2], row[3], width[3], row[4], width[4], row[5], width[5], state);
+  const auto print_row = [&](const std::array<std::string, 7>& row, const std::string& state) {
+    out << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}\n", row[0], width[0], row[1],
+                       width[1], row[2], width[2], row[3], width[3], row[4], width[4], row[5], width[5], row[6],
+                       width[6], state);
   };
   print_row(header, "STATE");
   for (std::size_t i = 0; i < records.size(); ++i) {

@@ -241,7 +241,7 @@ void check_manifest_agrees(const ManifestPlugin& declared, const crm_plugin_desc
 // Fields the plugin's schema takes from a host setting get the host's value: a number
 // configured once for the host (value_classes.a_share) is the one every plugin uses. The
 // same field set to another value in the plugin's own section is refused, not overridden.
-void take_host_settings(const JsonSchema& schema, const nlohmann::json& host_settings, const std::string& plugin_id,
+void take_host_settings(const JsonSchema& schema, const nlohmann::json& host_settings, const std::string& where,
                         nlohmann::json& config) {
   if (!config.is_object()) {
     return;  // the schema check that follows names the problem
@@ -272,12 +272,53 @@ void take_host_settings(const JsonSchema& schema, const nlohmann::json& host_set
     std::replace(field_name.begin(), field_name.end(), '/', '.');
     if (config.contains(field.pointer) && config[field.pointer] != value) {
       throw Refusal{
-          fmt::format("plugins.{}.config{} is set by the host configuration's {} ({}); remove it from the "
+          fmt::format("{}.config{} is set by the host configuration's {} ({}); remove it from the "
                       "plugin's section and set {} instead",
-                      plugin_id, field_name, path, value.dump(), path)};
+                      where, field_name, path, value.dump(), path)};
     }
     config[field.pointer] = value;
   }
+}
+
+// Schema violations named by their dotted path under `prefix` ("instances.orders_eu.config.path: ...").
+std::string describe_violations_at(const std::vector<SchemaViolation>& violations, const std::string& prefix) {
+  std::string text;
+  for (const SchemaViolation& violation : violations) {
+    std::string path = violation.instance_pointer;
+    std::replace(path.begin(), path.end(), '/', '.');
+    text += fmt::format("{}{}{}: {}", text.empty() ? "" : "; ", prefix, path == "." ? "" : path, violation.message);
+  }
+  return text;
+}
+
+// One instance a plugin is to have: its name, its section and where that is in the configuration.
+struct InstanceSection {
+  std::string name;
+  nlohmann::json settings;
+  std::string where;
+  bool configured = false;
+};
+
+// The instances of `plugin_id`: each entry of "instances" that runs it, and its own one (named by its
+// id) when "plugins" has a section for it or no instance runs it. An entry of "instances" named as the
+// plugin itself while "plugins" has that section too takes the name twice: settle_instances refuses it.
+std::vector<InstanceSection> instance_sections(const std::string& plugin_id, const PluginHostOptions& options) {
+  std::vector<InstanceSection> sections;
+  const bool own_section = options.plugin_settings.is_object() && options.plugin_settings.contains(plugin_id);
+  if (options.instance_settings.is_object()) {
+    for (const auto& [name, section] : options.instance_settings.items()) {
+      const bool runs_it = section.is_object() && section.contains("plugin") && section["plugin"] == plugin_id;
+      if (runs_it && !(own_section && name == plugin_id)) {
+        sections.push_back({name, section, "instances." + name, true});
+      }
+    }
+  }
+  if (own_section || sections.empty()) {
+    sections.insert(sections.begin(),
+                    {plugin_id, own_section ? options.plugin_settings[plugin_id] : nlohmann::json::object(),
+                     "plugins." + plugin_id, own_section});
+  }
+  return sections;
 }
 
 // Edits (insert, delete, substitute, swap two neighbours) between two ids.
@@ -299,6 +340,42 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     }
   }
   return d[a.size()][b.size()];
+}
+
+// The plugin ids the records name, sorted, each once.
+std::vector<std::string> known_plugin_ids(const std::vector<PluginRecord>& records) {
+  std::vector<std::string> known;
+  for (const PluginRecord& record : records) {
+    const std::string& id = record.plugin_id.empty() ? record.id : record.plugin_id;
+    if (!id.empty() && std::find(known.begin(), known.end(), id) == known.end()) {
+      known.push_back(id);
+    }
+  }
+  std::sort(known.begin(), known.end());
+  return known;
+}
+
+// Which known id `id` may be a typo of, or what the known ids are.
+std::string typo_hint(const std::string& id, const std::vector<std::string>& known) {
+  std::vector<std::string> closest;
+  std::size_t best = std::numeric_limits<std::size_t>::max();
+  for (const std::string& candidate : known) {
+    // Close enough to be a typo: at most two edits, or a third of the id.
+    const std::size_t distance = edit_distance(id, candidate);
+    if (distance > std::max<std::size_t>(2, id.size() / 3) || distance > best) {
+      continue;
+    }
+    if (distance < best) {
+      closest.clear();
+      best = distance;
+    }
+    closest.push_back(candidate);
+  }
+  if (!closest.empty()) {
+    return fmt::format("did you mean {}?", fmt::join(closest, " or "));
+  }
+  return known.empty() ? std::string("no plugin was found at all; check plugin_dirs and --plugin-dir")
+                       : fmt::format("the plugins found are {}", fmt::join(known, ", "));
 }
 
 std::string user_name(uid_t uid) {
@@ -422,6 +499,15 @@ std::optional<PluginIsolation> parse_default_isolation(const nlohmann::json& plu
   }
   return std::nullopt;
 }
+struct PluginHost::CheckedPlugin {
+  PluginRecord record;  // id and plugin_id: the plugin's id; file, kind, version, abi
+  crm_plugin_descriptor descriptor;
+  std::optional<crm_scorer_api> scorer_api;
+  std::optional<crm_connector_api> connector_api;
+  std::optional<crm_channel_api> channel_api;
+  std::optional<JsonSchema> schema;
+  const RemoteLibraryImage* image = nullptr;  // the library's descriptors as its worker described them, or null
+};
 
 std::string_view plugin_state_name(PluginState state) {
   switch (state) {
@@ -503,6 +589,9 @@ std::size_t PluginHost::refused_count() const {
 }
 
 void PluginHost::refuse(PluginRecord record, std::string reason) {
+  if (record.plugin_id.empty()) {
+    record.plugin_id = record.id;
+  }
   record.state = PluginState::refused;
   record.reason = std::move(reason);
   logger_.log(LogLevel::warn, "host",
@@ -535,14 +624,92 @@ void PluginHost::load(const PluginHostOptions& options) {
     const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
     load_library(file, options, options.allow_writable_plugins ? "" : unsafe_plugin_path_problem(folder));
   }
+  const std::vector<std::string> names_taken_twice = settle_instances(options);
   // A mistyped id in the configuration would otherwise leave a plugin on its defaults, silently.
-  const std::vector<std::string> problems = plugin_settings_problems(options.plugin_settings, records_);
-  if (!problems.empty() && options.unknown_plugin_ids_are_errors) {
-    throw ConfigError(fmt::format("{}", fmt::join(problems, "; ")));
+  std::vector<std::string> problems = plugin_settings_problems(options.plugin_settings, records_);
+  for (std::string& problem : instance_settings_problems(options.instance_settings, records_)) {
+    problems.push_back(std::move(problem));
+  }
+  if (options.unknown_plugin_ids_are_errors && (!problems.empty() || !names_taken_twice.empty())) {
+    std::vector<std::string> all = names_taken_twice;
+    all.insert(all.end(), problems.begin(), problems.end());
+    throw ConfigError(fmt::format("{}", fmt::join(all, "; ")));
   }
   for (const std::string& problem : problems) {
     logger_.log(LogLevel::warn, "host", problem);
   }
+}
+
+std::vector<std::string> PluginHost::settle_instances(const PluginHostOptions& options) {
+  std::vector<std::string> names_taken_twice;
+  if (!options.instance_settings.is_object()) {
+    return names_taken_twice;
+  }
+  const auto record_of = [this](const std::string& id, const std::string& plugin_id) -> PluginRecord* {
+    for (PluginRecord& record : records_) {
+      if (record.id == id && record.plugin_id == plugin_id) {
+        return &record;
+      }
+    }
+    return nullptr;
+  };
+  for (const auto& [name, section] : options.instance_settings.items()) {
+    if (!section.is_object() || !section.contains("plugin") || !section["plugin"].is_string()) {
+      continue;  // instance_settings_problems names it
+    }
+    const std::string plugin_id = section["plugin"].get<std::string>();
+    const bool own_section = options.plugin_settings.is_object() && options.plugin_settings.contains(name);
+    PluginRecord* instance = record_of(name, plugin_id);
+    if (plugin_id == name && own_section) {
+      // instance_sections made only the plugin's own instance of the two.
+      const PluginRecord* own = record_of(name, name);
+      if (own == nullptr) {
+        continue;  // no such plugin: plugin_settings_problems names it
+      }
+      PluginRecord record = *own;
+      const std::string reason = fmt::format(
+          "the instance name '{}' is taken twice: by instances.{} and by plugins.{}; rename the instance or remove "
+          "one of the two",
+          name, name, name);
+      names_taken_twice.push_back(reason);
+      refuse(std::move(record), reason);
+      continue;
+    }
+    if (instance == nullptr) {
+      // The plugin was refused before it had instances: so is this one, saying why.
+      for (const PluginRecord& plugin : records_) {
+        if (plugin.id == plugin_id && plugin.plugin_id == plugin_id && plugin.state == PluginState::refused) {
+          PluginRecord record = plugin;
+          record.id = name;
+          refuse(std::move(record), fmt::format("its plugin '{}' is refused: {}", plugin_id, plugin.reason));
+          break;
+        }
+      }
+      continue;
+    }
+    const PluginRecord* other = record_of(name, name);
+    if (plugin_id == name || other == nullptr || other->state == PluginState::refused ||
+        instance->state == PluginState::refused) {
+      continue;
+    }
+    const std::string reason = fmt::format(
+        "the instance name '{}' is taken twice: by instances.{} (plugin '{}') and by plugin '{}' under its own "
+        "name ({}); rename the instance",
+        name, name, plugin_id, name,
+        own_section ? fmt::format("plugins.{}", name) : std::string("it has no instances, so it runs as itself"));
+    names_taken_twice.push_back(reason);
+    const auto live = std::find_if(plugins_.begin(), plugins_.end(), [&](const std::unique_ptr<LoadedPlugin>& plugin) {
+      return plugin->id() == name && plugin->plugin_id() == plugin_id;
+    });
+    if (live != plugins_.end()) {
+      plugins_.erase(live);
+    }
+    instance->state = PluginState::refused;
+    instance->reason = reason;
+    logger_.log(LogLevel::warn, "host",
+                fmt::format("refused plugin '{}' from {}: {}", name, instance->file.string(), reason));
+  }
+  return names_taken_twice;
 }
 
 void PluginHost::load_library(const fs::path& file, const PluginHostOptions& options,
@@ -739,6 +906,7 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       throw Refusal{"descriptor id is missing or not [a-z0-9_.-]{1,64}; give the plugin a valid id"};
     }
     record.id = descriptor.id;
+    record.plugin_id = record.id;
     record.version = text_or_empty(descriptor.version);
     const auto kind = kind_name(descriptor.kind);
     if (!kind) {
@@ -761,11 +929,14 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
                       record.id, manifest_name)};
     }
     check_manifest_agrees(*declared, descriptor, manifest_name);
-    if (const LoadedPlugin* existing = find(record.id); existing != nullptr) {
+    const auto same_plugin = [&](const std::unique_ptr<LoadedPlugin>& plugin) {
+      return plugin->plugin_id() == record.plugin_id;
+    };
+    if (const auto existing = std::find_if(plugins_.begin(), plugins_.end(), same_plugin); existing != plugins_.end()) {
       throw Refusal{
           fmt::format("duplicate id: plugin '{}' is already loaded from {}; remove one of the two "
                       "libraries or give one plugin another id",
-                      record.id, existing->record().file.string())};
+                      record.id, (*existing)->record().file.string())};
     }
 
     std::optional<crm_scorer_api> scorer_api;
@@ -797,62 +968,82 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
       }
     }
 
-    std::optional<JsonSchema> schema;
+    CheckedPlugin checked{record, descriptor, scorer_api, connector_api, channel_api, std::nullopt, image};
     if (declared->config_schema) {
       try {
-        schema.emplace(*declared->config_schema);
+        checked.schema.emplace(*declared->config_schema);
       } catch (const SchemaError& e) {
         throw Refusal{
             fmt::format("its config schema cannot be checked: {}; use the JSON Schema subset in README.md", e.what())};
       }
     }
-    const nlohmann::json settings = options.plugin_settings.is_object() && options.plugin_settings.contains(record.id)
-                                        ? options.plugin_settings[record.id]
-                                        : nlohmann::json::object();
+    for (const InstanceSection& section : instance_sections(record.id, options)) {
+      create_instance(checked, section.name, section.settings, section.where, section.configured, options);
+    }
+  } catch (const Refusal& refusal) {
+    refuse(std::move(record), refusal.reason);
+  }
+}
+
+void PluginHost::create_instance(const CheckedPlugin& plugin, const std::string& name, const nlohmann::json& settings,
+                                 const std::string& where, bool configured, const PluginHostOptions& options) {
+  PluginRecord record = plugin.record;
+  record.id = name;
+  const crm_plugin_descriptor& descriptor = plugin.descriptor;
+  try {
+    if (name != record.plugin_id && !valid_id(name.c_str())) {
+      throw Refusal{fmt::format("{}: an instance name must be [a-z0-9_.-]{{1,64}}; rename the instance", where)};
+    }
     if (settings.is_object() && settings.value("enabled", true) == false) {
       record.state = PluginState::disabled;
-      record.reason = fmt::format("disabled in the configuration (plugins.{}.enabled)", record.id);
-      logger_.log(LogLevel::debug, "host", fmt::format("plugin '{}' from {} is disabled", record.id, file.string()));
+      record.reason = fmt::format("disabled in the configuration ({}.enabled)", where);
+      logger_.log(LogLevel::debug, "host",
+                  fmt::format("plugin '{}' from {} is disabled", record.id, record.file.string()));
       records_.push_back(std::move(record));
       return;
     }
-    if (scorer_api) {
-      check_required_features(*scorer_api, options.available_features);
+    if (plugin.scorer_api) {
+      check_required_features(*plugin.scorer_api, options.available_features);
     }
     nlohmann::json config =
         settings.is_object() && settings.contains("config") ? settings["config"] : nlohmann::json::object();
     std::map<std::string, std::string> secrets;
-    if (schema) {
-      take_host_settings(*schema, options.host_settings, record.id, config);
-      schema->apply_defaults(config);
+    if (plugin.schema) {
+      const JsonSchema& schema = *plugin.schema;
+      take_host_settings(schema, options.host_settings, where, config);
+      schema.apply_defaults(config);
       if (!options.config_dir.empty()) {
-        for (const auto& pointer : schema->annotated_pointers(config, "x-crm-path")) {
+        for (const auto& pointer : schema.annotated_pointers(config, "x-crm-path")) {
           if (config[pointer].is_string() && fs::path(config[pointer].get<std::string>()).is_relative()) {
             config[pointer] = (options.config_dir / config[pointer].get<std::string>()).lexically_normal().string();
           }
         }
       }
-      const auto secret_pointers = schema->secret_pointers(config);
+      const auto secret_pointers = schema.secret_pointers(config);
       secrets = resolve_secrets(config, secret_pointers, options, record.id);
       nlohmann::json resolved = config;
       for (const auto& pointer : secret_pointers) {
         resolved[pointer] = secrets[pointer.to_string()];
       }
-      if (const auto violations = schema->validate(resolved); !violations.empty()) {
-        const bool has_settings = options.plugin_settings.is_object() && options.plugin_settings.contains(record.id);
-        if (!has_settings) {
+      if (const auto violations = schema.validate(resolved); !violations.empty()) {
+        // A plugin's own section names the field by JSON pointer, as it always has; an instance by its
+        // full dotted path, which is where the user looks.
+        const std::string described = where.starts_with("instances.")
+                                          ? describe_violations_at(violations, where + ".config")
+                                          : describe_violations(violations);
+        if (!configured) {
           record.state = PluginState::unconfigured;
-          record.reason = fmt::format("needs configuration ({}); add plugins.{}.config to the host configuration",
-                                      describe_violations(violations), record.id);
+          record.reason =
+              fmt::format("needs configuration ({}); add {}.config to the host configuration", described, where);
           logger_.log(LogLevel::debug, "host", fmt::format("plugin '{}' is not configured", record.id));
           records_.push_back(std::move(record));
           return;
         }
         record.config_invalid = true;
         throw Refusal{
-            fmt::format("configuration breaks the plugin's schema: {}; fix plugins.{}.config in the host "
+            fmt::format("configuration breaks the plugin's schema: {}; fix {}.config in the host "
                         "configuration",
-                        describe_violations(violations), record.id)};
+                        described, where)};
       }
     }
     for (const auto& [pointer, value] : secrets) {
@@ -872,9 +1063,10 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
     const WorkerSettings worker_settings = worker_settings_for(options.worker, settings);
     RemotePlugin* remote = nullptr;
     crm_status status = CRM_STATUS_FATAL;
-    if (image != nullptr) {
-      const std::size_t output_columns = scorer_api ? count_names(scorer_api->output_columns) : 0;
-      auto made = std::make_unique<RemotePlugin>(file, record.id, record.id, worker_settings, output_columns);
+    if (plugin.image != nullptr) {
+      const std::size_t output_columns = plugin.scorer_api ? count_names(plugin.scorer_api->output_columns) : 0;
+      auto made = std::make_unique<RemotePlugin>(record.file, record.plugin_id.empty() ? record.id : record.plugin_id,
+                                                 record.id, worker_settings, output_columns);
       status = call_guarded("create", [&] {
         const PluginCallScope in_plugin(record.id, "create");
         return made->create(services->table(), config_text, error.get());
@@ -900,16 +1092,17 @@ void PluginHost::load_plugin(const fs::path& file, const Manifest& manifest, con
                                 status_fix(status))};
     }
     record.state = PluginState::loaded;
-    auto plugin = std::make_unique<LoadedPlugin>(record, descriptor, std::move(services));
-    plugin->scorer_api_ = scorer_api;
-    plugin->connector_api_ = connector_api;
-    plugin->channel_api_ = channel_api;
-    plugin->instance_ = InstanceHandle(&plugin->descriptor_, instance);
-    plugin->remote_ = remote;
-    plugin->deadlines_ = worker_settings.deadlines;
+    auto loaded = std::make_unique<LoadedPlugin>(record, descriptor, std::move(services));
+    loaded->scorer_api_ = plugin.scorer_api;
+    loaded->connector_api_ = plugin.connector_api;
+    loaded->channel_api_ = plugin.channel_api;
+    loaded->instance_ = InstanceHandle(&loaded->descriptor_, instance);
+    loaded->remote_ = remote;
+    loaded->deadlines_ = worker_settings.deadlines;
     logger_.log(LogLevel::debug, "host",
-                fmt::format("loaded {} '{}' {} from {}", record.kind, record.id, record.version, file.string()));
-    plugins_.push_back(std::move(plugin));
+                fmt::format("loaded {} '{}' {} from {}{}", record.kind, record.id, record.version, record.file.string(),
+                            name == record.plugin_id ? "" : fmt::format(" (an instance of '{}')", record.plugin_id)));
+    plugins_.push_back(std::move(loaded));
     records_.push_back(std::move(record));
   } catch (const Refusal& refusal) {
     refuse(std::move(record), refusal.reason);
@@ -922,38 +1115,41 @@ std::vector<std::string> plugin_settings_problems(const nlohmann::json& plugin_s
   if (!plugin_settings.is_object()) {
     return problems;
   }
-  std::vector<std::string> known;
-  for (const PluginRecord& record : records) {
-    if (!record.id.empty() && std::find(known.begin(), known.end(), record.id) == known.end()) {
-      known.push_back(record.id);
-    }
-  }
-  std::sort(known.begin(), known.end());
+  const std::vector<std::string> known = known_plugin_ids(records);
   for (const auto& [id, settings] : plugin_settings.items()) {
     if (std::find(known.begin(), known.end(), id) != known.end()) {
       continue;
     }
-    std::vector<std::string> closest;
-    std::size_t best = std::numeric_limits<std::size_t>::max();
-    for (const std::string& candidate : known) {
-      // Close enough to be a typo: at most two edits, or a third of the id.
-      const std::size_t distance = edit_distance(id, candidate);
-      if (distance > std::max<std::size_t>(2, id.size() / 3) || distance > best) {
-        continue;
-      }
-      if (distance < best) {
-        closest.clear();
-        best = distance;
-      }
-      closest.push_back(candidate);
+    problems.push_back(fmt::format("plugins.{}: no plugin found has this id; {} (fix the id, or remove the entry)", id,
+                                   typo_hint(id, known)));
+  }
+  return problems;
+}
+
+std::vector<std::string> instance_settings_problems(const nlohmann::json& instance_settings,
+                                                    const std::vector<PluginRecord>& records) {
+  std::vector<std::string> problems;
+  if (!instance_settings.is_object()) {
+    return problems;
+  }
+  const std::vector<std::string> known = known_plugin_ids(records);
+  for (const auto& [name, section] : instance_settings.items()) {
+    if (!valid_id(name.c_str())) {
+      problems.push_back(fmt::format("instances.{}: an instance name must be [a-z0-9_.-]{{1,64}}; rename it", name));
+      continue;
     }
-    std::string hint = closest.empty() ? std::string() : fmt::format("did you mean {}?", fmt::join(closest, " or "));
-    if (hint.empty()) {
-      hint = known.empty() ? std::string("no plugin was found at all; check plugin_dirs and --plugin-dir")
-                           : fmt::format("the plugins found are {}", fmt::join(known, ", "));
+    if (!section.is_object() || !section.contains("plugin") || !section["plugin"].is_string()) {
+      problems.push_back(
+          fmt::format("instances.{}: no \"plugin\"; name the plugin the instance runs (`crmhost plugins`)", name));
+      continue;
     }
-    problems.push_back(
-        fmt::format("plugins.{}: no plugin found has this id; {} (fix the id, or remove the entry)", id, hint));
+    const std::string plugin_id = section["plugin"].get<std::string>();
+    if (std::find(known.begin(), known.end(), plugin_id) == known.end()) {
+      problems.push_back(
+          fmt::format("instances.{}.plugin: no plugin found has the id '{}'; {} (fix the id, or remove "
+                      "the instance)",
+                      name, plugin_id, typo_hint(plugin_id, known)));
+    }
   }
   return problems;
 }

@@ -40,11 +40,16 @@ std::optional<PluginIsolation> parse_isolation(std::string_view name);
 bool is_bundled_plugin(std::string_view plugin_id);
 
 // One line of `crmhost plugins`: a plugin found, and what became of it.
+// One line per instance: a plugin configured under "plugins" (or not at all)
+// runs as one instance named by its id; each entry of "instances" is one more.
 struct PluginRecord {
-  std::string id;       // "" when the library could not tell
-  std::string kind;     // "" when unknown
-  std::string version;  // "" when unknown
-  std::string abi;      // "MAJOR.MINOR" the library was built with, "" when unknown
+  // The instance name, which checkpoints, quarantine, plugin state, sync runs,
+  // records, routes and metrics are keyed by; "" when the library could not tell.
+  std::string id;
+  std::string plugin_id;  // the plugin the instance runs (its descriptor id); equals `id` for the plugin's own
+  std::string kind;       // "" when unknown
+  std::string version;    // "" when unknown
+  std::string abi;        // "MAJOR.MINOR" the library was built with, "" when unknown
   std::filesystem::path file;
   PluginState state = PluginState::refused;
   std::string reason;     // why refused or disabled: what is wrong; what would fix it
@@ -64,7 +69,10 @@ class LoadedPlugin {
   ~LoadedPlugin();
 
   [[nodiscard]] const PluginRecord& record() const { return record_; }
+  // The instance name (see PluginRecord::id).
   [[nodiscard]] const std::string& id() const { return record_.id; }
+  // The plugin the instance runs.
+  [[nodiscard]] const std::string& plugin_id() const { return record_.plugin_id; }
   // The descriptor as this host reads it: fields beyond the plugin's struct_size are zero.
   [[nodiscard]] const crm_plugin_descriptor& descriptor() const { return descriptor_; }
   [[nodiscard]] crm_plugin_instance* instance() const { return instance_.get(); }
@@ -122,6 +130,10 @@ struct PluginHostOptions {
   std::vector<std::filesystem::path> plugin_files;
   // The "plugins" section of the host configuration: {"<id>": {"enabled": bool, "config": {...}}}.
   nlohmann::json plugin_settings = nlohmann::json::object();
+  // The "instances" section: {"<name>": {"plugin": "<id>", "enabled": bool, "config": {...}}}, each one more
+  // instance of the plugin "plugin" under its own name. A plugin that has instances does not also run under
+  // its own id unless plugin_settings names it; an instance may not take a name another instance has.
+  nlohmann::json instance_settings = nlohmann::json::object();
   // Relative values of fields marked "x-crm-path" resolve against this (the configuration file's folder).
   std::filesystem::path config_dir;
   // Looks up environment variables for secret references; tests substitute it.
@@ -155,6 +167,11 @@ struct PluginHostOptions {
 std::vector<std::string> plugin_settings_problems(const nlohmann::json& plugin_settings,
                                                   const std::vector<PluginRecord>& records);
 
+// The same for the "instances" section: each instance whose "plugin" no plugin found has (with the
+// closest known id), or whose name or "plugin" is not an id. One line each; empty when there is nothing to report.
+std::vector<std::string> instance_settings_problems(const nlohmann::json& instance_settings,
+                                                    const std::vector<PluginRecord>& records);
+
 // Why a plugin file or folder may not be loaded: it is writable by group or
 // others, or owned by neither root nor the user running the host. "" when safe.
 std::string unsafe_plugin_path_problem(const std::filesystem::path& path);
@@ -172,8 +189,9 @@ class PluginHost {
   PluginHost& operator=(const PluginHost&) = delete;
   ~PluginHost();
 
-  // Throws ConfigError only for plugin_settings_problems(), and only when
-  // options.unknown_plugin_ids_are_errors; every other problem refuses a plugin.
+  // Throws ConfigError only for plugin_settings_problems(), instance_settings_problems() and names taken
+  // twice, and only when options.unknown_plugin_ids_are_errors; every other problem refuses a plugin (or
+  // one instance of it).
   void load(const PluginHostOptions& options);
 
   [[nodiscard]] const std::vector<PluginRecord>& records() const { return records_; }
@@ -189,6 +207,16 @@ class PluginHost {
   // `image`: the library's descriptors as its worker described them, when it runs in one.
   void load_plugin(const std::filesystem::path& file, const Manifest& manifest, const crm_plugin_descriptor* raw,
                    const PluginHostOptions& options, const RemoteLibraryImage* image);
+  // A plugin whose descriptor passed every check, ready to have instances made.
+  struct CheckedPlugin;
+  // Makes the instance `name` of `plugin` from `settings` ({"enabled", "config"}), the section `where`
+  // names ("plugins.erp_csv", "instances.orders_eu"); `configured`: the configuration has that section.
+  // Records what became of it; a refusal refuses this instance only.
+  void create_instance(const CheckedPlugin& plugin, const std::string& name, const nlohmann::json& settings,
+                       const std::string& where, bool configured, const PluginHostOptions& options);
+  // After every library: refuses instances whose name another plugin runs under, and records the
+  // instances of plugins that were refused. Returns one line per name taken twice.
+  std::vector<std::string> settle_instances(const PluginHostOptions& options);
   void refuse(PluginRecord record, std::string reason);
 
   Logger& logger_;

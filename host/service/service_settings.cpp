@@ -59,11 +59,14 @@ ServiceSettings parse_service_settings(const HostConfig& config, const std::vect
 
   std::vector<JobDefinition> defaults;
   for (const std::string& connector_id : connector_ids) {
+    // A connector id is an instance name: its section is in "instances", or, for a plugin's own, in "plugins".
+    const bool instance = config.instances.is_object() && config.instances.contains(connector_id);
+    const nlohmann::json& sections = instance ? config.instances : config.plugins;
     const nlohmann::json plugin =
-        config.plugins.is_object() ? config.plugins.value(connector_id, nlohmann::json::object()) : nlohmann::json();
+        sections.is_object() ? sections.value(connector_id, nlohmann::json::object()) : nlohmann::json();
     defaults.push_back({"sync:" + connector_id, JobKind::sync, connector_id,
                         schedule_of(plugin.is_object() ? plugin : nlohmann::json::object(), Schedule::every("10m"),
-                                    "plugins." + connector_id)});
+                                    (instance ? "instances." : "plugins.") + connector_id)});
   }
   defaults.push_back({"score", JobKind::score, "", Schedule::cron("0 2 * * *")});
   defaults.push_back({"alerts", JobKind::alerts, "", Schedule::every("30s")});

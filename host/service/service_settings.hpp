@@ -35,6 +35,7 @@ struct JobDefinition {
 //               "jobs": {"sync:erp_csv": {"every": "5m"}, "score": {"schedule": "0 2 * * *"},
 //                        "winback": {"enabled": false}}}
 //   "plugins": {"erp_csv": {"every": "5m", "config": {...}}}
+//   "instances": {"orders_cn": {"plugin": "erp_csv", "every": "1h", "config": {...}}}  (job "sync:orders_cn")
 // Defaults: each connector every 10 minutes, score daily at 02:00 in the
 // time zone (UTC unless given), alerts every 30 s, winback hourly; no jitter.
 // A job in service.jobs wins over its connector's own key.

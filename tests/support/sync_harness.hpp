@@ -74,6 +74,13 @@ class SyncHarness {
     return *plugin;
   }
 
+  // Loads with options of the test's own (instances, say); find the plugins through the host returned.
+  PluginHost& load(const PluginHostOptions& options) {
+    host_ = std::make_unique<PluginHost>(logger_, clock_, *store_, cancelled_);
+    host_->load(options);
+    return *host_;
+  }
+
   SyncSummary sync(LoadedPlugin& connector, SyncOptions options = {}) {
     options.sleep = [this](std::int64_t wait_ms) { clock_.advance_ms(wait_ms); };
     SyncEngine engine(*store_, logger_, clock_, cancelled_, std::move(options));
