@@ -17,7 +17,8 @@ scoring_store="${SCORING_STORE:-$build/scoring/crm-1000000-10000000-2000000.db}"
 source "$root/scripts/lib.sh"
 crm_install_dependencies bench
 cmake --preset bench -S "$root" >/dev/null
-cmake --build --preset bench >/dev/null
+cmake --build --preset bench --target crmhost crmhost-plugin-worker crm_generate crm_scoring_bench erp_csv \
+  scorer_health scorer_rfm scorer_bgnbd scorer_logit >/dev/null
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -459,15 +459,11 @@ std::string place_batch(SharedArena& arena, const crm_batch& batch) {
           }
           crm_str value{};
           std::memcpy(&value, records + i * set.record_size + field.offset, sizeof value);
-          if (value.size > 0 && value.data == nullptr) {
-            return fmt::format("{} record {} has a {} of {} bytes but no data (a NULL pointer)", layout->name, i,
-                               field.name, value.size);
-          }
           if (value.size > kMaxBatchBytes) {
             return fmt::format("{} record {} has a {} of {} bytes; the plugin's size is wrong", layout->name, i,
                                field.name, value.size);
           }
-          string_bytes += value.size;
+          string_bytes += value.data == nullptr ? 0 : value.size;
         }
       }
     }
@@ -499,8 +495,9 @@ std::string place_batch(SharedArena& arena, const crm_batch& batch) {
         }
         crm_str value{};
         std::memcpy(&value, record + field.offset, sizeof value);
-        crm_str moved{nullptr, value.size};
-        if (value.size > 0) {
+        // A size without bytes (a NULL pointer) is read as unknown, as the host's writer reads it in-process.
+        crm_str moved{nullptr, value.data == nullptr ? 0 : value.size};
+        if (moved.size > 0) {
           std::memcpy(base + strings, value.data, value.size);
           moved.data = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(strings));
           strings += value.size;
