@@ -12,6 +12,13 @@
 namespace crm::host {
 namespace {
 
+// The deadlines and resource limits of plugin workers, the same wherever they are set (plugin_runtime,
+// a plugin's section, an instance's): spliced into the schema below.
+// clang-format off
+#define CRM_DEADLINES_SCHEMA R"({"type": "object", "additionalProperties": false, "properties": {"load": {"type": "integer", "minimum": 1, "maximum": 86400000}, "create": {"type": "integer", "minimum": 1, "maximum": 86400000}, "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000}, "score": {"type": "integer", "minimum": 1, "maximum": 86400000}, "train": {"type": "integer", "minimum": 1, "maximum": 86400000}, "model": {"type": "integer", "minimum": 1, "maximum": 86400000}, "send": {"type": "integer", "minimum": 1, "maximum": 86400000}, "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}}})"
+#define CRM_LIMITS_SCHEMA R"({"type": "object", "additionalProperties": false, "properties": {"memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216}, "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000}, "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}}})"
+// clang-format on
+
 const char* const kHostConfigSchema = R"({
   "type": "object",
   "additionalProperties": false,
@@ -54,27 +61,8 @@ const char* const kHostConfigSchema = R"({
           "every": {"type": "string", "minLength": 1},
           "schedule": {"type": "string", "minLength": 1},
           "isolation": {"enum": ["process", "in_process"]},
-          "deadlines_ms": {
-          "type": "object", "additionalProperties": false,
-          "properties": {
-            "load": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "create": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "score": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "train": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "model": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "send": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}
-          }
-        },
-          "limits": {
-          "type": "object", "additionalProperties": false,
-          "properties": {
-            "memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216},
-            "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
-            "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}
-          }
-        }
+          "deadlines_ms": )" CRM_DEADLINES_SCHEMA R"(,
+          "limits": )" CRM_LIMITS_SCHEMA R"(
         },
         "not": {"required": ["every", "schedule"]}
       }
@@ -85,27 +73,8 @@ const char* const kHostConfigSchema = R"({
       "properties": {
         "isolation": {"enum": ["process", "in_process"]},
         "worker": {"type": "string", "minLength": 1},
-        "deadlines_ms": {
-          "type": "object", "additionalProperties": false,
-          "properties": {
-            "load": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "create": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "score": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "train": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "model": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "send": {"type": "integer", "minimum": 1, "maximum": 86400000},
-            "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}
-          }
-        },
-        "limits": {
-          "type": "object", "additionalProperties": false,
-          "properties": {
-            "memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216},
-            "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
-            "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}
-          }
-        },
+        "deadlines_ms": )" CRM_DEADLINES_SCHEMA R"(,
+        "limits": )" CRM_LIMITS_SCHEMA R"(,
         "crash_limit": {"type": "integer", "minimum": 1, "maximum": 1000000},
         "crash_window_s": {"type": "integer", "minimum": 1, "maximum": 86400},
         "restart_backoff_ms": {"type": "integer", "minimum": 0, "maximum": 600000},
@@ -125,27 +94,8 @@ const char* const kHostConfigSchema = R"({
           "config": {},
           "every": {"type": "string", "minLength": 1},
           "schedule": {"type": "string", "minLength": 1},
-          "deadlines_ms": {
-            "type": "object", "additionalProperties": false,
-            "properties": {
-              "load": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "create": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "fetch": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "score": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "train": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "model": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "send": {"type": "integer", "minimum": 1, "maximum": 86400000},
-              "destroy": {"type": "integer", "minimum": 1, "maximum": 86400000}
-            }
-          },
-          "limits": {
-            "type": "object", "additionalProperties": false,
-            "properties": {
-              "memory_mb": {"type": "integer", "minimum": 0, "maximum": 16777216},
-              "cpu_seconds": {"type": "integer", "minimum": 0, "maximum": 31536000},
-              "open_files": {"type": "integer", "minimum": 0, "maximum": 1048576}
-            }
-          }
+          "deadlines_ms": )" CRM_DEADLINES_SCHEMA R"(,
+          "limits": )" CRM_LIMITS_SCHEMA R"(
         },
         "not": {"required": ["every", "schedule"]}
       }
