@@ -374,6 +374,8 @@ int isolation(const std::string& path, const std::string& plugin_dir, int runs) 
     options.available_features = feature_names(FeatureSettings{});
     options.default_isolation = isolation;
     options.worker.crash_limit = 1'000'000;  // the kills below are the benchmark, not a reason to disable it
+    // The replacement itself, not the backoff policy (which only waits from the second failure in a window).
+    options.worker.restart_backoff_ms = 0;
     test.load(options);
     LoadedPlugin* plugin = test.host().find("scorer_health");
     if (plugin == nullptr) {

@@ -16,6 +16,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import time
 import unittest
 import uuid
 
@@ -24,7 +25,7 @@ sys.path.insert(0, str(HERE.parent / "api"))
 
 import api_harness as harness  # noqa: E402
 import web_harness as web  # noqa: E402
-from web_harness import By, Select  # noqa: E402
+from web_harness import By, Select, StaleElementReferenceException  # noqa: E402
 
 CRMHOST = None
 ARTEFACTS = None
@@ -415,11 +416,18 @@ class Flows:
         b.open("/app/users", ready="users")
 
         def form():
-            details = [d for d in b.find_all("details.user-edit") if d.find_elements(
-                By.CSS_SELECTOR, f"form[data-user='{name}']")][0]
-            if not details.get_attribute("open"):
-                b.click(details.find_element(By.CSS_SELECTOR, "summary"))
-            return details.find_element(By.CSS_SELECTOR, "form")
+            # The list is drawn again after every save: an element found just before that goes stale,
+            # so look again until the user's form holds still.
+            for _ in range(100):
+                try:
+                    details = [d for d in b.find_all("details.user-edit") if d.find_elements(
+                        By.CSS_SELECTOR, f"form[data-user='{name}']")][0]
+                    if not details.get_attribute("open"):
+                        b.click(details.find_element(By.CSS_SELECTOR, "summary"))
+                    return details.find_element(By.CSS_SELECTOR, "form")
+                except (StaleElementReferenceException, IndexError):
+                    time.sleep(0.1)
+            raise AssertionError(f"the edit form of {name} did not settle on the users page")
 
         def user():
             return next(u for u in api("GET", "/api/v1/users").json()["items"] if u["name"] == name)
