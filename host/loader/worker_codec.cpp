@@ -516,7 +516,9 @@ std::string place_batch(SharedArena& arena, const crm_batch& batch) {
                                    batch.has_more ? std::uint64_t{1} : 0,
                                    batch.source_records};
   std::memcpy(base + SharedArena::kControlBytes, header, sizeof header);
-  std::memcpy(base + SharedArena::kControlBytes + sizeof header, placed.data(), placed.size() * sizeof(PlacedSet));
+  if (!placed.empty()) {
+    std::memcpy(base + SharedArena::kControlBytes + sizeof header, placed.data(), placed.size() * sizeof(PlacedSet));
+  }
   return {};
 }
 
@@ -530,7 +532,10 @@ void take_batch(const SharedArena& arena, HostBatch& storage, crm_batch& out) {
   }
   std::vector<PlacedSet> placed(set_count);
   check_span(arena, SharedArena::kControlBytes + sizeof header, set_count * sizeof(PlacedSet), "a batch");
-  std::memcpy(placed.data(), arena.base() + SharedArena::kControlBytes + sizeof header, set_count * sizeof(PlacedSet));
+  if (set_count > 0) {
+    std::memcpy(placed.data(), arena.base() + SharedArena::kControlBytes + sizeof header,
+                set_count * sizeof(PlacedSet));
+  }
   storage.sets.clear();
   storage.records.resize(set_count);
   for (std::uint64_t s = 0; s < set_count; ++s) {
@@ -544,7 +549,9 @@ void take_batch(const SharedArena& arena, HostBatch& storage, crm_batch& out) {
       check_span(arena, set.records, bytes, "records");
       std::vector<std::uint64_t>& copy = storage.records[s];
       copy.assign((bytes + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t), 0);
-      std::memcpy(copy.data(), arena.base() + set.records, bytes);
+      if (bytes > 0) {
+        std::memcpy(copy.data(), arena.base() + set.records, bytes);
+      }
       auto* records = reinterpret_cast<char*>(copy.data());
       view.records = records;
       const bool aligned = set.record_size % alignof(std::uint64_t) == 0;

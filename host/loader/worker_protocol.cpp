@@ -109,7 +109,9 @@ void write_frame(int fd, MessageType type, std::string_view payload) {
   if (payload.size() <= 4096) {
     char buffer[sizeof header + 4096];
     std::memcpy(buffer, header, sizeof header);
-    std::memcpy(buffer + sizeof header, payload.data(), payload.size());
+    if (!payload.empty()) {
+      std::memcpy(buffer + sizeof header, payload.data(), payload.size());
+    }
     write_all(fd, buffer, sizeof header + payload.size(), deadline);
     return;
   }
