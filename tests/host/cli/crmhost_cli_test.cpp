@@ -775,7 +775,8 @@ TEST_F(CrmhostCli, InTheHostsProcessALyingBatchOrRunningOutOfMemoryEndsTheHostNa
   // Memory runs out in the plugin: its allocation fails and it aborts. An address-space limit does it
   // in a normal build; under AddressSanitizer (which reserves terabytes) its allocator's limit does.
 #if defined(__SANITIZE_ADDRESS__)
-  const std::string limit = "export ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:allocator_may_return_null=1:max_allocation_size_mb=16\";";
+  const std::string limit =
+      "export ASAN_OPTIONS=\"${ASAN_OPTIONS:-}:allocator_may_return_null=1:max_allocation_size_mb=16\";";
 #else
   const std::string limit = "ulimit -v 1500000;";
 #endif
