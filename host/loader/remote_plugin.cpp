@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <thread>
 
+#include "loader/host_services.hpp"
+
 extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX declares it nowhere
 
 namespace crm::host {
@@ -48,21 +50,6 @@ int above_stdio(int fd) {
     throw std::runtime_error(fmt::format("cannot set up a plugin worker's descriptors: {}", std::strerror(errno)));
   }
   return moved;
-}
-
-// Writes `value` into a caller's crm_buffer with its size protocol.
-crm_status fill_buffer(std::string_view value, crm_buffer* out) {
-  if (out == nullptr) {
-    return CRM_STATUS_INVALID_ARGUMENT;
-  }
-  out->size = value.size();
-  if (value.size() > out->capacity) {
-    return CRM_STATUS_BUFFER_TOO_SMALL;
-  }
-  if (!value.empty()) {
-    std::memcpy(out->data, value.data(), value.size());
-  }
-  return CRM_STATUS_OK;
 }
 
 // Calls a buffered host service, growing the buffer as the service asks.
@@ -992,7 +979,7 @@ crm_status RemotePlugin::save_model(const crm_host* host, crm_buffer* out, crm_e
       return crm_error_set(error, status, message.c_str());
     }
     model_ = std::string(reader.bytes());
-    return fill_buffer(*model_, out);
+    return write_buffer(*model_, out);
   });
 }
 
