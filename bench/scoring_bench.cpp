@@ -125,7 +125,9 @@ void load_plugins(testing::TestHost& test, const std::string& plugin_dir) {
 
 int end_to_end(const std::string& path, const std::string& plugin_dir) {
   Store store(path);
-  store.database().exec("DELETE FROM customer_scores; DELETE FROM score_runs;");
+  store.database().exec(
+      "DELETE FROM customer_sort_keys; DELETE FROM score_run_bands; DELETE FROM customer_scores; DELETE FROM "
+      "score_runs;");
   testing::TestHost test;
   load_plugins(test, plugin_dir);
   std::map<std::string, std::string> models;

@@ -233,12 +233,17 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
 
   // Orders: purchases only (store/purchases.hpp).
   std::vector<OrderEvent> events;
+  std::vector<double> revenue_last_year(customer_count, 0.0);
   {
+    const std::int64_t year_start_ms = as_of_ms - 365 * kMillisecondsPerDay;
     RowScan<PurchaseRow> purchases = history.scan_purchases_before(as_of_ms);
     for (PurchaseRow purchase; purchases.next(purchase);) {
       const std::int32_t customer = index.dense(purchase.customer_id);
       if (customer >= 0) {
         events.push_back({customer, day_of(purchase.ordered_at_ms), purchase.amount});
+        if (purchase.ordered_at_ms >= year_start_ms) {
+          revenue_last_year[static_cast<std::size_t>(customer)] += purchase.amount;
+        }
       }
     }
   }
@@ -583,6 +588,7 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
   features.customer_ids = index.unified_ids;
   features.names = std::move(f.names_);
   features.columns = std::move(f.columns_);
+  features.revenue_last_year = std::move(revenue_last_year);
   return features;
 }
 

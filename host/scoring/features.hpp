@@ -18,6 +18,10 @@ struct CustomerFeatures {
   std::vector<std::int64_t> customer_ids;
   std::vector<std::string> names;
   std::vector<std::vector<double>> columns;
+  // Each customer's purchase revenue (store/purchases.hpp) in the 365 days
+  // before as_of_ms: the value the at-risk list sorts by, not a scorer feature.
+  // Empty when the features were not built from the store (then 0 each).
+  std::vector<double> revenue_last_year;
 
   [[nodiscard]] std::size_t size() const { return customer_ids.size(); }
   // The column of `name`; throws std::out_of_range naming it when absent.

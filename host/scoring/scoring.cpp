@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <tuple>
+#include <unordered_map>
 
 #include "store/score_run_repository.hpp"
 
@@ -54,6 +56,52 @@ void fill_scorer_outputs(const std::vector<ScorerOutcome>& earlier, std::size_t 
       break;
     }
   }
+}
+
+// Each customer's row in the finished run before, by position in the new run's customers.
+struct PreviousRun {
+  std::vector<char> has_row;
+  std::vector<double> score;  // NaN: no score
+  std::vector<std::optional<std::string>> band;
+};
+
+PreviousRun read_previous_run(ScoreRunRepository& runs, std::int64_t run_id,
+                              const std::vector<std::int64_t>& customer_ids) {
+  const std::size_t count = customer_ids.size();
+  PreviousRun previous{std::vector<char>(count, 0), std::vector<double>(count, std::nan("")),
+                       std::vector<std::optional<std::string>>(count)};
+  // The feature build lists customers by ascending id; a lookup table covers any other order.
+  const bool ascending = std::is_sorted(customer_ids.begin(), customer_ids.end());
+  std::unordered_map<std::int64_t, std::size_t> position;
+  if (!ascending) {
+    position.reserve(count);
+    for (std::size_t i = 0; i < count; ++i) {
+      position.emplace(customer_ids[i], i);
+    }
+  }
+  RowScan<PreviousScoreRow> rows = runs.scan_scores_of_run_before(run_id);
+  for (PreviousScoreRow row; rows.next(row);) {
+    std::size_t at = count;
+    if (ascending) {
+      const auto found = std::lower_bound(customer_ids.begin(), customer_ids.end(), row.customer_id);
+      if (found != customer_ids.end() && *found == row.customer_id) {
+        at = static_cast<std::size_t>(found - customer_ids.begin());
+      }
+    } else if (const auto found = position.find(row.customer_id); found != position.end()) {
+      at = found->second;
+    }
+    if (at == count) {
+      continue;
+    }
+    previous.has_row[at] = 1;
+    if (row.score) {
+      previous.score[at] = *row.score;
+    }
+    if (row.band) {
+      previous.band[at] = std::string(*row.band);
+    }
+  }
+  return previous;
 }
 
 }  // namespace
@@ -224,6 +272,8 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
   std::string explain_json;
   std::array<std::string, 3> labels;  // tier, stage, abc class
   const ScorerOutcome* primary = result.primary ? &result.scorers[*result.primary] : nullptr;
+  const PreviousRun previous = read_previous_run(runs, run_id, features.customer_ids);
+  std::vector<BandChange> changes;
   std::map<std::string, std::int64_t> band_totals;
   for (std::size_t i = 0; i < features.size(); ++i) {
     CustomerScoreRow row;
@@ -278,10 +328,28 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
     }
     ++band_totals[row.band ? std::string(*row.band) : std::string()];
     runs.add_score(row);
+    CustomerSortKeyRow key;
+    key.run_id = run_id;
+    key.customer_id = row.customer_id;
+    key.band = row.band;
+    key.value = features.revenue_last_year.empty() ? 0.0 : features.revenue_last_year[i];
+    if (previous.has_row[i] != 0) {
+      if (row.score && !std::isnan(previous.score[i])) {
+        key.score_change = *row.score - previous.score[i];
+      }
+      if (row.band && (!previous.band[i] || *previous.band[i] != *row.band)) {
+        changes.push_back(
+            {row.customer_id, previous.band[i].value_or(std::string()), std::string(*row.band), *row.score});
+      }
+    }
+    runs.add_sort_key(key);
   }
-  StoredScoringRun stored{run_id, runs.finish_run(run_id, now_ms, band_totals)};
+  std::sort(changes.begin(), changes.end(), [](const BandChange& left, const BandChange& right) {
+    return std::tie(left.score, left.customer_id) < std::tie(right.score, right.customer_id);
+  });
+  runs.finish_run(run_id, now_ms, band_totals, changes);
   transaction.commit();
-  return stored;
+  return {run_id, std::move(changes)};
 }
 
 std::int64_t store_model(Store& store, const std::string& scorer_id, const std::string& scorer_version,

@@ -1,9 +1,6 @@
 #include "store/score_run_repository.hpp"
 
-#include <fmt/format.h>
-
 #include "store/postgresql/connection.hpp"
-#include "store/purchases.hpp"
 
 namespace crm::host {
 namespace {
@@ -122,14 +119,48 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
   insert.run();
 }
 
-std::vector<BandChange> ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_ms,
-                                                       const std::map<std::string, std::int64_t>& band_totals) {
+void ScoreRunRepository::add_sort_key(const CustomerSortKeyRow& row) {
+  if (db_.kind() == DatabaseKind::postgresql) {
+    held_sort_keys_run_ = row.run_id;
+    held_sort_keys_.push_back({row.customer_id, row.band ? std::optional<std::string>(*row.band) : std::nullopt,
+                               row.score_change, row.value});
+    return;
+  }
+  if (!insert_sort_key_) {
+    insert_sort_key_.emplace(
+        db_.prepare("INSERT INTO customer_sort_keys (run_id, customer_id, band, score_change, value) VALUES (?1, ?2, "
+                    "?3, ?4, ?5)"));
+  }
+  Statement& insert = *insert_sort_key_;
+  insert.bind(1, row.run_id).bind(2, row.customer_id);
+  bind_optional(insert, 3, row.band);
+  bind_optional(insert, 4, row.score_change);
+  insert.bind(5, row.value);
+  insert.run();
+}
+
+void ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_ms,
+                                    const std::map<std::string, std::int64_t>& band_totals,
+                                    const std::vector<BandChange>& changes) {
   if (copy_scores_) {
     copy_scores_->finish();
     copy_scores_.reset();
   }
+  if (!held_sort_keys_.empty()) {
+    postgresql::CopyIn copy(*db_.postgresql_connection(), "customer_sort_keys",
+                            {"run_id", "customer_id", "band", "score_change", "value"});
+    for (const HeldSortKey& key : held_sort_keys_) {
+      copy.add_int64(held_sort_keys_run_);
+      copy.add_int64(key.customer_id);
+      copy_optional(copy, key.band, [&copy](const std::string& band) { copy.add_text(band); });
+      copy_optional(copy, key.score_change, [&copy](double change) { copy.add_double(change); });
+      copy.add_double(key.value);
+      copy.end_row();
+    }
+    copy.finish();
+    held_sort_keys_ = {};
+  }
   db_.prepare("UPDATE score_runs SET finished_ms = ?1 WHERE id = ?2").bind(1, finished_ms).bind(2, run_id).run();
-  std::vector<BandChange> changes = band_changes(run_id);
   std::map<std::pair<std::string, std::string>, std::int64_t> counts;
   std::map<std::string, std::int64_t> stayed = band_totals;
   for (const BandChange& change : changes) {
@@ -146,48 +177,18 @@ std::vector<BandChange> ScoreRunRepository::finish_run(std::int64_t run_id, std:
   for (const auto& [bands, count] : counts) {
     insert.bind(1, run_id).bind(2, bands.first).bind(3, bands.second).bind(4, count).run();
   }
-  store_sort_keys(run_id);
-  return changes;
 }
 
-// The at-risk list's keys of a run (migration 15): one pass over the run's
-// rows joined with the run before and with the year of purchases before the
-// run's date, so that sorting a page by either key is an index walk.
-void ScoreRunRepository::store_sort_keys(std::int64_t run_id) {
-  constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
-  db_.prepare(
-         "INSERT INTO customer_sort_keys (run_id, customer_id, band, score_change, value) "
-         "SELECT s.run_id, s.customer_id, s.band, s.score - p.score, 0 FROM customer_scores s LEFT JOIN "
-         "customer_scores p ON p.customer_id = s.customer_id AND p.run_id = (SELECT max(q.id) FROM score_runs q "
-         "WHERE q.id < ?1 AND q.finished_ms IS NOT NULL) WHERE s.run_id = ?1")
-      .bind(1, run_id)
-      .run();
-  // The year's purchases grouped once, then written by primary key: joining the run's rows with
-  // the grouped purchases instead makes SQLite scan the groups once per customer.
-  db_.prepare(
-         fmt::format("UPDATE customer_sort_keys SET value = v.revenue FROM (SELECT coalesce(c.unified_id, c.id) AS "
-                     "customer_id, sum(o.amount) AS revenue FROM orders o JOIN customers c ON c.id = o.customer_id "
-                     "JOIN score_runs r ON r.id = ?1 WHERE o.ordered_at_ms >= r.as_of_ms - ?2 AND o.ordered_at_ms < "
-                     "r.as_of_ms AND {} GROUP BY coalesce(c.unified_id, c.id)) v WHERE customer_sort_keys.run_id = ?1 "
-                     "AND customer_sort_keys.customer_id = v.customer_id AND v.revenue IS NOT NULL",
-                     purchase_condition("o")))
-      .bind(1, run_id)
-      .bind(2, kMillisecondsPerYear)
-      .run();
-}
-
-std::vector<BandChange> ScoreRunRepository::band_changes(std::int64_t run_id) {
-  std::vector<BandChange> changes;
+RowScan<PreviousScoreRow> ScoreRunRepository::scan_scores_of_run_before(std::int64_t run_id) {
   Statement query = db_.prepare(
-      "SELECT now.customer_id, coalesce(before.band, ''), now.band, now.score FROM customer_scores now JOIN "
-      "customer_scores before ON before.customer_id = now.customer_id AND before.run_id = (SELECT max(id) FROM "
-      "score_runs WHERE id < ?1 AND finished_ms IS NOT NULL) WHERE now.run_id = ?1 AND now.band IS NOT NULL AND "
-      "(before.band IS NULL OR before.band != now.band) ORDER BY now.score, now.customer_id");
+      "SELECT customer_id, score, band FROM customer_scores WHERE run_id = (SELECT max(id) FROM score_runs WHERE id < "
+      "?1 AND finished_ms IS NOT NULL) ORDER BY customer_id");
   query.bind(1, run_id);
-  while (query.step()) {
-    changes.push_back({query.column_int64(0), query.column_text(1), query.column_text(2), query.column_double(3)});
-  }
-  return changes;
+  return {std::move(query), [](const Statement& row, PreviousScoreRow& out) {
+            out.customer_id = row.column_int64(0);
+            out.score = row.column_is_null(1) ? std::nullopt : std::optional<double>(row.column_double(1));
+            out.band = row.column_is_null(2) ? std::nullopt : std::optional<std::string_view>(row.column_view(2));
+          }};
 }
 
 RowScan<CustomerTierRow> ScoreRunRepository::scan_tiers_of_last_run_before(std::int64_t before_ms) {

@@ -65,6 +65,23 @@ struct CustomerScoreRow {
   std::optional<double> purchases_per_year;
 };
 
+// A customer's keys of the at-risk list's sorts in a run (customer_sort_keys,
+// migration 15). Views are read only during add_sort_key().
+struct CustomerSortKeyRow {
+  std::int64_t run_id = 0;
+  std::int64_t customer_id = 0;
+  std::optional<std::string_view> band;
+  std::optional<double> score_change;  // against the finished run before; absent without a score in both
+  double value = 0;                    // purchase revenue in the year before the run's date
+};
+
+// A customer's row in the finished run before a run.
+struct PreviousScoreRow {
+  std::int64_t customer_id = 0;
+  std::optional<double> score;
+  std::optional<std::string_view> band;
+};
+
 // A customer's value of the column a scan reads (a tier, purchases per year).
 struct CustomerTierRow {
   std::int64_t customer_id = 0;
@@ -97,19 +114,22 @@ class ScoreRunRepository {
   // connection: from a run's first add_score() until its finish_run(), call
   // nothing else on this connection (nor on this repository).
   void add_score(const CustomerScoreRow& row);
+  // A customer's sort keys of the run (PostgreSQL: held until finish_run()).
+  void add_sort_key(const CustomerSortKeyRow& row);
   // Marks the run finished and stores its counts in score_run_bands, made
-  // from `band_totals` (customers now in each band, "" for unscored) and the
-  // run's band changes, which it returns (as band_changes()): a row (from, to)
+  // from `band_totals` (customers now in each band, "" for unscored) and
+  // `changes`, the customers whose band differs from their row in the
+  // finished run before (scan_scores_of_run_before()): a row (from, to)
   // with from != to counts the customers who moved; the row (to, to) everyone
   // else now in `to`, customers new to this run included. So the run's bands
-  // are the sums by to_band, without a second pass over its scores. Also
-  // stores the run's sort keys in customer_sort_keys (score change, value).
-  std::vector<BandChange> finish_run(std::int64_t run_id, std::int64_t finished_ms,
-                                     const std::map<std::string, std::int64_t>& band_totals);
+  // are the sums by to_band, without a second pass over its scores.
+  void finish_run(std::int64_t run_id, std::int64_t finished_ms, const std::map<std::string, std::int64_t>& band_totals,
+                  const std::vector<BandChange>& changes);
 
-  // Customers whose band differs between run `run_id` and the finished run
-  // before it, the lowest score first.
-  std::vector<BandChange> band_changes(std::int64_t run_id);
+  // The rows of the finished run before run `run_id`, by customer id: the
+  // writer of a run derives band changes and score changes from them in one
+  // pass instead of joining the two runs in the database.
+  RowScan<PreviousScoreRow> scan_scores_of_run_before(std::int64_t run_id);
 
   // Customers' tiers in the last finished run as of before the date.
   RowScan<CustomerTierRow> scan_tiers_of_last_run_before(std::int64_t before_ms);
@@ -117,10 +137,19 @@ class ScoreRunRepository {
   RowScan<CustomerRateRow> scan_purchases_per_year_of_latest_run();
 
  private:
-  void store_sort_keys(std::int64_t run_id);
+  struct HeldSortKey {
+    std::int64_t customer_id;
+    std::optional<std::string> band;
+    std::optional<double> score_change;
+    double value;
+  };
   Database& db_;
   std::optional<Statement> insert_score_;
+  std::optional<Statement> insert_sort_key_;
   std::unique_ptr<postgresql::CopyIn> copy_scores_;  // PostgreSQL: the run's rows, until finish_run()
+  // PostgreSQL: one connection carries one COPY at a time, so the keys follow the scores' COPY.
+  std::int64_t held_sort_keys_run_ = 0;
+  std::vector<HeldSortKey> held_sort_keys_;
 };
 
 }  // namespace crm::host
