@@ -200,6 +200,14 @@ Customer360 customer_360(Session& session, Store& store, const std::string& cust
   if (lines.size() > 1 && !lines[1].band.empty()) {
     view.previous_band = lines[1].band;
   }
+  view.churn_probability = latest.churn_probability;
+  if (latest.horizon_days) {
+    view.churn_horizon_days = static_cast<int>(*latest.horizon_days);
+  }
+  if (!view.churn_probability) {
+    view.churn_probability_note =
+        !latest.horizon_days ? std::string(kNoCalibrationYet) : std::string("no score, so no churn probability");
+  }
   if (include_profile) {
     view.profile = customers.profile(view.customer_id);
     view.contacts = customers.contacts(view.customer_id);

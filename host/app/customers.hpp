@@ -69,6 +69,12 @@ struct Customer360 {
   std::vector<ReasonText> reasons;
   std::vector<ScoreDriver> top_contributions;
   std::optional<std::string> previous_band;  // in the run before, when scored then
+  // The probability of churning (no purchase) within churn_horizon_days, calibrated on the store's own
+  // history (`crmhost train`); nullopt with churn_probability_note saying why (no calibration yet, or no
+  // score to calibrate).
+  std::optional<double> churn_probability;
+  std::optional<int> churn_horizon_days;
+  std::string churn_probability_note;
   // Filled when asked for (include_profile).
   std::optional<CustomerProfile> profile;
   std::vector<CustomerContact> contacts;

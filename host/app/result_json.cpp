@@ -127,6 +127,14 @@ nlohmann::json score_result_json(const ScoringPass& pass) {
                        {"score", json_number(change.score)}});
   }
   report["band_changes"] = changed;
+  report["churn_horizon_days"] = pass.horizon_days;
+  if (pass.calibration_id) {
+    report["calibration"] = {{"id", *pass.calibration_id},
+                             {"outcome_until", optional_date(pass.calibration_outcome_end_ms)}};
+  } else {
+    report["calibration"] = nullptr;
+    report["calibration_note"] = pass.calibration_note;
+  }
   return report;
 }
 
@@ -164,6 +172,11 @@ nlohmann::json customer_360_json(const Customer360& view) {
   report["top_contributions"] = drivers;
   if (view.previous_band) {
     report["previous_band"] = *view.previous_band;
+  }
+  report["churn_probability"] = view.churn_probability ? json_number(*view.churn_probability) : nullptr;
+  report["churn_horizon_days"] = view.churn_horizon_days ? nlohmann::json(*view.churn_horizon_days) : nullptr;
+  if (!view.churn_probability) {
+    report["churn_probability_note"] = view.churn_probability_note;
   }
   if (view.profile) {
     const CustomerProfile& profile = *view.profile;
@@ -377,7 +390,12 @@ nlohmann::json train_result_json(const TrainResult& result) {
           {"horizon_days", result.horizon_days},
           {"customers", result.customers},
           {"churned", result.churned},
-          {"scorers", trained}};
+          {"scorers", trained},
+          {"calibration", result.calibration_id ? nlohmann::json{{"id", *result.calibration_id},
+                                                                 {"scorer", result.calibration_scorer},
+                                                                 {"customers", result.calibration_customers},
+                                                                 {"brier", json_number(result.calibration_brier)}}
+                                                : nlohmann::json{{"id", nullptr}, {"note", result.calibration_note}}}};
 }
 
 nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days) {

@@ -10,6 +10,7 @@
 #include "loader/scorer_call.hpp"
 #include "scoring/features.hpp"
 #include "store/customer_read_repository.hpp"
+#include "store/score_run_repository.hpp"
 
 namespace crm::host {
 namespace {
@@ -51,6 +52,27 @@ CustomerFeatures subset(const CustomerFeatures& features, const std::vector<std:
   return kept;
 }
 
+// The map runs as of `as_of_ms` may use: fitted for the primary scorer and the configured horizon on
+// outcomes all known by that date, so a score as of a past date never sees what came after it.
+std::optional<RunCalibration> calibration_at(Store& store, const std::string& primary_scorer, int horizon_days,
+                                             std::int64_t as_of_ms, ScoringPass& pass) {
+  pass.horizon_days = horizon_days;
+  std::optional<StoredCalibration> stored =
+      ScoreRunRepository(store.database()).calibration_for(primary_scorer, horizon_days, as_of_ms);
+  if (!stored) {
+    pass.calibration_note = kNoCalibrationYet;
+    return std::nullopt;
+  }
+  std::optional<Calibration> map = calibration_from_json(stored->calibration.map_json);
+  if (!map || map->empty()) {
+    pass.calibration_note = fmt::format("calibration {} is damaged; run `crmhost train`", stored->id);
+    return std::nullopt;
+  }
+  pass.calibration_id = stored->id;
+  pass.calibration_outcome_end_ms = stored->calibration.outcome_end_ms;
+  return RunCalibration{stored->id, horizon_days, std::move(*map)};
+}
+
 }  // namespace
 
 ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::int64_t as_of_ms, bool past_date) {
@@ -74,7 +96,16 @@ ScoringPass run_scoring(Session& session, Store& store, PluginHost& host, std::i
     }
   }
   session.progress("storing scores");
-  StoredScoringRun stored = store_scoring_run(store, features, result, settings, session.clock().now_ms());
+  std::optional<RunCalibration> calibration;
+  if (result.primary) {
+    calibration =
+        calibration_at(store, result.scorers[*result.primary].scorer_id, settings.horizon_days, as_of_ms, pass);
+  } else {
+    pass.horizon_days = settings.horizon_days;
+    pass.calibration_note = kNoCalibrationYet;
+  }
+  StoredScoringRun stored = store_scoring_run(store, features, result, settings, session.clock().now_ms(),
+                                              calibration ? &*calibration : nullptr);
   session.progress_done();
   pass.run_id = stored.run_id;
   pass.changes = std::move(stored.changes);
@@ -111,6 +142,51 @@ ScoreJobResult score(Session& session, std::optional<std::int64_t> as_of_ms) {
   result.pass = run_scoring(session, *store, *host, as_of_or_today(as_of_ms, session.clock()), as_of_ms.has_value());
   return result;
 }
+
+namespace {
+
+// The churn probability's map: the band-deciding score of the training snapshot, scored with the models just
+// trained (no second feature build), against what those customers did by the outcome's end. Stored with that
+// date, so it serves runs as of it or later only.
+void fit_calibration(Session& session, Store& store, PluginHost& host, const CustomerFeatures& history,
+                     const std::vector<double>& labels, TrainResult& result) {
+  session.progress("calibrating the churn probability");
+  std::vector<std::string> untrained;
+  for (const TrainedScorer& scorer : result.scorers) {
+    if (!scorer.model_id) {
+      untrained.push_back(scorer.scorer_id);
+    }
+  }
+  const ScoringResult scored = score_customers(host, history, session.config().scoring, false, nullptr, untrained);
+  if (!scored.primary) {
+    result.calibration_note = "no scorer scored the training snapshot, so no churn probability was calibrated";
+    return;
+  }
+  const ScorerOutcome& primary = scored.scorers[*scored.primary];
+  result.calibration_scorer = primary.scorer_id;
+  std::vector<double> risk(primary.scores.size());
+  std::transform(primary.scores.begin(), primary.scores.end(), risk.begin(), churn_risk_of_score);
+  const Calibration map = fit_isotonic(risk, labels);
+  if (map.empty()) {
+    result.calibration_note =
+        "fewer than two customers churned or two stayed in the training snapshot, so no churn probability was "
+        "calibrated";
+    return;
+  }
+  std::vector<double> probability(risk.size());
+  std::transform(risk.begin(), risk.end(), probability.begin(), [&](double value) { return map.apply(value); });
+  result.calibration_brier = calibration_quality(probability, labels).brier;
+  result.calibration_customers = map.customers;
+  result.calibration_id =
+      ScoreRunRepository(store.database())
+          .add_calibration(
+              {primary.scorer_id, session.clock().now_ms(), result.features_as_of_ms, result.outcome_end_ms,
+               result.horizon_days, static_cast<std::int64_t>(map.customers),
+               std::isnan(result.calibration_brier) ? std::nullopt : std::optional<double>(result.calibration_brier),
+               calibration_to_json(map)});
+}
+
+}  // namespace
 
 bool TrainResult::failed() const {
   return std::any_of(scorers.begin(), scorers.end(), [](const TrainedScorer& scorer) { return !scorer.model_id; });
@@ -151,6 +227,7 @@ TrainResult train(Session& session, std::optional<std::int64_t> as_of_ms, int ho
       result.scorers.push_back({scorer->id(), std::nullopt, e.what()});
     }
   }
+  fit_calibration(session, *store, *host, subset(all, buyers), labels, result);
   session.progress_done();
   result.customers = buyers.size();
   result.churned = static_cast<double>(std::count(labels.begin(), labels.end(), 1.0));

@@ -24,6 +24,12 @@ struct ScoringPass {
   std::size_t unscored = 0;
   std::vector<std::string> skipped;  // "<scorer>: <why>"
   std::vector<BandChange> changes;   // since the run before
+  // The calibration the run's churn probabilities come from (the newest fitted for the configured
+  // horizon with outcomes known by the run's date); nullopt, with calibration_note saying why, when none.
+  std::optional<std::int64_t> calibration_id;
+  int horizon_days = 0;  // scoring.horizon_days
+  std::optional<std::int64_t> calibration_outcome_end_ms;
+  std::string calibration_note;
 };
 
 // Scores as of `as_of_ms` with the store and plugins a job already has open.
@@ -55,11 +61,20 @@ struct TrainResult {
   double churned = 0;
   std::vector<TrainedScorer> scorers;  // the trainable ones, in load order
   std::size_t refused = 0;
+  // The churn probability's map, fitted on the same snapshot: the band-deciding score (calibration_scorer's)
+  // against what those customers did by outcome_end_ms (isotonic). nullopt, with calibration_note saying
+  // why, when it could not be fitted (fewer than two churned or two staying, or no scorer scored).
+  std::optional<std::int64_t> calibration_id;
+  std::string calibration_scorer;
+  std::size_t calibration_customers = 0;
+  double calibration_brier = 0;  // on the customers it was fitted on
+  std::string calibration_note;
 
   [[nodiscard]] bool failed() const;
 };
 
-// Fits the learning scorers on history: features a horizon before `as_of_ms` (nullopt: today), outcome up to it.
+// Fits the learning scorers on history: features a horizon before `as_of_ms` (nullopt: today), outcome up to it;
+// then maps the band-deciding score of those customers to their churned share (the churn probability runs store).
 TrainResult train(Session& session, std::optional<std::int64_t> as_of_ms, int horizon_days);
 
 struct BacktestResult {

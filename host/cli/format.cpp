@@ -83,6 +83,12 @@ void print_score(std::ostream& out, const ScoringPass& pass, const ScoringSettin
   for (const std::string& skipped : pass.skipped) {
     out << "  skipped " << skipped << '\n';
   }
+  if (pass.calibration_id) {
+    out << fmt::format("  churn probability within {} days: calibration {} (outcomes known by {})\n", pass.horizon_days,
+                       *pass.calibration_id, utc_date_text(pass.calibration_outcome_end_ms.value_or(0)));
+  } else {
+    out << fmt::format("  churn probability within {} days: {}\n", pass.horizon_days, pass.calibration_note);
+  }
   const std::vector<BandChange>& changes = pass.changes;
   out << fmt::format("{} customer(s) changed band since the last run\n", changes.size());
   for (std::size_t i = 0; i < changes.size() && i < 20; ++i) {
@@ -109,6 +115,12 @@ void print_customer_360(std::ostream& out, const Customer360& view) {
                        view.band_rule->response_hours > 0
                            ? fmt::format(", respond within {} h", view.band_rule->response_hours)
                            : std::string());
+  }
+  if (view.churn_probability && view.churn_horizon_days) {
+    out << fmt::format("  churn: {:.0f} % likely to stop buying within {} days\n", *view.churn_probability * 100,
+                       *view.churn_horizon_days);
+  } else {
+    out << fmt::format("  churn: {}\n", view.churn_probability_note);
   }
   out << fmt::format("  tier: {}   stage: {}   value class: {}\n", view.tier.empty() ? "-" : view.tier,
                      view.stage.empty() ? "unknown" : view.stage, view.abc_class.empty() ? "-" : view.abc_class);
@@ -138,6 +150,13 @@ void print_train(std::ostream& out, const TrainResult& result) {
   }
   if (result.scorers.empty()) {
     out << "  no loaded scorer learns from history\n";
+  }
+  if (result.calibration_id) {
+    out << fmt::format("  churn probability within {} days: calibration {}, {}'s score on {} customers, Brier {:.4f}\n",
+                       result.horizon_days, *result.calibration_id, result.calibration_scorer,
+                       result.calibration_customers, result.calibration_brier);
+  } else {
+    out << fmt::format("  churn probability: {}\n", result.calibration_note);
   }
 }
 

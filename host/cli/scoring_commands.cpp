@@ -62,12 +62,18 @@ void add_scoring_commands(CLI::App& app, CommandLine& line, Commands& commands) 
       "train", "Fit the learning scorers on history: features a horizon before the date, outcome up to it");
   train->add_option("--as-of", args->train_as_of, "End of the known outcome, YYYY-MM-DD (default: today)")
       ->check(line.calendar_date);
-  train->add_option("--horizon", args->train_horizon_days, "Days without a purchase that count as churn")
-      ->check(CLI::Range(1, 3650));
+  CLI::Option* train_horizon =
+      train
+          ->add_option("--horizon", args->train_horizon_days,
+                       "Days without a purchase that count as churn (default: scoring.horizon_days, 90)")
+          ->check(CLI::Range(1, 3650));
   train->add_flag("--json", args->train_json, "Print JSON");
-  commands.add(train, [&line, args] {
-    const TrainResult result = crm::host::train(*open_session(line, LogLevel::warn),
-                                                optional_date(args->train_as_of, "--as-of"), args->train_horizon_days);
+  commands.add(train, [&line, args, train_horizon] {
+    const std::unique_ptr<Session> session = open_session(line, LogLevel::warn);
+    // The configured horizon unless one is asked for: the one the churn probability of every run is for.
+    const int horizon_days =
+        train_horizon->count() > 0 ? args->train_horizon_days : session->config().scoring.horizon_days;
+    const TrainResult result = crm::host::train(*session, optional_date(args->train_as_of, "--as-of"), horizon_days);
     if (args->train_json) {
       print_json(train_result_json(result));
     } else {

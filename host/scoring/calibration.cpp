@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <numeric>
 
 namespace crm::host {
@@ -96,6 +97,46 @@ CalibrationQuality calibration_quality(const std::vector<double>& probability, c
     bin.observed = bin.customers == 0 ? std::nan("") : churned_sum[b] / count;
   }
   return quality;
+}
+
+std::string calibration_to_json(const Calibration& calibration) {
+  return nlohmann::json{{"risk_upper", calibration.risk_upper},
+                        {"probability", calibration.probability},
+                        {"customers", calibration.customers}}
+      .dump();
+}
+
+std::optional<Calibration> calibration_from_json(const std::string& text) {
+  const nlohmann::json stored = nlohmann::json::parse(text, nullptr, false);
+  if (!stored.is_object() || !stored.contains("risk_upper") || !stored["risk_upper"].is_array() ||
+      !stored.contains("probability") || !stored["probability"].is_array() || !stored.contains("customers") ||
+      !stored["customers"].is_number_unsigned()) {
+    return std::nullopt;
+  }
+  Calibration calibration;
+  for (const auto& value : stored["risk_upper"]) {
+    if (!value.is_number()) {
+      return std::nullopt;
+    }
+    calibration.risk_upper.push_back(value.get<double>());
+  }
+  for (const auto& value : stored["probability"]) {
+    if (!value.is_number()) {
+      return std::nullopt;
+    }
+    calibration.probability.push_back(value.get<double>());
+  }
+  calibration.customers = stored["customers"].get<std::size_t>();
+  // A map that is not monotone, or whose blocks do not pair up, would give probabilities that contradict the
+  // score: refuse it rather than show them.
+  if (calibration.risk_upper.size() != calibration.probability.size() ||
+      !std::is_sorted(calibration.risk_upper.begin(), calibration.risk_upper.end()) ||
+      !std::is_sorted(calibration.probability.begin(), calibration.probability.end()) ||
+      std::any_of(calibration.probability.begin(), calibration.probability.end(),
+                  [](double p) { return !(p >= 0 && p <= 1); })) {
+    return std::nullopt;
+  }
+  return calibration;
 }
 
 }  // namespace crm::host

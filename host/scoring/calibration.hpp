@@ -1,6 +1,8 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace crm::host {
@@ -39,5 +41,11 @@ struct CalibrationQuality {
 };
 
 CalibrationQuality calibration_quality(const std::vector<double>& probability, const std::vector<double>& churned);
+
+// The map as stored with a fit (`{"risk_upper": [...], "probability": [...], "customers": n}`), and
+// back; nullopt when the text is not such a map (blocks of unequal length, risks out of order,
+// probabilities outside [0, 1] or falling).
+std::string calibration_to_json(const Calibration& calibration);
+std::optional<Calibration> calibration_from_json(const std::string& text);
 
 }  // namespace crm::host

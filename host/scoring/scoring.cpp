@@ -244,7 +244,8 @@ ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& featu
 }
 
 StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
-                                   const ScoringSettings& settings, std::int64_t now_ms) {
+                                   const ScoringSettings& settings, std::int64_t now_ms,
+                                   const RunCalibration* calibration) {
   Database& db = store.database();
   Transaction transaction(db);
   nlohmann::json scorers = nlohmann::json::object();
@@ -253,8 +254,13 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
   }
   const std::string primary_id = result.primary ? result.scorers[*result.primary].scorer_id : std::string();
   ScoreRunRepository runs(db);
+  std::optional<ScoreRunCalibration> run_calibration;
+  if (calibration != nullptr) {
+    run_calibration = ScoreRunCalibration{calibration->id, calibration->horizon_days};
+  }
   const std::int64_t run_id = runs.begin_run(
-      {features.as_of_ms, now_ms, primary_id, scorers.dump(), static_cast<std::int64_t>(features.size())});
+      {features.as_of_ms, now_ms, primary_id, scorers.dump(), static_cast<std::int64_t>(features.size())},
+      run_calibration);
   // Tier, stage, class and the yearly purchases while alive come from whichever scorer outputs them.
   const std::vector<double>* tier = nullptr;
   const std::vector<double>* stage = nullptr;
@@ -282,6 +288,11 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
     if (primary != nullptr && !std::isnan(primary->scores[i])) {
       row.score = primary->scores[i];
       row.band = band_of(settings, primary->scores[i]).name;
+      const double probability =
+          calibration != nullptr ? calibration->map.apply(churn_risk_of_score(primary->scores[i])) : std::nan("");
+      if (!std::isnan(probability)) {
+        row.churn_probability = probability;
+      }
     }
     const auto label = [&](std::string& text, const std::vector<double>* column,
                            std::string_view name) -> std::optional<std::string_view> {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loader/plugin_host.hpp"
+#include "scoring/calibration.hpp"
 #include "scoring/features.hpp"
 #include "scoring/settings.hpp"
 #include "store/score_run_repository.hpp"
@@ -68,9 +69,28 @@ struct StoredScoringRun {
   std::vector<BandChange> changes;
 };
 
-// Stores one scoring run, with its counts by band for the overview, in one transaction.
+// The calibration a scoring run applies to the band-deciding score: each
+// customer's probability of churning within horizon_days (a stored map, id
+// its calibrations row).
+struct RunCalibration {
+  std::int64_t id = 0;
+  int horizon_days = 0;
+  Calibration map;
+};
+
+// The sentence shown where a churn probability would be, when no calibration fits a run yet.
+inline constexpr const char* kNoCalibrationYet = "no calibration yet: run `crmhost train`";
+
+// The risk a calibration maps to a probability, from a band-deciding (health) score: higher, likelier to churn.
+inline double churn_risk_of_score(double score) {
+  return 100.0 - score;
+}
+
+// Stores one scoring run, with its counts by band for the overview, in one transaction. With a
+// calibration, every scored customer's churn probability and the run's horizon are stored too.
 StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& features, const ScoringResult& result,
-                                   const ScoringSettings& settings, std::int64_t now_ms);
+                                   const ScoringSettings& settings, std::int64_t now_ms,
+                                   const RunCalibration* calibration = nullptr);
 
 // Stores a trained model; returns its id.
 std::int64_t store_model(Store& store, const std::string& scorer_id, const std::string& scorer_version,

@@ -46,6 +46,7 @@ const char* const kScoringSettingsSchema = R"({
     },
     "primary_scorer": {"type": "string"},
     "batch_size": {"type": "integer", "minimum": 1, "maximum": 10000000},
+    "horizon_days": {"type": "integer", "minimum": 1, "maximum": 3650},
     "labels": {"type": "object", "additionalProperties": {"type": "string"}}
   }
 })";
@@ -103,6 +104,7 @@ ScoringSettings parse_scoring_settings(const nlohmann::json& section) {
   }
   settings.primary_scorer = section.value("primary_scorer", settings.primary_scorer);
   settings.batch_size = section.value("batch_size", settings.batch_size);
+  settings.horizon_days = section.value("horizon_days", settings.horizon_days);
   if (const auto found = section.find("labels"); found != section.end()) {
     for (const auto& [key, label] : found->items()) {
       settings.labels[key] = label.get<std::string>();

@@ -51,6 +51,9 @@ struct ScoringSettings {
   std::string primary_scorer = "scorer_health";
   // Customers per plugin call.
   std::size_t batch_size = 65'536;
+  // Days without a purchase that count as churn: what `crmhost train` labels by default, and the
+  // horizon of the churn probability every run stores ("38 % likely to stop buying within 90 days").
+  int horizon_days = 90;
   // Reasons and features in plain words, e.g. {"volume_drop": "采购量下降超过20%"}.
   std::map<std::string, std::string> labels;
 };

@@ -52,7 +52,8 @@ std::vector<std::string> CustomerReadRepository::known_as(std::int64_t customer_
 std::vector<CustomerScoreLine> CustomerReadRepository::latest_scores(std::int64_t customer_id, std::size_t max_runs) {
   Statement query = db_.prepare(
       "SELECT s.run_id, r.as_of_ms, s.score, s.band, s.tier, s.stage, s.abc_class, s.reasons, s.scores_json, "
-      "s.explain_json, r.primary_scorer, r.scorers_json FROM customer_scores s JOIN score_runs r ON r.id = s.run_id "
+      "s.explain_json, r.primary_scorer, r.scorers_json, s.churn_probability, r.horizon_days FROM customer_scores s "
+      "JOIN score_runs r ON r.id = s.run_id "
       "WHERE s.customer_id = ?1 AND r.finished_ms IS NOT NULL ORDER BY r.id DESC LIMIT ?2");
   query.bind(1, customer_id).bind(2, static_cast<std::int64_t>(max_runs));
   std::vector<CustomerScoreLine> lines;
@@ -70,6 +71,10 @@ std::vector<CustomerScoreLine> CustomerReadRepository::latest_scores(std::int64_
     line.explain_json = text_or_empty(query, 9);
     line.primary_scorer = text_or_empty(query, 10);
     line.scorers_json = text_or_empty(query, 11);
+    line.churn_probability = optional_double(query, 12);
+    if (!query.column_is_null(13)) {
+      line.horizon_days = query.column_int64(13);
+    }
   }
   return lines;
 }

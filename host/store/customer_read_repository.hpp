@@ -25,7 +25,9 @@ struct CustomerScoreLine {
   std::string scores_json;   // {"scorer": score, ...}
   std::string explain_json;  // [["feature", points], ...]
   std::string primary_scorer;
-  std::string scorers_json;  // the run's models: {"scorer": "version[+model id]", ...}
+  std::string scorers_json;                  // the run's models: {"scorer": "version[+model id]", ...}
+  std::optional<double> churn_probability;   // within horizon_days; nullopt: not calibrated
+  std::optional<std::int64_t> horizon_days;  // the run's; nullopt: the run had no calibration
 };
 
 // What the store knows of a customer record itself (the unified one).

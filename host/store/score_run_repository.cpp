@@ -61,15 +61,62 @@ std::int64_t ScoreRunRepository::add_model(const NewModel& model) {
   return insert.column_int64(0);
 }
 
-std::int64_t ScoreRunRepository::begin_run(const NewScoreRun& run) {
+std::int64_t ScoreRunRepository::add_calibration(const NewCalibration& calibration) {
   Statement insert = db_.prepare(
-      "INSERT INTO score_runs(as_of_ms, started_ms, primary_scorer, scorers_json, customer_count) VALUES (?1, ?2, "
-      "?3, ?4, ?5) RETURNING id");
+      "INSERT INTO calibrations(scorer_id, trained_ms, features_as_of_ms, outcome_end_ms, horizon_days, "
+      "customer_count, brier, map_json) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) RETURNING id");
+  insert.bind(1, calibration.scorer_id)
+      .bind(2, calibration.trained_ms)
+      .bind(3, calibration.features_as_of_ms)
+      .bind(4, calibration.outcome_end_ms)
+      .bind(5, calibration.horizon_days)
+      .bind(6, calibration.customer_count);
+  bind_optional(insert, 7, calibration.brier);
+  insert.bind(8, calibration.map_json);
+  insert.step();
+  return insert.column_int64(0);
+}
+
+std::optional<StoredCalibration> ScoreRunRepository::calibration_for(std::string_view scorer_id,
+                                                                     std::int64_t horizon_days, std::int64_t as_of_ms) {
+  Statement query = db_.prepare(
+      "SELECT id, scorer_id, trained_ms, features_as_of_ms, outcome_end_ms, horizon_days, customer_count, brier, "
+      "map_json FROM calibrations WHERE scorer_id = ?1 AND horizon_days = ?2 AND outcome_end_ms <= ?3 "
+      "ORDER BY outcome_end_ms DESC, id DESC LIMIT 1");
+  query.bind(1, scorer_id).bind(2, horizon_days).bind(3, as_of_ms);
+  if (!query.step()) {
+    return std::nullopt;
+  }
+  StoredCalibration stored;
+  stored.id = query.column_int64(0);
+  NewCalibration& calibration = stored.calibration;
+  calibration.scorer_id = query.column_text(1);
+  calibration.trained_ms = query.column_int64(2);
+  calibration.features_as_of_ms = query.column_int64(3);
+  calibration.outcome_end_ms = query.column_int64(4);
+  calibration.horizon_days = query.column_int64(5);
+  calibration.customer_count = query.column_int64(6);
+  if (!query.column_is_null(7)) {
+    calibration.brier = query.column_double(7);
+  }
+  calibration.map_json = query.column_text(8);
+  return stored;
+}
+
+std::int64_t ScoreRunRepository::begin_run(const NewScoreRun& run, std::optional<ScoreRunCalibration> calibration) {
+  Statement insert = db_.prepare(
+      "INSERT INTO score_runs(as_of_ms, started_ms, primary_scorer, scorers_json, customer_count, calibration_id, "
+      "horizon_days) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id");
   insert.bind(1, run.as_of_ms)
       .bind(2, run.started_ms)
       .bind(3, run.primary_scorer)
       .bind(4, run.scorers_json)
       .bind(5, run.customer_count);
+  if (calibration) {
+    insert.bind(6, calibration->calibration_id).bind(7, calibration->horizon_days);
+  } else {
+    insert.bind_null(6).bind_null(7);
+  }
   insert.step();
   return insert.column_int64(0);
 }
@@ -82,7 +129,7 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
       copy_scores_ = std::make_unique<postgresql::CopyIn>(
           *db_.postgresql_connection(), "customer_scores",
           std::vector<std::string>{"run_id", "customer_id", "score", "band", "tier", "stage", "abc_class", "reasons",
-                                   "scores_json", "explain_json", "purchases_per_year"});
+                                   "scores_json", "explain_json", "purchases_per_year", "churn_probability"});
     }
     postgresql::CopyIn& copy = *copy_scores_;
     const auto text = [&copy](std::string_view value) { copy.add_text(value); };
@@ -98,13 +145,15 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
     copy.add_text(row.scores_json);
     copy_optional(copy, row.explain_json, text);
     copy_optional(copy, row.purchases_per_year, real);
+    copy_optional(copy, row.churn_probability, real);
     copy.end_row();
     return;
   }
   if (!insert_score_) {
     insert_score_.emplace(db_.prepare(
         "INSERT INTO customer_scores(run_id, customer_id, score, band, tier, stage, abc_class, reasons, scores_json, "
-        "explain_json, purchases_per_year) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"));
+        "explain_json, purchases_per_year, churn_probability) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12)"));
   }
   Statement& insert = *insert_score_;
   insert.bind(1, row.run_id).bind(2, row.customer_id);
@@ -116,6 +165,7 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
   insert.bind(8, row.reasons).bind(9, row.scores_json);
   bind_optional(insert, 10, row.explain_json);
   bind_optional(insert, 11, row.purchases_per_year);
+  bind_optional(insert, 12, row.churn_probability);
   insert.run();
 }
 

@@ -49,6 +49,32 @@ struct NewScoreRun {
   std::int64_t customer_count = 0;
 };
 
+// The calibration a run's churn probabilities come from (a calibrations row), and its horizon.
+struct ScoreRunCalibration {
+  std::int64_t calibration_id = 0;
+  std::int64_t horizon_days = 0;
+};
+
+// A map from the band-deciding score to the probability of churning within
+// the horizon, fitted by `crmhost train` on its past snapshot: features as of
+// features_as_of_ms, outcomes up to outcome_end_ms (so it may serve runs as of
+// that date or later, never earlier).
+struct NewCalibration {
+  std::string scorer_id;  // whose score it maps
+  std::int64_t trained_ms = 0;
+  std::int64_t features_as_of_ms = 0;
+  std::int64_t outcome_end_ms = 0;
+  std::int64_t horizon_days = 0;
+  std::int64_t customer_count = 0;
+  std::optional<double> brier;  // of the map on the customers it was fitted on
+  std::string map_json;         // scoring/calibration.hpp's calibration_to_json
+};
+
+struct StoredCalibration {
+  std::int64_t id = 0;
+  NewCalibration calibration;
+};
+
 // One customer's row of a run. Absent optionals are stored as NULL; views are
 // read only during add_score().
 struct CustomerScoreRow {
@@ -63,6 +89,7 @@ struct CustomerScoreRow {
   std::string_view scores_json;
   std::optional<std::string_view> explain_json;
   std::optional<double> purchases_per_year;
+  std::optional<double> churn_probability;  // within the run's horizon_days; nullopt: no calibration
 };
 
 // A customer's keys of the at-risk list's sorts in a run (customer_sort_keys,
@@ -108,8 +135,16 @@ class ScoreRunRepository {
   // Returns the model's id.
   std::int64_t add_model(const NewModel& model);
 
-  // Starts a run (not finished); returns its id.
-  std::int64_t begin_run(const NewScoreRun& run);
+  // Returns the calibration's id.
+  std::int64_t add_calibration(const NewCalibration& calibration);
+  // The calibration of `scorer_id`'s score for `horizon_days` whose outcomes were all known by
+  // `as_of_ms` (outcome_end_ms <= as_of_ms), the latest outcome first, then the newest; nullopt when none.
+  std::optional<StoredCalibration> calibration_for(std::string_view scorer_id, std::int64_t horizon_days,
+                                                   std::int64_t as_of_ms);
+
+  // Starts a run (not finished); returns its id. Without a calibration the run's horizon and
+  // calibration are NULL (its customers have no churn probability).
+  std::int64_t begin_run(const NewScoreRun& run, std::optional<ScoreRunCalibration> calibration = std::nullopt);
   // On PostgreSQL the rows of a run stream through one COPY, which holds the
   // connection: from a run's first add_score() until its finish_run(), call
   // nothing else on this connection (nor on this repository).

@@ -337,6 +337,30 @@ class Customers(Base):
         self.assertEqual(by_key["customer_id"], row["customer_id"])
         self.assertIn(row["known_as"], by_key["known_as"])
 
+    def test_360_shows_the_calibrated_churn_probability(self):
+        """`train` ran as of 2011-06-01 with a 90-day horizon, so the run of 2011-09-10 stores each customer's
+        probability of buying nothing within 90 days, calibrated on outcomes known by then (issue 17): in
+        [0, 1], and a healthier customer is never likelier to churn."""
+        scored = [row for row in self.ids["customers"] if row.get("score") is not None]
+        unscored = [row for row in self.ids["customers"] if row.get("score") is None]
+        seen = []
+        for row in scored[:10] + scored[-10:] + unscored[:2]:
+            view = self.view(row["customer_id"]).json()
+            self.assertEqual(view["churn_horizon_days"], 90, view)
+            if view["score"] is None:
+                self.assertIsNone(view["churn_probability"])
+                self.assertTrue(view["churn_probability_note"])
+                continue
+            self.assertNotIn("churn_probability_note", view)
+            self.assertGreaterEqual(view["churn_probability"], 0)
+            self.assertLessEqual(view["churn_probability"], 1)
+            seen.append((view["score"], view["churn_probability"]))
+        self.assertGreater(len(seen), 10)
+        seen.sort()
+        for (lower_score, lower_probability), (higher_score, higher_probability) in zip(seen, seen[1:]):
+            self.assertGreaterEqual(lower_probability, higher_probability, f"{lower_score} against {higher_score}")
+        self.assertGreater(seen[0][1], seen[-1][1], "the riskiest and the healthiest differ")
+
     def test_360_unknown_and_malformed(self):
         for customer, status, name in (("99999999", 404, "not-found"), ("erp_csv:nobody-here", 404, "not-found"),
                                        ("twelve", 400, "invalid-request")):

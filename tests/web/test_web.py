@@ -273,6 +273,31 @@ class Flows:
         self.assertTrue(any(note in (event.get("summary") or "") for event in view.get("timeline", [])),
                         "the follow-up is in the store")
 
+    def test_3b_the_customer_page_reads_the_churn_probability_in_both_languages(self):
+        # Issue 17: the run of 2011-09-10 holds each customer's probability of buying nothing within 90 days,
+        # calibrated by `train` (as of 2011-06-01); the 360 page says it in words, in English and in Chinese.
+        self.sign_in()
+        b = self.browser
+        red = api("GET", "/api/v1/customers?band=red&limit=5").json()["items"]
+        self.assertTrue(red, "the demo store has red customers")
+        customer = red[0]["customer_id"]
+        view = api("GET", f"/api/v1/customers/{customer}").json()
+        self.assertEqual(view["churn_horizon_days"], 90)
+        self.assertIsNotNone(view["churn_probability"], view.get("churn_probability_note"))
+        percent = int(view["churn_probability"] * 100 + 0.5)
+        b.open(f"/app/customers/{customer}", ready="customers")
+        self.assertEqual(b.find("[data-test=churn-probability]").text.strip(),
+                         f"{percent}% likely to stop buying within 90 days")
+        Select(b.find("header select[name=language]")).select_by_value("zh-CN")
+        try:
+            b.wait_for(lambda: b.find("[data-test=churn-probability]").text.strip() == f"90 天内停止购买的可能性：{percent}%",
+                       "the churn probability in Chinese")
+            self.check_page("customer-churn-zh")
+        finally:
+            Select(b.find("header select[name=language]")).select_by_value("en")
+            b.wait_for(lambda: b.find("nav.side a[data-nav=overview] .text").text.strip() == "Overview",
+                       "back in English")
+
     def test_4_confirm_a_lost_customers_reason_and_add_a_why(self):
         self.sign_in()
         b = self.browser

@@ -15,7 +15,7 @@ namespace {
 constexpr std::int64_t kApplicationId = 0x43524D31;
 
 // Migration N takes the schema from version N-1 to N. Append only.
-constexpr std::array<const char*, 15> kMigrations = {
+constexpr std::array<const char*, 16> kMigrations = {
     R"sql(
 CREATE TABLE runs (
   id INTEGER PRIMARY KEY,
@@ -547,6 +547,29 @@ WHERE customer_sort_keys.run_id = v.run_id AND customer_sort_keys.customer_id = 
   AND v.revenue IS NOT NULL;
 CREATE INDEX customer_sort_keys_by_change ON customer_sort_keys(run_id, band, score_change, customer_id);
 CREATE INDEX customer_sort_keys_by_value ON customer_sort_keys(run_id, band, value, customer_id);
+)sql",
+    // 16: the churn probability people read ("38 % likely to stop buying
+    // within 90 days"). `crmhost train` fits a map from the band-deciding
+    // score to the churned share on its past snapshot (isotonic) and keeps it
+    // with the outcome's end, so a run uses only maps whose outcomes were known
+    // by its date; each run names the map and horizon it used (NULL: none yet)
+    // and stores every customer's probability (NULL in older runs).
+    R"sql(
+CREATE TABLE calibrations (
+  id INTEGER PRIMARY KEY,
+  scorer_id TEXT NOT NULL,
+  trained_ms INTEGER NOT NULL,
+  features_as_of_ms INTEGER NOT NULL,
+  outcome_end_ms INTEGER NOT NULL,
+  horizon_days INTEGER NOT NULL,
+  customer_count INTEGER NOT NULL,
+  brier REAL,
+  map_json TEXT NOT NULL
+);
+CREATE INDEX calibrations_by_horizon ON calibrations(scorer_id, horizon_days, outcome_end_ms, id);
+ALTER TABLE score_runs ADD COLUMN horizon_days INTEGER;
+ALTER TABLE score_runs ADD COLUMN calibration_id INTEGER;
+ALTER TABLE customer_scores ADD COLUMN churn_probability REAL;
 )sql"};
 
 static_assert(kMigrations.size() == kSchemaVersion, "one migration per schema version");

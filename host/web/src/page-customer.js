@@ -3,7 +3,7 @@
 // resolve), win-back state, the timeline and the follow-up form.
 import * as api from './api.js';
 import { h, clear, field, select, uid } from './dom.js';
-import { t, label, formatNumber, formatDate, formatDateTime, formatCountdown } from './i18n.js';
+import { t, label, formatNumber, formatPercent, formatDate, formatDateTime, formatCountdown } from './i18n.js';
 import { lineChart, colorOf } from './chart.js';
 import { band, level, dataTable, facts, section, statusLine, submitting, alertTitle } from './ui.js';
 import { alertActions } from './alert-actions.js';
@@ -22,7 +22,18 @@ function header(view) {
     h('div', { class: 'actions' }, band(view.band),
       h('span', {}, t('customer.score'), ': ', h('strong', { dataset: { test: 'score' } }, formatNumber(view.score, 1))),
       view.previous_band ? h('span', { class: 'muted' }, t('customer.previous_band'), ': ', band(view.previous_band)) : null,
-      h('span', { class: 'muted' }, t('customer.as_of', { date: formatDate(view.as_of) }))));
+      h('span', { class: 'muted' }, t('customer.as_of', { date: formatDate(view.as_of) }))),
+    churnLine(view));
+}
+
+// "38 % likely to stop buying within 90 days": the run's calibrated churn probability (crmhost train).
+function churnLine(view) {
+  const known = view.churn_probability !== null && view.churn_probability !== undefined;
+  let text;
+  if (known) text = t('customer.churn', { percent: formatPercent(view.churn_probability, 0), days: view.churn_horizon_days });
+  else if (view.churn_horizon_days) text = t('customer.churn_unscored');
+  else text = t('customer.churn_uncalibrated');
+  return h('p', { class: known ? 'churn' : 'churn muted', dataset: { test: 'churn-probability' } }, text);
 }
 
 function profileSection(view) {

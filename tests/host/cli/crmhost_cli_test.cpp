@@ -299,6 +299,57 @@ TEST_F(CrmhostCli, TrainScoreExplainAndBacktestOnOneStore) {
   EXPECT_EQ(scorers.count("baseline_recency"), 1U);
 }
 
+// Issue 17: `train` calibrates the churn probability for the configured horizon (scoring.horizon_days, also
+// its default --horizon), `score` stores it, `explain` says it in words.
+TEST_F(CrmhostCli, TrainCalibratesTheChurnProbabilityThatScoreStoresAndExplainShows) {
+  const std::string db = scoring_store(dir_);
+  const fs::path config = dir_ / "horizon.json";
+  std::ofstream(config) << R"({"scoring": {"horizon_days": 60}})";
+  const std::string base = fmt::format("--db '{}' --config '{}'", db, config.string());
+
+  CommandResult result = run_crmhost(fmt::format("{} score --as-of 2024-01-01 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  auto report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["calibration"], nullptr);
+  EXPECT_EQ(report["calibration_note"], "no calibration yet: run `crmhost train`");
+  result = run_crmhost(fmt::format("{} explain 2", base));
+  EXPECT_NE(result.output.find("churn: no calibration yet: run `crmhost train`"), std::string::npos) << result.output;
+
+  result = run_crmhost(fmt::format("{} train --as-of 2023-12-01 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["horizon_days"], 60);
+  EXPECT_EQ(report["features_as_of"], "2023-10-02");
+  ASSERT_TRUE(report["calibration"]["id"].is_number()) << report.dump();
+  EXPECT_EQ(report["calibration"]["scorer"], "scorer_health");
+  EXPECT_EQ(report["calibration"]["customers"], 200);
+  const auto calibration_id = report["calibration"]["id"].get<std::int64_t>();
+
+  result = run_crmhost(fmt::format("{} score --as-of 2024-01-01 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["calibration"]["id"], calibration_id);
+  EXPECT_EQ(report["calibration"]["outcome_until"], "2023-12-01");
+  EXPECT_EQ(report["churn_horizon_days"], 60);
+
+  // Customer 2 stopped buying in September: more likely to stop than customer 1, who keeps buying.
+  result = run_crmhost(fmt::format("{} explain 2 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  report = nlohmann::json::parse(result.output);
+  EXPECT_EQ(report["churn_horizon_days"], 60);
+  const double stopped = report["churn_probability"].get<double>();
+  EXPECT_GE(stopped, 0.0);
+  EXPECT_LE(stopped, 1.0);
+  EXPECT_FALSE(report.contains("churn_probability_note"));
+  result = run_crmhost(fmt::format("{} explain 1 --json", base));
+  ASSERT_EQ(result.exit_code, kExitOk) << result.output;
+  EXPECT_LT(nlohmann::json::parse(result.output)["churn_probability"].get<double>(), stopped);
+  result = run_crmhost(fmt::format("{} explain 2", base));
+  EXPECT_NE(result.output.find(fmt::format("churn: {:.0f} % likely to stop buying within 60 days", stopped * 100)),
+            std::string::npos)
+      << result.output;
+}
+
 TEST_F(CrmhostCli, ScoreAsOfAPastDateLeavesOutCustomersFirstSeenAfterIt) {
   // Customer c's first order is on day c % 7 of 2023: by 2023-01-04 only those with c % 7 < 3 had bought.
   // Before issue 17 all 200 were stored (tier "general", no score) and counted as unscored.
