@@ -1149,7 +1149,6 @@ TEST_F(CrmhostCli, BacktestFoldsCrossValidatesTheTelcoAttributesAndExportsTheFol
   const fs::path telco = fs::path(CRM_SOURCE_DIR) / ".." / "shared" / "data" / "telco" / "Telco-Customer-Churn.csv";
   nlohmann::json config = nlohmann::json::parse(read_text(fs::path(CRM_SOURCE_DIR) / "examples/telco/telco.json"));
   config["database"] = (dir_ / "telco.db").string();
-  config["plugin_dirs"] = {CRM_PLUGIN_DIR};
   config["plugins"]["erp_csv"]["config"]["path"] = telco.string();
   const fs::path file = write("telco.json", config.dump());
   const std::string base = fmt::format("--config '{}'", file.string());

@@ -107,7 +107,7 @@ TEST_F(TelcoStore, CategoricalAttributesExpandToOneIndicatorPerLevelAndNumbersPa
   settings.attributes["Contract"] = FeatureSettings::AttributeKind::categorical;
   settings.attributes["tenure"] = FeatureSettings::AttributeKind::numeric;
   settings.attributes["TotalCharges"] = FeatureSettings::AttributeKind::numeric;
-  const CustomerFeatures features = build_features(harness_->store().database(), settings, TestHost::kStartMs);
+  const CustomerFeatures features = build_features(harness_->store().database(), settings, testing::TestHost::kStartMs);
   ASSERT_EQ(features.size(), 7'043U);
   const auto count = [&](const std::string& name, double value) {
     const auto& column = features.column(name);
@@ -138,7 +138,7 @@ TEST_F(TelcoStore, CategoricalAttributesExpandToOneIndicatorPerLevelAndNumbersPa
 
 TEST_F(TelcoStore, FiveFoldCrossValidationIsStratifiedDeterministicAndReachesThePeer) {
   CrossValidationOptions options;
-  options.as_of_ms = TestHost::kStartMs;
+  options.as_of_ms = testing::TestHost::kStartMs;
   const CrossValidationResult result = run_cross_validation(harness_->store(), harness_->host(), telco_features(),
                                                             ScoringSettings{}, options, [](const std::string&) {});
   EXPECT_EQ(result.customers, 7'043U);
@@ -221,7 +221,7 @@ TEST(TelcoCrossValidation, NoCustomerIsScoredByAModelTrainedOnIt) {
   FeatureSettings settings;
   settings.attributes["own_id"] = FeatureSettings::AttributeKind::categorical;
   CrossValidationOptions options;
-  options.as_of_ms = TestHost::kStartMs;
+  options.as_of_ms = testing::TestHost::kStartMs;
   const CrossValidationResult result = run_cross_validation(harness.store(), harness.host(), settings,
                                                             ScoringSettings{}, options, [](const std::string&) {});
   EXPECT_EQ(result.customers, 300U);
