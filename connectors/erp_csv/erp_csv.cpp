@@ -90,9 +90,9 @@ std::string unprintable_in(std::string_view text) {
 class ErpCsvConnector final : public crm::Connector {
  public:
   CRM_PLUGIN_METADATA(ERP_CSV)
-  static constexpr crm_record_type kRecordTypes[] = {CRM_RECORD_CUSTOMER, CRM_RECORD_CONTACT,    CRM_RECORD_ORDER,
-                                                     CRM_RECORD_PAYMENT,  CRM_RECORD_TICKET,     CRM_RECORD_SURVEY,
-                                                     CRM_RECORD_ACTIVITY, CRM_RECORD_INTERACTION};
+  static constexpr crm_record_type kRecordTypes[] = {CRM_RECORD_CUSTOMER, CRM_RECORD_CONTACT,     CRM_RECORD_ORDER,
+                                                     CRM_RECORD_PAYMENT,  CRM_RECORD_TICKET,      CRM_RECORD_SURVEY,
+                                                     CRM_RECORD_ACTIVITY, CRM_RECORD_INTERACTION, CRM_RECORD_ATTRIBUTE};
 
   ErpCsvConnector(const crm::Host& /*host*/, std::string_view config_json) {
     const json config = json::parse(config_json);
@@ -118,11 +118,46 @@ class ErpCsvConnector final : public crm::Connector {
     for (const auto& [field_name, source] : config.at("columns").items()) {
       sources_.push_back(parse_source(field_name, source));
     }
+    if (layout_->type == CRM_RECORD_ATTRIBUTE) {
+      parse_attributes(config);
+      return;
+    }
+    if (config.contains("attributes")) {
+      throw crm::ConfigError("attributes: only a record_type \"attribute\" source reads attribute columns");
+    }
     const bool maps_external_id = std::any_of(sources_.begin(), sources_.end(), [](const FieldSource& source) {
       return std::string_view(source.field->name) == "external_id";
     });
     if (id_columns_.empty() && !maps_external_id) {
       throw crm::ConfigError("say where each record's id comes from: external_id.columns, or columns.external_id");
+    }
+    if (!fs::exists(path_)) {
+      throw crm::ConfigError("path " + path_ + " does not exist");
+    }
+  }
+
+  // One row of an attribute source is one attribute record per attribute
+  // column (named by its header, or as `attributes.names` renames it), so a
+  // customer table exported as CSV arrives whole without a column per field.
+  void parse_attributes(const json& config) {
+    if (sources_.size() != 1 || std::string_view(sources_[0].field->name) != "customer_external_id") {
+      throw crm::ConfigError(
+          "columns: an attribute source maps customer_external_id only (each other column is an attribute)");
+    }
+    if (!config.contains("attributes")) {
+      throw crm::ConfigError(
+          "attributes: say which columns are attributes: attributes.columns, a list of columns or [\"*\"] for "
+          "every column but the customer's");
+    }
+    const json& attributes = config["attributes"];
+    attribute_columns_ = attributes.at("columns").get<std::vector<std::string>>();
+    if (attributes.contains("names")) {
+      attribute_renames_ = attributes["names"].get<std::map<std::string, std::string>>();
+    }
+    for (const auto& [column, name] : attribute_renames_) {
+      if (trim(name).empty()) {
+        throw crm::ConfigError("attributes.names." + column + ": an attribute name may not be empty");
+      }
     }
     if (!fs::exists(path_)) {
       throw crm::ConfigError("path " + path_ + " does not exist");
@@ -559,6 +594,73 @@ class ErpCsvConnector final : public crm::Connector {
     }
     resolve(id_columns_, id_indexes_);
     resolve(skip_when_empty_, skip_indexes_);
+    if (layout_->type == CRM_RECORD_ATTRIBUTE) {
+      resolve_attribute_columns(check);
+    }
+  }
+
+  template <class Check>
+  void resolve_attribute_columns(const Check& check) {
+    attribute_indexes_.clear();
+    attribute_names_.clear();
+    const std::vector<std::size_t>& customer = sources_[0].indexes;
+    const auto add = [&](std::size_t index) {
+      const std::string& column = column_names_[index];
+      const auto renamed = attribute_renames_.find(column);
+      attribute_indexes_.push_back(index);
+      attribute_names_.push_back(renamed == attribute_renames_.end() ? column : renamed->second);
+    };
+    if (attribute_columns_ == std::vector<std::string>{"*"}) {
+      for (std::size_t index = 0; index < column_names_.size(); ++index) {
+        if (std::find(customer.begin(), customer.end(), index) == customer.end()) {
+          add(index);
+        }
+      }
+    } else {
+      for (const std::string& column : attribute_columns_) {
+        check(column);
+        add(column_index_.at(column));
+      }
+    }
+    for (const auto& [column, name] : attribute_renames_) {
+      check(column);
+    }
+  }
+
+  // The records of one row of an attribute source; a row with one bad field is quarantined whole.
+  RowResult add_attribute_row(const CsvRow& row, crm::RecordBatch& batch) const {
+    RowResult result;
+    alignas(8) unsigned char record[kMaxRecordBytes] = {};
+    for (const FieldSource& source : sources_) {
+      std::string error;
+      const std::string text = source_text(source, row, error);
+      if (error.empty()) {
+        error = set_field(source, text, record, batch);
+      }
+      if (!error.empty()) {
+        result.error = error;
+        return result;
+      }
+    }
+    crm_attribute_record attribute{};
+    std::memcpy(&attribute.customer_external_id, record + offsetof(crm_attribute_record, customer_external_id),
+                sizeof attribute.customer_external_id);
+    if (attribute.customer_external_id.size == 0) {
+      result.error = "the customer id (column " + sources_[0].columns[0] + ") is empty";
+      return result;
+    }
+    for (const std::size_t index : attribute_indexes_) {
+      if (!is_valid_utf8(column(row, index))) {
+        result.error = "column " + column_name(index) + " is not valid UTF-8";
+        return result;
+      }
+    }
+    for (std::size_t k = 0; k < attribute_indexes_.size(); ++k) {
+      attribute.name = batch.keep(attribute_names_[k]);
+      attribute.value = batch.keep(column(row, attribute_indexes_[k]));
+      batch.add(attribute);
+    }
+    return result;
   }
 
   // The name of column `index`, also when the file changed under a retry and has fewer columns now.
@@ -772,6 +874,9 @@ class ErpCsvConnector final : public crm::Connector {
         return result;
       }
     }
+    if (layout_->type == CRM_RECORD_ATTRIBUTE) {
+      return add_attribute_row(row, batch);
+    }
     alignas(8) unsigned char record[kMaxRecordBytes] = {};
     initialise(record);
     if (!id_columns_.empty()) {
@@ -875,6 +980,11 @@ class ErpCsvConnector final : public crm::Connector {
   std::vector<std::size_t> skip_indexes_;
   bool id_ordinal_ = false;
   std::vector<FieldSource> sources_;
+  // An attribute source: the configured attribute columns, renames, and per file their positions and names.
+  std::vector<std::string> attribute_columns_;
+  std::map<std::string, std::string> attribute_renames_;
+  std::vector<std::size_t> attribute_indexes_;
+  std::vector<std::string> attribute_names_;
 
   std::unique_ptr<CsvReader> reader_;
   std::string open_file_;

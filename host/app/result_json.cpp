@@ -952,4 +952,34 @@ nlohmann::json signed_in_json(const SignedInUser& signed_in) {
           {"expires_ms", signed_in.expires_ms}};
 }
 
+nlohmann::json cross_validation_json(const CrossValidationJobResult& result) {
+  const CrossValidationResult& cv = result.cross_validation;
+  nlohmann::json report = {{"folds", cv.folds},
+                           {"label", cv.label},
+                           {"customers", cv.customers},
+                           {"churned", cv.churned},
+                           {"unreadable_labels", cv.unreadable},
+                           {"fold_customers", cv.fold_customers},
+                           {"fold_churned", cv.fold_churned}};
+  nlohmann::json scorers = nlohmann::json::array();
+  for (const CrossValidationRow& row : cv.rows) {
+    nlohmann::json folds = nlohmann::json::array();
+    for (const double auc : row.fold_roc_auc) {
+      folds.push_back(json_number(auc));
+    }
+    nlohmann::json entry = {{"scorer", row.scorer_id},
+                            {"scored", row.scored},
+                            {"fold_roc_auc", folds},
+                            {"mean_roc_auc", json_number(row.mean_roc_auc)},
+                            {"pooled_roc_auc", json_number(row.pooled_roc_auc)},
+                            {"notes", row.notes}};
+    if (!row.band_scorer.empty()) {
+      entry["band_scorer"] = row.band_scorer;
+    }
+    scorers.push_back(std::move(entry));
+  }
+  report["scorers"] = std::move(scorers);
+  return report;
+}
+
 }  // namespace crm::host

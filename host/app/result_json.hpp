@@ -53,6 +53,7 @@ nlohmann::json follow_up_json(const RecordedFollowUp& recorded);
 nlohmann::json train_result_json(const TrainResult& result);
 // `as_of` as the request gave it.
 nlohmann::json backtest_json(const BacktestResult& result, const std::string& as_of, int horizon_days);
+nlohmann::json cross_validation_json(const CrossValidationJobResult& result);
 nlohmann::json features_json(const std::vector<std::string>& names);
 
 // An alert with its notifications (GET /api/v1/alerts/{id}): alert_json plus

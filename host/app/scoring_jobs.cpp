@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <stdexcept>
 
 #include "app/errors.hpp"
 #include "app/request_dates.hpp"
@@ -218,7 +219,7 @@ TrainResult train(Session& session, std::optional<std::int64_t> as_of_ms, int ho
     session.progress(fmt::format("training {}", scorer->id()));
     try {
       const std::string model =
-          train_scorer(*scorer, all.select(buyers, required_features(*scorer)), labels, horizon_days);
+          train_scorer(*scorer, all.select(buyers, requested_features(*scorer, all.names)), labels, horizon_days);
       result.scorers.push_back({scorer->id(),
                                 store_model(*store, scorer->id(), scorer->record().version, session.clock().now_ms(),
                                             result.features_as_of_ms, horizon_days, buyers.size(), model),
@@ -241,6 +242,22 @@ BacktestResult backtest(Session& session, const BacktestOptions& options) {
   result.refused = session.report_refusals(*host, {"scorer"});
   result.rows = run_backtest(*store, *host, session.config().features, session.config().scoring, options,
                              [&](const std::string& step) { session.progress(step); });
+  session.progress_done();
+  return result;
+}
+
+CrossValidationJobResult cross_validate(Session& session, const CrossValidationOptions& options) {
+  const StoreHandle store = session.open_store();
+  const std::unique_ptr<PluginHost> host = session.plugins(*store);
+  CrossValidationJobResult result;
+  result.refused = session.report_refusals(*host, {"scorer"});
+  try {
+    result.cross_validation = run_cross_validation(*store, *host, session.config().features, session.config().scoring,
+                                                   options, [&](const std::string& step) { session.progress(step); });
+  } catch (const std::invalid_argument& e) {
+    session.progress_done();
+    throw InvalidRequest(e.what());
+  }
   session.progress_done();
   return result;
 }

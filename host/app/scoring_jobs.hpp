@@ -9,6 +9,7 @@
 
 #include "app/session.hpp"
 #include "scoring/backtest.hpp"
+#include "scoring/cross_validation.hpp"
 #include "scoring/scoring.hpp"
 
 namespace crm::host {
@@ -83,6 +84,14 @@ struct BacktestResult {
 };
 
 BacktestResult backtest(Session& session, const BacktestOptions& options);
+
+// k-fold stratified cross-validation on a label attribute (scoring/cross_validation.hpp).
+// Throws InvalidRequest when the folds or the labels do not allow it (naming why).
+struct CrossValidationJobResult {
+  CrossValidationResult cross_validation;
+  std::size_t refused = 0;
+};
+CrossValidationJobResult cross_validate(Session& session, const CrossValidationOptions& options);
 
 // The customer features this host computes for scorers.
 std::vector<std::string> list_features(const Session& session);

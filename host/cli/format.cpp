@@ -203,6 +203,33 @@ void print_backtest(std::ostream& out, const BacktestResult& result, const std::
   }
 }
 
+void print_cross_validation(std::ostream& out, const CrossValidationJobResult& result) {
+  const CrossValidationResult& cv = result.cross_validation;
+  out << fmt::format("cross-validation, {} stratified folds on the attribute '{}': {} customers, {} churned", cv.folds,
+                     cv.label, cv.customers, cv.churned);
+  out << (cv.unreadable > 0 ? fmt::format(" ({} more with a label neither yes nor no, left out)\n", cv.unreadable)
+                            : std::string("\n"));
+  const auto cell = [](double value) { return std::isnan(value) ? std::string("-") : fmt::format("{:.4f}", value); };
+  std::string header = fmt::format("  {:<28}", "ROC-AUC");
+  for (int f = 0; f < cv.folds; ++f) {
+    header += fmt::format(" {:>7}", fmt::format("fold {}", f + 1));
+  }
+  out << header << fmt::format(" {:>7} {:>7}\n", "mean", "pooled");
+  for (const CrossValidationRow& row : cv.rows) {
+    std::string line =
+        fmt::format("  {:<28}", row.band_scorer.empty() ? row.scorer_id : row.scorer_id + " (" + row.band_scorer + ")");
+    for (const double auc : row.fold_roc_auc) {
+      line += fmt::format(" {:>7}", cell(auc));
+    }
+    out << line << fmt::format(" {:>7} {:>7}\n", cell(row.mean_roc_auc), cell(row.pooled_roc_auc));
+  }
+  for (const CrossValidationRow& row : cv.rows) {
+    for (const std::string& note : row.notes) {
+      out << fmt::format("  {}: {}\n", row.scorer_id, note);
+    }
+  }
+}
+
 void print_alerts(std::ostream& out, const AlertList& list) {
   for (const AlertRow& row : list.alerts) {
     out << fmt::format(

@@ -28,6 +28,7 @@ void print_score(std::ostream& out, const ScoringPass& pass, const ScoringSettin
 void print_customer_360(std::ostream& out, const Customer360& view);
 void print_train(std::ostream& out, const TrainResult& result);
 void print_backtest(std::ostream& out, const BacktestResult& result, const std::string& as_of, int horizon_days);
+void print_cross_validation(std::ostream& out, const CrossValidationJobResult& result);
 
 void print_alerts(std::ostream& out, const AlertList& list);
 void print_outbox(std::ostream& out, const std::vector<OutboxRow>& rows);

@@ -1,7 +1,10 @@
 // `score`, `explain`, `train`, `backtest` and `features`: scoring and what it says about a customer.
+#include <fmt/format.h>
+#include <fstream>
 #include <iostream>
 
 #include "app/customers.hpp"
+#include "app/errors.hpp"
 #include "app/request_dates.hpp"
 #include "app/result_json.hpp"
 #include "app/scoring_jobs.hpp"
@@ -24,6 +27,9 @@ void add_scoring_commands(CLI::App& app, CommandLine& line, Commands& commands) 
     std::string backtest_as_of;
     int backtest_horizon_days = 90;
     int backtest_lead_step_days = 7;
+    int backtest_folds = 0;
+    std::string backtest_label = "churned";
+    std::string backtest_folds_out;
   };
   auto args = std::make_shared<Args>();
 
@@ -89,8 +95,10 @@ void add_scoring_commands(CLI::App& app, CommandLine& line, Commands& commands) 
       app.add_subcommand("backtest",
                          "Measure every scorer on the real outcome after a past date: ROC-AUC, top-10 % precision and "
                          "recall, lead time");
-  backtest->add_option("--as-of", args->backtest_as_of, "The date to predict from, YYYY-MM-DD")
-      ->required()
+  backtest
+      ->add_option("--as-of", args->backtest_as_of,
+                   "The date to predict from, YYYY-MM-DD (required; with --folds, the date of the history "
+                   "features, default today)")
       ->check(line.calendar_date);
   backtest->add_option("--horizon", args->backtest_horizon_days, "Days without a purchase that count as churn")
       ->check(CLI::Range(1, 3650));
@@ -98,8 +106,44 @@ void add_scoring_commands(CLI::App& app, CommandLine& line, Commands& commands) 
       ->add_option("--lead-step", args->backtest_lead_step_days,
                    "Days between the snapshots that measure lead time (0: skip lead time)")
       ->check(CLI::Range(0, 365));
+  backtest
+      ->add_option("--folds", args->backtest_folds,
+                   "Instead of a date: k-fold stratified cross-validation on the customers whose --label "
+                   "attribute is yes or no (each fold scored by models trained on the others)")
+      ->check(CLI::Range(2, 100));
+  backtest->add_option("--label", args->backtest_label, "With --folds: the attribute holding the outcome (yes/no)");
+  backtest->add_option("--folds-out", args->backtest_folds_out,
+                       "With --folds: write each customer's fold as CSV (external_id,churned,fold) to this file");
   backtest->add_flag("--json", args->backtest_json, "Print JSON");
   commands.add(backtest, [&line, args] {
+    if (args->backtest_folds > 0) {
+      const std::unique_ptr<Session> session = open_session(line, LogLevel::warn);
+      CrossValidationOptions options;
+      options.folds = args->backtest_folds;
+      options.label = args->backtest_label;
+      options.as_of_ms =
+          args->backtest_as_of.empty() ? session->clock().now_ms() : parse_date_ms(args->backtest_as_of, "--as-of");
+      const CrossValidationJobResult result = cross_validate(*session, options);
+      if (!args->backtest_folds_out.empty()) {
+        std::ofstream out(args->backtest_folds_out, std::ios::binary);
+        out << folds_csv(result.cross_validation);
+        if (!out.flush()) {
+          throw InvalidRequest(fmt::format("--folds-out {}: cannot write the file", args->backtest_folds_out));
+        }
+      }
+      if (args->backtest_json) {
+        print_json(cross_validation_json(result));
+      } else {
+        print_cross_validation(std::cout, result);
+      }
+      return result.refused > 0 ? kExitPartial : kExitOk;
+    }
+    if (args->backtest_as_of.empty()) {
+      throw InvalidRequest("--as-of is required (or --folds for a cross-validation)");
+    }
+    if (!args->backtest_folds_out.empty()) {
+      throw InvalidRequest("--folds-out goes with --folds");
+    }
     const std::unique_ptr<Session> session = open_session(line, LogLevel::warn);
     BacktestOptions options;
     options.as_of_ms = parse_date_ms(args->backtest_as_of, "--as-of");

@@ -101,6 +101,9 @@ void check_required_features(const crm_scorer_api& api, const std::vector<std::s
   std::vector<std::string> missing;
   for (std::size_t k = 0; k < count_names(api.required_features); ++k) {
     const std::string name = api.required_features[k];
+    if (!name.empty() && name.back() == '*') {
+      continue;  // a feature family (1.4) may be empty: it never refuses a scorer
+    }
     if (std::find(available_features.begin(), available_features.end(), name) == available_features.end()) {
       missing.push_back(name);
     }

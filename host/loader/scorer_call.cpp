@@ -1,8 +1,10 @@
 #include "loader/scorer_call.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
+#include <string_view>
 
 #include "loader/plugin_call_guard.hpp"
 
@@ -90,6 +92,23 @@ void call_scorer(LoadedPlugin& scorer, const char* call_name, const char* what, 
 
 std::vector<std::string> required_features(const LoadedPlugin& scorer) {
   return names_of(api_of(scorer).required_features);
+}
+std::vector<std::string> requested_features(const LoadedPlugin& scorer, const std::vector<std::string>& available) {
+  std::vector<std::string> names;
+  for (const std::string& name : required_features(scorer)) {
+    if (name.empty() || name.back() != '*') {
+      names.push_back(name);
+      continue;
+    }
+    const std::string_view prefix(name.data(), name.size() - 1);
+    for (const std::string& candidate : available) {
+      if (std::string_view(candidate).substr(0, prefix.size()) == prefix &&
+          std::find(names.begin(), names.end(), candidate) == names.end()) {
+        names.push_back(candidate);
+      }
+    }
+  }
+  return names;
 }
 std::vector<std::string> reason_codes(const LoadedPlugin& scorer) {
   return names_of(api_of(scorer).reason_codes);

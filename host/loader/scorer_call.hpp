@@ -36,6 +36,10 @@ struct ScoreResult {
 
 // What a scorer declares in its API table (empty for a 1.0 scorer).
 std::vector<std::string> required_features(const LoadedPlugin& scorer);
+// The features to hand `scorer` out of the `available` ones (in their order):
+// its required features, each family "prefix*" (ABI 1.4) replaced by every
+// available name starting with the prefix.
+std::vector<std::string> requested_features(const LoadedPlugin& scorer, const std::vector<std::string>& available);
 std::vector<std::string> reason_codes(const LoadedPlugin& scorer);
 std::vector<std::string> output_column_names(const LoadedPlugin& scorer);
 bool is_trainable(const LoadedPlugin& scorer);

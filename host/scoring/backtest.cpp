@@ -75,7 +75,7 @@ Snapshot score_at(Store& store, PluginHost& plugins, const FeatureSettings& feat
       std::vector<std::size_t> rows(history.size());
       std::iota(rows.begin(), rows.end(), 0);
       const std::string model =
-          train_scorer(*scorer, history.select(rows, required_features(*scorer)), labels, horizon_days);
+          train_scorer(*scorer, history.select(rows, requested_features(*scorer, history.names)), labels, horizon_days);
       // BG/NBD says in its model when the likelihood peaked at the no-dropout boundary.
       const nlohmann::json saved = nlohmann::json::parse(model, nullptr, false);
       if (saved.is_object() && saved.value("at_boundary", false)) {

@@ -1,10 +1,14 @@
 #include "scoring/features.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fmt/format.h>
 #include <limits>
+#include <map>
 #include <numeric>
+#include <optional>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -131,6 +135,100 @@ class Columns {
   std::vector<std::string> names_;
   std::vector<std::vector<double>> columns_;
 };
+
+// The whole text as a finite number, else nullopt ("", " ", "n/a", "12abc").
+std::optional<double> attribute_number(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
+    text.remove_suffix(1);
+  }
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  const std::string copy(text);  // strtod needs the terminating NUL
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || !std::isfinite(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::string_view trimmed(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())) != 0) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())) != 0) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Appends the declared attribute features (the "attr.*" family). They are set
+// for every known customer, also one with no other record yet: an attribute
+// is what the customer's contract or profile says now, not an event with a
+// date. A categorical attribute's levels are those seen in the store, sorted,
+// so the names are the same whatever the date or the order of the import.
+void add_attribute_features(CustomerHistoryRepository& history, const CustomerIndex& index,
+                            const FeatureSettings& settings, Columns& f) {
+  if (settings.attributes.empty()) {
+    return;
+  }
+  const std::size_t customer_count = index.unified_ids.size();
+  std::vector<std::string> names;
+  for (const auto& [name, kind] : settings.attributes) {
+    names.push_back(name);
+  }
+  // name -> customer -> text; the last row of a customer's unified rows wins.
+  std::map<std::string, std::vector<std::optional<std::string>>, std::less<>> values;
+  for (const std::string& name : names) {
+    values[name].assign(customer_count, std::nullopt);
+  }
+  RowScan<AttributeRow> attributes = history.scan_attributes_named(names);
+  for (AttributeRow attribute; attributes.next(attribute);) {
+    const std::int32_t c = index.dense(attribute.customer_id);
+    const auto found = values.find(attribute.name);
+    if (c < 0 || found == values.end()) {
+      continue;
+    }
+    const std::string_view text = trimmed(attribute.value);
+    found->second[static_cast<std::size_t>(c)] =
+        text.empty() ? std::nullopt : std::optional<std::string>(std::string(text));
+  }
+  for (const auto& [name, kind] : settings.attributes) {
+    const auto& texts = values[name];
+    const std::string prefix = fmt::format("{}{}", kAttributeFeaturePrefix, name);
+    if (kind == FeatureSettings::AttributeKind::numeric) {
+      std::vector<double> column(customer_count, kMissing);
+      for (std::size_t c = 0; c < customer_count; ++c) {
+        if (texts[c]) {
+          column[c] = attribute_number(*texts[c]).value_or(kMissing);
+        }
+      }
+      f.names_.push_back(prefix);
+      f.columns_.push_back(std::move(column));
+      continue;
+    }
+    std::set<std::string> levels;
+    for (const auto& text : texts) {
+      if (text) {
+        levels.insert(*text);
+      }
+    }
+    for (const std::string& level : levels) {
+      std::vector<double> column(customer_count, kMissing);
+      for (std::size_t c = 0; c < customer_count; ++c) {
+        if (texts[c]) {
+          column[c] = *texts[c] == level ? 1.0 : 0.0;
+        }
+      }
+      f.names_.push_back(fmt::format("{}={}", prefix, level));
+      f.columns_.push_back(std::move(column));
+    }
+  }
+}
 
 }  // namespace
 
@@ -582,6 +680,8 @@ CustomerFeatures build_features(Database& db, const FeatureSettings& settings, s
       }
     }
   }
+
+  add_attribute_features(history, index, settings, f);
 
   CustomerFeatures features;
   features.as_of_ms = as_of_ms;

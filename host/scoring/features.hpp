@@ -47,8 +47,10 @@ std::vector<std::size_t> buyer_rows(const CustomerFeatures& features);
 
 // Computes every customer's features as of `as_of_ms` from the store: one scan
 // per table, nothing dated at or after as_of_ms read (no look-ahead). The
-// customer attributes (share of wallet, strategic value) carry no date and are
-// used as they are now.
+// customer attributes (share of wallet, strategic value, and the attribute
+// features of settings.attributes, "attr.*", appended last) carry no date and
+// are used as they are now; the attribute features are set for every known
+// customer, also one with no dated record.
 CustomerFeatures build_features(Database& db, const FeatureSettings& settings, std::int64_t as_of_ms);
 
 // For each customer of `features`, 1 if they made no purchase in

@@ -195,7 +195,7 @@ ScoringResult score_customers(PluginHost& plugins, const CustomerFeatures& featu
     outcome.model = scorer->record().version;
     outcome.reason_names = reason_codes(*scorer);
     outcome.output_names = output_column_names(*scorer);
-    outcome.feature_names = required_features(*scorer);
+    outcome.feature_names = requested_features(*scorer, features.names);
     outcome.scores.reserve(customer_count);
     outcome.outputs.resize(outcome.output_names.size());
     const bool with_contributions = explain && scorer->has_capability(CRM_CAP_EXPLAIN);

@@ -24,6 +24,12 @@ const char* const kFeatureSettingsSchema = R"({
         "strategic": {"type": "integer", "minimum": 1}, "key": {"type": "integer", "minimum": 1},
         "potential": {"type": "integer", "minimum": 1}, "general": {"type": "integer", "minimum": 1}
       }
+    },
+    "attributes": {
+      "type": "object",
+      "description": "Customer attribute name -> numeric or categorical: the attribute features, attr.*",
+      "propertyNames": {"pattern": "^[^=*\\s][^=*]{0,63}$"},
+      "additionalProperties": {"enum": ["numeric", "categorical"]}
     }
   }
 })";
@@ -83,6 +89,12 @@ FeatureSettings parse_feature_settings(const nlohmann::json& section) {
   if (const auto found = section.find("followup_interval_days"); found != section.end()) {
     for (const auto& [tier, days] : found->items()) {
       settings.followup_interval_days[tier] = days.get<int>();
+    }
+  }
+  if (const auto found = section.find("attributes"); found != section.end()) {
+    for (const auto& [name, kind] : found->items()) {
+      settings.attributes[name] = kind.get<std::string>() == "categorical" ? FeatureSettings::AttributeKind::categorical
+                                                                           : FeatureSettings::AttributeKind::numeric;
     }
   }
   return settings;

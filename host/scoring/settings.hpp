@@ -5,6 +5,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace crm::host {
@@ -30,7 +31,16 @@ struct FeatureSettings {
   // Days allowed between two follow-ups, by tier (strategic 2 a month, key 1 a month, general 1 a quarter).
   std::map<std::string, int> followup_interval_days = {
       {"strategic", 15}, {"key", 30}, {"potential", 90}, {"general", 90}};
+  // Customer attributes (as connectors wrote them, names as written) used as
+  // features, the "attr.*" family (crm/scorer.h): a numeric one becomes
+  // "attr.<name>", a categorical one a 0/1 indicator "attr.<name>=<level>"
+  // per level seen in the store. Empty: none.
+  enum class AttributeKind { numeric, categorical };
+  std::map<std::string, AttributeKind> attributes;
 };
+
+// The prefix of every attribute feature's name.
+inline constexpr std::string_view kAttributeFeaturePrefix = "attr.";
 
 // One health band: a score at or above min_score (and below the band above)
 // belongs to it, owned by `owner`, who must respond within response_hours.

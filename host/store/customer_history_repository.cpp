@@ -180,4 +180,38 @@ RowScan<AttributeRow> CustomerHistoryRepository::scan_churn_attributes() {
           }};
 }
 
+RowScan<AttributeRow> CustomerHistoryRepository::scan_attributes_named(const std::vector<std::string>& names) {
+  std::string placeholders;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    placeholders += (k == 0 ? "?" : ", ?") + std::to_string(k + 1);
+  }
+  if (names.empty()) {
+    placeholders = "NULL";  // matches nothing
+  }
+  Statement query = db_.prepare(
+      "SELECT customer_id, name, coalesce(value, '') FROM customer_attributes WHERE customer_id IS NOT NULL AND "
+      "name IN (" +
+      placeholders + ") ORDER BY customer_id, name, id");
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    query.bind(static_cast<int>(k + 1), std::string_view(names[k]));
+  }
+  return {std::move(query), [](const Statement& row, AttributeRow& out) {
+            out.customer_id = row.column_int64(0);
+            out.name = row.column_view(1);
+            out.value = row.column_view(2);
+          }};
+}
+
+RowScan<LabelAttributeRow> CustomerHistoryRepository::scan_label_attribute(std::string_view name) {
+  Statement query = db_.prepare(
+      "SELECT coalesce(c.unified_id, c.id), c.external_id, coalesce(a.value, '') FROM customer_attributes a JOIN "
+      "customers c ON c.id = a.customer_id WHERE a.name = ?1 ORDER BY coalesce(c.unified_id, c.id), c.id, a.id");
+  query.bind(1, name);
+  return {std::move(query), [](const Statement& row, LabelAttributeRow& out) {
+            out.unified_id = row.column_int64(0);
+            out.external_id = row.column_view(1);
+            out.value = row.column_view(2);
+          }};
+}
+
 }  // namespace crm::host

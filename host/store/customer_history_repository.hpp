@@ -2,7 +2,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "store/database.hpp"
 #include "store/row_scan.hpp"
@@ -80,6 +82,14 @@ struct AttributeRow {
   std::string_view value;  // "" when NULL
 };
 
+// One customer's value of a label attribute (e.g. "churned"), with the
+// unified customer and the id its connector knows the customer by.
+struct LabelAttributeRow {
+  std::int64_t unified_id = 0;
+  std::string_view external_id;
+  std::string_view value;  // "" when NULL
+};
+
 // A customer's history "as of a date": every read of the records connectors
 // wrote (customers, orders, activities, contacts, tickets, interactions,
 // surveys, payments, attributes) for features, churn labels and churn
@@ -129,6 +139,10 @@ class CustomerHistoryRepository {
   RowScan<AttributeRow> scan_value_attributes();
   // The attributes "contract_end" and "churned" (names in any case, read in lower case) of known customers.
   RowScan<AttributeRow> scan_churn_attributes();
+  // The attributes of known customers whose name is one of `names` (as written), by customer, name and id.
+  RowScan<AttributeRow> scan_attributes_named(const std::vector<std::string>& names);
+  // The attribute `name` (as written) of every known customer, by unified customer, customer and attribute id.
+  RowScan<LabelAttributeRow> scan_label_attribute(std::string_view name);
 
  private:
   Database& db_;

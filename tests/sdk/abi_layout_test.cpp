@@ -116,7 +116,7 @@ static_assert(CRM_STATUS_OK == 0 && CRM_STATUS_CONFIG == 1 && CRM_STATUS_RETRIAB
               CRM_STATUS_FATAL == 4 && CRM_STATUS_NOT_FOUND == 5 && CRM_STATUS_BUFFER_TOO_SMALL == 6 &&
               CRM_STATUS_UNSUPPORTED == 7 && CRM_STATUS_CANCELLED == 8 && CRM_STATUS_WRONG_TYPE == 9 &&
               CRM_STATUS_INVALID_ARGUMENT == 10);
-static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 3);
+static_assert(CRM_ABI_VERSION_MAJOR == 1 && CRM_ABI_VERSION_MINOR == 4);
 // Code that does not choose a target gets the headers' own version.
 static_assert(CRM_TARGET_ABI_MINOR == CRM_ABI_VERSION_MINOR && CRM_TARGET_ABI_VERSION == CRM_ABI_VERSION);
 static_assert(CRM_KIND_CONNECTOR == 1 && CRM_KIND_SCORER == 2 && CRM_KIND_CHANNEL == 3);

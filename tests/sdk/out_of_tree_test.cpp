@@ -168,8 +168,8 @@ TEST_F(InstalledSdk, CrmAddPluginChecksEveryPluginOfAPackAgainstKindsAndTheAbi) 
        "says KINDS connector channel"},
       {"kind-not-in-pack", "KINDS connector channel scorer", "", "",
        "crm_add_plugin says the library holds a scorer, but the manifest declares none"},
-      {"abi-newer", "KINDS connector channel", "\"abi\": \"1.2\"", "\"abi\": \"1.4\"",
-       "\"abi\" is \"1.4\" but this SDK (1.3) builds \"1.0\" to \"1.3\""},
+      {"abi-newer", "KINDS connector channel", "\"abi\": \"1.2\"", "\"abi\": \"1.5\"",
+       "\"abi\" is \"1.5\" but this SDK (1.4) builds \"1.0\" to \"1.4\""},
       {"channel-at-1.0", "KINDS connector channel", "\"abi\": \"1.2\"", "\"abi\": \"1.0\"",
        "\"abi\" is \"1.0\" but channels arrived with ABI 1.1"},
   };

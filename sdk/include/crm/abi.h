@@ -53,10 +53,13 @@ extern "C" {
  *        recipient_messages_per_minute and recipient_messages_per_hour);
  *        plugin state in crm_host (state_get, state_put, state_delete,
  *        state_next).
+ *   1.4  feature families: a scorer's required_features may end a name with
+ *        '*' to ask for every feature the host computes under that prefix,
+ *        such as the configured customer attributes ("attr.*", crm/scorer.h).
  * Since: 1.0
  */
 #define CRM_ABI_VERSION_MAJOR 1
-#define CRM_ABI_VERSION_MINOR 3
+#define CRM_ABI_VERSION_MINOR 4
 
 /*
  * Packs MAJOR.MINOR into one 32-bit value (major in the high 16 bits), the

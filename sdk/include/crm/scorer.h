@@ -165,6 +165,19 @@ typedef struct crm_scorer_api {
    * Names of the features this scorer reads, as a NULL-terminated array of
    * NUL-terminated strings (static). The host refuses the scorer at load
    * time when it cannot compute one of them. Required (may be empty).
+   *
+   * Since 1.4 a name ending in '*' is a feature family: the host passes every
+   * feature it computes whose name starts with the text before the '*', in
+   * its catalogue order, possibly none (a family never refuses a scorer).
+   * The families the host computes:
+   *   "attr.*"  the customer attributes the configuration declares as
+   *             features (scoring.attribute_features): "attr.<name>" for a
+   *             numeric one (NaN when missing or not a number), and one 0/1
+   *             indicator "attr.<name>=<level>" per level seen in the store
+   *             for a categorical one (NaN for each when the customer has no
+   *             value). Attributes carry no date: the value as it is now.
+   * A 1.3 host refuses a scorer asking for a family (it computes no feature
+   * named "attr.*"), so a plugin using one declares ABI 1.4.
    */
   const char* const* required_features;
   /* Required. */
