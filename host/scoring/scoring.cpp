@@ -58,18 +58,15 @@ void fill_scorer_outputs(const std::vector<ScorerOutcome>& earlier, std::size_t 
   }
 }
 
-// Each customer's row in the finished run before, by position in the new run's customers.
-struct PreviousRun {
-  std::vector<char> has_row;
-  std::vector<double> score;  // NaN: no score
-  std::vector<std::optional<std::string>> band;
-};
+}  // namespace
 
-PreviousRun read_previous_run(ScoreRunRepository& runs, std::int64_t run_id,
-                              const std::vector<std::int64_t>& customer_ids) {
+RunComparison::RunComparison(ScoreRunRepository& runs, std::int64_t run_id,
+                             const std::vector<std::int64_t>& customer_ids)
+    : customer_ids_(customer_ids),
+      had_row_(customer_ids.size(), 0),
+      score_(customer_ids.size(), std::nan("")),
+      band_(customer_ids.size()) {
   const std::size_t count = customer_ids.size();
-  PreviousRun previous{std::vector<char>(count, 0), std::vector<double>(count, std::nan("")),
-                       std::vector<std::optional<std::string>>(count)};
   // The feature build lists customers by ascending id; a lookup table covers any other order.
   const bool ascending = std::is_sorted(customer_ids.begin(), customer_ids.end());
   std::unordered_map<std::int64_t, std::size_t> position;
@@ -93,18 +90,37 @@ PreviousRun read_previous_run(ScoreRunRepository& runs, std::int64_t run_id,
     if (at == count) {
       continue;
     }
-    previous.has_row[at] = 1;
+    had_row_[at] = 1;
     if (row.score) {
-      previous.score[at] = *row.score;
+      score_[at] = *row.score;
     }
     if (row.band) {
-      previous.band[at] = std::string(*row.band);
+      band_[at] = std::string(*row.band);
     }
   }
-  return previous;
 }
 
-}  // namespace
+std::optional<double> RunComparison::compare(std::size_t position, std::optional<double> score,
+                                             std::optional<std::string_view> band) {
+  if (had_row_[position] == 0) {
+    return std::nullopt;
+  }
+  if (band && (!band_[position] || *band_[position] != *band)) {
+    changes_.push_back(
+        {customer_ids_[position], band_[position].value_or(std::string()), std::string(*band), score.value_or(0.0)});
+  }
+  if (score && !std::isnan(score_[position])) {
+    return *score - score_[position];
+  }
+  return std::nullopt;
+}
+
+std::vector<BandChange> RunComparison::take_changes() {
+  std::sort(changes_.begin(), changes_.end(), [](const BandChange& left, const BandChange& right) {
+    return std::tie(left.score, left.customer_id) < std::tie(right.score, right.customer_id);
+  });
+  return std::move(changes_);
+}
 
 const std::vector<double>* ScorerOutcome::output(std::string_view name) const {
   for (std::size_t c = 0; c < output_names.size(); ++c) {
@@ -278,8 +294,7 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
   std::string explain_json;
   std::array<std::string, 3> labels;  // tier, stage, abc class
   const ScorerOutcome* primary = result.primary ? &result.scorers[*result.primary] : nullptr;
-  const PreviousRun previous = read_previous_run(runs, run_id, features.customer_ids);
-  std::vector<BandChange> changes;
+  RunComparison previous(runs, run_id, features.customer_ids);
   std::map<std::string, std::int64_t> band_totals;
   for (std::size_t i = 0; i < features.size(); ++i) {
     CustomerScoreRow row;
@@ -344,20 +359,10 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
     key.customer_id = row.customer_id;
     key.band = row.band;
     key.value = features.revenue_last_year.empty() ? 0.0 : features.revenue_last_year[i];
-    if (previous.has_row[i] != 0) {
-      if (row.score && !std::isnan(previous.score[i])) {
-        key.score_change = *row.score - previous.score[i];
-      }
-      if (row.band && (!previous.band[i] || *previous.band[i] != *row.band)) {
-        changes.push_back(
-            {row.customer_id, previous.band[i].value_or(std::string()), std::string(*row.band), *row.score});
-      }
-    }
+    key.score_change = previous.compare(i, row.score, row.band);
     runs.add_sort_key(key);
   }
-  std::sort(changes.begin(), changes.end(), [](const BandChange& left, const BandChange& right) {
-    return std::tie(left.score, left.customer_id) < std::tie(right.score, right.customer_id);
-  });
+  std::vector<BandChange> changes = previous.take_changes();
   runs.finish_run(run_id, now_ms, band_totals, changes);
   transaction.commit();
   return {run_id, std::move(changes)};

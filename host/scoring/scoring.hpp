@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "loader/plugin_host.hpp"
@@ -60,6 +61,33 @@ std::vector<std::string> split_reason_codes(std::string_view stored);
 
 // Labels of the codes the host knows ("tier", "abc_class", "stage"); empty when none.
 std::string output_label(std::string_view column, double code);
+
+// Compares the rows of a run being written with the customers' rows in the
+// finished run before it, read once at construction (one ordered scan, no
+// join in the database): the score change of each row, and the run's band
+// changes. A change is a customer with a row in both runs whose band now is
+// set and differs from the band before (empty from_band: none before). Used
+// by store_scoring_run() and by anything else that writes a run's rows.
+// Single-threaded; borrows `runs` during construction and `customer_ids`
+// for its whole life.
+class RunComparison {
+ public:
+  // `customer_ids`: the run's customers; compare() takes positions in it.
+  RunComparison(ScoreRunRepository& runs, std::int64_t run_id, const std::vector<std::int64_t>& customer_ids);
+  // Records the customer at `position` (its score and band in the new run);
+  // returns the score minus the score before, when both exist.
+  std::optional<double> compare(std::size_t position, std::optional<double> score,
+                                std::optional<std::string_view> band);
+  // The band changes recorded, the lowest score first (then by customer id).
+  std::vector<BandChange> take_changes();
+
+ private:
+  const std::vector<std::int64_t>& customer_ids_;
+  std::vector<char> had_row_;
+  std::vector<double> score_;  // NaN: no score before
+  std::vector<std::optional<std::string>> band_;
+  std::vector<BandChange> changes_;
+};
 
 // A stored scoring run: its id, and the customers whose band differs from
 // the finished run before it, the lowest score first (BandChange is declared

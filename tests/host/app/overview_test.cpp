@@ -14,6 +14,7 @@
 
 #include "app/errors.hpp"
 #include "app/result_json.hpp"
+#include "scoring/scoring.hpp"
 #include "store/score_run_repository.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
@@ -61,6 +62,11 @@ class OverviewTest : public ::testing::Test {
     const std::int64_t run_id =
         runs.begin_run({as_of_ms, as_of_ms, "s", "{}", static_cast<std::int64_t>(scores.size())});
     std::map<std::string, std::int64_t> band_totals;
+    std::vector<std::int64_t> customer_ids;
+    for (const Scored& scored : scores) {
+      customer_ids.push_back(scored.customer_id);
+    }
+    RunComparison previous(runs, run_id, customer_ids);
     for (const Scored& scored : scores) {
       ++band_totals[scored.band != nullptr ? scored.band : ""];
       CustomerScoreRow row;
@@ -73,9 +79,10 @@ class OverviewTest : public ::testing::Test {
       row.reasons = "";
       row.scores_json = "{}";
       runs.add_score(row);
+      previous.compare(static_cast<std::size_t>(&scored - scores.data()), row.score, row.band);
     }
     if (finish) {
-      runs.finish_run(run_id, as_of_ms + 1, band_totals);
+      runs.finish_run(run_id, as_of_ms + 1, band_totals, previous.take_changes());
     }
     transaction.commit();
     return run_id;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "app/result_json.hpp"
 #include "app/runs.hpp"
 #include "scoring/features.hpp"
+#include "scoring/scoring.hpp"
 #include "store/score_run_repository.hpp"
 #include "store/store.hpp"
 #include "support/test_database.hpp"
@@ -161,9 +163,36 @@ TEST_F(ServiceReads, SortsByNameIdScoreChangeAndValue) {
 // run whose keys were not stored.
 TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
   {
+    // Run 3's keys written as store_scoring_run writes them: the year's revenue from the
+    // feature build, the score change against run 2 from RunComparison.
     Store store(options_.db_path);
-    ScoreRunRepository(store.database()).finish_run(3, 5000, {});
-    Statement keys = store.database().prepare(
+    Database& db = store.database();
+    Statement as_of = db.prepare("SELECT as_of_ms FROM score_runs WHERE id = 3");
+    ASSERT_TRUE(as_of.step());
+    const CustomerFeatures features = build_features(db, FeatureSettings{}, as_of.column_int64(0));
+    std::vector<std::tuple<std::int64_t, std::optional<double>, std::string>> rows;
+    Statement run = db.prepare("SELECT customer_id, score, band FROM customer_scores WHERE run_id = 3");
+    while (run.step()) {
+      rows.emplace_back(run.column_int64(0),
+                        run.column_is_null(1) ? std::nullopt : std::optional<double>(run.column_double(1)),
+                        run.column_text(2));
+    }
+    {
+      Transaction transaction(db);
+      ScoreRunRepository runs(db);
+      RunComparison previous(runs, 3, features.customer_ids);
+      for (const auto& [customer_id, score, band] : rows) {
+        const auto found = std::find(features.customer_ids.begin(), features.customer_ids.end(), customer_id);
+        ASSERT_NE(found, features.customer_ids.end());
+        const auto position = static_cast<std::size_t>(found - features.customer_ids.begin());
+        CustomerSortKeyRow key{3, customer_id, band, std::nullopt, features.revenue_last_year[position]};
+        key.score_change = previous.compare(position, score, band);
+        runs.add_sort_key(key);
+      }
+      runs.finish_run(3, 5000, {}, previous.take_changes());
+      transaction.commit();
+    }
+    Statement keys = db.prepare(
         "SELECT customer_id, coalesce(score_change, -1000), value FROM customer_sort_keys WHERE run_id = 3 ORDER BY "
         "customer_id");
     std::vector<std::tuple<std::int64_t, double, double>> stored;
