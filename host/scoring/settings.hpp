@@ -37,6 +37,12 @@ struct FeatureSettings {
   // per level seen in the store. Empty: none.
   enum class AttributeKind { numeric, categorical };
   std::map<std::string, AttributeKind> attributes;
+  // Connections that read the orders at once, each a range of customers (0:
+  // one per core, at most 4, when the store has at least
+  // parallel_scan_min_customers customers). Not in the configuration: the
+  // host's own tuning, set by tests to exercise both paths.
+  unsigned order_scan_connections = 0;
+  std::size_t parallel_scan_min_customers = 50'000;
 };
 
 // The prefix of every attribute feature's name.

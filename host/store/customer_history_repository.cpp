@@ -33,6 +33,20 @@ RowScan<PurchaseRow> CustomerHistoryRepository::scan_purchases_before(std::int64
           }};
 }
 
+RowScan<PurchaseRow> CustomerHistoryRepository::scan_purchases_before(std::int64_t before_ms, std::int64_t first_row,
+                                                                      std::int64_t end_row) {
+  Statement query = db_.prepare(
+      "SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE customer_id >= ?2 AND customer_id < ?3 "
+      "AND ordered_at_ms < ?1 AND " +
+      purchase_condition());
+  query.bind(1, before_ms).bind(2, first_row).bind(3, end_row);
+  return {std::move(query), [](const Statement& row, PurchaseRow& out) {
+            out.customer_id = row.column_int64(0);
+            out.ordered_at_ms = row.column_int64(1);
+            out.amount = row.column_double(2);
+          }};
+}
+
 RowScan<PurchaseRow> CustomerHistoryRepository::scan_purchases_in_time_order_before(std::int64_t before_ms) {
   // The primary key breaks ties of the same millisecond, so every backend reads the same order.
   Statement query = db_.prepare(

@@ -108,6 +108,9 @@ class CustomerHistoryRepository {
 
   // Purchases before the date, in no particular order (no product line).
   RowScan<PurchaseRow> scan_purchases_before(std::int64_t before_ms);
+  // The same, for the orders of customer rows first_row <= customer_id < end_row
+  // (a range of orders_by_customer, so that connections can split the scan).
+  RowScan<PurchaseRow> scan_purchases_before(std::int64_t before_ms, std::int64_t first_row, std::int64_t end_row);
   // Purchases of known customers before the date, oldest first, with the product line.
   RowScan<PurchaseRow> scan_purchases_in_time_order_before(std::int64_t before_ms);
   // The unified customers who bought in [from_ms, to_ms), each once.

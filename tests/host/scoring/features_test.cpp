@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <string>
 
 #include "store/store.hpp"
 #include "support/sync_harness.hpp"
@@ -82,6 +83,54 @@ TEST_F(FeaturesTest, PurchaseHistoryRecencyFrequencyMonetaryAndPeriodChange) {
   EXPECT_TRUE(std::isnan(feature(features, 2, "recency_rank")));
   EXPECT_EQ(feature(features, 1, "recency_rank"), 1.0);  // the only buyer is the best
   EXPECT_EQ(feature(features, 1, "revenue_share_above"), 0.0);
+}
+
+// The orders read by several connections at once (each a range of customer rows) give the
+// very features one connection gives, also for a customer whose records fall in two ranges;
+// inside a transaction the build reads alone and sees what the transaction wrote.
+TEST_F(FeaturesTest, OrdersReadBySeveralConnectionsGiveTheSameFeatures) {
+  std::string customers = "INSERT INTO customers(id, source, external_id, unified_id) VALUES ";
+  constexpr int kCustomers = 300;
+  for (int c = 1; c <= kCustomers; ++c) {
+    // Row 300 is customer 1 known by a second system: its orders fall in the last range.
+    customers += fmt::format("{}({}, 'erp', 'C{}', {})", c == 1 ? "" : ", ", c, c, c == kCustomers ? 1 : c);
+  }
+  sql(customers);
+  sql("BEGIN");
+  for (int c = 1; c <= kCustomers; ++c) {
+    for (int k = 0; k < c % 7; ++k) {
+      order(c, fmt::format("o{}-{}", c, k), (c * 37 + k * 101) % 700, 10.0 * (k + 1) + c % 13,
+            k == 3 ? "cancelled" : "confirmed");
+    }
+  }
+  sql("COMMIT");
+  FeatureSettings one;
+  one.order_scan_connections = 1;
+  FeatureSettings three;
+  three.order_scan_connections = 3;
+  three.parallel_scan_min_customers = 0;
+  const CustomerFeatures alone = build_features(db(), one, kAsOf);
+  const CustomerFeatures shared = build_features(db(), three, kAsOf);
+  ASSERT_EQ(alone.customer_ids, shared.customer_ids);
+  ASSERT_EQ(alone.names, shared.names);
+  for (std::size_t k = 0; k < alone.names.size(); ++k) {
+    for (std::size_t i = 0; i < alone.size(); ++i) {
+      const double left = alone.columns[k][i];
+      const double right = shared.columns[k][i];
+      EXPECT_TRUE((std::isnan(left) && std::isnan(right)) || left == right)
+          << alone.names[k] << " of customer " << alone.customer_ids[i] << ": " << left << " vs " << right;
+    }
+  }
+  EXPECT_EQ(alone.revenue_last_year, shared.revenue_last_year);
+  // Customer 1 is rows 1 and 300, read by the first and the last connection.
+  EXPECT_GT(feature(shared, 1, "order_count"), 0);
+  EXPECT_EQ(shared.revenue_last_year[0], alone.revenue_last_year[0]);
+  EXPECT_GT(shared.revenue_last_year[0], 0);
+
+  Transaction transaction(db());
+  order(2, "unseen-by-others", 1, 5000);
+  const CustomerFeatures inside = build_features(db(), three, kAsOf);
+  EXPECT_EQ(feature(inside, 2, "recency_days"), 1);
 }
 
 TEST_F(FeaturesTest, EngagementExperienceAndRelationshipSignals) {
