@@ -631,16 +631,9 @@ class ErpCsvConnector final : public crm::Connector {
   RowResult add_attribute_row(const CsvRow& row, crm::RecordBatch& batch) const {
     RowResult result;
     alignas(8) unsigned char record[kMaxRecordBytes] = {};
-    for (const FieldSource& source : sources_) {
-      std::string error;
-      const std::string text = source_text(source, row, error);
-      if (error.empty()) {
-        error = set_field(source, text, record, batch);
-      }
-      if (!error.empty()) {
-        result.error = error;
-        return result;
-      }
+    result.error = fill_fields(row, record, batch);
+    if (!result.error.empty()) {
+      return result;
     }
     crm_attribute_record attribute{};
     std::memcpy(&attribute.customer_external_id, record + offsetof(crm_attribute_record, customer_external_id),
@@ -763,6 +756,21 @@ class ErpCsvConnector final : public crm::Connector {
       return source.otherwise.value_or(std::string(value));
     }
     return std::string(value);
+  }
+
+  // Fills every configured field of `record` from `row`; the first field's error, or "".
+  std::string fill_fields(const CsvRow& row, unsigned char* record, crm::RecordBatch& batch) const {
+    for (const FieldSource& source : sources_) {
+      std::string error;
+      const std::string text = source_text(source, row, error);
+      if (error.empty()) {
+        error = set_field(source, text, record, batch);
+      }
+      if (!error.empty()) {
+        return error;
+      }
+    }
+    return {};
   }
 
   // Fills one field of `record` (raw bytes of the record struct) from `text`.
@@ -901,16 +909,9 @@ class ErpCsvConnector final : public crm::Connector {
       const crm_str kept = batch.keep(id);
       std::memcpy(record + offsetof(crm_order_record, external_id), &kept, sizeof kept);
     }
-    for (const FieldSource& source : sources_) {
-      std::string error;
-      const std::string text = source_text(source, row, error);
-      if (error.empty()) {
-        error = set_field(source, text, record, batch);
-      }
-      if (!error.empty()) {
-        result.error = error;
-        return result;
-      }
+    result.error = fill_fields(row, record, batch);
+    if (!result.error.empty()) {
+      return result;
     }
     crm_str external_id{};
     std::memcpy(&external_id, record + offsetof(crm_order_record, external_id), sizeof external_id);

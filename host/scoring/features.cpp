@@ -243,9 +243,7 @@ void read_order_range(CustomerHistoryRepository& history, const CustomerIndex& i
                       std::int64_t first_row, std::int64_t end_row, std::vector<OrderEvent>& events,
                       std::vector<double>& revenue_last_year) {
   const std::int64_t year_start_ms = as_of_ms - 365 * kMillisecondsPerDay;
-  RowScan<PurchaseRow> purchases = first_row == 0 && end_row == std::numeric_limits<std::int64_t>::max()
-                                       ? history.scan_purchases_before(as_of_ms)
-                                       : history.scan_purchases_before(as_of_ms, first_row, end_row);
+  RowScan<PurchaseRow> purchases = history.scan_purchases_before(as_of_ms, first_row, end_row);
   for (PurchaseRow purchase; purchases.next(purchase);) {
     const std::int32_t customer = index.dense(purchase.customer_id);
     if (customer >= 0) {
@@ -276,7 +274,8 @@ void read_orders(Database& db, CustomerHistoryRepository& history, const Custome
   const bool shareable = db.idle() && !(db.kind() == DatabaseKind::sqlite && is_memory_database(db.locator().target));
   const auto row_count = static_cast<std::int64_t>(index.by_row.size());
   if (connections <= 1 || !shareable || row_count < 2) {
-    read_order_range(history, index, as_of_ms, 0, std::numeric_limits<std::int64_t>::max(), events, revenue_last_year);
+    read_order_range(history, index, as_of_ms, std::numeric_limits<std::int64_t>::min(),
+                     std::numeric_limits<std::int64_t>::max(), events, revenue_last_year);
     return;
   }
   connections = static_cast<unsigned>(std::min<std::int64_t>(connections, row_count));

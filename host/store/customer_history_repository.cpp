@@ -21,18 +21,6 @@ RowScan<CustomerLinkRow> CustomerHistoryRepository::scan_unified_links() {
           }};
 }
 
-RowScan<PurchaseRow> CustomerHistoryRepository::scan_purchases_before(std::int64_t before_ms) {
-  Statement query =
-      db_.prepare("SELECT customer_id, ordered_at_ms, coalesce(amount, 0) FROM orders WHERE ordered_at_ms < ?1 AND " +
-                  purchase_condition());
-  query.bind(1, before_ms);
-  return {std::move(query), [](const Statement& row, PurchaseRow& out) {
-            out.customer_id = row.column_int64(0);
-            out.ordered_at_ms = row.column_int64(1);
-            out.amount = row.column_double(2);
-          }};
-}
-
 RowScan<PurchaseRow> CustomerHistoryRepository::scan_purchases_before(std::int64_t before_ms, std::int64_t first_row,
                                                                       std::int64_t end_row) {
   Statement query = db_.prepare(

@@ -106,10 +106,10 @@ class CustomerHistoryRepository {
   // The customer rows unified into another one.
   RowScan<CustomerLinkRow> scan_unified_links();
 
-  // Purchases before the date, in no particular order (no product line).
-  RowScan<PurchaseRow> scan_purchases_before(std::int64_t before_ms);
-  // The same, for the orders of customer rows first_row <= customer_id < end_row
-  // (a range of orders_by_customer, so that connections can split the scan).
+  // Purchases before the date of customer rows first_row <= customer_id <
+  // end_row (a range of orders_by_customer, so that connections can split the
+  // scan; orders without a customer are never read), in no particular order
+  // (no product line).
   RowScan<PurchaseRow> scan_purchases_before(std::int64_t before_ms, std::int64_t first_row, std::int64_t end_row);
   // Purchases of known customers before the date, oldest first, with the product line.
   RowScan<PurchaseRow> scan_purchases_in_time_order_before(std::int64_t before_ms);

@@ -71,7 +71,9 @@ TEST_F(StoreTestSchema7, OpensAtTheCurrentSchemaAndReadsCustomersAndOrders) {
 
   // 51 order lines, of which 46 confirmed with a positive amount (5 cancellations).
   CustomerHistoryRepository history(store.database());
-  RowScan<PurchaseRow> purchases = history.scan_purchases_before(std::numeric_limits<std::int64_t>::max());
+  RowScan<PurchaseRow> purchases =
+      history.scan_purchases_before(std::numeric_limits<std::int64_t>::max(), std::numeric_limits<std::int64_t>::min(),
+                                    std::numeric_limits<std::int64_t>::max());
   PurchaseRow purchase;
   std::size_t count = 0;
   std::size_t of_customer_1 = 0;
