@@ -15,22 +15,7 @@ namespace {
 
 // The customers with a purchase before the features' date: the backtest population.
 CustomerFeatures buyers_only(const CustomerFeatures& all) {
-  const std::vector<std::size_t> keep = buyer_rows(all);
-  CustomerFeatures buyers;
-  buyers.as_of_ms = all.as_of_ms;
-  buyers.names = all.names;
-  for (const std::size_t i : keep) {
-    buyers.customer_ids.push_back(all.customer_ids[i]);
-  }
-  for (const auto& column : all.columns) {
-    std::vector<double> values;
-    values.reserve(keep.size());
-    for (const std::size_t i : keep) {
-      values.push_back(column[i]);
-    }
-    buyers.columns.push_back(std::move(values));
-  }
-  return buyers;
+  return all.subset(buyer_rows(all));
 }
 
 double median(std::vector<double> values) {

@@ -25,25 +25,6 @@ std::uint64_t fnv1a(std::string_view text) {
   return hash;
 }
 
-// The customers at `rows` of `all`, every feature kept.
-CustomerFeatures subset(const CustomerFeatures& all, const std::vector<std::size_t>& rows) {
-  CustomerFeatures part;
-  part.as_of_ms = all.as_of_ms;
-  part.names = all.names;
-  for (const std::size_t row : rows) {
-    part.customer_ids.push_back(all.customer_ids[row]);
-  }
-  for (const auto& column : all.columns) {
-    std::vector<double> values;
-    values.reserve(rows.size());
-    for (const std::size_t row : rows) {
-      values.push_back(column[row]);
-    }
-    part.columns.push_back(std::move(values));
-  }
-  return part;
-}
-
 }  // namespace
 
 std::optional<double> parse_churn_label(std::string_view text) {
@@ -198,7 +179,7 @@ CrossValidationResult run_cross_validation(Store& store, PluginHost& plugins, co
         note(scorer->id(), fmt::format("fold {}: not trained: {}", f + 1, e.what()));
       }
     }
-    const CustomerFeatures test = subset(all, test_rows);
+    const CustomerFeatures test = all.subset(test_rows);
     const ScoringResult scored = score_customers(plugins, test, scoring_settings, false, nullptr, untrained);
     for (const ScorerOutcome& outcome : scored.scorers) {
       keep(outcome.scorer_id, test_members, outcome.scores);

@@ -330,6 +330,27 @@ const std::vector<double>& CustomerFeatures::column(std::string_view name) const
   return columns[static_cast<std::size_t>(found - names.begin())];
 }
 
+CustomerFeatures CustomerFeatures::subset(const std::vector<std::size_t>& rows) const {
+  CustomerFeatures part;
+  part.as_of_ms = as_of_ms;
+  part.names = names;
+  for (const std::size_t row : rows) {
+    part.customer_ids.push_back(customer_ids[row]);
+    if (!revenue_last_year.empty()) {
+      part.revenue_last_year.push_back(revenue_last_year[row]);
+    }
+  }
+  for (const auto& column : columns) {
+    std::vector<double> values;
+    values.reserve(rows.size());
+    for (const std::size_t row : rows) {
+      values.push_back(column[row]);
+    }
+    part.columns.push_back(std::move(values));
+  }
+  return part;
+}
+
 FeatureBatch CustomerFeatures::slice(std::size_t begin, std::size_t end, const std::vector<std::string>& wanted) const {
   std::vector<std::size_t> rows(end - begin);
   std::iota(rows.begin(), rows.end(), begin);

@@ -28,6 +28,8 @@ struct CustomerFeatures {
   [[nodiscard]] const std::vector<double>& column(std::string_view name) const;
   // Customers [begin, end) with the named features only, as one scorer call's input.
   [[nodiscard]] FeatureBatch slice(std::size_t begin, std::size_t end, const std::vector<std::string>& wanted) const;
+  // The customers at `rows` (positions in this set), every feature kept.
+  [[nodiscard]] CustomerFeatures subset(const std::vector<std::size_t>& rows) const;
   // The same, for the customers at `rows`.
   [[nodiscard]] FeatureBatch select(const std::vector<std::size_t>& rows, const std::vector<std::string>& wanted) const;
 };
