@@ -126,7 +126,8 @@ void load_plugins(testing::TestHost& test, const std::string& plugin_dir) {
 int end_to_end(const std::string& path, const std::string& plugin_dir) {
   Store store(path);
   store.database().exec(
-      "DELETE FROM customer_sort_keys; DELETE FROM score_run_bands; DELETE FROM customer_scores; DELETE FROM "
+      "DELETE FROM run_list_by_score; DELETE FROM run_list_by_change; DELETE FROM run_list_by_value; DELETE FROM "
+      "score_run_bands; DELETE FROM customer_scores; DELETE FROM "
       "score_runs;");
   testing::TestHost test;
   load_plugins(test, plugin_dir);

@@ -358,6 +358,7 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
     key.run_id = run_id;
     key.customer_id = row.customer_id;
     key.band = row.band;
+    key.score = row.score;
     key.value = features.revenue_last_year.empty() ? 0.0 : features.revenue_last_year[i];
     key.score_change = previous.compare(i, row.score, row.band);
     runs.add_sort_key(key);

@@ -181,8 +181,27 @@ struct SortSql {
 
 constexpr std::int64_t kMillisecondsPerYear = 365LL * 24 * 60 * 60 * 1000;
 
-// `keyed`: the run's keys are in customer_sort_keys k (migration 15), read by its indexes.
+// The table of a run's list order by `sort` (migration 17), or nullptr for the sorts it has none of.
+const char* list_order_table(CustomerSort sort) {
+  switch (sort) {
+    case CustomerSort::score:
+      return "run_list_by_score";
+    case CustomerSort::score_change:
+      return "run_list_by_change";
+    case CustomerSort::value:
+      return "run_list_by_value";
+    case CustomerSort::name:
+    case CustomerSort::id:
+      return nullptr;
+  }
+  return nullptr;
+}
+
+// `keyed`: the run's keys are in list_order_table(filter.sort) k, read by its indexes.
 SortSql sort_sql(const CustomerListFilter& filter, bool keyed, Parameters& parameters) {
+  if (keyed && filter.sort == CustomerSort::score) {
+    return {"k.score", "", false};
+  }
   if (keyed && filter.sort == CustomerSort::score_change) {
     return {"k.score_change", "", false};
   }
@@ -228,7 +247,7 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
     run_id = latest->id;
   }
   const bool keyed = uses_stored_keys(filter, run_id);
-  // With stored keys the rows are read from customer_sort_keys' index on (run, band, key, id).
+  // With stored keys the rows are read from the order table's index on (run, band, key, id).
   const std::string keys = keyed ? "k." : "s.";
   const std::string id = keys + "customer_id";
   const std::string direction = filter.descending ? "DESC" : "ASC";
@@ -291,8 +310,9 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
         "{} FROM {} JOIN customers c ON c.id = s.customer_id {} WHERE {} ORDER BY {} "
         "LIMIT CAST({} AS BIGINT) OFFSET CAST({} AS BIGINT)",
         sort.key,
-        keyed ? "customer_sort_keys k JOIN customer_scores s ON s.run_id = k.run_id AND s.customer_id = k.customer_id"
-              : "customer_scores s",
+        keyed ? fmt::format("{} k JOIN customer_scores s ON s.run_id = k.run_id AND s.customer_id = k.customer_id",
+                            list_order_table(filter.sort))
+              : std::string("customer_scores s"),
         sort.join, where, order, limit_parameter, offset_parameter));
     parameters.bind(query);
     while (query.step()) {
@@ -328,22 +348,30 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
   return rows;
 }
 
-// The keys stored for `run_id` are the ones the filter asks for: the change
-// since the finished run before it, the value as of the run's own date.
+// The run's keys of the filter's sort were stored (every run the scoring
+// job wrote; not a run made otherwise) and are the ones it asks for: the
+// change since the finished run before it, the value as of the run's own date.
 bool CustomerReadRepository::uses_stored_keys(const CustomerListFilter& filter, std::int64_t run_id) {
-  if (filter.sort != CustomerSort::score_change && filter.sort != CustomerSort::value) {
+  const char* table = list_order_table(filter.sort);
+  if (table == nullptr) {
     return false;
   }
-  Statement query = db_.prepare(
+  Statement query = db_.prepare(fmt::format(
       "SELECT r.as_of_ms, coalesce((SELECT max(q.id) FROM score_runs q WHERE q.id < r.id AND q.finished_ms IS NOT "
-      "NULL), 0) FROM score_runs r WHERE r.id = ?1 AND EXISTS (SELECT 1 FROM customer_sort_keys k WHERE k.run_id = "
-      "r.id)");
+      "NULL), 0) FROM score_runs r WHERE r.id = ?1 AND EXISTS (SELECT 1 FROM {} k WHERE k.run_id = r.id)",
+      table));
   query.bind(1, run_id);
   if (!query.step()) {
     return false;
   }
-  return filter.sort == CustomerSort::score_change ? query.column_int64(1) == filter.previous_run_id
-                                                   : query.column_int64(0) == filter.run_as_of_ms;
+  switch (filter.sort) {
+    case CustomerSort::score_change:
+      return query.column_int64(1) == filter.previous_run_id;
+    case CustomerSort::value:
+      return query.column_int64(0) == filter.run_as_of_ms;
+    default:
+      return true;
+  }
 }
 
 std::optional<FinishedRun> CustomerReadRepository::latest_finished_run(std::optional<std::int64_t> at_ms) {

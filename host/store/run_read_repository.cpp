@@ -59,8 +59,11 @@ std::vector<ScoreRunRow> RunReadRepository::score_runs(std::size_t limit) {
     row.scorers_json = text_or_empty(query, 5);
     row.customer_count = query.column_int64(6);
   }
+  // Counted on the narrow score order (migration 17); a run written without it, on its rows.
   Statement bands = db_.prepare(
-      "SELECT band, count(*) FROM customer_scores WHERE run_id = ?1 AND band IS NOT NULL GROUP BY band ORDER BY band");
+      "SELECT band, count(*) FROM run_list_by_score WHERE run_id = ?1 AND band IS NOT NULL GROUP BY band UNION ALL "
+      "SELECT band, count(*) FROM customer_scores WHERE run_id = ?1 AND band IS NOT NULL AND NOT EXISTS (SELECT 1 "
+      "FROM run_list_by_score WHERE run_id = ?1) GROUP BY band ORDER BY 1");
   for (ScoreRunRow& row : rows) {
     bands.bind(1, row.id);
     while (bands.step()) {

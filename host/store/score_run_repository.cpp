@@ -1,5 +1,9 @@
 #include "store/score_run_repository.hpp"
 
+#include <algorithm>
+#include <fmt/format.h>
+#include <numeric>
+
 #include "store/postgresql/connection.hpp"
 
 namespace crm::host {
@@ -170,23 +174,114 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
 }
 
 void ScoreRunRepository::add_sort_key(const CustomerSortKeyRow& row) {
-  if (db_.kind() == DatabaseKind::postgresql) {
-    held_sort_keys_run_ = row.run_id;
-    held_sort_keys_.push_back({row.customer_id, row.band ? std::optional<std::string>(*row.band) : std::nullopt,
-                               row.score_change, row.value});
-    return;
+  if (held_sort_keys_.empty()) {
+    held_bands_.clear();
   }
-  if (!insert_sort_key_) {
-    insert_sort_key_.emplace(
-        db_.prepare("INSERT INTO customer_sort_keys (run_id, customer_id, band, score_change, value) VALUES (?1, ?2, "
-                    "?3, ?4, ?5)"));
+  held_sort_keys_run_ = row.run_id;
+  std::int32_t band = -1;
+  if (row.band) {
+    const auto found = std::find(held_bands_.begin(), held_bands_.end(), *row.band);
+    band = static_cast<std::int32_t>(found - held_bands_.begin());
+    if (found == held_bands_.end()) {
+      held_bands_.emplace_back(*row.band);
+    }
   }
-  Statement& insert = *insert_sort_key_;
-  insert.bind(1, row.run_id).bind(2, row.customer_id);
-  bind_optional(insert, 3, row.band);
-  bind_optional(insert, 4, row.score_change);
-  insert.bind(5, row.value);
-  insert.run();
+  held_sort_keys_.push_back({row.customer_id, band, row.score, row.score_change, row.value});
+}
+
+// Each table is written in the order of its index, so every insert lands at the index's end. SQLite
+// sorts NULL before any number and PostgreSQL after; both compare these lowercase band names alike.
+void ScoreRunRepository::write_list_orders() {
+  const bool nulls_first = db_.kind() == DatabaseKind::sqlite;
+  std::vector<int> band_rank(held_bands_.size());
+  {
+    std::vector<int> by_name(held_bands_.size());
+    std::iota(by_name.begin(), by_name.end(), 0);
+    std::sort(by_name.begin(), by_name.end(), [&](int left, int right) {
+      return held_bands_[static_cast<std::size_t>(left)] < held_bands_[static_cast<std::size_t>(right)];
+    });
+    for (std::size_t rank = 0; rank < by_name.size(); ++rank) {
+      band_rank[static_cast<std::size_t>(by_name[rank])] = static_cast<int>(rank);
+    }
+  }
+  const int no_band_rank = nulls_first ? -1 : static_cast<int>(held_bands_.size());
+  const auto rank_of_band = [&](const HeldSortKey& key) {
+    return key.band < 0 ? no_band_rank : band_rank[static_cast<std::size_t>(key.band)];
+  };
+  // -1, 0, 1 as `left` sorts before, with or after `right`.
+  const auto compare_optional = [nulls_first](const std::optional<double>& left, const std::optional<double>& right) {
+    if (!left || !right) {
+      if (!left && !right) {
+        return 0;
+      }
+      return (!left) == nulls_first ? -1 : 1;
+    }
+    return *left < *right ? -1 : (*left > *right ? 1 : 0);
+  };
+  std::vector<std::uint32_t> order(held_sort_keys_.size());
+  const auto sort_by = [&](auto&& before) {
+    std::iota(order.begin(), order.end(), 0U);
+    std::sort(order.begin(), order.end(), [&](std::uint32_t left, std::uint32_t right) {
+      return before(held_sort_keys_[left], held_sort_keys_[right]);
+    });
+  };
+  const auto write = [&](const char* table, const char* key_column, auto&& key_of) {
+    const std::optional<std::string_view> no_band;
+    if (db_.kind() == DatabaseKind::postgresql) {
+      postgresql::CopyIn copy(*db_.postgresql_connection(), table, {"run_id", "customer_id", "band", key_column});
+      for (const std::uint32_t index : order) {
+        const HeldSortKey& key = held_sort_keys_[index];
+        copy.add_int64(held_sort_keys_run_);
+        copy.add_int64(key.customer_id);
+        if (key.band < 0) {
+          copy.add_null();
+        } else {
+          copy.add_text(held_bands_[static_cast<std::size_t>(key.band)]);
+        }
+        copy_optional(copy, key_of(key), [&copy](double value) { copy.add_double(value); });
+        copy.end_row();
+      }
+      copy.finish();
+      return;
+    }
+    Statement insert = db_.prepare(
+        fmt::format("INSERT INTO {} (run_id, customer_id, band, {}) VALUES (?1, ?2, ?3, ?4)", table, key_column));
+    for (const std::uint32_t index : order) {
+      const HeldSortKey& key = held_sort_keys_[index];
+      insert.bind(1, held_sort_keys_run_).bind(2, key.customer_id);
+      bind_optional(
+          insert, 3,
+          key.band < 0 ? no_band : std::optional<std::string_view>(held_bands_[static_cast<std::size_t>(key.band)]));
+      bind_optional(insert, 4, key_of(key));
+      insert.run();
+    }
+  };
+  // The bands split the scores into ranges, so the score order also appends to each band's part of
+  // the (band, score) index.
+  sort_by([&](const HeldSortKey& left, const HeldSortKey& right) {
+    const int by_score = compare_optional(left.score, right.score);
+    return by_score != 0 ? by_score < 0 : left.customer_id < right.customer_id;
+  });
+  write("run_list_by_score", "score", [](const HeldSortKey& key) { return key.score; });
+  const auto by_band_then = [&](auto&& key_of) {
+    return [&, key_of](const HeldSortKey& left, const HeldSortKey& right) {
+      const int left_band = rank_of_band(left);
+      const int right_band = rank_of_band(right);
+      if (left_band != right_band) {
+        return left_band < right_band;
+      }
+      const int by_key = compare_optional(key_of(left), key_of(right));
+      return by_key != 0 ? by_key < 0 : left.customer_id < right.customer_id;
+    };
+  };
+  const auto change_of = [](const HeldSortKey& key) { return key.score_change; };
+  sort_by(by_band_then(change_of));
+  write("run_list_by_change", "score_change", change_of);
+  const auto value_of = [](const HeldSortKey& key) { return std::optional<double>(key.value); };
+  sort_by(by_band_then(value_of));
+  write("run_list_by_value", "value", value_of);
+  held_sort_keys_ = {};
+  held_bands_.clear();
 }
 
 void ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_ms,
@@ -196,19 +291,9 @@ void ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_m
     copy_scores_->finish();
     copy_scores_.reset();
   }
+  // PostgreSQL: after the scores' COPY, as one connection carries one COPY at a time.
   if (!held_sort_keys_.empty()) {
-    postgresql::CopyIn copy(*db_.postgresql_connection(), "customer_sort_keys",
-                            {"run_id", "customer_id", "band", "score_change", "value"});
-    for (const HeldSortKey& key : held_sort_keys_) {
-      copy.add_int64(held_sort_keys_run_);
-      copy.add_int64(key.customer_id);
-      copy_optional(copy, key.band, [&copy](const std::string& band) { copy.add_text(band); });
-      copy_optional(copy, key.score_change, [&copy](double change) { copy.add_double(change); });
-      copy.add_double(key.value);
-      copy.end_row();
-    }
-    copy.finish();
-    held_sort_keys_ = {};
+    write_list_orders();
   }
   db_.prepare("UPDATE score_runs SET finished_ms = ?1 WHERE id = ?2").bind(1, finished_ms).bind(2, run_id).run();
   std::map<std::pair<std::string, std::string>, std::int64_t> counts;

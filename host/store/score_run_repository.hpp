@@ -92,12 +92,13 @@ struct CustomerScoreRow {
   std::optional<double> churn_probability;  // within the run's horizon_days; nullopt: no calibration
 };
 
-// A customer's keys of the at-risk list's sorts in a run (customer_sort_keys,
-// migration 15). Views are read only during add_sort_key().
+// A customer's keys of the at-risk list's sorts in a run (the run_list_by_*
+// tables, migration 17). Views are read only during add_sort_key().
 struct CustomerSortKeyRow {
   std::int64_t run_id = 0;
   std::int64_t customer_id = 0;
   std::optional<std::string_view> band;
+  std::optional<double> score;         // the band-deciding score, as in customer_scores
   std::optional<double> score_change;  // against the finished run before; absent without a score in both
   double value = 0;                    // purchase revenue in the year before the run's date
 };
@@ -149,7 +150,8 @@ class ScoreRunRepository {
   // connection: from a run's first add_score() until its finish_run(), call
   // nothing else on this connection (nor on this repository).
   void add_score(const CustomerScoreRow& row);
-  // A customer's sort keys of the run (PostgreSQL: held until finish_run()).
+  // A customer's sort keys of the run, held until finish_run() writes each
+  // list order in its index's order (appending beats inserting at random).
   void add_sort_key(const CustomerSortKeyRow& row);
   // Marks the run finished and stores its counts in score_run_bands, made
   // from `band_totals` (customers now in each band, "" for unscored) and
@@ -174,17 +176,18 @@ class ScoreRunRepository {
  private:
   struct HeldSortKey {
     std::int64_t customer_id;
-    std::optional<std::string> band;
+    std::int32_t band;  // index into held_bands_; -1: none
+    std::optional<double> score;
     std::optional<double> score_change;
     double value;
   };
+  void write_list_orders();
   Database& db_;
   std::optional<Statement> insert_score_;
-  std::optional<Statement> insert_sort_key_;
   std::unique_ptr<postgresql::CopyIn> copy_scores_;  // PostgreSQL: the run's rows, until finish_run()
-  // PostgreSQL: one connection carries one COPY at a time, so the keys follow the scores' COPY.
   std::int64_t held_sort_keys_run_ = 0;
   std::vector<HeldSortKey> held_sort_keys_;
+  std::vector<std::string> held_bands_;  // a run has a handful of band names
 };
 
 }  // namespace crm::host

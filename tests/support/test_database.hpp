@@ -114,4 +114,27 @@ inline std::string test_store_locator(const std::filesystem::path& dir, const st
   return store_locator(dir / name);
 }
 
+// Puts a store back as migration 16 left it, as far as the list orders go (for the tests
+// of older stores migrating): the change and value keys back in customer_sort_keys, the
+// score order back in customer_scores' indexes, migration 17's tables gone.
+inline void undo_list_order_tables(Database& db) {
+  const bool postgresql = db.kind() == DatabaseKind::postgresql;
+  db.exec(fmt::format(
+      "CREATE TABLE customer_sort_keys (run_id {0} NOT NULL REFERENCES score_runs(id), customer_id {0} NOT NULL, "
+      "band TEXT, score_change {1}, value {1} NOT NULL, PRIMARY KEY (run_id, customer_id)){2}",
+      postgresql ? "BIGINT" : "INTEGER", postgresql ? "DOUBLE PRECISION" : "REAL", postgresql ? "" : " WITHOUT ROWID"));
+  db.exec(
+      "INSERT INTO customer_sort_keys (run_id, customer_id, band, score_change, value) SELECT c.run_id, "
+      "c.customer_id, c.band, c.score_change, v.value FROM run_list_by_change c JOIN run_list_by_value v ON "
+      "v.run_id = c.run_id AND v.customer_id = c.customer_id");
+  db.exec("CREATE INDEX customer_sort_keys_by_change ON customer_sort_keys(run_id, band, score_change, customer_id)");
+  db.exec("CREATE INDEX customer_sort_keys_by_value ON customer_sort_keys(run_id, band, value, customer_id)");
+  db.exec("CREATE INDEX customer_scores_by_band ON customer_scores(run_id, band, score, customer_id)");
+  db.exec("CREATE INDEX customer_scores_by_score ON customer_scores(run_id, score, customer_id)");
+  db.exec("DROP TABLE run_list_by_score");
+  db.exec("DROP TABLE run_list_by_change");
+  db.exec("DROP TABLE run_list_by_value");
+  db.exec(postgresql ? "UPDATE crm_schema SET version = 16" : "PRAGMA user_version = 16");
+}
+
 }  // namespace crm::host::testing

@@ -12,7 +12,7 @@
 // PRAGMA application_id, and the checks that refuse a file crmhost must not touch.
 namespace crm::host::sqlite {
 
-inline constexpr int kSchemaVersion = 16;
+inline constexpr int kSchemaVersion = 17;
 
 // Throws StoreError for a file that is not a crmhost store, is newer than this
 // binary or lacks part of the schema; runs before anything is written.

@@ -158,7 +158,7 @@ TEST_F(ServiceReads, SortsByNameIdScoreChangeAndValue) {
   EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 2, 7, 6, 5, 1}));
 }
 
-// A run finished by the scoring job stores its sort keys (migration 15), and the
+// A run finished by the scoring job stores its sort keys (migration 17's run_list_by_* tables), and the
 // list reads them by index: the same orders as the joins above give, for a
 // run whose keys were not stored.
 TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
@@ -185,7 +185,12 @@ TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
         const auto found = std::find(features.customer_ids.begin(), features.customer_ids.end(), customer_id);
         ASSERT_NE(found, features.customer_ids.end());
         const auto position = static_cast<std::size_t>(found - features.customer_ids.begin());
-        CustomerSortKeyRow key{3, customer_id, band, std::nullopt, features.revenue_last_year[position]};
+        CustomerSortKeyRow key;
+        key.run_id = 3;
+        key.customer_id = customer_id;
+        key.band = band;
+        key.score = score;
+        key.value = features.revenue_last_year[position];
         key.score_change = previous.compare(position, score, band);
         runs.add_sort_key(key);
       }
@@ -193,8 +198,9 @@ TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
       transaction.commit();
     }
     Statement keys = db.prepare(
-        "SELECT customer_id, coalesce(score_change, -1000), value FROM customer_sort_keys WHERE run_id = 3 ORDER BY "
-        "customer_id");
+        "SELECT c.customer_id, coalesce(c.score_change, -1000), v.value FROM run_list_by_change c JOIN "
+        "run_list_by_value v ON v.run_id = c.run_id AND v.customer_id = c.customer_id WHERE c.run_id = 3 ORDER BY "
+        "c.customer_id");
     std::vector<std::tuple<std::int64_t, double, double>> stored;
     while (keys.step()) {
       stored.emplace_back(keys.column_int64(0), keys.column_double(1), keys.column_double(2));
@@ -204,15 +210,57 @@ TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
     EXPECT_EQ(stored, (std::vector<std::tuple<std::int64_t, double, double>>{
                           {1, -5, 0}, {2, -31.5, 50}, {4, 0, 999}, {5, -1000, 0}, {6, -1000, 0}, {7, -1000, 10}}));
   }
-  CustomerListRequest request;
-  request.sort = CustomerSort::score_change;
-  EXPECT_EQ(paged(request, 1), (std::vector<std::int64_t>{2, 1, 4, 5, 6, 7}));
-  request.descending = true;
-  EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 1, 2, 7, 6, 5}));
-  request.sort = CustomerSort::value;
-  EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 2, 7, 6, 5, 1}));
-  request.band = "red";
-  EXPECT_EQ(paged(request, 1), (std::vector<std::int64_t>{4, 2, 6, 5, 1}));
+  const auto expect_the_lists = [this](const std::string& when) {
+    SCOPED_TRACE(when);
+    CustomerListRequest request;
+    request.sort = CustomerSort::score_change;
+    EXPECT_EQ(paged(request, 1), (std::vector<std::int64_t>{2, 1, 4, 5, 6, 7}));
+    request.descending = true;
+    EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 1, 2, 7, 6, 5}));
+    request.sort = CustomerSort::value;
+    EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{4, 2, 7, 6, 5, 1}));
+    request.band = "red";
+    EXPECT_EQ(paged(request, 1), (std::vector<std::int64_t>{4, 2, 6, 5, 1}));
+    // The score order, from run_list_by_score now: the same as the fixture's unkeyed order.
+    EXPECT_EQ(paged({}, 2), (std::vector<std::int64_t>{2, 1, 4, 6, 7, 5}));
+    CustomerListRequest by_score;
+    by_score.descending = true;
+    EXPECT_EQ(paged(by_score, 4), (std::vector<std::int64_t>{7, 6, 4, 1, 2, 5}));
+    by_score.band = "red";
+    EXPECT_EQ(paged(by_score, 1), (std::vector<std::int64_t>{6, 4, 1, 2, 5}));
+    Session session(options_, LogLevel::error, cancelled_);
+    CustomerListRequest offset;
+    offset.limit = 2;
+    offset.offset = 3;
+    EXPECT_EQ(ids(list_customers(session, offset)), (std::vector<std::int64_t>{6, 7}));
+  };
+  {
+    Store store(options_.db_path);
+    Statement written = store.database().prepare(
+        "SELECT count(*), count(score), coalesce(sum(customer_id), 0) FROM run_list_by_score WHERE run_id = 3");
+    ASSERT_TRUE(written.step());
+    EXPECT_EQ(written.column_int64(0), 6);
+    EXPECT_EQ(written.column_int64(1), 5);
+    EXPECT_EQ(written.column_int64(2), 1 + 2 + 4 + 5 + 6 + 7);
+  }
+  expect_the_lists("as written");
+  // A store of schema 16 (keys in customer_sort_keys, the score order in customer_scores' indexes)
+  // migrates to the same lists, every run with its score order.
+  {
+    Store store(options_.db_path);
+    testing::undo_list_order_tables(store.database());
+  }
+  {
+    Store store(options_.db_path);
+    EXPECT_EQ(store.schema_version(), Store::kSchemaVersion);
+    Statement runs = store.database().prepare("SELECT DISTINCT run_id FROM run_list_by_score ORDER BY run_id");
+    std::vector<std::int64_t> run_ids;
+    while (runs.step()) {
+      run_ids.push_back(runs.column_int64(0));
+    }
+    EXPECT_EQ(run_ids, (std::vector<std::int64_t>{1, 2, 3, 4}));
+  }
+  expect_the_lists("after migrating from schema 16");
 }
 
 TEST_F(ServiceReads, ChangedBandSinceComparesWithTheRunFinishedThen) {
