@@ -27,8 +27,10 @@
 #include "health_model.hpp"
 #include "loader/scorer_call.hpp"
 #include "scoring/backtest.hpp"
+#include "scoring/calibration.hpp"
 #include "scoring/features.hpp"
 #include "scoring/scoring.hpp"
+#include "store/score_run_repository.hpp"
 #include "store/store.hpp"
 #include "support/test_host.hpp"
 
@@ -143,13 +145,27 @@ int end_to_end(const std::string& path, const std::string& plugin_dir) {
   const double features_s = seconds_since(start);
   const ScoringResult result = score_customers(test.host(), features, settings, true, nullptr);
   const double scored_s = seconds_since(start);
-  const std::int64_t run = store_scoring_run(store, features, result, settings, 0).run_id;
+  // As `crmhost score` does: the newest map of the primary scorer whose outcomes were known by the date.
+  std::optional<RunCalibration> calibration;
+  if (result.primary) {
+    std::optional<StoredCalibration> stored =
+        ScoreRunRepository(store.database())
+            .calibration_for(result.scorers[*result.primary].scorer_id, settings.horizon_days, kAsOfMs);
+    std::optional<Calibration> map = stored ? calibration_from_json(stored->calibration.map_json) : std::nullopt;
+    if (map && !map->empty()) {
+      calibration = RunCalibration{stored->id, settings.horizon_days, std::move(*map)};
+    }
+  }
+  const std::int64_t run =
+      store_scoring_run(store, features, result, settings, 0, calibration ? &*calibration : nullptr).run_id;
   const double total_s = seconds_since(start);
   std::cout << fmt::format(
       "end-to-end {} customers, {} scorers: features {:.2f} s, scoring {:.2f} s, storing {:.2f} s, total {:.2f} s, "
-      "peak RSS {:.0f} MiB (run {}, {} skipped)\n",
+      "peak RSS {:.0f} MiB (run {}, {} skipped, {})\n",
       features.size(), result.scorers.size(), features_s, scored_s - features_s, total_s - scored_s, total_s,
-      peak_rss_mib(), run, result.skipped.size());
+      peak_rss_mib(), run, result.skipped.size(),
+      calibration ? fmt::format("churn probability from calibration {}", calibration->id)
+                  : std::string("no calibration: run `train` again"));
   return 0;
 }
 
@@ -169,12 +185,29 @@ int train(const std::string& path, const std::string& plugin_dir) {
     if (is_trainable(*scorer)) {
       const auto start = std::chrono::steady_clock::now();
       const std::string model =
-          train_scorer(*scorer, features.select(rows, required_features(*scorer)), buyer_labels, 90);
+          train_scorer(*scorer, features.select(rows, requested_features(*scorer, features.names)), buyer_labels, 90);
       store_model(store, scorer->id(), scorer->record().version, 0, train_as_of, 90, rows.size(), model);
       std::cout << fmt::format("trained {} on {} customers in {:.2f} s\n", scorer->id(), rows.size(),
                                seconds_since(start));
     }
   }
+  // The churn probability's map, fitted as `crmhost train` fits it: the primary scorer's score of the
+  // training snapshot against what the buyers did by the date.
+  const ScoringSettings settings;
+  const ScoringResult scored = score_customers(test.host(), features.subset(rows), settings, false, nullptr);
+  if (!scored.primary) {
+    std::cerr << "no scorer scored the training snapshot\n";
+    return 1;
+  }
+  const ScorerOutcome& primary = scored.scorers[*scored.primary];
+  std::vector<double> risk(primary.scores.size());
+  std::transform(primary.scores.begin(), primary.scores.end(), risk.begin(), churn_risk_of_score);
+  const Calibration map = fit_isotonic(risk, buyer_labels);
+  ScoreRunRepository(store.database())
+      .add_calibration({primary.scorer_id, 0, train_as_of, kAsOfMs, 90, static_cast<std::int64_t>(map.customers),
+                        std::nullopt, calibration_to_json(map)});
+  std::cout << fmt::format("calibrated {}'s score on {} customers ({} blocks)\n", primary.scorer_id, map.customers,
+                           map.probability.size());
   return 0;
 }
 
@@ -304,7 +337,7 @@ int logit_peer_side(const std::string& path, const std::string& plugin_dir) {
     for (const std::size_t i : rows) {
       labels.push_back(all_labels[i]);
     }
-    return features.select(rows, required_features(*scorer));
+    return features.select(rows, requested_features(*scorer, features.names));
   };
   std::vector<double> train_labels;
   std::vector<double> test_labels;
