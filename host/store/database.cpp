@@ -369,4 +369,27 @@ void Transaction::commit() {
   done_ = true;
 }
 
+namespace {
+constexpr int kDefaultAutocheckpointPages = 1000;     // SQLite's default
+constexpr int kDeferredAutocheckpointPages = 65'536;  // 256 MiB of 4 KiB pages
+}  // namespace
+
+DeferredCheckpoints::DeferredCheckpoints(Database& db) : db_(db) {
+  if (db_.kind() == DatabaseKind::sqlite) {
+    db_.exec(fmt::format("PRAGMA wal_autocheckpoint={}", kDeferredAutocheckpointPages));
+  }
+}
+
+DeferredCheckpoints::~DeferredCheckpoints() {
+  if (db_.kind() != DatabaseKind::sqlite) {
+    return;
+  }
+  try {
+    db_.exec(fmt::format("PRAGMA wal_autocheckpoint={}", kDefaultAutocheckpointPages));
+    // PASSIVE: copies what no reader still needs and never waits for one.
+    db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
+  } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): the next commit checkpoints instead
+  }
+}
+
 }  // namespace crm::host

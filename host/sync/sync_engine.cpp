@@ -115,6 +115,7 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
   const RetryPolicy retry{options_.max_attempts, options_.initial_backoff_ms, options_.max_backoff_ms};
 
   summary.status = "ok";
+  const DeferredCheckpoints deferred_checkpoints(store_.database());
   while (true) {
     if (cancelled_.load()) {
       summary.status = "cancelled";

@@ -86,6 +86,41 @@ TEST_F(StoreTest, CreatesTheSchemaAndKeepsCheckpointsAndQuarantineAcrossOpens) {
   EXPECT_TRUE(reopened.list_quarantine("other").empty());
 }
 
+// A sync's batches each commit, but their pages are copied from the WAL into
+// the database file once, when the sync ends, not after every 4 MiB.
+TEST_F(StoreTest, DeferredCheckpointsCopyTheWalIntoTheFileOnceAtTheEnd) {
+  Store store(path_.string());
+  Database& db = store.database();
+  const auto autocheckpoint_pages = [&db] {
+    Statement pragma = db.prepare("PRAGMA wal_autocheckpoint");
+    return pragma.step() ? pragma.column_int64(0) : -1;
+  };
+  const auto file_bytes_of = [this](const char* suffix) {
+    std::error_code ignored;
+    const auto size = fs::file_size(path_.string() + suffix, ignored);
+    return ignored ? std::uintmax_t{0} : size;
+  };
+  EXPECT_EQ(autocheckpoint_pages(), 1000);
+  const std::uintmax_t file_before = file_bytes_of("");
+  const std::string record(10'000, 'x');
+  {
+    const DeferredCheckpoints deferred(db);
+    EXPECT_EQ(autocheckpoint_pages(), 65'536);
+    for (int batch = 0; batch < 30; ++batch) {  // 30 commits of 200 kB: 6 MB, past the default 4 MiB
+      Transaction transaction(db);
+      for (int i = 0; i < 20; ++i) {
+        store.quarantine("erp_csv", record, fmt::format("batch {} row {}", batch, i), batch);
+      }
+      transaction.commit();
+    }
+    EXPECT_GT(file_bytes_of("-wal"), 6'000'000U);
+    EXPECT_LT(file_bytes_of(""), file_before + 1'000'000U);
+  }
+  EXPECT_EQ(autocheckpoint_pages(), 1000);
+  EXPECT_GT(file_bytes_of(""), file_before + 6'000'000U);
+  EXPECT_EQ(store.list_quarantine("erp_csv").size(), 600U);
+}
+
 TEST_F(StoreTest, ADatabaseNewerThanTheBinaryIsRefusedAndLeftUntouched) {
   {
     Store store(path_.string());
