@@ -106,6 +106,10 @@ SELECT (SELECT max(id) FROM score_runs), customer_id, moved,
        WHEN moved >= 60 THEN 'orange' ELSE 'red' END, $extra
 FROM (SELECT *, min(100.0, max(0.0, score + ((customer_id * 7919 + $r * 104729) % 21) - 10)) AS moved
       FROM customer_scores WHERE run_id = $first);
+-- The list's score order, as finish_run writes it for a run (schema 17).
+INSERT INTO run_list_by_score(run_id, customer_id, band, score)
+SELECT run_id, customer_id, band, score FROM customer_scores WHERE run_id = (SELECT max(id) FROM score_runs)
+ORDER BY score, customer_id;
 COMMIT;
 SQL
     printf '\r  run %d of %d stored' "$r" "$runs"

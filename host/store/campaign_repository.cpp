@@ -125,9 +125,12 @@ CampaignFacts CampaignRepository::read_facts(const UnifiedCustomerOf& unified_of
   while (complaints.step()) {
     facts.open_complaints[unified_of(complaints.column_int64(0))] += static_cast<int>(complaints.column_int64(1));
   }
+  // From the narrow score order (migration 17); a run written without it, from its rows.
   Statement bands = db_.prepare(
-      "SELECT customer_id, band FROM customer_scores WHERE run_id = (SELECT max(id) FROM score_runs) AND band IS NOT "
-      "NULL");
+      "SELECT customer_id, band FROM run_list_by_score WHERE run_id = (SELECT max(id) FROM score_runs) AND band IS "
+      "NOT NULL UNION ALL SELECT customer_id, band FROM customer_scores WHERE run_id = (SELECT max(id) FROM "
+      "score_runs) AND band IS NOT NULL AND NOT EXISTS (SELECT 1 FROM run_list_by_score WHERE run_id = (SELECT "
+      "max(id) FROM score_runs))");
   while (bands.step()) {
     facts.band[bands.column_int64(0)] = bands.column_text(1);
   }

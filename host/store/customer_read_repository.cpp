@@ -247,7 +247,8 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
     run_id = latest->id;
   }
   const bool keyed = uses_stored_keys(filter, run_id);
-  // With stored keys the rows are read from the order table's index on (run, band, key, id).
+  // With stored keys the rows are read from the order table's index on (run, band, key, id), or for
+  // the score without a band filter on (run, score, id).
   const std::string keys = keyed ? "k." : "s.";
   const std::string id = keys + "customer_id";
   const std::string direction = filter.descending ? "DESC" : "ASC";
@@ -348,9 +349,10 @@ std::vector<CustomerListRow> CustomerReadRepository::list(const CustomerListFilt
   return rows;
 }
 
-// The run's keys of the filter's sort were stored (every run the scoring
-// job wrote; not a run made otherwise) and are the ones it asks for: the
-// change since the finished run before it, the value as of the run's own date.
+// The run's keys of the filter's sort were stored (the score order: every
+// run the scoring job wrote; change and value: runs written since migration
+// 15, and the newest one before it) and are the ones it asks for: the change
+// since the finished run before it, the value as of the run's own date.
 bool CustomerReadRepository::uses_stored_keys(const CustomerListFilter& filter, std::int64_t run_id) {
   const char* table = list_order_table(filter.sort);
   if (table == nullptr) {

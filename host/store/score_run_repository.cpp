@@ -1,6 +1,7 @@
 #include "store/score_run_repository.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <numeric>
 
@@ -186,11 +187,15 @@ void ScoreRunRepository::add_sort_key(const CustomerSortKeyRow& row) {
       held_bands_.emplace_back(*row.band);
     }
   }
-  held_sort_keys_.push_back({row.customer_id, band, row.score, row.score_change, row.value});
+  // A NaN would break the sort's ordering (it compares equal to everything): no key, as SQL reads it.
+  const auto finite = [](std::optional<double> key) { return key && std::isfinite(*key) ? key : std::nullopt; };
+  held_sort_keys_.push_back(
+      {row.customer_id, band, finite(row.score), finite(row.score_change), std::isfinite(row.value) ? row.value : 0.0});
 }
 
 // Each table is written in the order of its index, so every insert lands at the index's end. SQLite
-// sorts NULL before any number and PostgreSQL after; both compare these lowercase band names alike.
+// sorts NULL before any number and PostgreSQL after. Bands are compared byte by byte, as SQLite does;
+// a PostgreSQL collation that orders configured band names otherwise only costs speed, not results.
 void ScoreRunRepository::write_list_orders() {
   const bool nulls_first = db_.kind() == DatabaseKind::sqlite;
   std::vector<int> band_rank(held_bands_.size());

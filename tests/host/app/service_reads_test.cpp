@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <limits>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -261,6 +263,58 @@ TEST_F(ServiceReads, AFinishedRunStoresItsChangeAndValueAndTheListSortsByThem) {
     EXPECT_EQ(run_ids, (std::vector<std::int64_t>{1, 2, 3, 4}));
   }
   expect_the_lists("after migrating from schema 16");
+}
+
+// A key that is no number (a NaN or infinite sum of amounts) would break the
+// in-memory sort that orders the writes: it is stored as no change, and as 0 value.
+TEST_F(ServiceReads, KeysThatAreNoNumbersAreStoredAsNoKey) {
+  {
+    Store store(options_.db_path);
+    Database& db = store.database();
+    Transaction transaction(db);
+    ScoreRunRepository runs(db);
+    const double not_a_number = std::nan("");
+    const double infinite = std::numeric_limits<double>::infinity();
+    const std::vector<std::tuple<std::int64_t, std::optional<double>, double, double>> keys = {
+        {1, 50, -5, 10},
+        {2, not_a_number, infinite, not_a_number},
+        {4, 50, not_a_number, infinite},
+        {5, std::nullopt, 1, 3},
+        {6, 50, 2, 4},
+        {7, 90, -infinite, 5}};
+    for (const auto& [customer_id, score, change, value] : keys) {
+      CustomerSortKeyRow key;
+      key.run_id = 3;
+      key.customer_id = customer_id;
+      key.band = "red";
+      key.score = score;
+      key.score_change = change;
+      key.value = value;
+      runs.add_sort_key(key);
+    }
+    runs.finish_run(3, 5000, {}, {});
+    transaction.commit();
+    Statement stored = db.prepare(
+        "SELECT c.customer_id, coalesce(c.score_change, -1000), v.value, coalesce(s.score, -1000) FROM "
+        "run_list_by_change c JOIN run_list_by_value v ON v.run_id = c.run_id AND v.customer_id = c.customer_id "
+        "JOIN run_list_by_score s ON s.run_id = c.run_id AND s.customer_id = c.customer_id WHERE c.run_id = 3 "
+        "ORDER BY c.customer_id");
+    std::vector<std::tuple<std::int64_t, double, double, double>> rows;
+    while (stored.step()) {
+      rows.emplace_back(stored.column_int64(0), stored.column_double(1), stored.column_double(2),
+                        stored.column_double(3));
+    }
+    EXPECT_EQ(rows, (std::vector<std::tuple<std::int64_t, double, double, double>>{{1, -5, 10, 50},
+                                                                                   {2, -1000, 0, -1000},
+                                                                                   {4, -1000, 0, 50},
+                                                                                   {5, 1, 3, -1000},
+                                                                                   {6, 2, 4, 50},
+                                                                                   {7, -1000, 5, 90}}));
+  }
+  CustomerListRequest request;
+  request.sort = CustomerSort::value;
+  request.band = "red";
+  EXPECT_EQ(paged(request, 2), (std::vector<std::int64_t>{2, 4, 5, 6, 7, 1}));
 }
 
 TEST_F(ServiceReads, ChangedBandSinceComparesWithTheRunFinishedThen) {
