@@ -19,6 +19,22 @@ void copy_optional(postgresql::CopyIn& copy, const std::optional<Value>& value, 
   }
 }
 
+// "INSERT INTO table (a, b) VALUES (?, ?), (?, ?)...": on SQLite one statement step per row costs
+// more than the B-tree append it makes, so bulk writes insert many rows per step.
+std::string insert_rows_sql(std::string_view table, std::string_view columns, int column_count, std::size_t rows) {
+  std::string one_row = "(?";
+  for (int column = 1; column < column_count; ++column) {
+    one_row += ", ?";
+  }
+  one_row += ")";
+  std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ", table, columns);
+  for (std::size_t row = 0; row < rows; ++row) {
+    sql += row == 0 ? "" : ", ";
+    sql += one_row;
+  }
+  return sql;
+}
+
 void bind_optional(Statement& statement, int index, const std::optional<std::string_view>& value) {
   if (value) {
     statement.bind(index, *value);
@@ -154,24 +170,54 @@ void ScoreRunRepository::add_score(const CustomerScoreRow& row) {
     copy.end_row();
     return;
   }
-  if (!insert_score_) {
-    insert_score_.emplace(db_.prepare(
-        "INSERT INTO customer_scores(run_id, customer_id, score, band, tier, stage, abc_class, reasons, scores_json, "
-        "explain_json, purchases_per_year, churn_probability) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12)"));
+  PendingScore& pending = pending_scores_[pending_score_count_];
+  pending.run_id = row.run_id;
+  pending.customer_id = row.customer_id;
+  pending.score = row.score;
+  pending.purchases_per_year = row.purchases_per_year;
+  pending.churn_probability = row.churn_probability;
+  const std::array<std::optional<std::string_view>, PendingScore::kTexts> texts{
+      row.band, row.tier, row.stage, row.abc_class, row.reasons, row.scores_json, row.explain_json};
+  for (std::size_t text = 0; text < texts.size(); ++text) {
+    pending.present[text] = texts[text].has_value();
+    pending.texts[text].assign(texts[text].value_or(std::string_view()));
   }
-  Statement& insert = *insert_score_;
-  insert.bind(1, row.run_id).bind(2, row.customer_id);
-  bind_optional(insert, 3, row.score);
-  bind_optional(insert, 4, row.band);
-  bind_optional(insert, 5, row.tier);
-  bind_optional(insert, 6, row.stage);
-  bind_optional(insert, 7, row.abc_class);
-  insert.bind(8, row.reasons).bind(9, row.scores_json);
-  bind_optional(insert, 10, row.explain_json);
-  bind_optional(insert, 11, row.purchases_per_year);
-  bind_optional(insert, 12, row.churn_probability);
+  if (++pending_score_count_ == pending_scores_.size()) {
+    insert_pending_scores();
+  }
+}
+
+void ScoreRunRepository::insert_pending_scores() {
+  if (pending_score_count_ == 0) {
+    return;
+  }
+  static constexpr std::string_view kColumns =
+      "run_id, customer_id, score, band, tier, stage, abc_class, reasons, scores_json, explain_json, "
+      "purchases_per_year, churn_probability";
+  constexpr int kColumnCount = 12;
+  std::optional<Statement> remainder;
+  if (pending_score_count_ == pending_scores_.size() && !insert_scores_) {
+    insert_scores_.emplace(
+        db_.prepare(insert_rows_sql("customer_scores", kColumns, kColumnCount, pending_scores_.size())));
+  }
+  Statement& insert = pending_score_count_ == pending_scores_.size()
+                          ? *insert_scores_
+                          : remainder.emplace(db_.prepare(
+                                insert_rows_sql("customer_scores", kColumns, kColumnCount, pending_score_count_)));
+  for (std::size_t row = 0; row < pending_score_count_; ++row) {
+    const PendingScore& pending = pending_scores_[row];
+    const int first = static_cast<int>(row) * kColumnCount;
+    insert.bind(first + 1, pending.run_id).bind(first + 2, pending.customer_id);
+    bind_optional(insert, first + 3, pending.score);
+    for (std::size_t text = 0; text < PendingScore::kTexts; ++text) {
+      bind_optional(insert, first + 4 + static_cast<int>(text),
+                    pending.present[text] ? std::optional<std::string_view>(pending.texts[text]) : std::nullopt);
+    }
+    bind_optional(insert, first + 11, pending.purchases_per_year);
+    bind_optional(insert, first + 12, pending.churn_probability);
+  }
   insert.run();
+  pending_score_count_ = 0;
 }
 
 void ScoreRunRepository::add_sort_key(const CustomerSortKeyRow& row) {
@@ -197,6 +243,7 @@ void ScoreRunRepository::add_sort_key(const CustomerSortKeyRow& row) {
 // sorts NULL before any number and PostgreSQL after. Bands are compared byte by byte, as SQLite does;
 // a PostgreSQL collation that orders configured band names otherwise only costs speed, not results.
 void ScoreRunRepository::write_list_orders() {
+  constexpr std::size_t kRowsPerInsert = 128;
   const bool nulls_first = db_.kind() == DatabaseKind::sqlite;
   std::vector<int> band_rank(held_bands_.size());
   {
@@ -249,15 +296,22 @@ void ScoreRunRepository::write_list_orders() {
       copy.finish();
       return;
     }
-    Statement insert = db_.prepare(
-        fmt::format("INSERT INTO {} (run_id, customer_id, band, {}) VALUES (?1, ?2, ?3, ?4)", table, key_column));
-    for (const std::uint32_t index : order) {
-      const HeldSortKey& key = held_sort_keys_[index];
-      insert.bind(1, held_sort_keys_run_).bind(2, key.customer_id);
-      bind_optional(
-          insert, 3,
-          key.band < 0 ? no_band : std::optional<std::string_view>(held_bands_[static_cast<std::size_t>(key.band)]));
-      bind_optional(insert, 4, key_of(key));
+    const std::string columns = fmt::format("run_id, customer_id, band, {}", key_column);
+    const auto prepare_rows = [&](std::size_t rows) { return db_.prepare(insert_rows_sql(table, columns, 4, rows)); };
+    Statement full = prepare_rows(std::min(order.size(), kRowsPerInsert));
+    for (std::size_t begin = 0; begin < order.size(); begin += kRowsPerInsert) {
+      const std::size_t rows = std::min(kRowsPerInsert, order.size() - begin);
+      std::optional<Statement> last;
+      Statement& insert = rows == kRowsPerInsert ? full : last.emplace(prepare_rows(rows));
+      for (std::size_t row = 0; row < rows; ++row) {
+        const HeldSortKey& key = held_sort_keys_[order[begin + row]];
+        const int first = static_cast<int>(row * 4);
+        insert.bind(first + 1, held_sort_keys_run_).bind(first + 2, key.customer_id);
+        bind_optional(
+            insert, first + 3,
+            key.band < 0 ? no_band : std::optional<std::string_view>(held_bands_[static_cast<std::size_t>(key.band)]));
+        bind_optional(insert, first + 4, key_of(key));
+      }
       insert.run();
     }
   };
@@ -296,6 +350,7 @@ void ScoreRunRepository::finish_run(std::int64_t run_id, std::int64_t finished_m
     copy_scores_->finish();
     copy_scores_.reset();
   }
+  insert_pending_scores();
   // PostgreSQL: after the scores' COPY, as one connection carries one COPY at a time.
   if (!held_sort_keys_.empty()) {
     write_list_orders();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -146,7 +147,8 @@ class ScoreRunRepository {
   // Starts a run (not finished); returns its id. Without a calibration the run's horizon and
   // calibration are NULL (its customers have no churn probability).
   std::int64_t begin_run(const NewScoreRun& run, std::optional<ScoreRunCalibration> calibration = std::nullopt);
-  // On PostgreSQL the rows of a run stream through one COPY, which holds the
+  // The rows are written in bulk: they may not be in customer_scores before
+  // finish_run(). On PostgreSQL they stream through one COPY, which holds the
   // connection: from a run's first add_score() until its finish_run(), call
   // nothing else on this connection (nor on this repository).
   void add_score(const CustomerScoreRow& row);
@@ -183,7 +185,22 @@ class ScoreRunRepository {
   };
   void write_list_orders();
   Database& db_;
-  std::optional<Statement> insert_score_;
+  // SQLite: a run's rows not yet inserted, kept (strings reused) until a full statement's worth.
+  struct PendingScore {
+    static constexpr std::size_t kTexts = 7;  // band, tier, stage, abc_class, reasons, scores_json, explain_json
+    std::int64_t run_id = 0;
+    std::int64_t customer_id = 0;
+    std::optional<double> score;
+    std::optional<double> purchases_per_year;
+    std::optional<double> churn_probability;
+    std::array<std::string, kTexts> texts;
+    std::array<bool, kTexts> present{};  // false: NULL
+  };
+  static constexpr std::size_t kScoreRowsPerInsert = 64;
+  void insert_pending_scores();
+  std::optional<Statement> insert_scores_;  // kScoreRowsPerInsert rows
+  std::vector<PendingScore> pending_scores_ = std::vector<PendingScore>(kScoreRowsPerInsert);
+  std::size_t pending_score_count_ = 0;
   std::unique_ptr<postgresql::CopyIn> copy_scores_;  // PostgreSQL: the run's rows, until finish_run()
   std::int64_t held_sort_keys_run_ = 0;
   std::vector<HeldSortKey> held_sort_keys_;
