@@ -98,7 +98,9 @@ TEST_P(ScoreRunWrites, EveryRowAndEveryListOrderArriveWhole) {
       score.band = row.band;
       score.tier = row.tier;
       score.reasons = row.reasons;
-      score.scores_json = fmt::format("{{\"s\":{}}}", row.customer_id);
+      // The row holds views: the text must outlive add_score().
+      const std::string scores_json = fmt::format("{{\"s\":{}}}", row.customer_id);
+      score.scores_json = scores_json;
       score.explain_json = row.explain;
       score.churn_probability = row.probability;
       runs.add_score(score);
