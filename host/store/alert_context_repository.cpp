@@ -16,8 +16,9 @@ std::optional<AlertCustomerContext> AlertContextRepository::customer(std::int64_
   AlertCustomerContext context{
       who.column_text(0), who.column_text(1), who.column_text(2), std::nullopt, "", "", "", {}};
   Statement score = db_.prepare(
-      "SELECT s.score, coalesce(s.band, ''), coalesce(s.reasons, ''), coalesce(s.abc_class, '') FROM customer_scores "
-      "s JOIN score_runs r ON r.id = s.run_id WHERE s.customer_id = ?1 AND r.finished_ms IS NOT NULL "
+      // Run by run, latest date first, each a lookup by the key (migration 18).
+      "SELECT s.score, coalesce(s.band, ''), coalesce(s.reasons, ''), coalesce(s.abc_class, '') FROM score_runs r "
+      "CROSS JOIN customer_scores s WHERE s.run_id = r.id AND s.customer_id = ?1 AND r.finished_ms IS NOT NULL "
       "ORDER BY r.as_of_ms DESC, r.id DESC LIMIT 1");
   score.bind(1, customer_id);
   if (score.step()) {

@@ -52,9 +52,10 @@ std::vector<std::string> CustomerReadRepository::known_as(std::int64_t customer_
 std::vector<CustomerScoreLine> CustomerReadRepository::latest_scores(std::int64_t customer_id, std::size_t max_runs) {
   Statement query = db_.prepare(
       "SELECT s.run_id, r.as_of_ms, s.score, s.band, s.tier, s.stage, s.abc_class, s.reasons, s.scores_json, "
-      "s.explain_json, r.primary_scorer, r.scorers_json, s.churn_probability, r.horizon_days FROM customer_scores s "
-      "JOIN score_runs r ON r.id = s.run_id "
-      "WHERE s.customer_id = ?1 AND r.finished_ms IS NOT NULL ORDER BY r.id DESC LIMIT ?2");
+      "s.explain_json, r.primary_scorer, r.scorers_json, s.churn_probability, r.horizon_days FROM score_runs r "
+      // Run by run, newest first, each a lookup by the key (migration 18); CROSS JOIN keeps SQLite to that order.
+      "CROSS JOIN customer_scores s WHERE s.run_id = r.id AND s.customer_id = ?1 AND r.finished_ms IS NOT NULL "
+      "ORDER BY r.id DESC LIMIT ?2");
   query.bind(1, customer_id).bind(2, static_cast<std::int64_t>(max_runs));
   std::vector<CustomerScoreLine> lines;
   while (query.step()) {

@@ -244,4 +244,31 @@ std::string describe_interrupted_runs(const std::vector<InterruptedRun>& runs) {
       runs.size(), runs.size() == 1 ? "run was" : "runs were", listed);
 }
 
+BulkLoadIndexes::BulkLoadIndexes(Database& db) : db_(db) {
+  if (db_.kind() != DatabaseKind::sqlite || db_.prepare("SELECT 1 FROM orders LIMIT 1").step()) {
+    return;
+  }
+  Transaction transaction(db_);
+  for (const std::string_view name : sqlite::kBulkLoadIndexes) {
+    db_.exec(fmt::format("DROP INDEX IF EXISTS {}", name));
+  }
+  transaction.commit();
+  dropped_ = true;
+}
+
+BulkLoadIndexes::~BulkLoadIndexes() {
+  try {
+    finish();
+  } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): the next Store to open the file builds it
+  }
+}
+
+void BulkLoadIndexes::finish() {
+  if (!dropped_) {
+    return;
+  }
+  sqlite::restore_bulk_load_indexes(db_);
+  dropped_ = false;
+}
+
 }  // namespace crm::host

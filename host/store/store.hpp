@@ -99,4 +99,29 @@ class Store final : public PluginStateStore {
   Database db_;
 };
 
+// For a sync that may be a first import: on SQLite, when `orders` is empty, the
+// indexes of sqlite::kBulkLoadIndexes (orders by customer) are dropped, and built
+// once by finish() from the loaded rows. Filling them row by row lands each batch
+// all over them (a first import of 1,000,000 orders spent most of its time there;
+// BENCHMARKS.md). Each batch still commits on its own; if the process dies before
+// finish(), the next Store to open the file builds the index again, and until then
+// reads that would use it scan the table instead. Any other case (rows already
+// there, PostgreSQL) drops nothing. Not thread-safe: use it on the connection
+// that loads.
+class BulkLoadIndexes {
+ public:
+  explicit BulkLoadIndexes(Database& db);
+  BulkLoadIndexes(const BulkLoadIndexes&) = delete;
+  BulkLoadIndexes& operator=(const BulkLoadIndexes&) = delete;
+  // Builds what finish() did not; an error is left for the next open to mend.
+  ~BulkLoadIndexes();
+
+  // Builds the dropped indexes again (nothing when none was dropped). Throws DatabaseError.
+  void finish();
+
+ private:
+  Database& db_;
+  bool dropped_ = false;
+};
+
 }  // namespace crm::host

@@ -116,6 +116,7 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
 
   summary.status = "ok";
   const DeferredCheckpoints deferred_checkpoints(store_.database());
+  BulkLoadIndexes bulk_load_indexes(store_.database());
   while (true) {
     if (cancelled_.load()) {
       summary.status = "cancelled";
@@ -211,6 +212,14 @@ SyncSummary SyncEngine::sync(LoadedPlugin& connector) {
     if (!batch.has_more) {
       break;
     }
+  }
+  try {
+    bulk_load_indexes.finish();
+  } catch (const DatabaseError& e) {
+    logger_.log(LogLevel::warn, connector.id(),
+                fmt::format("the orders were stored, but indexing them failed ({}); the store builds the index when "
+                            "it is next opened",
+                            e.what()));
   }
   summary.duration_ms = clock_.now_ms() - started_ms;
   run.finished_ms = clock_.now_ms();

@@ -116,7 +116,8 @@ inline std::string test_store_locator(const std::filesystem::path& dir, const st
 
 // Puts a store back as migration 16 left it, as far as the list orders go (for the tests
 // of older stores migrating): the change and value keys back in customer_sort_keys, the
-// score order back in customer_scores' indexes, migration 17's tables gone.
+// score order back in customer_scores' indexes, migration 17's tables gone, and the
+// scores' index by customer that migration 18 drops.
 inline void undo_list_order_tables(Database& db) {
   const bool postgresql = db.kind() == DatabaseKind::postgresql;
   db.exec(fmt::format(
@@ -131,6 +132,7 @@ inline void undo_list_order_tables(Database& db) {
   db.exec("CREATE INDEX customer_sort_keys_by_value ON customer_sort_keys(run_id, band, value, customer_id)");
   db.exec("CREATE INDEX customer_scores_by_band ON customer_scores(run_id, band, score, customer_id)");
   db.exec("CREATE INDEX customer_scores_by_score ON customer_scores(run_id, score, customer_id)");
+  db.exec("CREATE INDEX customer_scores_by_customer ON customer_scores(customer_id, run_id)");
   db.exec("DROP TABLE run_list_by_score");
   db.exec("DROP TABLE run_list_by_change");
   db.exec("DROP TABLE run_list_by_value");

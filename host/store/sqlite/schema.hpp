@@ -12,7 +12,7 @@
 // PRAGMA application_id, and the checks that refuse a file crmhost must not touch.
 namespace crm::host::sqlite {
 
-inline constexpr int kSchemaVersion = 17;
+inline constexpr int kSchemaVersion = 18;
 
 // Throws StoreError for a file that is not a crmhost store, is newer than this
 // binary or lacks part of the schema; runs before anything is written.
@@ -27,6 +27,13 @@ const std::map<std::string, std::string>& expected_schema_objects();
 // (either backend's objects, named alike); `kind_of_store` is "file" or "database".
 void require_schema_objects(const Database& db, const std::map<std::string, std::string>& present,
                             std::string_view kind_of_store);
+
+// Indexes a first import may drop and build once at its end (BulkLoadIndexes in
+// store/store.hpp): a file that lacks one (an import killed before its end) is
+// still a whole store, and gets it back when a Store next opens it.
+inline constexpr std::string_view kBulkLoadIndexes[] = {"orders_by_customer"};
+// Builds every index of kBulkLoadIndexes the file lacks, as the migrations make it.
+void restore_bulk_load_indexes(Database& db);
 
 enum class ColumnType { integer, real, text, bytes };
 

@@ -121,6 +121,72 @@ TEST_F(StoreTest, DeferredCheckpointsCopyTheWalIntoTheFileOnceAtTheEnd) {
   EXPECT_EQ(store.list_quarantine("erp_csv").size(), 600U);
 }
 
+// A first import fills `orders` without its by-customer index and builds it once at the end;
+// a store that already holds orders keeps the index throughout.
+TEST_F(StoreTest, AFirstImportBuildsTheOrdersIndexOnceAtTheEnd) {
+  Store store(path_.string());
+  Database& db = store.database();
+  const auto indexed = [&db] {
+    Statement index = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = 'orders_by_customer'");
+    return index.step() ? index.column_text(0) : std::string();
+  };
+  const std::string made_by_migration = indexed();
+  ASSERT_NE(made_by_migration, "");
+  for (int customer = 1; customer <= 7; ++customer) {
+    db.exec(fmt::format("INSERT INTO customers(id, source, external_id) VALUES ({0}, 'erp', '{0}')", customer));
+  }
+  const auto insert_orders = [&db](int first, int count) {
+    Transaction transaction(db);
+    Statement insert = db.prepare(
+        "INSERT INTO orders (source, external_id, customer_id, ordered_at_ms, amount) VALUES ('erp_csv', ?1, ?2, ?3, "
+        "?4)");
+    for (int i = first; i < first + count; ++i) {
+      insert.bind(1, fmt::format("o{}", i)).bind(2, std::int64_t{1 + i % 7}).bind(3, std::int64_t{i}).bind(4, 1.5 * i);
+      insert.run();
+    }
+    transaction.commit();
+  };
+  {
+    BulkLoadIndexes first_import(db);
+    EXPECT_EQ(indexed(), "");
+    insert_orders(0, 50);
+    insert_orders(50, 50);
+    first_import.finish();
+    EXPECT_EQ(indexed(), made_by_migration);
+  }
+  {
+    const BulkLoadIndexes later_import(db);
+    EXPECT_EQ(indexed(), made_by_migration);
+    insert_orders(100, 10);
+  }
+  EXPECT_EQ(indexed(), made_by_migration);
+  Statement check = db.prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(check.step());
+  EXPECT_EQ(check.column_text(0), "ok");
+  // The index answers the by-customer reads: customer 4's orders (i % 7 == 3).
+  Statement by_customer =
+      db.prepare("SELECT count(*), max(ordered_at_ms) FROM orders INDEXED BY orders_by_customer WHERE customer_id = 4");
+  ASSERT_TRUE(by_customer.step());
+  EXPECT_EQ(by_customer.column_int64(0), 16);
+  EXPECT_EQ(by_customer.column_int64(1), 108);
+}
+
+// An import killed before its end leaves the file without the index: the file is still a
+// whole store, and the next open builds the index.
+TEST_F(StoreTest, AStoreWhoseFirstImportDiedGetsItsOrdersIndexBackWhenOpened) {
+  { const Store store(path_.string()); }
+  raw_exec("DROP INDEX orders_by_customer");
+  EXPECT_EQ(refusal(), "");
+  Store store(path_.string());
+  Statement index = store.database().prepare(
+      "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = 'orders_by_customer'");
+  ASSERT_TRUE(index.step());
+  EXPECT_EQ(index.column_int64(0), 1);
+  // Any other index missing is still damage, named.
+  raw_exec("DROP INDEX tickets_by_customer");
+  EXPECT_NE(refusal().find("index tickets_by_customer"), std::string::npos) << refusal();
+}
+
 TEST_F(StoreTest, ADatabaseNewerThanTheBinaryIsRefusedAndLeftUntouched) {
   {
     Store store(path_.string());
