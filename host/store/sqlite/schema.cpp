@@ -642,85 +642,82 @@ std::map<std::string, std::string> schema_objects(Database& db) {
   return objects;
 }
 
-}  // namespace
-
-// What the migrations make, read from a scratch database once per process, so
-// the check can never drift from the migrations.
-const std::map<std::string, std::string>& expected_schema_objects() {
-  static const std::map<std::string, std::string> expected = [] {
-    Database scratch(":memory:");
-    for (const char* migration : kMigrations) {
-      scratch.exec(migration);
-    }
-    return schema_objects(scratch);
-  }();
-  return expected;
+TableShape read_table_shape(Database& db, std::string name) {
+  TableShape shape{std::move(name), {}, false};
+  Statement columns = db.prepare("SELECT name, upper(type), pk FROM pragma_table_info(?1) ORDER BY cid");
+  columns.bind(1, shape.name);
+  int key_columns = 0;
+  while (columns.step()) {
+    const std::string type = columns.column_text(1);
+    const ColumnType kind = type == "INTEGER" ? ColumnType::integer
+                            : type == "REAL"  ? ColumnType::real
+                            : type == "BLOB"  ? ColumnType::bytes
+                                              : ColumnType::text;
+    shape.columns.push_back({columns.column_text(0), kind, static_cast<int>(columns.column_int64(2))});
+    key_columns += columns.column_int64(2) > 0 ? 1 : 0;
+  }
+  shape.has_identity_id =
+      key_columns == 1 && std::any_of(shape.columns.begin(), shape.columns.end(), [](const auto& c) {
+        return c.name == "id" && c.primary_key_position == 1 && c.type == ColumnType::integer;
+      });
+  return shape;
 }
 
-const std::vector<TableShape>& schema_tables() {
-  static const std::vector<TableShape> tables = [] {
+// The schema as the migrations make it, read from one scratch database once per
+// process, so no check can drift from the migrations.
+struct MigratedSchema {
+  std::map<std::string, std::string> objects;
+  std::vector<TableShape> tables;
+  // The CREATE INDEX statement of each index of kBulkLoadIndexes, as the migrations wrote it.
+  std::map<std::string, std::string> bulk_load_index_sql;
+};
+
+const MigratedSchema& migrated_schema() {
+  static const MigratedSchema schema = [] {
     Database scratch(":memory:");
     for (const char* migration : kMigrations) {
       scratch.exec(migration);
     }
-    std::vector<TableShape> shapes;
+    MigratedSchema read;
+    read.objects = schema_objects(scratch);
     Statement listed = scratch.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY rowid");
     while (listed.step()) {
-      TableShape shape{listed.column_text(0), {}, false};
-      Statement columns = scratch.prepare("SELECT name, upper(type), pk FROM pragma_table_info(?1) ORDER BY cid");
-      columns.bind(1, shape.name);
-      int key_columns = 0;
-      while (columns.step()) {
-        const std::string type = columns.column_text(1);
-        const ColumnType kind = type == "INTEGER" ? ColumnType::integer
-                                : type == "REAL"  ? ColumnType::real
-                                : type == "BLOB"  ? ColumnType::bytes
-                                                  : ColumnType::text;
-        shape.columns.push_back({columns.column_text(0), kind, static_cast<int>(columns.column_int64(2))});
-        key_columns += columns.column_int64(2) > 0 ? 1 : 0;
-      }
-      shape.has_identity_id =
-          key_columns == 1 && std::any_of(shape.columns.begin(), shape.columns.end(), [](const auto& c) {
-            return c.name == "id" && c.primary_key_position == 1 && c.type == ColumnType::integer;
-          });
-      shapes.push_back(std::move(shape));
+      read.tables.push_back(read_table_shape(scratch, listed.column_text(0)));
     }
-    return shapes;
-  }();
-  return tables;
-}
-
-namespace {
-
-// The CREATE INDEX statement of each index of kBulkLoadIndexes, as the migrations wrote it.
-const std::map<std::string, std::string>& bulk_load_index_sql() {
-  static const std::map<std::string, std::string> statements = [] {
-    Database scratch(":memory:");
-    for (const char* migration : kMigrations) {
-      scratch.exec(migration);
-    }
-    std::map<std::string, std::string> found;
     for (const std::string_view name : kBulkLoadIndexes) {
       Statement sql = scratch.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1");
       sql.bind(1, name);
       if (sql.step()) {
-        found.emplace(name, sql.column_text(0));
+        read.bulk_load_index_sql.emplace(name, sql.column_text(0));
       }
     }
-    return found;
+    return read;
   }();
-  return statements;
+  return schema;
 }
 
+// `object` as schema_objects() names it: "index <name>".
 bool is_bulk_load_index(std::string_view object) {
-  return std::any_of(std::begin(kBulkLoadIndexes), std::end(kBulkLoadIndexes),
-                     [object](std::string_view name) { return object == fmt::format("index {}", name); });
+  constexpr std::string_view kIndexPrefix = "index ";
+  if (!object.starts_with(kIndexPrefix)) {
+    return false;
+  }
+  object.remove_prefix(kIndexPrefix.size());
+  return std::find(std::begin(kBulkLoadIndexes), std::end(kBulkLoadIndexes), object) != std::end(kBulkLoadIndexes);
 }
 
 }  // namespace
 
+const std::map<std::string, std::string>& expected_schema_objects() {
+  return migrated_schema().objects;
+}
+
+const std::vector<TableShape>& schema_tables() {
+  return migrated_schema().tables;
+}
+
 void restore_bulk_load_indexes(Database& db) {
-  for (const auto& [name, sql] : bulk_load_index_sql()) {
+  for (const auto& [name, sql] : migrated_schema().bulk_load_index_sql) {
     Statement present = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1");
     present.bind(1, name);
     if (!present.step()) {
