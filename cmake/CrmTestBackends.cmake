@@ -11,8 +11,13 @@ include(GoogleTest)
 # code (the store, the application core, services, alerts, win-back, the sync engine's bulk COPY)
 # still run on both. This keeps CI's two suites (scripts/test.sh, then --sanitize) within its time
 # on 2 cores (the browser test, web.app, likewise runs in the plain suite only);
-# CRM_SANITIZE_ALL_BACKENDS=ON runs everything on both, the browser test included.
-option(CRM_SANITIZE_ALL_BACKENDS "Under CRM_SANITIZE, run every test on PostgreSQL too, and the browser test" OFF)
+# CRM_SANITIZE_FULL_SUITE=ON runs everything on both, the browser test included.
+option(CRM_SANITIZE_FULL_SUITE "Under CRM_SANITIZE, run every test on PostgreSQL too, and the browser test" OFF)
+# Whether this build's suite is the trimmed sanitizer suite described above.
+set(CRM_TRIMMED_SANITIZER_SUITE OFF)
+if(CRM_SANITIZE AND NOT CRM_SANITIZE_FULL_SUITE)
+  set(CRM_TRIMMED_SANITIZER_SUITE ON)
+endif()
 
 set(CRM_TEST_POSTGRESQL_DIR ${CMAKE_BINARY_DIR}/postgresql-test)
 add_test(NAME postgresql.server.start
@@ -26,7 +31,7 @@ set_tests_properties(postgresql.server.stop PROPERTIES FIXTURES_CLEANUP postgres
 #                                     [SQLITE_UNDER_SANITIZERS | SKIPPED_ON_POSTGRESQL_UNDER_SANITIZERS filter]
 #                                     [gtest_discover_tests args...])
 # Filters are GoogleTest patterns (a:b:c). SQLITE_ONLY and POSTGRESQL_ONLY name tests that concern one
-# backend only. In a CRM_SANITIZE build (unless CRM_SANITIZE_ALL_BACKENDS), SQLITE_UNDER_SANITIZERS
+# backend only. In the trimmed sanitizer suite (CRM_TRIMMED_SANITIZER_SUITE), SQLITE_UNDER_SANITIZERS
 # leaves the ".postgresql" run out and SKIPPED_ON_POSTGRESQL_UNDER_SANITIZERS leaves the tests it
 # names out of it.
 function(crm_discover_tests_on_both_backends target)
@@ -36,20 +41,16 @@ function(crm_discover_tests_on_both_backends target)
     message(FATAL_ERROR "crm_discover_tests_on_both_backends(${target}): give SQLITE_UNDER_SANITIZERS or "
       "SKIPPED_ON_POSTGRESQL_UNDER_SANITIZERS, not both")
   endif()
-  set(sanitizer_run OFF)
-  if(CRM_SANITIZE AND NOT CRM_SANITIZE_ALL_BACKENDS)
-    set(sanitizer_run ON)
-  endif()
   set(sqlite_filter "*")
   if(BACKENDS_POSTGRESQL_ONLY)
     set(sqlite_filter "-${BACKENDS_POSTGRESQL_ONLY}")
   endif()
   gtest_discover_tests(${target} DISCOVERY_TIMEOUT 60 TEST_FILTER "${sqlite_filter}" ${BACKENDS_UNPARSED_ARGUMENTS})
-  if(sanitizer_run AND BACKENDS_SQLITE_UNDER_SANITIZERS)
+  if(CRM_TRIMMED_SANITIZER_SUITE AND BACKENDS_SQLITE_UNDER_SANITIZERS)
     return()
   endif()
   set(postgresql_excluded "${BACKENDS_SQLITE_ONLY}")
-  if(sanitizer_run AND BACKENDS_SKIPPED_ON_POSTGRESQL_UNDER_SANITIZERS)
+  if(CRM_TRIMMED_SANITIZER_SUITE AND BACKENDS_SKIPPED_ON_POSTGRESQL_UNDER_SANITIZERS)
     if(postgresql_excluded)
       string(APPEND postgresql_excluded ":")
     endif()
