@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
@@ -18,11 +19,25 @@ constexpr std::array<const char*, 3> kAbcNames = {"A", "B", "C"};
 constexpr std::array<const char*, 4> kStageNames = {"development", "initial", "stable", "strategic"};
 
 template <std::size_t N>
-std::string code_name(const std::array<const char*, N>& names, double code) {
+const char* code_name(const std::array<const char*, N>& names, double code) {
   if (std::isnan(code) || code < 0 || code >= static_cast<double>(N)) {
-    return {};
+    return nullptr;
   }
   return names[static_cast<std::size_t>(code)];
+}
+
+// The label of an output code, nullptr when the column has none or the code is out of range.
+const char* output_label_text(std::string_view column, double code) {
+  if (column == "tier") {
+    return code_name(kTierNames, code);
+  }
+  if (column == "abc_class") {
+    return code_name(kAbcNames, code);
+  }
+  if (column == "stage") {
+    return code_name(kStageNames, code);
+  }
+  return nullptr;
 }
 
 // Keeps the five contributions of largest magnitude (the ones that explain a score).
@@ -145,16 +160,8 @@ std::vector<std::string> split_reason_codes(std::string_view stored) {
 }
 
 std::string output_label(std::string_view column, double code) {
-  if (column == "tier") {
-    return code_name(kTierNames, code);
-  }
-  if (column == "abc_class") {
-    return code_name(kAbcNames, code);
-  }
-  if (column == "stage") {
-    return code_name(kStageNames, code);
-  }
-  return {};
+  const char* text = output_label_text(column, code);
+  return text == nullptr ? std::string() : std::string(text);
 }
 
 std::vector<LoadedPlugin*> loaded_scorers(PluginHost& plugins) {
@@ -292,10 +299,19 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
   std::string reasons;
   std::string scores_json;
   std::string explain_json;
-  std::array<std::string, 3> labels;  // tier, stage, abc class
   const ScorerOutcome* primary = result.primary ? &result.scorers[*result.primary] : nullptr;
   RunComparison previous(runs, run_id, features.customer_ids);
-  std::map<std::string, std::int64_t> band_totals;
+  // A run has a handful of bands: counted by name in place, without a string per customer.
+  std::vector<std::pair<std::string_view, std::int64_t>> band_counts;
+  const auto count_band = [&band_counts](std::string_view band) {
+    for (auto& [name, count] : band_counts) {
+      if (name == band) {
+        ++count;
+        return;
+      }
+    }
+    band_counts.emplace_back(band, 1);
+  };
   for (std::size_t i = 0; i < features.size(); ++i) {
     CustomerScoreRow row;
     row.run_id = run_id;
@@ -309,16 +325,18 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
         row.churn_probability = probability;
       }
     }
-    const auto label = [&](std::string& text, const std::vector<double>* column,
+    const auto label = [&](const std::vector<double>* column,
                            std::string_view name) -> std::optional<std::string_view> {
-      text = column != nullptr ? output_label(name, (*column)[i]) : std::string();
-      return text.empty() ? std::nullopt : std::optional<std::string_view>(text);
+      const char* text = column != nullptr ? output_label_text(name, (*column)[i]) : nullptr;
+      return text == nullptr ? std::nullopt : std::optional<std::string_view>(text);
     };
-    row.tier = label(labels[0], tier, "tier");
-    row.stage = label(labels[1], stage, "stage");
-    row.abc_class = label(labels[2], abc, "abc_class");
+    row.tier = label(tier, "tier");
+    row.stage = label(stage, "stage");
+    row.abc_class = label(abc, "abc_class");
+    // Appended in place: this runs once per customer, and a temporary string per scorer and per
+    // contribution showed in the profile of storing a run.
     reasons.clear();
-    scores_json = "{";
+    scores_json.assign("{");
     for (const ScorerOutcome& outcome : result.scorers) {
       if (!outcome.reasons.empty()) {
         for (std::size_t bit = 0; bit < outcome.reason_names.size(); ++bit) {
@@ -329,8 +347,14 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
         }
       }
       const double score = outcome.scores[i];
-      scores_json += fmt::format("{}\"{}\":{}", scores_json.size() > 1 ? "," : "", outcome.scorer_id,
-                                 std::isnan(score) ? std::string("null") : fmt::format("{:.2f}", score));
+      scores_json += scores_json.size() > 1 ? ",\"" : "\"";
+      scores_json += outcome.scorer_id;
+      scores_json += "\":";
+      if (std::isnan(score)) {
+        scores_json += "null";
+      } else {
+        fmt::format_to(std::back_inserter(scores_json), "{:.2f}", score);
+      }
     }
     scores_json += "}";
     row.reasons = reasons;
@@ -339,11 +363,12 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
       auto top = primary->top_contributions[i];
       std::sort(top.begin(), top.end(),
                 [](const auto& left, const auto& right) { return std::fabs(left.second) > std::fabs(right.second); });
-      explain_json = "[";
+      explain_json.assign("[");
       for (const auto& [feature, points] : top) {
         if (feature >= 0) {
-          explain_json += fmt::format("{}[\"{}\",{:.2f}]", explain_json.size() > 1 ? "," : "",
-                                      primary->feature_names[static_cast<std::size_t>(feature)], points);
+          explain_json += explain_json.size() > 1 ? ",[\"" : "[\"";
+          explain_json += primary->feature_names[static_cast<std::size_t>(feature)];
+          fmt::format_to(std::back_inserter(explain_json), "\",{:.2f}]", points);
         }
       }
       explain_json += "]";
@@ -352,7 +377,7 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
     if (purchases_per_year != nullptr && std::isfinite((*purchases_per_year)[i])) {
       row.purchases_per_year = (*purchases_per_year)[i];
     }
-    ++band_totals[row.band ? std::string(*row.band) : std::string()];
+    count_band(row.band.value_or(std::string_view()));
     runs.add_score(row);
     CustomerSortKeyRow key;
     key.run_id = run_id;
@@ -362,6 +387,10 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
     key.value = features.revenue_last_year.empty() ? 0.0 : features.revenue_last_year[i];
     key.score_change = previous.compare(i, row.score, row.band);
     runs.add_sort_key(key);
+  }
+  std::map<std::string, std::int64_t> band_totals;
+  for (const auto& [band, count] : band_counts) {
+    band_totals.emplace(band, count);
   }
   std::vector<BandChange> changes = previous.take_changes();
   runs.finish_run(run_id, now_ms, band_totals, changes);

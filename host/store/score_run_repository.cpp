@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <future>
 #include <numeric>
+#include <utility>
 
 #include "store/postgresql/connection.hpp"
 
@@ -242,55 +244,70 @@ void ScoreRunRepository::add_sort_key(const CustomerSortKeyRow& row) {
 // Each table is written in the order of its index, so every insert lands at the index's end. SQLite
 // sorts NULL before any number and PostgreSQL after. Bands are compared byte by byte, as SQLite does;
 // a PostgreSQL collation that orders configured band names otherwise only costs speed, not results.
+// Each order sorts a packed copy of the keys it needs: sorting indices into the held keys made every
+// comparison and every written row a cache miss, which cost more than the sort itself.
 void ScoreRunRepository::write_list_orders() {
   constexpr std::size_t kRowsPerInsert = 128;
   const bool nulls_first = db_.kind() == DatabaseKind::sqlite;
-  std::vector<int> band_rank(held_bands_.size());
+  std::vector<std::int32_t> band_rank(held_bands_.size());
   {
-    std::vector<int> by_name(held_bands_.size());
+    std::vector<std::int32_t> by_name(held_bands_.size());
     std::iota(by_name.begin(), by_name.end(), 0);
-    std::sort(by_name.begin(), by_name.end(), [&](int left, int right) {
+    std::sort(by_name.begin(), by_name.end(), [&](std::int32_t left, std::int32_t right) {
       return held_bands_[static_cast<std::size_t>(left)] < held_bands_[static_cast<std::size_t>(right)];
     });
     for (std::size_t rank = 0; rank < by_name.size(); ++rank) {
-      band_rank[static_cast<std::size_t>(by_name[rank])] = static_cast<int>(rank);
+      band_rank[static_cast<std::size_t>(by_name[rank])] = static_cast<std::int32_t>(rank);
     }
   }
-  const int no_band_rank = nulls_first ? -1 : static_cast<int>(held_bands_.size());
-  const auto rank_of_band = [&](const HeldSortKey& key) {
-    return key.band < 0 ? no_band_rank : band_rank[static_cast<std::size_t>(key.band)];
+  const std::int32_t no_band_rank = nulls_first ? -1 : static_cast<std::int32_t>(held_bands_.size());
+  // One row of a list order, its sort position spelled out: (band_rank, key_class, key, customer_id).
+  struct ListEntry {
+    std::int32_t band_rank;
+    std::int32_t key_class;  // 0: a key; -1 or 1: NULL, before or after every key
+    double key;              // 0 when NULL
+    std::int64_t customer_id;
+    std::int32_t band;  // index into held_bands_; -1: none
   };
-  // -1, 0, 1 as `left` sorts before, with or after `right`.
-  const auto compare_optional = [nulls_first](const std::optional<double>& left, const std::optional<double>& right) {
-    if (!left || !right) {
-      if (!left && !right) {
-        return 0;
-      }
-      return (!left) == nulls_first ? -1 : 1;
+  const auto sorted_entries = [&](bool by_band, auto&& key_of) {
+    std::vector<ListEntry> entries(held_sort_keys_.size());
+    for (std::size_t index = 0; index < held_sort_keys_.size(); ++index) {
+      const HeldSortKey& held = held_sort_keys_[index];
+      const std::optional<double> key = key_of(held);
+      const std::int32_t rank =
+          !by_band ? 0 : (held.band < 0 ? no_band_rank : band_rank[static_cast<std::size_t>(held.band)]);
+      entries[index] = {rank, key ? 0 : (nulls_first ? -1 : 1), key.value_or(0.0), held.customer_id, held.band};
     }
-    return *left < *right ? -1 : (*left > *right ? 1 : 0);
-  };
-  std::vector<std::uint32_t> order(held_sort_keys_.size());
-  const auto sort_by = [&](auto&& before) {
-    std::iota(order.begin(), order.end(), 0U);
-    std::sort(order.begin(), order.end(), [&](std::uint32_t left, std::uint32_t right) {
-      return before(held_sort_keys_[left], held_sort_keys_[right]);
+    std::sort(entries.begin(), entries.end(), [](const ListEntry& left, const ListEntry& right) {
+      if (left.band_rank != right.band_rank) {
+        return left.band_rank < right.band_rank;
+      }
+      if (left.key_class != right.key_class) {
+        return left.key_class < right.key_class;
+      }
+      if (left.key != right.key) {
+        return left.key < right.key;
+      }
+      return left.customer_id < right.customer_id;
     });
+    return entries;
   };
-  const auto write = [&](const char* table, const char* key_column, auto&& key_of) {
+  const auto write = [&](const char* table, const char* key_column, const std::vector<ListEntry>& entries) {
     const std::optional<std::string_view> no_band;
+    const auto band_of = [&](const ListEntry& entry) {
+      return entry.band < 0 ? no_band
+                            : std::optional<std::string_view>(held_bands_[static_cast<std::size_t>(entry.band)]);
+    };
+    const auto key_of = [](const ListEntry& entry) {
+      return entry.key_class == 0 ? std::optional<double>(entry.key) : std::nullopt;
+    };
     if (db_.kind() == DatabaseKind::postgresql) {
       postgresql::CopyIn copy(*db_.postgresql_connection(), table, {"run_id", "customer_id", "band", key_column});
-      for (const std::uint32_t index : order) {
-        const HeldSortKey& key = held_sort_keys_[index];
+      for (const ListEntry& entry : entries) {
         copy.add_int64(held_sort_keys_run_);
-        copy.add_int64(key.customer_id);
-        if (key.band < 0) {
-          copy.add_null();
-        } else {
-          copy.add_text(held_bands_[static_cast<std::size_t>(key.band)]);
-        }
-        copy_optional(copy, key_of(key), [&copy](double value) { copy.add_double(value); });
+        copy.add_int64(entry.customer_id);
+        copy_optional(copy, band_of(entry), [&copy](std::string_view band) { copy.add_text(band); });
+        copy_optional(copy, key_of(entry), [&copy](double value) { copy.add_double(value); });
         copy.end_row();
       }
       copy.finish();
@@ -298,47 +315,33 @@ void ScoreRunRepository::write_list_orders() {
     }
     const std::string columns = fmt::format("run_id, customer_id, band, {}", key_column);
     const auto prepare_rows = [&](std::size_t rows) { return db_.prepare(insert_rows_sql(table, columns, 4, rows)); };
-    Statement full = prepare_rows(std::min(order.size(), kRowsPerInsert));
-    for (std::size_t begin = 0; begin < order.size(); begin += kRowsPerInsert) {
-      const std::size_t rows = std::min(kRowsPerInsert, order.size() - begin);
+    Statement full = prepare_rows(std::min(entries.size(), kRowsPerInsert));
+    for (std::size_t begin = 0; begin < entries.size(); begin += kRowsPerInsert) {
+      const std::size_t rows = std::min(kRowsPerInsert, entries.size() - begin);
       std::optional<Statement> last;
       Statement& insert = rows == kRowsPerInsert ? full : last.emplace(prepare_rows(rows));
       for (std::size_t row = 0; row < rows; ++row) {
-        const HeldSortKey& key = held_sort_keys_[order[begin + row]];
+        const ListEntry& entry = entries[begin + row];
         const int first = static_cast<int>(row * 4);
-        insert.bind(first + 1, held_sort_keys_run_).bind(first + 2, key.customer_id);
-        bind_optional(
-            insert, first + 3,
-            key.band < 0 ? no_band : std::optional<std::string_view>(held_bands_[static_cast<std::size_t>(key.band)]));
-        bind_optional(insert, first + 4, key_of(key));
+        insert.bind(first + 1, held_sort_keys_run_).bind(first + 2, entry.customer_id);
+        bind_optional(insert, first + 3, band_of(entry));
+        bind_optional(insert, first + 4, key_of(entry));
       }
       insert.run();
     }
   };
+  // The other two orders are sorted on a second core while the first is written; the held keys
+  // are only read until then.
+  auto other_orders = std::async(std::launch::async, [&] {
+    return std::pair(sorted_entries(true, [](const HeldSortKey& key) { return key.score_change; }),
+                     sorted_entries(true, [](const HeldSortKey& key) { return std::optional<double>(key.value); }));
+  });
   // The bands split the scores into ranges, so the score order also appends to each band's part of
   // the (band, score) index.
-  sort_by([&](const HeldSortKey& left, const HeldSortKey& right) {
-    const int by_score = compare_optional(left.score, right.score);
-    return by_score != 0 ? by_score < 0 : left.customer_id < right.customer_id;
-  });
-  write("run_list_by_score", "score", [](const HeldSortKey& key) { return key.score; });
-  const auto by_band_then = [&](auto&& key_of) {
-    return [&, key_of](const HeldSortKey& left, const HeldSortKey& right) {
-      const int left_band = rank_of_band(left);
-      const int right_band = rank_of_band(right);
-      if (left_band != right_band) {
-        return left_band < right_band;
-      }
-      const int by_key = compare_optional(key_of(left), key_of(right));
-      return by_key != 0 ? by_key < 0 : left.customer_id < right.customer_id;
-    };
-  };
-  const auto change_of = [](const HeldSortKey& key) { return key.score_change; };
-  sort_by(by_band_then(change_of));
-  write("run_list_by_change", "score_change", change_of);
-  const auto value_of = [](const HeldSortKey& key) { return std::optional<double>(key.value); };
-  sort_by(by_band_then(value_of));
-  write("run_list_by_value", "value", value_of);
+  write("run_list_by_score", "score", sorted_entries(false, [](const HeldSortKey& key) { return key.score; }));
+  const auto [by_change, by_value] = other_orders.get();
+  write("run_list_by_change", "score_change", by_change);
+  write("run_list_by_value", "value", by_value);
   held_sort_keys_ = {};
   held_bands_.clear();
 }
