@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "store/score_run_repository.hpp"
+#include "store/sqlite_tuning.hpp"
 
 namespace crm::host {
 namespace {
@@ -270,6 +271,7 @@ StoredScoringRun store_scoring_run(Store& store, const CustomerFeatures& feature
                                    const ScoringSettings& settings, std::int64_t now_ms,
                                    const RunCalibration* calibration) {
   Database& db = store.database();
+  const LargeWrites large_writes(db);
   Transaction transaction(db);
   nlohmann::json scorers = nlohmann::json::object();
   for (const ScorerOutcome& outcome : result.scorers) {

@@ -1,5 +1,6 @@
 #include "store/database.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
 #include <sqlite3.h>
@@ -7,11 +8,17 @@
 #include <utility>
 
 #include "store/postgresql/connection.hpp"
+#include "store/sqlite_tuning.hpp"
 
 namespace crm::host {
 namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
+// Memory-mapped reads of up to 256 MiB of the file (off during LargeWrites).
+constexpr std::int64_t kMemoryMappedBytes = 256LL * 1024 * 1024;
+constexpr int kPageCacheKib = 64 * 1024;
+// The page cache while FastIndexBuilds sorts: the size of each sorted run.
+constexpr int kIndexSortRunKib = 4 * 1024;
 
 [[noreturn]] void throw_error(sqlite3* db, std::string_view what) {
   throw DatabaseError(fmt::format("{}: {}", what, db != nullptr ? sqlite3_errmsg(db) : "out of memory"));
@@ -181,16 +188,17 @@ void Database::open_sqlite(const std::function<void(Database&)>& check_before_wr
   // re-reading index pages through pread; at SQLite's default 2 MiB cache a
   // large sync spent a third of its time in the kernel. A WAL grown large (a
   // sync's DeferredCheckpoints) is cut back to 64 MiB when it starts over.
-  constexpr const char* kSetup =
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
-      "PRAGMA mmap_size=268435456; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864;";
+  const std::string setup = fmt::format(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-{}; "
+      "PRAGMA mmap_size={}; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=67108864;",
+      kPageCacheKib, kMemoryMappedBytes);
   // When two connections switch a new file to WAL at the same moment (two
   // commands started on one new store), the one already holding a shared lock
   // gets BUSY at once: SQLite skips the busy handler where waiting could
   // deadlock. Retry for as long as the busy timeout would have waited.
   const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
   int result = SQLITE_OK;
-  while ((result = sqlite3_exec(db_, kSetup, nullptr, nullptr, nullptr)) != SQLITE_OK &&
+  while ((result = sqlite3_exec(db_, setup.c_str(), nullptr, nullptr, nullptr)) != SQLITE_OK &&
          (result & 0xff) == SQLITE_BUSY && std::chrono::steady_clock::now() < give_up_at) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -390,6 +398,41 @@ DeferredCheckpoints::~DeferredCheckpoints() {
     // PASSIVE: copies what no reader still needs and never waits for one.
     db_.exec("PRAGMA wal_checkpoint(PASSIVE)");
   } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): the next commit checkpoints instead
+  }
+}
+
+LargeWrites::LargeWrites(Database& db) : db_(db) {
+  if (db_.kind() == DatabaseKind::sqlite) {
+    db_.exec("PRAGMA mmap_size=0");
+  }
+}
+
+LargeWrites::~LargeWrites() {
+  if (db_.kind() != DatabaseKind::sqlite) {
+    return;
+  }
+  try {
+    db_.exec(fmt::format("PRAGMA mmap_size={}", kMemoryMappedBytes));
+  } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): reads stay correct, through the page cache
+  }
+}
+
+FastIndexBuilds::FastIndexBuilds(Database& db) : db_(db) {
+  if (db_.kind() == DatabaseKind::sqlite) {
+    const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+    // The sorter writes its runs to temporary files (the OS's page cache holds them): with
+    // temp_store=MEMORY it keeps one run in memory and uses no worker thread.
+    db_.exec(fmt::format("PRAGMA cache_size=-{}; PRAGMA threads={}; PRAGMA temp_store=FILE", kIndexSortRunKib, cores));
+  }
+}
+
+FastIndexBuilds::~FastIndexBuilds() {
+  if (db_.kind() != DatabaseKind::sqlite) {
+    return;
+  }
+  try {
+    db_.exec(fmt::format("PRAGMA cache_size=-{}; PRAGMA threads=0; PRAGMA temp_store=MEMORY", kPageCacheKib));
+  } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): only slower, never wrong
   }
 }
 

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <fmt/format.h>
+#include <optional>
 #include <vector>
 
+#include "store/sqlite_tuning.hpp"
 #include "store/store_error.hpp"
 
 namespace crm::host::sqlite {
@@ -717,10 +719,14 @@ const std::vector<TableShape>& schema_tables() {
 }
 
 void restore_bulk_load_indexes(Database& db) {
+  std::optional<FastIndexBuilds> fast_index_builds;
   for (const auto& [name, sql] : migrated_schema().bulk_load_index_sql) {
     Statement present = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1");
     present.bind(1, name);
     if (!present.step()) {
+      if (!fast_index_builds) {
+        fast_index_builds.emplace(db);
+      }
       db.exec(sql);
     }
   }

@@ -10,6 +10,8 @@
 #include <sqlite3.h>
 #include <string>
 
+#include "store/sqlite_tuning.hpp"
+
 namespace crm::host {
 namespace {
 
@@ -185,6 +187,71 @@ TEST_F(StoreTest, AStoreWhoseFirstImportDiedGetsItsOrdersIndexBackWhenOpened) {
   // Any other index missing is still damage, named.
   raw_exec("DROP INDEX tickets_by_customer");
   EXPECT_NE(refusal().find("index tickets_by_customer"), std::string::npos) << refusal();
+}
+
+// The guards of large operations change connection settings only while they live.
+TEST_F(StoreTest, LargeOperationGuardsRestoreTheConnectionsSettings) {
+  Store store(path_.string());
+  Database& db = store.database();
+  const auto pragma = [&db](const char* name) {
+    Statement statement = db.prepare(fmt::format("PRAGMA {}", name));
+    return statement.step() ? statement.column_int64(0) : -1;
+  };
+  const std::int64_t mmap_bytes = pragma("mmap_size");
+  const std::int64_t cache_size = pragma("cache_size");
+  const std::int64_t temp_store = pragma("temp_store");
+  const std::int64_t threads = pragma("threads");
+  EXPECT_GT(mmap_bytes, 0);
+  EXPECT_EQ(temp_store, 2);  // MEMORY
+  {
+    const LargeWrites large_writes(db);
+    EXPECT_EQ(pragma("mmap_size"), 0);
+  }
+  {
+    const FastIndexBuilds fast_index_builds(db);
+    EXPECT_EQ(pragma("temp_store"), 1);  // FILE: the sorter's runs, sorted by worker threads
+    EXPECT_GE(pragma("threads"), 1);
+    EXPECT_GT(pragma("cache_size"), cache_size);  // negative KiB: a smaller cache, the size of a run
+  }
+  EXPECT_EQ(pragma("mmap_size"), mmap_bytes);
+  EXPECT_EQ(pragma("cache_size"), cache_size);
+  EXPECT_EQ(pragma("temp_store"), temp_store);
+  EXPECT_EQ(pragma("threads"), threads);
+}
+
+// The by-customer index that a reopened store builds through FastIndexBuilds (200,000 orders:
+// several sorted runs of 4 MiB, merged) holds exactly the table's rows.
+TEST_F(StoreTest, TheOrdersIndexBuiltInSortedRunsMatchesTheTable) {
+  {
+    Store store(path_.string());
+    Database& db = store.database();
+    Transaction transaction(db);
+    db.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) "
+        "INSERT INTO customers (source, external_id, name) SELECT 'erp', 'C' || i, 'customer ' || i FROM n");
+    db.exec(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 199999) "
+        "INSERT INTO orders (source, external_id, customer_id, ordered_at_ms, amount, currency, product_line, status) "
+        "SELECT 'erp', 'SO' || i, 1 + (i * 7919) % 50, (i * 104729) % 1000000, (i % 977) * 1.5, 'CNY', "
+        "'product line ' || (i % 13), 'confirmed' FROM n");
+    transaction.commit();
+  }
+  raw_exec("DROP INDEX orders_by_customer");
+  Store store(path_.string());
+  Database& db = store.database();
+  Statement check = db.prepare("PRAGMA integrity_check");
+  ASSERT_TRUE(check.step());
+  EXPECT_EQ(check.column_text(0), "ok");
+  Statement by_index = db.prepare(
+      "SELECT count(*), count(DISTINCT customer_id), sum(amount) FROM orders INDEXED BY orders_by_customer "
+      "WHERE customer_id > 0");
+  Statement by_table = db.prepare("SELECT count(*), count(DISTINCT customer_id), sum(amount) FROM orders NOT INDEXED");
+  ASSERT_TRUE(by_index.step());
+  ASSERT_TRUE(by_table.step());
+  EXPECT_EQ(by_index.column_int64(0), 200'000);
+  EXPECT_EQ(by_index.column_int64(1), 50);
+  EXPECT_EQ(by_index.column_int64(0), by_table.column_int64(0));
+  EXPECT_DOUBLE_EQ(by_index.column_double(2), by_table.column_double(2));
 }
 
 TEST_F(StoreTest, ADatabaseNewerThanTheBinaryIsRefusedAndLeftUntouched) {
