@@ -263,11 +263,11 @@ void ScoreRunRepository::write_list_orders() {
   const std::int32_t no_band_rank = nulls_first ? -1 : static_cast<std::int32_t>(held_bands_.size());
   // One row of a list order, its sort position spelled out: (band_rank, key_class, key, customer_id).
   struct ListEntry {
-    std::int32_t band_rank;
-    std::int32_t key_class;  // 0: a key; -1 or 1: NULL, before or after every key
-    double key;              // 0 when NULL
-    std::int64_t customer_id;
-    std::int32_t band;  // index into held_bands_; -1: none
+    std::int32_t band_rank = 0;
+    std::int32_t key_class = 0;  // 0: a key; -1 or 1: NULL, before or after every key
+    double key = 0;              // 0 when NULL
+    std::int64_t customer_id = 0;
+    std::int32_t band = -1;  // index into held_bands_; -1: none
   };
   const auto sorted_entries = [&](bool by_band, auto&& key_of) {
     std::vector<ListEntry> entries(held_sort_keys_.size());

@@ -177,11 +177,11 @@ class ScoreRunRepository {
 
  private:
   struct HeldSortKey {
-    std::int64_t customer_id;
-    std::int32_t band;  // index into held_bands_; -1: none
+    std::int64_t customer_id = 0;
+    std::int32_t band = -1;  // index into held_bands_; -1: none
     std::optional<double> score;
     std::optional<double> score_change;
-    double value;
+    double value = 0;
   };
   void write_list_orders();
   Database& db_;
