@@ -418,7 +418,10 @@ LargeWrites::~LargeWrites() {
 }
 
 FastIndexBuilds::FastIndexBuilds(Database& db) : db_(db) {
-  if (db_.kind() == DatabaseKind::sqlite) {
+  // SQLite refuses to change temp_store inside a transaction (a store migrated in one): there the
+  // index is sorted in memory, as without the guard.
+  active_ = db_.kind() == DatabaseKind::sqlite && sqlite3_get_autocommit(db_.sqlite_handle()) != 0;
+  if (active_) {
     const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
     // The sorter writes its runs to temporary files (the OS's page cache holds them): with
     // temp_store=MEMORY it keeps one run in memory and uses no worker thread.
@@ -427,7 +430,7 @@ FastIndexBuilds::FastIndexBuilds(Database& db) : db_(db) {
 }
 
 FastIndexBuilds::~FastIndexBuilds() {
-  if (db_.kind() != DatabaseKind::sqlite) {
+  if (!active_) {
     return;
   }
   try {

@@ -5,9 +5,8 @@
 namespace crm::host {
 
 // Connection settings that a large operation on a SQLite store changes for its length and
-// restores when the guard ends (the defaults are set where Database opens the file). Each guard
-// must be created and destroyed outside a transaction: the settings apply from the next
-// statement or transaction. No effect on PostgreSQL.
+// restores when the guard ends (the defaults are set where Database opens the file). Not
+// thread-safe: a guard belongs to the thread that uses the connection. No effect on PostgreSQL.
 
 // For a transaction that writes far more pages than the page cache holds (a score run's rows):
 // memory-mapped reads are off while the guard lives. With them on, SQLite looks every read-only
@@ -31,7 +30,8 @@ class LargeWrites {
 // step. The guard has it sort runs of 4 MiB (the page cache's size) in temporary files, by worker
 // threads (one per core, PRAGMA threads), then merge them: the by-customer index of 1,000,000
 // orders in 1.1 s instead of 2.3-2.7 s (BENCHMARKS.md). Temporary objects of the connection are
-// dropped when temp_store changes; the store keeps none on SQLite.
+// dropped when temp_store changes; the store keeps none on SQLite. Created inside a transaction,
+// where SQLite refuses to change temp_store, the guard changes nothing.
 class FastIndexBuilds {
  public:
   explicit FastIndexBuilds(Database& db);
@@ -41,6 +41,7 @@ class FastIndexBuilds {
 
  private:
   Database& db_;
+  bool active_ = false;
 };
 
 }  // namespace crm::host

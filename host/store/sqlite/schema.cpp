@@ -723,10 +723,17 @@ void restore_bulk_load_indexes(Database& db) {
   for (const auto& [name, sql] : migrated_schema().bulk_load_index_sql) {
     Statement present = db.prepare("SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1");
     present.bind(1, name);
-    if (!present.step()) {
-      if (!fast_index_builds) {
-        fast_index_builds.emplace(db);
-      }
+    if (present.step()) {
+      continue;
+    }
+    if (!fast_index_builds) {
+      fast_index_builds.emplace(db);
+    }
+    try {
+      db.exec(sql);
+    } catch (const DatabaseError&) {
+      // The sorted runs need a writable temporary directory; without one, sort in memory as before.
+      fast_index_builds.reset();
       db.exec(sql);
     }
   }

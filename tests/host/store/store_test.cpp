@@ -217,6 +217,15 @@ TEST_F(StoreTest, LargeOperationGuardsRestoreTheConnectionsSettings) {
   EXPECT_EQ(pragma("cache_size"), cache_size);
   EXPECT_EQ(pragma("temp_store"), temp_store);
   EXPECT_EQ(pragma("threads"), threads);
+  {
+    // Inside a transaction SQLite refuses to change temp_store: the guard changes nothing, and throws nothing.
+    Transaction transaction(db);
+    const FastIndexBuilds fast_index_builds(db);
+    EXPECT_EQ(pragma("temp_store"), temp_store);
+    EXPECT_EQ(pragma("cache_size"), cache_size);
+    transaction.commit();
+  }
+  EXPECT_EQ(pragma("temp_store"), temp_store);
 }
 
 // The by-customer index that a reopened store builds through FastIndexBuilds (200,000 orders:
