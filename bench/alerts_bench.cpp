@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "alerts/alert_engine.hpp"
+#include "core/huge_page_heap.hpp"
 #include "store/store.hpp"
 #include "support/controlled_server.hpp"
 #include "support/scoring_fixture.hpp"
@@ -42,6 +43,7 @@ double percentile(std::vector<std::int64_t> values, double fraction) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  crm::host::restart_with_huge_page_heap(argv);
   CLI::App app{"Alerts delivered to a local webhook receiver through the outbox on SQLite"};
   std::size_t alerts_count = 10'000;
   std::string plugin_dir;

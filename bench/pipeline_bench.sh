@@ -18,6 +18,9 @@
 # The store: STORE=FILE, else build-bench/scoring/crm-C-O-E.db. When it is missing
 # it is copied from SOURCE_STORE=FILE if given (a ready store; the copy is written,
 # the source never), else generated and trained as bench/scoring_bench.sh does.
+# crmhost's side runs its heap on transparent huge pages where the kernel offers them
+# (core/huge_page_heap.hpp); PEER_ENV="GLIBC_TUNABLES=glibc.malloc.hugetlb=1" gives
+# the peer's Python the same heap, to compare like with like.
 #   bench/pipeline_bench.sh
 #   RUNS=3 SOURCE_STORE=/path/to/crm-1000000-10000000-2000000.db bench/pipeline_bench.sh
 set -euo pipefail
@@ -36,6 +39,10 @@ flock "$lock" sh -c "cmake --preset bench -S '$root' >/dev/null && cmake --build
 bench="$build/bin/crm_scoring_bench"
 plugins="$build/plugins"
 peer=(/usr/bin/python3 "$root/bench/pipeline_peer.py")
+if [[ -n "${PEER_ENV:-}" ]]; then
+  read -r -a peer_environment <<<"$PEER_ENV"
+  peer=(env "${peer_environment[@]}" "${peer[@]}")
+fi
 work="$build/scoring"
 store="${STORE:-$work/crm-$customers-$orders-$events.db}"
 mkdir -p "$work"

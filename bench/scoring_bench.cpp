@@ -24,6 +24,7 @@
 #include <random>
 #include <sys/resource.h>
 
+#include "core/huge_page_heap.hpp"
 #include "health_model.hpp"
 #include "loader/scorer_call.hpp"
 #include "scoring/backtest.hpp"
@@ -481,6 +482,7 @@ int isolation(const std::string& path, const std::string& plugin_dir, int runs) 
 }
 
 int main(int argc, char** argv) {
+  crm::host::restart_with_huge_page_heap(argv);
   CLI::App app{"crm_scoring_bench: churn detection at scale (see bench/scoring_bench.sh)"};
   app.require_subcommand(1);
   std::string db;

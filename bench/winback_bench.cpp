@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <iostream>
 
+#include "core/huge_page_heap.hpp"
 #include "store/store.hpp"
 #include "support/sync_harness.hpp"
 #include "support/test_host.hpp"
@@ -55,6 +56,7 @@ void generate(Store& store, std::int64_t customers, std::int64_t now_ms) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  crm::host::restart_with_huge_page_heap(argv);
   CLI::App app{"Win-back campaigns: enrolment and one step for N lost customers, on SQLite"};
   std::int64_t customers = 100'000;
   app.add_option("--customers", customers, "Lost customers");

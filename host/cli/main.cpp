@@ -15,6 +15,7 @@
 #include "cli/command_line.hpp"
 #include "cli/exit_codes.hpp"
 #include "core/config.hpp"
+#include "core/huge_page_heap.hpp"
 #include "loader/plugin_call_guard.hpp"
 #include "loader/remote_plugin.hpp"
 #include "store/job_lock.hpp"
@@ -89,6 +90,7 @@ std::string exit_code_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  crm::host::restart_with_huge_page_heap(argv);
   CLI::App app{"crmhost: loads churn-detection and win-back plugins and runs them over the customer store."};
   app.footer(exit_code_help());
   app.require_subcommand(1);

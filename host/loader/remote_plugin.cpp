@@ -30,11 +30,12 @@ using worker::Reader;
 using worker::Service;
 using worker::Writer;
 
-// Variables a worker inherits: what a library needs to load and run, never
-// the host's secrets (those it asks for one by one, for its own plugin only).
+// Variables a worker inherits: what a library needs to load and run (GLIBC_TUNABLES: the heap on
+// huge pages, core/huge_page_heap.hpp), never the host's secrets (those it asks for one by one, for
+// its own plugin only).
 constexpr std::array kInheritedVariables = {
-    "PATH",         "HOME",          "LANG",         "LC_ALL",      "LC_CTYPE", "TZ", "TMPDIR", "LD_LIBRARY_PATH",
-    "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"};
+    "PATH",           "HOME",         "LANG",          "LC_ALL",       "LC_CTYPE",    "TZ", "TMPDIR", "LD_LIBRARY_PATH",
+    "GLIBC_TUNABLES", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"};
 
 std::string signal_description(int signal_number) {
   const char* abbreviation = ::sigabbrev_np(signal_number);

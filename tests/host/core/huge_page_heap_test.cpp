@@ -1,0 +1,119 @@
+#include "core/huge_page_heap.hpp"
+
+#include <array>
+#include <cstdio>
+#include <fmt/format.h>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <iterator>
+#include <map>
+#include <sstream>
+#include <string>
+#include <sys/wait.h>
+#include <vector>
+
+namespace crm::host {
+namespace {
+
+TEST(HugePageHeap, AsksGlibcForHugePagesOnlyWhereTheKernelWaitsToBeAsked) {
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never\n", nullptr, nullptr), "glibc.malloc.hugetlb=1");
+  EXPECT_EQ(huge_page_heap_tunables("[always] madvise never\n", nullptr, nullptr), std::nullopt);
+  EXPECT_EQ(huge_page_heap_tunables("always madvise [never]\n", nullptr, nullptr), std::nullopt);
+  EXPECT_EQ(huge_page_heap_tunables("", nullptr, nullptr), std::nullopt);  // no such file: an old or other kernel
+}
+
+TEST(HugePageHeap, KeepsTheOtherTunablesAndLeavesAnExplicitChoiceAlone) {
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", "glibc.malloc.check=3", nullptr),
+            "glibc.malloc.check=3:glibc.malloc.hugetlb=1");
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", "", nullptr), "glibc.malloc.hugetlb=1");
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", "glibc.malloc.hugetlb=0", nullptr), std::nullopt);
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", "glibc.malloc.check=3:glibc.malloc.hugetlb=1", nullptr),
+            std::nullopt);
+}
+
+TEST(HugePageHeap, CrmhostHugePagesOffOptsOut) {
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", nullptr, "off"), std::nullopt);
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", nullptr, "on"), "glibc.malloc.hugetlb=1");
+}
+
+struct ProbeOutput {
+  int exit_code = -1;
+  std::map<std::string, std::string> values;
+  std::vector<std::string> arguments;
+};
+
+ProbeOutput run_probe(const std::string& environment) {
+  const std::string command =
+      fmt::format("env -u GLIBC_TUNABLES -u CRMHOST_HUGE_PAGES -u CRM_PROBE_STARTS {} '{}' 'one arg' two 2>&1",
+                  environment, CRM_HUGE_PAGE_PROBE);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    return {};
+  }
+  std::string output;
+  std::array<char, 4096> chunk{};
+  std::size_t read = 0;
+  while ((read = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) {
+    output.append(chunk.data(), read);
+  }
+  const int status = pclose(pipe);
+  ProbeOutput result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::istringstream lines(output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::size_t equals = line.find('=');
+    if (equals == std::string::npos) {
+      continue;
+    }
+    const std::string name = line.substr(0, equals);
+    const std::string value = line.substr(equals + 1);
+    if (name == "argument") {
+      result.arguments.push_back(value);
+    } else {
+      result.values[name] = value;
+    }
+  }
+  return result;
+}
+
+std::string this_machines_thp_mode() {
+  std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+constexpr bool kSanitized =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#else
+    false;
+#endif
+
+// The probe restarts as crmhost does. What it must end with depends on this machine's kernel (and
+// on the build: a sanitizer's allocator is not glibc's), so the expectation is derived from both.
+TEST(HugePageHeap, AProgramStartsAgainOnceWithItsArgumentsAndItsHeapOnHugePages) {
+  const bool restarts = !kSanitized && this_machines_thp_mode().find("[madvise]") != std::string::npos;
+  const ProbeOutput probe = run_probe("GLIBC_TUNABLES=glibc.malloc.check=0");
+  ASSERT_EQ(probe.exit_code, 0);
+  EXPECT_EQ(probe.arguments, (std::vector<std::string>{"one arg", "two"}));
+  if (restarts) {
+    EXPECT_EQ(probe.values.at("starts"), "2");
+    EXPECT_EQ(probe.values.at("tunables"), "glibc.malloc.check=0:glibc.malloc.hugetlb=1");
+    // 64 MiB touched: glibc maps it on its own, advised, so most of it is in 2 MiB pages.
+    EXPECT_GT(std::stol(probe.values.at("anon_huge_kib")), 0);
+  } else {
+    EXPECT_EQ(probe.values.at("starts"), "1");
+    EXPECT_EQ(probe.values.at("tunables"), "glibc.malloc.check=0");
+  }
+}
+
+TEST(HugePageHeap, CrmhostHugePagesOffKeepsTheProcessAsItStarted) {
+  const ProbeOutput probe = run_probe("CRMHOST_HUGE_PAGES=off");
+  ASSERT_EQ(probe.exit_code, 0);
+  EXPECT_EQ(probe.values.at("starts"), "1");
+  EXPECT_EQ(probe.values.at("tunables"), "(unset)");
+  EXPECT_EQ(probe.arguments, (std::vector<std::string>{"one arg", "two"}));
+}
+
+}  // namespace
+}  // namespace crm::host
