@@ -9,6 +9,8 @@
 # tree a copy of it opened, migrated and trained once by the new tree).
 # Each run starts from a fresh copy of its store (cp, then sync so that the copy's
 # writeback does not fall into the run), so every run stores into the same file.
+# OLD_ENV="NAME=value ..." runs the old tree with those variables (for example
+# GLIBC_TUNABLES=glibc.malloc.hugetlb=1, the heap the new tree gives itself).
 #   bench/scoring_compare.sh OLD_BUILD_DIR NEW_BUILD_DIR STORE [NEW_STORE]
 #   RUNS=5 bench/scoring_compare.sh ../oldmain/build-bench build-bench build-bench/scoring/crm-1000000-10000000-2000000.db
 set -euo pipefail
@@ -17,26 +19,30 @@ new=${2:?the new build-bench}
 store=${3:?a generated, trained store}
 new_store=${4:-$store}
 runs="${RUNS:-5}"
+old_environment=()
+if [[ -n "${OLD_ENV:-}" ]]; then
+  read -r -a old_environment <<<"$OLD_ENV"
+fi
 scratch="$(dirname "$store")/compare-scratch.db"
 trap 'rm -f "$scratch" "$scratch-wal" "$scratch-shm"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-run_one() {  # build label store
+run_one() {  # build label store [NAME=value ...]
   local line
   rm -f "$scratch" "$scratch-wal" "$scratch-shm"
   cp "$3" "$scratch"
   sync
-  line=$("$1/bin/crm_scoring_bench" end-to-end --db "$scratch" --plugin-dir "$1/plugins")
+  line=$(env "${@:4}" "$1/bin/crm_scoring_bench" end-to-end --db "$scratch" --plugin-dir "$1/plugins")
   echo "$2: $line" >&2
   sed -E 's/.*total ([0-9.]+) s.*/\1/' <<<"$line"
 }
 old_times=() new_times=()
 for ((i = 1; i <= runs; i++)); do
   if ((i % 2 == 1)); then
-    old_times+=("$(run_one "$old" old "$store")")
+    old_times+=("$(run_one "$old" old "$store" "${old_environment[@]}")")
     new_times+=("$(run_one "$new" new "$new_store")")
   else
     new_times+=("$(run_one "$new" new "$new_store")")
-    old_times+=("$(run_one "$old" old "$store")")
+    old_times+=("$(run_one "$old" old "$store" "${old_environment[@]}")")
   fi
 done
 old_median=$(printf '%s\n' "${old_times[@]}" | median)
