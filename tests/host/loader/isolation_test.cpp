@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -173,6 +175,34 @@ TEST_F(IsolationTest, BatchesCrossInSharedMemoryAndTheWorkerHoldsNoSecretOfTheHo
   const std::string variables((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
   EXPECT_EQ(variables.find("s3cr3t-of-the-host"), std::string::npos);
   EXPECT_EQ(variables.find("CRM_TEST_HOST_SECRET"), std::string::npos);
+}
+
+// crmhost restarts itself with glibc's heap on huge pages (core/huge_page_heap.hpp); its workers get the same heap.
+TEST_F(IsolationTest, AWorkerRunsOnTheHostsGlibcTunables) {
+  add(kProcessEnders, "misbehaving_scorer");
+  const char* previous = std::getenv("GLIBC_TUNABLES");  // NOLINT(concurrency-mt-unsafe): no other thread yet
+  struct RestoreOnExit {
+    std::optional<std::string> saved;
+    explicit RestoreOnExit(const char* value)
+        : saved(value != nullptr ? std::optional<std::string>(value) : std::nullopt) {}
+    RestoreOnExit(const RestoreOnExit&) = delete;
+    RestoreOnExit& operator=(const RestoreOnExit&) = delete;
+    ~RestoreOnExit() {
+      if (saved) {
+        ::setenv("GLIBC_TUNABLES", saved->c_str(), 1);
+      } else {
+        ::unsetenv("GLIBC_TUNABLES");
+      }
+    }
+  } const restore(previous);
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+  LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "ok"}});
+  score_batch(scorer, two_customers(), false);
+  const pid_t worker = scorer.remote()->status().pid;
+  ASSERT_GT(worker, 0);
+  std::ifstream environ(fmt::format("/proc/{}/environ", worker));
+  const std::string variables((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
+  EXPECT_NE(variables.find(std::string("GLIBC_TUNABLES=glibc.malloc.hugetlb=1") + '\0'), std::string::npos);
 }
 
 TEST_F(IsolationTest, ASegfaultEndsTheWorkerNotTheHostAndNamesThePluginTheCallAndTheSignal) {
