@@ -189,13 +189,13 @@ TEST_F(IsolationTest, AWorkerRunsOnTheHostsGlibcTunables) {
     RestoreOnExit& operator=(const RestoreOnExit&) = delete;
     ~RestoreOnExit() {
       if (saved) {
-        ::setenv("GLIBC_TUNABLES", saved->c_str(), 1);
+        ::setenv("GLIBC_TUNABLES", saved->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
       } else {
-        ::unsetenv("GLIBC_TUNABLES");
+        ::unsetenv("GLIBC_TUNABLES");  // NOLINT(concurrency-mt-unsafe)
       }
     }
   } const restore(previous);
-  ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);  // NOLINT(concurrency-mt-unsafe): before the worker starts
   LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "ok"}});
   score_batch(scorer, two_customers(), false);
   const pid_t worker = scorer.remote()->status().pid;
