@@ -41,6 +41,10 @@ plugins="$build/plugins"
 peer=(/usr/bin/python3 "$root/bench/pipeline_peer.py")
 if [[ -n "${PEER_ENV:-}" ]]; then
   read -r -a peer_environment <<<"$PEER_ENV"
+  for word in "${peer_environment[@]}"; do
+    [[ $word == ?*=* ]] || { echo "PEER_ENV: '$word' is not NAME=value" >&2; exit 2; }
+  done
+  echo "PEER_ENV: $PEER_ENV" >&2
   peer=(env "${peer_environment[@]}" "${peer[@]}")
 fi
 work="$build/scoring"

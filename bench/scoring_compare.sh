@@ -22,6 +22,10 @@ runs="${RUNS:-5}"
 old_environment=()
 if [[ -n "${OLD_ENV:-}" ]]; then
   read -r -a old_environment <<<"$OLD_ENV"
+  for word in "${old_environment[@]}"; do
+    [[ $word == ?*=* ]] || { echo "OLD_ENV: '$word' is not NAME=value" >&2; exit 2; }
+  done
+  echo "OLD_ENV: $OLD_ENV" >&2
 fi
 scratch="$(dirname "$store")/compare-scratch.db"
 trap 'rm -f "$scratch" "$scratch-wal" "$scratch-shm"' EXIT

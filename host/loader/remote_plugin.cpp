@@ -34,8 +34,10 @@ using worker::Writer;
 // huge pages, core/huge_page_heap.hpp), never the host's secrets (those it asks for one by one, for
 // its own plugin only).
 constexpr std::array kInheritedVariables = {
-    "PATH",           "HOME",         "LANG",          "LC_ALL",       "LC_CTYPE",    "TZ", "TMPDIR", "LD_LIBRARY_PATH",
-    "GLIBC_TUNABLES", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"};
+    "PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "LD_LIBRARY_PATH", "GLIBC_TUNABLES",
+    // The proxy and CA-bundle variables libcurl and OpenSSL read (README, "Plugin isolation").
+    "http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE",
+    "SSL_CERT_DIR", "CURL_CA_BUNDLE", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS"};
 
 std::string signal_description(int signal_number) {
   const char* abbreviation = ::sigabbrev_np(signal_number);

@@ -31,8 +31,11 @@ TEST(HugePageHeap, KeepsTheOtherTunablesAndLeavesAnExplicitChoiceAlone) {
             std::nullopt);
 }
 
-TEST(HugePageHeap, CrmhostHugePagesOffOptsOut) {
+TEST(HugePageHeap, CrmhostHugePagesOffOptsOutAndTheRestartedImageNeverRestartsAgain) {
   EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", nullptr, "off"), std::nullopt);
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", nullptr, "0"), std::nullopt);
+  // Where glibc drops GLIBC_TUNABLES (a secure-execution start), the mark alone ends the restart.
+  EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", nullptr, "restarted"), std::nullopt);
   EXPECT_EQ(huge_page_heap_tunables("always [madvise] never", nullptr, "on"), "glibc.malloc.hugetlb=1");
 }
 
@@ -96,19 +99,43 @@ TEST(HugePageHeap, AProgramStartsAgainOnceWithItsArgumentsAndItsHeapOnHugePages)
   const ProbeOutput probe = run_probe("GLIBC_TUNABLES=glibc.malloc.check=0");
   ASSERT_EQ(probe.exit_code, 0);
   EXPECT_EQ(probe.arguments, (std::vector<std::string>{"one arg", "two"}));
+  // The program file is started again, not /proc/self/exe: the process keeps its name (ps, pgrep).
+  EXPECT_EQ(probe.values.at("name"), "crm_huge_page_h");  // the kernel keeps 15 characters
+  EXPECT_EQ(probe.values.at("crmhost_huge_pages"), "(unset)");
   if (restarts) {
     EXPECT_EQ(probe.values.at("starts"), "2");
     EXPECT_EQ(probe.values.at("tunables"), "glibc.malloc.check=0:glibc.malloc.hugetlb=1");
-    // 64 MiB touched: glibc maps it on its own, advised, so most of it is in 2 MiB pages.
-    EXPECT_GT(std::stol(probe.values.at("anon_huge_kib")), 0);
+    // 64 MiB: glibc maps it on its own and advises it for huge pages.
+    EXPECT_EQ(probe.values.at("advised"), "1");
   } else {
     EXPECT_EQ(probe.values.at("starts"), "1");
     EXPECT_EQ(probe.values.at("tunables"), "glibc.malloc.check=0");
+    EXPECT_EQ(probe.values.at("advised"), "0");
   }
+}
+
+TEST(HugePageHeap, AnExplicitHugeTlbChoiceIsKeptWithoutARestart) {
+  const ProbeOutput probe = run_probe("GLIBC_TUNABLES=glibc.malloc.hugetlb=0");
+  ASSERT_EQ(probe.exit_code, 0);
+  EXPECT_EQ(probe.values.at("starts"), "1");
+  EXPECT_EQ(probe.values.at("tunables"), "glibc.malloc.hugetlb=0");
+  EXPECT_EQ(probe.values.at("advised"), "0");
 }
 
 TEST(HugePageHeap, CrmhostHugePagesOffKeepsTheProcessAsItStarted) {
   const ProbeOutput probe = run_probe("CRMHOST_HUGE_PAGES=off");
+  ASSERT_EQ(probe.exit_code, 0);
+  EXPECT_EQ(probe.values.at("starts"), "1");
+  EXPECT_EQ(probe.values.at("tunables"), "(unset)");
+  EXPECT_EQ(probe.values.at("crmhost_huge_pages"), "off");
+  EXPECT_EQ(probe.values.at("advised"), "0");
+  EXPECT_EQ(probe.arguments, (std::vector<std::string>{"one arg", "two"}));
+}
+
+// Through the dynamic loader, /proc/self/exe names the loader: restarting it would start the loader
+// on the program's first argument.
+TEST(HugePageHeap, AProgramStartedThroughTheDynamicLoaderGoesOnWithoutARestart) {
+  const ProbeOutput probe = run_probe("/lib64/ld-linux-x86-64.so.2");
   ASSERT_EQ(probe.exit_code, 0);
   EXPECT_EQ(probe.values.at("starts"), "1");
   EXPECT_EQ(probe.values.at("tunables"), "(unset)");
