@@ -39,12 +39,8 @@ flock "$lock" sh -c "cmake --preset bench -S '$root' >/dev/null && cmake --build
 bench="$build/bin/crm_scoring_bench"
 plugins="$build/plugins"
 peer=(/usr/bin/python3 "$root/bench/pipeline_peer.py")
-if [[ -n "${PEER_ENV:-}" ]]; then
-  read -r -a peer_environment <<<"$PEER_ENV"
-  for word in "${peer_environment[@]}"; do
-    [[ $word == ?*=* ]] || { echo "PEER_ENV: '$word' is not NAME=value" >&2; exit 2; }
-  done
-  echo "PEER_ENV: $PEER_ENV" >&2
+crm_environment_words PEER_ENV peer_environment
+if ((${#peer_environment[@]} > 0)); then
   peer=(env "${peer_environment[@]}" "${peer[@]}")
 fi
 work="$build/scoring"

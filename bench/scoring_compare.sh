@@ -19,14 +19,8 @@ new=${2:?the new build-bench}
 store=${3:?a generated, trained store}
 new_store=${4:-$store}
 runs="${RUNS:-5}"
-old_environment=()
-if [[ -n "${OLD_ENV:-}" ]]; then
-  read -r -a old_environment <<<"$OLD_ENV"
-  for word in "${old_environment[@]}"; do
-    [[ $word == ?*=* ]] || { echo "OLD_ENV: '$word' is not NAME=value" >&2; exit 2; }
-  done
-  echo "OLD_ENV: $OLD_ENV" >&2
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+crm_environment_words OLD_ENV old_environment
 scratch="$(dirname "$store")/compare-scratch.db"
 trap 'rm -f "$scratch" "$scratch-wal" "$scratch-shm"' EXIT
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

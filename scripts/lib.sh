@@ -129,3 +129,17 @@ crm_web_dependencies() {
     (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund "${ca_options[@]}" >/dev/null)
   fi
 }
+
+# crm_environment_words VARIABLE ARRAY: splits $VARIABLE ("NAME=value ...", for env) into ARRAY,
+# refusing a word that is not NAME=value (env would run it as the command), and says what it used.
+crm_environment_words() {
+  local -n words="$2"
+  words=()
+  [[ -n "${!1:-}" ]] || return 0
+  read -r -a words <<<"${!1}"
+  local word
+  for word in "${words[@]}"; do
+    [[ $word == ?*=* ]] || { echo "$1: '$word' is not NAME=value" >&2; exit 2; }
+  done
+  echo "$1: ${!1}" >&2
+}

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -10,6 +11,30 @@
 #include <vector>
 
 namespace crm::host::testing {
+
+// What a shell command run to its end printed on stdout, and its exit code (-1: it did not exit, or
+// could not be started).
+struct ShellResult {
+  int exit_code = -1;
+  std::string output;
+};
+
+// Runs `command` with /bin/sh and waits for it (popen): the command redirects stderr itself if wanted.
+inline ShellResult run_shell(const std::string& command) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) {
+    return {};
+  }
+  ShellResult result;
+  std::array<char, 4096> chunk{};
+  std::size_t read = 0;
+  while ((read = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) {
+    result.output.append(chunk.data(), read);
+  }
+  const int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
 
 // A server process a test starts and stops: its first stdout line is read
 // (a "listening PORT" banner), and it is killed with the test.

@@ -1,7 +1,5 @@
 #include "core/huge_page_heap.hpp"
 
-#include <array>
-#include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
@@ -9,8 +7,9 @@
 #include <map>
 #include <sstream>
 #include <string>
-#include <sys/wait.h>
 #include <vector>
+
+#include "support/child_process.hpp"
 
 namespace crm::host {
 namespace {
@@ -46,23 +45,12 @@ struct ProbeOutput {
 };
 
 ProbeOutput run_probe(const std::string& environment) {
-  const std::string command =
+  const testing::ShellResult run = testing::run_shell(
       fmt::format("env -u GLIBC_TUNABLES -u CRMHOST_HUGE_PAGES -u CRM_PROBE_STARTS {} '{}' 'one arg' two 2>&1",
-                  environment, CRM_HUGE_PAGE_PROBE);
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return {};
-  }
-  std::string output;
-  std::array<char, 4096> chunk{};
-  std::size_t read = 0;
-  while ((read = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) {
-    output.append(chunk.data(), read);
-  }
-  const int status = pclose(pipe);
+                  environment, CRM_HUGE_PAGE_PROBE));
   ProbeOutput result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::istringstream lines(output);
+  result.exit_code = run.exit_code;
+  std::istringstream lines(run.output);
   std::string line;
   while (std::getline(lines, line)) {
     const std::size_t equals = line.find('=');

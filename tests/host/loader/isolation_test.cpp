@@ -31,6 +31,37 @@ namespace fs = std::filesystem;
 
 const fs::path kProcessEnders = fs::path(CRM_TEST_PLUGIN_DIR) / "process-enders";
 
+// Sets an environment variable for one test (before its worker starts; no other thread reads the
+// environment then) and puts back what was there.
+class ScopedVariable {
+ public:
+  ScopedVariable(const char* name, const char* value) : name_(name) {
+    if (const char* previous = std::getenv(name); previous != nullptr) {  // NOLINT(concurrency-mt-unsafe)
+      saved_ = previous;
+    }
+    ::setenv(name, value, 1);  // NOLINT(concurrency-mt-unsafe)
+  }
+  ScopedVariable(const ScopedVariable&) = delete;
+  ScopedVariable& operator=(const ScopedVariable&) = delete;
+  ~ScopedVariable() {
+    if (saved_) {
+      ::setenv(name_, saved_->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
+    } else {
+      ::unsetenv(name_);  // NOLINT(concurrency-mt-unsafe)
+    }
+  }
+
+ private:
+  const char* name_;
+  std::optional<std::string> saved_;
+};
+
+// /proc/PID/NAME of a worker, whole.
+std::string proc_file(pid_t pid, const char* name) {
+  std::ifstream file(fmt::format("/proc/{}/{}", pid, name));
+  return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
 class IsolationTest : public ::testing::Test {
  protected:
   IsolationTest() {
@@ -157,22 +188,13 @@ TEST_F(IsolationTest, AScorerScoresTheSameInAWorkerAsInTheHost) {
 
 TEST_F(IsolationTest, BatchesCrossInSharedMemoryAndTheWorkerHoldsNoSecretOfTheHost) {
   add(kProcessEnders, "misbehaving_scorer");
-  ::setenv("CRM_TEST_HOST_SECRET", "s3cr3t-of-the-host", 1);
-  struct UnsetOnExit {
-    UnsetOnExit() = default;
-    UnsetOnExit(const UnsetOnExit&) = delete;
-    UnsetOnExit& operator=(const UnsetOnExit&) = delete;
-    ~UnsetOnExit() { ::unsetenv("CRM_TEST_HOST_SECRET"); }
-  } const unset_secret;
+  const ScopedVariable secret("CRM_TEST_HOST_SECRET", "s3cr3t-of-the-host");
   LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "ok"}});
   score_batch(scorer, two_customers(), false);
   const pid_t worker = scorer.remote()->status().pid;
   ASSERT_GT(worker, 0);
-  std::ifstream maps(fmt::format("/proc/{}/maps", worker));
-  const std::string mapped((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(contains(mapped, "/memfd:crm-plugin"), "");
-  std::ifstream environ(fmt::format("/proc/{}/environ", worker));
-  const std::string variables((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(contains(proc_file(worker, "maps"), "/memfd:crm-plugin"), "");
+  const std::string variables = proc_file(worker, "environ");
   EXPECT_EQ(variables.find("s3cr3t-of-the-host"), std::string::npos);
   EXPECT_EQ(variables.find("CRM_TEST_HOST_SECRET"), std::string::npos);
 }
@@ -180,29 +202,13 @@ TEST_F(IsolationTest, BatchesCrossInSharedMemoryAndTheWorkerHoldsNoSecretOfTheHo
 // crmhost restarts itself with glibc's heap on huge pages (core/huge_page_heap.hpp); its workers get the same heap.
 TEST_F(IsolationTest, AWorkerRunsOnTheHostsGlibcTunables) {
   add(kProcessEnders, "misbehaving_scorer");
-  const char* previous = std::getenv("GLIBC_TUNABLES");  // NOLINT(concurrency-mt-unsafe): no other thread yet
-  struct RestoreOnExit {
-    std::optional<std::string> saved;
-    explicit RestoreOnExit(const char* value)
-        : saved(value != nullptr ? std::optional<std::string>(value) : std::nullopt) {}
-    RestoreOnExit(const RestoreOnExit&) = delete;
-    RestoreOnExit& operator=(const RestoreOnExit&) = delete;
-    ~RestoreOnExit() {
-      if (saved) {
-        ::setenv("GLIBC_TUNABLES", saved->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
-      } else {
-        ::unsetenv("GLIBC_TUNABLES");  // NOLINT(concurrency-mt-unsafe)
-      }
-    }
-  } const restore(previous);
-  ::setenv("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1", 1);  // NOLINT(concurrency-mt-unsafe): before the worker starts
+  const ScopedVariable tunables("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1");
   LoadedPlugin& scorer = load("misbehaving_scorer", {{"does", "ok"}});
   score_batch(scorer, two_customers(), false);
   const pid_t worker = scorer.remote()->status().pid;
   ASSERT_GT(worker, 0);
-  std::ifstream environ(fmt::format("/proc/{}/environ", worker));
-  const std::string variables((std::istreambuf_iterator<char>(environ)), std::istreambuf_iterator<char>());
-  EXPECT_NE(variables.find(std::string("GLIBC_TUNABLES=glibc.malloc.hugetlb=1") + '\0'), std::string::npos);
+  EXPECT_NE(proc_file(worker, "environ").find(std::string("GLIBC_TUNABLES=glibc.malloc.hugetlb=1") + '\0'),
+            std::string::npos);
 }
 
 TEST_F(IsolationTest, ASegfaultEndsTheWorkerNotTheHostAndNamesThePluginTheCallAndTheSignal) {

@@ -2,17 +2,15 @@
 
 #include <unistd.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <string>
-#include <sys/wait.h>
 
 #include "loader/plugin_call_guard.hpp"
 #include "store/store.hpp"
+#include "support/child_process.hpp"
 #include "support/required_program.hpp"
 #include "support/test_database.hpp"
 
@@ -59,19 +57,9 @@ std::pair<int, std::string> promtool_check(const fs::path& dir, const std::strin
   testing::require(testing::kPromtool);
   const fs::path file = dir / "metrics.txt";
   std::ofstream(file) << exposition;
-  const std::string command = fmt::format("'{}' check metrics < '{}' 2>&1", testing::kPromtool.path, file.string());
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) {
-    return {-1, "popen failed"};
-  }
-  std::string output;
-  std::array<char, 4096> chunk{};
-  std::size_t read = 0;
-  while ((read = std::fread(chunk.data(), 1, chunk.size(), pipe)) > 0) {
-    output.append(chunk.data(), read);
-  }
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
+  testing::ShellResult result =
+      testing::run_shell(fmt::format("'{}' check metrics < '{}' 2>&1", testing::kPromtool.path, file.string()));
+  return {result.exit_code, std::move(result.output)};
 }
 
 TEST_F(MetricsCollectorTest, StoreGaugesAreReadAtScrape) {
