@@ -20,6 +20,14 @@ constexpr std::string_view kHugeTlbTunable = "glibc.malloc.hugetlb";
 constexpr const char* kOptOutVariable = "CRMHOST_HUGE_PAGES";
 constexpr std::string_view kRestartedMark = "restarted";
 
+// A sanitizer's allocator is not glibc's, so the tunable would buy nothing but a second start.
+constexpr bool kSanitizedBuild =
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    true;
+#else
+    false;
+#endif
+
 std::string read_thp_mode() {
   std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
   return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
@@ -74,9 +82,9 @@ std::optional<std::string> huge_page_heap_tunables(std::string_view thp_mode, co
 }
 
 void restart_with_huge_page_heap(char** argv) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  (void)argv;
-#else
+  if constexpr (kSanitizedBuild) {
+    return;
+  }
   // NOLINTBEGIN(concurrency-mt-unsafe): called first in main(), before any thread
   const char* mark = std::getenv(kOptOutVariable);
   if (mark != nullptr && std::string_view(mark) == kRestartedMark) {
@@ -106,7 +114,6 @@ void restart_with_huge_page_heap(char** argv) {
     ::unsetenv("GLIBC_TUNABLES");
   }
   // NOLINTEND(concurrency-mt-unsafe)
-#endif
 }
 
 }  // namespace crm::host
