@@ -17,6 +17,10 @@ constexpr int kBusyTimeoutMs = 5000;
 // Memory-mapped reads of up to 256 MiB of the file (off during LargeWrites).
 constexpr std::int64_t kMemoryMappedBytes = 256LL * 1024 * 1024;
 constexpr int kPageCacheKib = 64 * 1024;
+// A score run's transaction keeps re-dirtying a working set that outgrows 64 MiB with the run: at
+// 2,000,000 customers 100,000 pages went to the WAL and were read back from it before the commit
+// (40,000 at 1,000,000), none at 256 MiB (BENCHMARKS.md, "A larger page cache while a run is stored").
+constexpr int kLargeWritesPageCacheKib = 256 * 1024;
 // The page cache while FastIndexBuilds sorts: the size of each sorted run.
 constexpr int kIndexSortRunKib = 4 * 1024;
 
@@ -403,7 +407,7 @@ DeferredCheckpoints::~DeferredCheckpoints() {
 
 LargeWrites::LargeWrites(Database& db) : db_(db) {
   if (db_.kind() == DatabaseKind::sqlite) {
-    db_.exec("PRAGMA mmap_size=0");
+    db_.exec(fmt::format("PRAGMA mmap_size=0; PRAGMA cache_size=-{}", kLargeWritesPageCacheKib));
   }
 }
 
@@ -412,7 +416,8 @@ LargeWrites::~LargeWrites() {
     return;
   }
   try {
-    db_.exec(fmt::format("PRAGMA mmap_size={}", kMemoryMappedBytes));
+    // A smaller cache_size frees the pages above it at once.
+    db_.exec(fmt::format("PRAGMA mmap_size={}; PRAGMA cache_size=-{}", kMemoryMappedBytes, kPageCacheKib));
   } catch (const DatabaseError&) {  // NOLINT(bugprone-empty-catch): reads stay correct, through the page cache
   }
 }

@@ -13,7 +13,9 @@ namespace crm::host {
 // page fetch up in the WAL's index before its page cache (the foreign-key check of each inserted
 // row makes such fetches), and that lookup walks the index of every frame written since the last
 // checkpoint, so its cost grows with the transaction: storing a run of 2,000,000 customers spent
-// 17 % of its time there, 2 % without (BENCHMARKS.md). Reads go through the page cache instead.
+// 17 % of its time there, 2 % without (BENCHMARKS.md). Reads go through the page cache instead,
+// which grows from 64 to 256 MiB while the guard lives, so that the pages the transaction keeps
+// changing are not written to the WAL and read back from it before the commit.
 class LargeWrites {
  public:
   explicit LargeWrites(Database& db);

@@ -206,7 +206,9 @@ TEST_F(StoreTest, LargeOperationGuardsRestoreTheConnectionsSettings) {
   {
     const LargeWrites large_writes(db);
     EXPECT_EQ(pragma("mmap_size"), 0);
+    EXPECT_LT(pragma("cache_size"), cache_size);  // negative KiB: a larger cache for the transaction's pages
   }
+  EXPECT_EQ(pragma("cache_size"), cache_size);
   {
     const FastIndexBuilds fast_index_builds(db);
     EXPECT_EQ(pragma("temp_store"), 1);  // FILE: the sorter's runs, sorted by worker threads
