@@ -19,7 +19,7 @@ constexpr std::int64_t kMemoryMappedBytes = 256LL * 1024 * 1024;
 constexpr int kPageCacheKib = 64 * 1024;
 // A score run's transaction keeps re-dirtying a working set that outgrows 64 MiB with the run: at
 // 2,000,000 customers 100,000 pages went to the WAL and were read back from it before the commit
-// (40,000 at 1,000,000), none at 256 MiB (BENCHMARKS.md, "A larger page cache while a run is stored").
+// (41,000 at 1,000,000), none at 256 MiB (BENCHMARKS.md, "A larger page cache while a run is stored").
 constexpr int kLargeWritesPageCacheKib = 256 * 1024;
 // The page cache while FastIndexBuilds sorts: the size of each sorted run.
 constexpr int kIndexSortRunKib = 4 * 1024;
